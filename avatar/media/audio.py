@@ -1,0 +1,93 @@
+"""Audio helpers for the programme: the format constants, resampling and loudness.
+
+The programme's audio is 48 kHz mono signed 16-bit, moved in 20 ms chunks (960 samples), which is
+what WebRTC's Opus encoder wants, so nothing has to be converted again on the way out.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+SAMPLE_RATE_HZ: Final = 48_000
+CHUNK_SECONDS: Final = 0.020
+CHUNK_SAMPLES: Final = int(SAMPLE_RATE_HZ * CHUNK_SECONDS)
+# RMS (in int16 units) that counts as "fully loud" for the mouth: conversational TTS speech peaks
+# around this level after loudness normalisation.
+FULL_SCALE_SPEECH_RMS: Final = 6_000.0
+
+Pcm = npt.NDArray[np.int16]
+
+
+def silence(samples: int) -> Pcm:
+    """``samples`` of digital silence."""
+    return np.zeros(samples, dtype=np.int16)
+
+
+class Resampler:
+    """A stateful resampler for one stream of mono int16 audio.
+
+    One instance per stream: resampling chunks one by one with fresh state clicks at every chunk
+    boundary, because the filter forgets the samples it had.
+    """
+
+    def __init__(self, input_rate: int, output_rate: int = SAMPLE_RATE_HZ) -> None:
+        self.input_rate = input_rate
+        self.output_rate = output_rate
+        self._resampler = av.AudioResampler(format="s16", layout="mono", rate=output_rate)
+        self._pts = 0
+
+    def push(self, pcm: Pcm) -> Pcm:
+        """Resample the next piece of the stream; may hold back a few samples until :meth:`flush`."""
+        if pcm.size == 0:
+            return silence(0)
+        if self.input_rate == self.output_rate:
+            return pcm.astype(np.int16, copy=False)
+        frame = av.AudioFrame.from_ndarray(
+            np.ascontiguousarray(pcm, dtype=np.int16).reshape(1, -1), format="s16", layout="mono"
+        )
+        frame.sample_rate = self.input_rate
+        frame.pts = self._pts
+        self._pts += pcm.size
+        return self._collect(self._resampler.resample(frame))
+
+    def flush(self) -> Pcm:
+        """Return the samples still held in the filter; the stream ends here."""
+        if self.input_rate == self.output_rate:
+            return silence(0)
+        return self._collect(self._resampler.resample(None))
+
+    @staticmethod
+    def _collect(frames: list[av.AudioFrame]) -> Pcm:
+        if not frames:
+            return silence(0)
+        return np.concatenate([f.to_ndarray().reshape(-1) for f in frames]).astype(np.int16, copy=False)
+
+
+def resample(pcm: Pcm, input_rate: int, output_rate: int = SAMPLE_RATE_HZ) -> Pcm:
+    """Resample one whole utterance."""
+    resampler = Resampler(input_rate, output_rate)
+    return np.concatenate([resampler.push(pcm), resampler.flush()])
+
+
+def loudness(pcm: Pcm) -> float:
+    """Speech loudness of a chunk, 0 (silent) to 1 (full speech level)."""
+    if pcm.size == 0:
+        return 0.0
+    rms = float(np.sqrt(np.mean(np.square(pcm.astype(np.float32)))))
+    return min(1.0, rms / FULL_SCALE_SPEECH_RMS)
+
+
+def normalise_peak(pcm: Pcm, peak: float = 0.89) -> Pcm:
+    """Scale an utterance so its peak sits at ``peak`` of full scale (engines differ a lot in level)."""
+    if pcm.size == 0:
+        return pcm
+    current = float(np.max(np.abs(pcm.astype(np.int32))))
+    if current < 1.0:
+        return pcm
+    gain = peak * 32767.0 / current
+    scaled: Pcm = np.clip(pcm.astype(np.float32) * gain, -32768, 32767).astype(np.int16)
+    return scaled

@@ -1,0 +1,151 @@
+"""The speaker: text in, played audio out, sentence by sentence, interruptible.
+
+It synthesises the first sentence, queues it on the playout, and makes the next one while the first
+plays, never more than two sentences ahead (so an interruption throws little away). A voice that
+fails falls back to espeak-ng, and if that fails too the line is shown as captions only, paced as if
+spoken, so the show goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+
+from avatar.engines.tts.base import TTSEngine
+from avatar.engines.tts.text import normalise_for_speech, split_sentences
+from avatar.engines.tts.voices import VoiceSpec, build_engine
+from avatar.engines.worker import ModelWorker
+from avatar.media.audio import SAMPLE_RATE_HZ, Pcm, normalise_peak, resample, silence
+from avatar.media.playout import Played, Playout
+
+log = logging.getLogger(__name__)
+
+SENTENCES_AHEAD: Final = 2
+# Pace of captions-only lines when no voice works: about 14 characters per second of speech.
+CAPTION_ONLY_CHARS_PER_S: Final = 14.0
+PAUSE_AFTER_SENTENCE_S: Final = 0.12
+
+
+@dataclass(frozen=True)
+class SpeechResult:
+    """What happened to one line."""
+
+    turn_id: int
+    sentences: tuple[str, ...]
+    played: tuple[Played, ...]  # one per sentence that reached the playout
+    interrupted: bool
+
+    @property
+    def sentences_completed(self) -> int:
+        """Sentences the audience heard to the end."""
+        count = 0
+        for report in self.played:
+            if not report.completed:
+                break
+            count += 1
+        return count
+
+    @property
+    def heard_text(self) -> str:
+        """The part of the line the audience heard (whole sentences plus the cut one, if any)."""
+        heard = [p.text for p in self.played if p.completed or p.seconds > 0]
+        return " ".join(heard)
+
+
+class Voice:
+    """A configured voice with its own worker; the engine loads on first use."""
+
+    def __init__(self, spec: VoiceSpec, engine: TTSEngine | None = None) -> None:
+        self.spec = spec
+        self.engine = engine  # given directly in tests; otherwise built from the spec on first use
+        self.worker = ModelWorker(f"tts-{spec.name}")
+        self.failed = False
+
+    def render(self, text: str) -> Pcm:
+        """Load if needed and speak one sentence at 48 kHz. Runs on the voice's worker thread."""
+        if self.engine is None:
+            self.engine = build_engine(self.spec)
+        spoken = normalise_for_speech(text, self.spec.language)
+        if not spoken:
+            return silence(0)
+        pcm = self.engine.synthesize(spoken)
+        pcm = resample(pcm, self.engine.capabilities.sample_rate, SAMPLE_RATE_HZ)
+        pause = silence(int(PAUSE_AFTER_SENTENCE_S * SAMPLE_RATE_HZ))
+        return np.concatenate([normalise_peak(pcm), pause])
+
+
+class Speaker:
+    """Speaks lines through voices chosen by language onto one playout."""
+
+    def __init__(self, playout: Playout, voices: dict[str, Voice], fallback: Voice | None = None) -> None:
+        if not voices:
+            raise ValueError("a speaker needs at least one voice")
+        self.playout = playout
+        self.voices = voices
+        self.fallback = fallback
+        self.failures = 0
+        self._turns = itertools.count(1)
+        self._current_turn = 0
+        self._interrupted: set[int] = set()
+
+    def voice_for(self, language: str) -> Voice:
+        """The voice for a language, or the first configured one."""
+        return self.voices.get(language) or next(iter(self.voices.values()))
+
+    async def warm_up(self) -> None:
+        """Load every voice now, so the first line does not pay for it."""
+        for voice in self.voices.values():
+            await self._render(voice, "Hello.")
+
+    async def say(self, text: str, *, language: str = "en") -> SpeechResult:
+        """Speak ``text``; returns when it has been played, or at once after :meth:`interrupt`."""
+        turn = next(self._turns)
+        self._current_turn = turn
+        sentences = tuple(split_sentences(text))
+        voice = self.voice_for(language)
+        queued: list[asyncio.Future[Played]] = []
+        for index, sentence in enumerate(sentences):
+            if index >= SENTENCES_AHEAD:
+                await asyncio.wait({queued[index - SENTENCES_AHEAD]})
+            if turn in self._interrupted:
+                break
+            pcm = await self._render(voice, sentence)
+            if turn in self._interrupted:
+                break
+            queued.append(self.playout.enqueue(pcm, turn_id=turn, text=sentence))
+        played = tuple([await future for future in queued])
+        interrupted = turn in self._interrupted
+        self._interrupted.discard(turn)
+        return SpeechResult(turn, sentences, played, interrupted)
+
+    def interrupt(self) -> None:
+        """Stop the line being spoken: buffered audio is dropped within one 20 ms chunk."""
+        turn = self._current_turn
+        self._interrupted.add(turn)
+        self.playout.clear(before_turn=turn + 1)
+
+    async def _render(self, voice: Voice, sentence: str) -> Pcm:
+        for candidate in (voice, self.fallback):
+            if candidate is None or candidate.failed:
+                continue
+            try:
+                return await candidate.worker.run(candidate.render, sentence)
+            except Exception:
+                # Keep the stream going: log, count, and try the next voice.
+                self.failures += 1
+                log.exception("voice %s failed on %r", candidate.spec.name, sentence[:60])
+                if candidate.engine is None:
+                    candidate.failed = True  # it cannot even load: stop trying it
+        seconds = max(1.0, len(sentence) / CAPTION_ONLY_CHARS_PER_S)
+        return silence(int(seconds * SAMPLE_RATE_HZ))
+
+    def close(self) -> None:
+        """Release the voices' worker threads."""
+        for voice in [*self.voices.values(), self.fallback]:
+            if voice is not None:
+                voice.worker.close()
