@@ -1,0 +1,471 @@
+"""The product catalog: the one place the host's facts come from.
+
+Small local models invent prices, so everything the host states about a product (price, promo,
+stock, specs, shipping, FAQ) is read from ``products.yaml`` here, validated once at load time, and
+handed to the rest of the brain as frozen dataclasses. A bad file fails loudly with
+``file: field: problem`` (:class:`~avatar.errors.DataError`) instead of letting the show say
+something wrong later.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import NoReturn
+
+import yaml
+
+from avatar.errors import DataError
+
+__all__ = [
+    "FAQ",
+    "Catalog",
+    "FieldReader",
+    "Product",
+    "Promo",
+    "Spec",
+    "load_catalog",
+    "read_yaml",
+]
+
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_SPEC_KEY = re.compile(r"^[a-z0-9_]+$")
+_CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Promo:
+    """A temporary lower price, with the label the host says out loud ("launch deal")."""
+
+    price: Decimal
+    label: dict[str, str]
+    ends_at: datetime | None  # timezone-aware; None means "until the data changes"
+
+    def active(self, now: datetime | None = None) -> bool:
+        """True while the promo runs; ``now`` is injectable so tests and replays control time."""
+        if self.ends_at is None:
+            return True
+        return (now or datetime.now(UTC)) < self.ends_at
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One technical detail, keyed for templates (``{spec:battery}``) and labelled for speech."""
+
+    key: str
+    label: dict[str, str]
+    value: dict[str, str]
+
+
+@dataclass(frozen=True)
+class FAQ:
+    """A prepared question and answer, matched against viewer questions by word overlap."""
+
+    question: dict[str, str]
+    answer: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Product:
+    """One product as the host may talk about it. Text fields map a language code to text."""
+
+    id: str
+    names: dict[str, str]
+    aliases: tuple[str, ...]
+    category: str
+    price: Decimal
+    promo: Promo | None
+    stock: int
+    specs: tuple[Spec, ...]
+    selling_points: dict[str, tuple[str, ...]]
+    faq: tuple[FAQ, ...]
+    shipping: dict[str, str]
+    image: Path | None
+
+    def name(self, lang: str) -> str:
+        """The product name in ``lang``, falling back to English, then to any language."""
+        return localized(self.names, lang)
+
+    def spec(self, key: str) -> Spec | None:
+        """The spec with this key, or None."""
+        return next((s for s in self.specs if s.key == key), None)
+
+    def promo_active(self, now: datetime | None = None) -> bool:
+        """True when a promo exists and has not ended."""
+        return self.promo is not None and self.promo.active(now)
+
+    def current_price(self, now: datetime | None = None) -> Decimal:
+        """The price a viewer pays now: the promo price while a promo runs, else the list price."""
+        if self.promo is not None and self.promo.active(now):
+            return self.promo.price
+        return self.price
+
+
+class Catalog:
+    """All products of a show, in presentation order, with the show's currency."""
+
+    def __init__(
+        self,
+        products: tuple[Product, ...],
+        source: Path,
+        currency_code: str = "USD",
+        currency_symbol: str = "$",
+    ) -> None:
+        self.products = products
+        self.source = source
+        self.currency_code = currency_code
+        self.currency_symbol = currency_symbol
+        self._by_id = {p.id: p for p in products}
+
+    def get(self, product_id: str) -> Product:
+        """The product with this id; raises KeyError when there is none."""
+        try:
+            return self._by_id[product_id]
+        except KeyError:
+            raise KeyError(f"no product {product_id!r} in {self.source}") from None
+
+    def __contains__(self, product_id: object) -> bool:
+        return product_id in self._by_id
+
+    def __iter__(self) -> Iterator[Product]:
+        return iter(self.products)
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def format_price(self, amount: Decimal) -> str:
+        """Money as the host says and shows it: ``$49.99``, ``$24.50``, ``$89`` (no ``.00``).
+
+        The same string in every language, so a checker can find the catalog price verbatim in
+        any line the host speaks.
+        """
+        cents = amount.quantize(_CENT, rounding=ROUND_HALF_UP)
+        if cents == cents.to_integral_value():
+            return f"{self.currency_symbol}{int(cents):,}"
+        return f"{self.currency_symbol}{cents:,.2f}"
+
+
+def localized(texts: Mapping[str, str], lang: str) -> str:
+    """Text in ``lang``, else English, else any language, else ``""``."""
+    if lang in texts:
+        return texts[lang]
+    if "en" in texts:
+        return texts["en"]
+    return next(iter(texts.values()), "")
+
+
+# --- reading YAML with errors that point at the field ------------------------------------------
+
+
+def read_yaml(path: Path) -> object:
+    """Parse a YAML file safely; a missing file or a syntax error becomes a DataError."""
+    if not path.is_file():
+        raise DataError(path, "(file)", "file not found" if not path.exists() else "not a regular file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(path, "(file)", f"cannot read: {exc}") from exc
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise DataError(path, "(yaml)", _yaml_problem(exc)) from exc
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc)
+    if mark is not None:
+        # PyYAML counts lines from 0; editors count from 1.
+        return f"invalid YAML at line {mark.line + 1}, column {mark.column + 1}: {problem}"
+    return f"invalid YAML: {problem}"
+
+
+def sub(parent: str, key: str | int) -> str:
+    """The path of a child field: ``products[2]`` + ``price`` -> ``products[2].price``."""
+    if isinstance(key, int):
+        return f"{parent}[{key}]"
+    return f"{parent}.{key}" if parent else key
+
+
+class FieldReader:
+    """Type-checks values read from one YAML file and raises DataError naming the field."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+
+    def fail(self, field: str, problem: str) -> NoReturn:
+        """Raise the DataError for ``field``."""
+        raise DataError(self.file, field, problem)
+
+    def mapping(
+        self,
+        value: object,
+        field: str,
+        required: tuple[str, ...] = (),
+        optional: tuple[str, ...] | None = None,
+    ) -> dict[str, object]:
+        """A mapping with string keys; with ``optional`` given, unknown keys are typos and fail."""
+        if not isinstance(value, dict):
+            self.fail(field or "(top level)", f"expected a mapping, got {_kind(value)}")
+        for key in value:
+            if not isinstance(key, str):
+                self.fail(field or "(top level)", f"keys must be text, got {key!r}")
+        for key in required:
+            if value.get(key) is None:
+                self.fail(sub(field, key), "required field is missing")
+        if optional is not None:
+            allowed = set(required) | set(optional)
+            for key in value:
+                if key not in allowed:
+                    self.fail(sub(field, key), f"unknown field; expected one of {', '.join(sorted(allowed))}")
+        return value
+
+    def sequence(self, value: object, field: str) -> list[object]:
+        """A YAML sequence."""
+        if not isinstance(value, list):
+            self.fail(field, f"expected a list, got {_kind(value)}")
+        return value
+
+    def text(self, value: object, field: str) -> str:
+        """A non-empty string (surrounding whitespace removed)."""
+        if not isinstance(value, str):
+            self.fail(field, f"expected text, got {_kind(value)}")
+        if not value.strip():
+            self.fail(field, "must not be empty")
+        return value.strip()
+
+    def texts(self, value: object, field: str) -> tuple[str, ...]:
+        """A list of non-empty strings."""
+        return tuple(self.text(item, sub(field, i)) for i, item in enumerate(self.sequence(value, field)))
+
+    def localized(self, value: object, field: str, need: tuple[str, ...] = ()) -> dict[str, str]:
+        """``{lang: text}``, e.g. ``{en: Aurora Buds, zh: 极光耳机}``; ``need`` lists required languages."""
+        raw = self.mapping(value, field, required=need)
+        if not raw:
+            self.fail(field, "needs text in at least one language")
+        return {lang: self.text(text, sub(field, lang)) for lang, text in raw.items()}
+
+    def localized_lists(self, value: object, field: str) -> dict[str, tuple[str, ...]]:
+        """``{lang: [text, ...]}``."""
+        raw = self.mapping(value, field)
+        return {lang: self.texts(items, sub(field, lang)) for lang, items in raw.items()}
+
+    def integer(self, value: object, field: str, minimum: int | None = None) -> int:
+        """A whole number (YAML ``true`` is not one)."""
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(field, f"expected a whole number, got {_kind(value)}")
+        if minimum is not None and value < minimum:
+            self.fail(field, f"must be at least {minimum}, got {value}")
+        return value
+
+    def number(self, value: object, field: str) -> float:
+        """A finite number."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            self.fail(field, f"expected a number, got {_kind(value)}")
+        if not math.isfinite(value):
+            self.fail(field, f"must be a finite number, got {value}")
+        return float(value)
+
+    def money(self, value: object, field: str) -> Decimal:
+        """A non-negative amount with at most two decimals, as an exact Decimal."""
+        self.number(value, field)
+        try:
+            # str() first: Decimal(49.99) would carry the float's binary error into the catalog.
+            amount = Decimal(str(value))
+        except InvalidOperation:  # pragma: no cover - number() already rejected non-numbers
+            self.fail(field, f"not an amount: {value!r}")
+        if amount < 0:
+            self.fail(field, f"must not be negative, got {value}")
+        if amount != amount.quantize(_CENT):
+            self.fail(field, f"at most two decimal places, got {value}")
+        return amount
+
+    def timestamp(self, value: object, field: str) -> datetime:
+        """An ISO date-time with a timezone offset (YAML may already have parsed it)."""
+        if isinstance(value, datetime):
+            moment = value
+        elif isinstance(value, date):
+            self.fail(field, "needs a time and timezone, e.g. 2026-12-31T23:59:00-08:00")
+        elif isinstance(value, str):
+            try:
+                moment = datetime.fromisoformat(value.strip())
+            except ValueError:
+                self.fail(field, f"not an ISO date-time: {value!r}")
+        else:
+            self.fail(field, f"expected an ISO date-time, got {_kind(value)}")
+        # A naive time is ambiguous on a show streamed across timezones; make the author say.
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            self.fail(field, "needs a timezone offset, e.g. 2026-12-31T23:59:00-08:00 or ...Z")
+        return moment
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing"
+    names = {
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        str: "text",
+        list: "a list",
+        dict: "a mapping",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+# --- products.yaml -----------------------------------------------------------------------------
+
+_PRODUCT_REQUIRED = ("id", "names", "price", "stock")
+_PRODUCT_OPTIONAL = (
+    "aliases",
+    "category",
+    "promo",
+    "specs",
+    "selling_points",
+    "faq",
+    "shipping",
+    "image",
+)
+
+
+def load_catalog(path: Path, currency_code: str = "USD", currency_symbol: str = "$") -> Catalog:
+    """Load and validate ``products.yaml``.
+
+    The file holds ``products:`` (a list; a bare top-level list is accepted too). Image paths are
+    resolved against the file's folder and must exist. Every problem raises
+    :class:`~avatar.errors.DataError` naming the file and field, e.g. ``products[2].price``.
+    """
+    path = Path(path).absolute()
+    reader = FieldReader(path)
+    data = read_yaml(path)
+    if isinstance(data, dict):
+        top = reader.mapping(data, "", required=("products",), optional=())
+        items = reader.sequence(top["products"], "products")
+    elif isinstance(data, list):
+        items = data
+    else:
+        reader.fail("products", f"expected a list of products, got {_kind(data)}")
+    if not items:
+        reader.fail("products", "the catalog has no products")
+
+    products: list[Product] = []
+    seen: dict[str, int] = {}
+    for index, item in enumerate(items):
+        product = _read_product(reader, item, sub("products", index), path.parent)
+        if product.id in seen:
+            reader.fail(
+                sub(sub("products", index), "id"),
+                f"duplicate id {product.id!r} (also products[{seen[product.id]}])",
+            )
+        seen[product.id] = index
+        products.append(product)
+    return Catalog(tuple(products), path, currency_code, currency_symbol)
+
+
+def _read_product(reader: FieldReader, value: object, field: str, folder: Path) -> Product:
+    raw = reader.mapping(value, field, required=_PRODUCT_REQUIRED, optional=_PRODUCT_OPTIONAL)
+    product_id = reader.text(raw["id"], sub(field, "id"))
+    if not _SLUG.match(product_id):
+        reader.fail(sub(field, "id"), f"must be a lowercase slug like 'aurora-buds', got {product_id!r}")
+    names = reader.localized(raw["names"], sub(field, "names"), need=("en",))
+    price = reader.money(raw["price"], sub(field, "price"))
+    stock = reader.integer(raw["stock"], sub(field, "stock"), minimum=0)
+
+    promo = None
+    if raw.get("promo") is not None:
+        promo = _read_promo(reader, raw["promo"], sub(field, "promo"), price)
+
+    specs: list[Spec] = []
+    if raw.get("specs") is not None:
+        for i, item in enumerate(reader.sequence(raw["specs"], sub(field, "specs"))):
+            spec = _read_spec(reader, item, sub(sub(field, "specs"), i))
+            if any(s.key == spec.key for s in specs):
+                reader.fail(sub(sub(sub(field, "specs"), i), "key"), f"duplicate spec key {spec.key!r}")
+            specs.append(spec)
+
+    faq: list[FAQ] = []
+    if raw.get("faq") is not None:
+        for i, item in enumerate(reader.sequence(raw["faq"], sub(field, "faq"))):
+            entry = reader.mapping(item, sub(sub(field, "faq"), i), required=("q", "a"), optional=())
+            question = reader.localized(entry["q"], sub(sub(sub(field, "faq"), i), "q"))
+            answer = reader.localized(entry["a"], sub(sub(sub(field, "faq"), i), "a"))
+            for lang in question:
+                if lang not in answer:
+                    reader.fail(
+                        sub(sub(sub(field, "faq"), i), "a"),
+                        f"no answer in {lang!r} for the {lang!r} question",
+                    )
+            faq.append(FAQ(question, answer))
+
+    image = None
+    if raw.get("image") is not None:
+        relative = reader.text(raw["image"], sub(field, "image"))
+        image = (folder / relative).resolve()
+        if not image.is_file():
+            reader.fail(sub(field, "image"), f"image file not found: {image}")
+
+    return Product(
+        id=product_id,
+        names=names,
+        aliases=_read_aliases(reader, raw.get("aliases"), sub(field, "aliases")),
+        category=reader.text(raw["category"], sub(field, "category"))
+        if raw.get("category") is not None
+        else "",
+        price=price,
+        promo=promo,
+        stock=stock,
+        specs=tuple(specs),
+        selling_points=(
+            reader.localized_lists(raw["selling_points"], sub(field, "selling_points"))
+            if raw.get("selling_points") is not None
+            else {}
+        ),
+        faq=tuple(faq),
+        shipping=(
+            reader.localized(raw["shipping"], sub(field, "shipping"))
+            if raw.get("shipping") is not None
+            else {}
+        ),
+        image=image,
+    )
+
+
+def _read_aliases(reader: FieldReader, value: object, field: str) -> tuple[str, ...]:
+    # Aliases are matched in any language, so a flat list is all the brain needs; a per-language
+    # mapping is accepted because it keeps long alias lists readable in the YAML.
+    if value is None:
+        return ()
+    if isinstance(value, dict):
+        lists = reader.localized_lists(value, field)
+        return tuple(alias for items in lists.values() for alias in items)
+    return reader.texts(value, field)
+
+
+def _read_promo(reader: FieldReader, value: object, field: str, price: Decimal) -> Promo:
+    raw = reader.mapping(value, field, required=("price", "label"), optional=("ends_at",))
+    promo_price = reader.money(raw["price"], sub(field, "price"))
+    if promo_price >= price:
+        reader.fail(sub(field, "price"), f"promo price {promo_price} must be lower than the price {price}")
+    label = reader.localized(raw["label"], sub(field, "label"))
+    ends_at = (
+        reader.timestamp(raw["ends_at"], sub(field, "ends_at")) if raw.get("ends_at") is not None else None
+    )
+    return Promo(promo_price, label, ends_at)
+
+
+def _read_spec(reader: FieldReader, value: object, field: str) -> Spec:
+    raw = reader.mapping(value, field, required=("key", "label", "value"), optional=())
+    key = reader.text(raw["key"], sub(field, "key"))
+    if not _SPEC_KEY.match(key):
+        reader.fail(
+            sub(field, "key"),
+            f"use lowercase letters, digits and _ (it appears in {{spec:{key}}}), got {key!r}",
+        )
+    label = reader.localized(raw["label"], sub(field, "label"))
+    spec_value = reader.localized(raw["value"], sub(field, "value"))
+    return Spec(key, label, spec_value)
