@@ -1,0 +1,178 @@
+"""A show as data: who hosts it, what it sells, in which order, and how it looks.
+
+A scene is a folder with ``scene.yaml`` (persona, voice, run of show, idle talk, theme) next to
+``products.yaml`` and the product images. ``load_scene`` validates all of it before the show
+starts, every presenter line included, so an unattended stream never stops on a typo or speaks a
+line whose facts cannot be filled in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from avatar.brain.catalog import Catalog, FieldReader, load_catalog, read_yaml, sub
+from avatar.brain.language import SUPPORTED_LANGUAGES
+from avatar.brain.script import check_template
+from avatar.errors import DataError
+
+__all__ = ["SCENE_FILE", "Persona", "Scene", "Segment", "load_scene"]
+
+SCENE_FILE = "scene.yaml"
+_PRODUCTS_FILE = "products.yaml"
+
+
+@dataclass(frozen=True)
+class Persona:
+    """The host's character: spoken greeting and sign-off per language, style for the LLM prompt."""
+
+    name: str
+    style: str
+    greeting: dict[str, str]
+    sign_off: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One stretch of the run of show: a product on screen for about ``duration_s`` seconds."""
+
+    product_id: str
+    duration_s: float
+    lines: dict[str, tuple[str, ...]]  # language -> presenter line templates (see brain.script)
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A validated show, ready to run."""
+
+    name: str
+    root: Path  # the scene folder (absolute)
+    language: str  # the language the host speaks when nobody asks in another one
+    voice: str  # a voice name from voices/
+    persona: Persona
+    catalog: Catalog
+    segments: tuple[Segment, ...]
+    idle_lines: dict[str, tuple[str, ...]]
+    theme: dict[str, str]  # passed through to the renderer untouched
+
+
+_REQUIRED = ("name", "language", "voice", "persona", "segments")
+_OPTIONAL = ("currency", "products", "idle_lines", "theme")
+
+
+def load_scene(path: Path | str) -> Scene:
+    """Load a scene folder (or its ``scene.yaml``) with its catalog, checking every field and line.
+
+    Raises :class:`~avatar.errors.DataError` (``file: field: problem``) for a missing file,
+    malformed YAML, a missing or mistyped field, a segment naming an unknown product, or a line
+    with a placeholder its product cannot fill.
+    """
+    path = Path(path).absolute()
+    if path.is_dir():
+        file = path / SCENE_FILE
+    elif path.exists() or path.suffix in {".yaml", ".yml"}:
+        file = path
+    else:
+        raise DataError(path, "(file)", "scene folder not found")
+    reader = FieldReader(file)
+    raw = reader.mapping(read_yaml(file), "", required=_REQUIRED, optional=_OPTIONAL)
+
+    name = reader.text(raw["name"], "name")
+    language = reader.text(raw["language"], "language")
+    if language not in SUPPORTED_LANGUAGES:
+        reader.fail("language", f"must be one of {', '.join(SUPPORTED_LANGUAGES)}, got {language!r}")
+    voice = reader.text(raw["voice"], "voice")
+
+    code, symbol = "USD", "$"
+    if raw.get("currency") is not None:
+        currency = reader.mapping(raw["currency"], "currency", required=("code", "symbol"), optional=())
+        code = reader.text(currency["code"], "currency.code")
+        symbol = reader.text(currency["symbol"], "currency.symbol")
+
+    products_name = (
+        reader.text(raw["products"], "products") if raw.get("products") is not None else _PRODUCTS_FILE
+    )
+    catalog = load_catalog(file.parent / products_name, code, symbol)
+
+    persona = _read_persona(reader, raw["persona"], language)
+    segments = tuple(
+        _read_segment(reader, item, sub("segments", i), catalog, language)
+        for i, item in enumerate(reader.sequence(raw["segments"], "segments"))
+    )
+    if not segments:
+        reader.fail("segments", "the run of show needs at least one segment")
+
+    idle: dict[str, tuple[str, ...]] = {}
+    if raw.get("idle_lines") is not None:
+        idle = reader.localized_lists(raw["idle_lines"], "idle_lines")
+        # Idle talk may come while any product is on screen, so it must fill for all of them.
+        for lang, lines in idle.items():
+            for i, line in enumerate(lines):
+                for product in catalog.products:
+                    problem = check_template(line, product, lang, promo_optional=True)
+                    if problem is not None:
+                        reader.fail(
+                            sub(sub("idle_lines", lang), i), f"{problem} (for product {product.id!r})"
+                        )
+
+    theme: dict[str, str] = {}
+    if raw.get("theme") is not None:
+        for key, value in reader.mapping(raw["theme"], "theme").items():
+            if value is None:
+                # An unquoted "#1d2333" is a YAML comment, which leaves the key empty.
+                reader.fail(sub("theme", key), 'no value; quote colours, e.g. "#1d2333"')
+            if not isinstance(value, str | int | float) or isinstance(value, bool):
+                reader.fail(sub("theme", key), "expected text such as a colour")
+            theme[key] = str(value)
+
+    return Scene(
+        name=name,
+        root=file.parent,
+        language=language,
+        voice=voice,
+        persona=persona,
+        catalog=catalog,
+        segments=segments,
+        idle_lines=idle,
+        theme=theme,
+    )
+
+
+def _read_persona(reader: FieldReader, value: object, language: str) -> Persona:
+    raw = reader.mapping(value, "persona", required=("name", "greeting", "sign_off"), optional=("style",))
+    greeting = reader.localized(raw["greeting"], "persona.greeting", need=(language,))
+    sign_off = reader.localized(raw["sign_off"], "persona.sign_off", need=(language,))
+    # Greetings are spoken verbatim by the answerer, so a placeholder would be read out literally.
+    for field, texts in (("persona.greeting", greeting), ("persona.sign_off", sign_off)):
+        for lang, text in texts.items():
+            if "{" in text or "}" in text:
+                reader.fail(sub(field, lang), "spoken as written; placeholders are not filled here")
+    return Persona(
+        name=reader.text(raw["name"], "persona.name"),
+        style=reader.text(raw["style"], "persona.style") if raw.get("style") is not None else "",
+        greeting=greeting,
+        sign_off=sign_off,
+    )
+
+
+def _read_segment(reader: FieldReader, value: object, field: str, catalog: Catalog, language: str) -> Segment:
+    raw = reader.mapping(value, field, required=("product", "duration_s", "lines"), optional=())
+    product_id = reader.text(raw["product"], sub(field, "product"))
+    if product_id not in catalog:
+        known = ", ".join(p.id for p in catalog.products)
+        reader.fail(sub(field, "product"), f"unknown product {product_id!r} (products: {known})")
+    product = catalog.get(product_id)
+    duration = reader.number(raw["duration_s"], sub(field, "duration_s"))
+    if duration <= 0:
+        reader.fail(sub(field, "duration_s"), f"must be more than 0 seconds, got {duration:g}")
+    lines = reader.localized_lists(raw["lines"], sub(field, "lines"))
+    if not lines.get(language):
+        reader.fail(
+            sub(sub(field, "lines"), language), f"needs at least one line in the show's language {language!r}"
+        )
+    for lang, templates in lines.items():
+        for i, line in enumerate(templates):
+            problem = check_template(line, product, lang)
+            if problem is not None:
+                reader.fail(sub(sub(sub(field, "lines"), lang), i), problem)
+    return Segment(product_id, duration, lines)
