@@ -1,0 +1,148 @@
+"""Intents, languages and product resolution on the kind of chat a live show gets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from avatar.brain.catalog import Catalog, load_catalog
+from avatar.brain.intents import Intent, classify, resolve_product
+from avatar.brain.language import detect_language
+
+DEMO = Path(__file__).resolve().parents[2] / "scenes" / "demo"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_catalog(DEMO / "products.yaml")
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("how much is it?", "en"),
+        ("多少钱", "zh"),
+        ("这个多少钱？", "zh"),
+        ("Aurora Buds 多少钱", "zh"),
+        ("这个 price?", "zh"),
+        ("is the 极光耳机 in stock", "en"),
+        ("", "en"),
+        ("???", "en"),
+        ("👍👍", "en"),
+    ],
+)
+def test_detect_language(text: str, lang: str) -> None:
+    assert detect_language(text) == lang
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("How much is this?", Intent.PRICE),
+        ("what's the price", Intent.PRICE),
+        ("how much does it cost", Intent.PRICE),
+        ("这个多少钱", Intent.PRICE),
+        ("价格是多少？", Intent.PRICE),
+        ("这个 price?", Intent.PRICE),
+        ("any discount?", Intent.PROMO),
+        ("is there a deal on the lamp", Intent.PROMO),
+        ("有优惠吗", Intent.PROMO),
+        ("能打折吗？", Intent.PROMO),
+        ("is it in stock?", Intent.STOCK),
+        ("how many are left", Intent.STOCK),
+        ("any left?", Intent.STOCK),
+        ("can I use just the left one", Intent.OTHER),
+        ("还有货吗", Intent.STOCK),
+        ("库存还有多少", Intent.STOCK),
+        ("how long does the battery last?", Intent.SPEC),
+        ("what size is it", Intent.SPEC),
+        ("how much does it weigh", Intent.SPEC),
+        ("续航多久？", Intent.SPEC),
+        ("尺寸多大", Intent.SPEC),
+        ("do you ship to Canada?", Intent.SHIPPING),
+        ("how much is shipping", Intent.SHIPPING),
+        ("can I return it?", Intent.SHIPPING),
+        ("包邮吗", Intent.SHIPPING),
+        ("怎么退货", Intent.SHIPPING),
+        ("tell me about this one", Intent.PRODUCT_INFO),
+        ("what is the Kiln set?", Intent.PRODUCT_INFO),
+        ("介绍一下这个", Intent.PRODUCT_INFO),
+        ("这款怎么样", Intent.PRODUCT_INFO),
+        ("hello!", Intent.GREETING),
+        ("Hi Mia", Intent.GREETING),
+        ("good evening everyone", Intent.GREETING),
+        ("你好", Intent.GREETING),
+        ("主播好！", Intent.GREETING),
+        ("hi, how much?", Intent.PRICE),
+        ("lol", Intent.OTHER),
+        ("is it dishwasher safe?", Intent.OTHER),
+        ("哈哈哈", Intent.OTHER),
+        ("", Intent.OTHER),
+    ],
+)
+def test_classify(text: str, intent: Intent) -> None:
+    assert classify(text, detect_language(text)) is intent
+
+
+def test_intent_values_are_lowercase_strings() -> None:
+    assert [i.value for i in Intent] == [
+        "price",
+        "promo",
+        "stock",
+        "spec",
+        "shipping",
+        "product_info",
+        "greeting",
+        "other",
+    ]
+    assert Intent("price") is Intent.PRICE and f"{Intent.SPEC}" == "spec"
+
+
+def test_english_keywords_match_whole_words_only() -> None:
+    # "shipment" contains "ship", "hiking" contains "hi": neither should trigger on a fragment.
+    assert classify("hiking", "en") is Intent.OTHER
+    assert classify("this is a highlight", "en") is Intent.OTHER
+
+
+@pytest.mark.parametrize(
+    ("text", "product_id"),
+    [
+        ("how much are the Aurora Buds?", "aurora-buds"),
+        ("AURORA BUDS price", "aurora-buds"),
+        ("极光真无线耳机多少钱", "aurora-buds"),
+        ("do the earbuds come in black?", "aurora-buds"),
+        ("耳机还有货吗", "aurora-buds"),
+        ("how much is the red one", "summit-bottle"),
+        ("red one in stock?", "summit-bottle"),
+        ("红色的多少钱", "summit-bottle"),
+        ("the green one please", "ridgeline-backpack"),
+        ("do the bottles leak?", "summit-bottle"),
+        ("is the desk lamp dimmable", "lumen-lamp"),
+        ("Lumen?", "lumen-lamp"),
+        ("台灯亮度怎么样", "lumen-lamp"),
+        ("pour-over set price", "kiln-pourover"),
+        ("手冲套装有优惠吗", "kiln-pourover"),
+    ],
+)
+def test_resolve_by_name_and_alias(catalog: Catalog, text: str, product_id: str) -> None:
+    found = resolve_product(text, catalog, current_id="lumen-lamp" if product_id != "lumen-lamp" else None)
+    assert found is not None and found.id == product_id
+
+
+@pytest.mark.parametrize(
+    "text", ["how much is this one?", "这个多少钱", "is it in stock?", "price?", "那款还有吗"]
+)
+def test_this_one_or_no_mention_is_the_product_on_screen(catalog: Catalog, text: str) -> None:
+    found = resolve_product(text, catalog, current_id="summit-bottle")
+    assert found is not None and found.id == "summit-bottle"
+
+
+def test_a_named_product_beats_the_one_on_screen(catalog: Catalog) -> None:
+    found = resolve_product("is this the same as the desk lamp?", catalog, current_id="aurora-buds")
+    assert found is not None and found.id == "lumen-lamp"
+
+
+def test_nothing_named_and_nothing_on_screen(catalog: Catalog) -> None:
+    assert resolve_product("how much is the iPhone?", catalog, current_id=None) is None
+    assert resolve_product("how much?", catalog, current_id="not-a-product") is None
