@@ -406,7 +406,7 @@ class Renderer:
             text_h += small.height
         if stock is not None:
             text_h += stock.height
-        fixed_h = 2 * pad + gap + text_h + round(4 * u)
+        fixed_h = 2 * pad + gap + text_h
         tile_h = int(min(0.62 * inner, max(0.3 * inner, self._card_max_h - fixed_h)))
         h = min(fixed_h + tile_h, max(self._card_max_h, fixed_h))
         layer = _Layer(w, h)
