@@ -9,7 +9,6 @@ spoken, so the show goes on.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import logging
 from dataclasses import dataclass
 from typing import Final
@@ -89,9 +88,13 @@ class Speaker:
         self.voices = voices
         self.fallback = fallback
         self.failures = 0
-        self._turns = itertools.count(1)
-        self._current_turn = 0
+        self._current_turn = 0  # turn id of the line being spoken (ids increase by one per line)
         self._interrupted: set[int] = set()
+
+    @property
+    def next_turn_id(self) -> int:
+        """The turn id the next :meth:`say` will use (to match its audio on the playout)."""
+        return self._current_turn + 1
 
     def voice_for(self, language: str) -> Voice:
         """The voice for a language, or the first configured one."""
@@ -104,8 +107,8 @@ class Speaker:
 
     async def say(self, text: str, *, language: str = "en") -> SpeechResult:
         """Speak ``text``; returns when it has been played, or at once after :meth:`interrupt`."""
-        turn = next(self._turns)
-        self._current_turn = turn
+        self._current_turn += 1
+        turn = self._current_turn
         sentences = tuple(split_sentences(text))
         voice = self.voice_for(language)
         queued: list[asyncio.Future[Played]] = []

@@ -474,7 +474,7 @@ class Character:
         # Slightly faster than linear at the start: quiet syllables still part the lips visibly.
         depth = MOUTH_DEPTH * u * m**0.8
         xs = np.linspace(-w, w, 17, dtype=np.float32)
-        r2 = (xs / w) ** 2
+        r2 = np.minimum((xs / w) ** 2, 1.0)  # float32 rounding can push the ends past 1 (NaN in the power)
         top = -MOUTH_SMILE * u * r2 - 0.18 * depth * (1.0 - r2)
         bottom = -MOUTH_SMILE * u * r2 + depth * (1.0 - r2) ** 0.75
         pad = 3.0 * u + 2.0

@@ -1,0 +1,217 @@
+"""``avatar bench``: the performance report, as JSON.
+
+Speed is measured here, never asserted in tests. What it measures, on this machine:
+
+- chat question -> first audio played (p50/p95): a comment submitted to a running show until the
+  first chunk of its answer is pulled by the programme pump (what the audience hears first);
+- render ms/frame and VP8 encode ms/frame (p50/p95) at the chosen size;
+- process CPU (% of one core) and RSS over an idle window with one real WebRTC viewer attached
+  (the viewer is a separate process, so its decoding is not counted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fractions
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import psutil
+
+from avatar.brain.scene import load_scene
+from avatar.config import load_settings
+from avatar.modes.live import LiveShow, product_card
+from avatar.render.animator import Animator
+from avatar.render.compositor import Renderer
+from avatar.render.frame import FrameState
+
+QUESTIONS = [
+    "How much is the {name}?",
+    "Is the {name} in stock?",
+    "Any discount on the {name}?",
+    "What are the specs of the {name}?",
+]
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """p50/p95/max of a sample, rounded for reading."""
+    if not values:
+        return {"p50": float("nan"), "p95": float("nan"), "max": float("nan"), "n": 0}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {
+        "p50": round(statistics.median(ordered), 2),
+        "p95": round(p95, 2),
+        "max": round(ordered[-1], 2),
+        "n": len(ordered),
+    }
+
+
+async def poll_until(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.01) -> bool:
+    """Check ``predicate`` every ``interval_s`` until it holds or ``timeout_s`` passes."""
+    for _ in range(int(timeout_s / interval_s)):
+        if predicate():
+            return True
+        await asyncio.sleep(interval_s)
+    return predicate()
+
+
+def answered(show: LiveShow, count: int) -> Callable[[], bool]:
+    """A check that ``count`` answers have started playing."""
+    return lambda: len(show.answer_timings) >= count
+
+
+def bench_render(scene_path: Path, width: int, height: int, frames: int = 300) -> dict[str, Any]:
+    """Render a talking, blinking host with changing captions over a product card."""
+    scene = load_scene(scene_path)
+    renderer = Renderer(width, height, scene.theme)
+    animator = Animator()
+    products = list(scene.catalog.products)
+    captions = [line for seg in scene.segments for line in seg.lines.get("en", ())][:20] or ["Hello!"]
+    times: list[float] = []
+    encode_input: list[np.ndarray] = []
+    for i in range(frames + 10):
+        t = i / 25
+        mouth, eyes = animator.step(t, 0.5 + 0.5 * np.sin(i / 2.0))
+        product = products[(i // 100) % len(products)]
+        state = FrameState(
+            t=t,
+            mouth_open=mouth,
+            eyes_closed=eyes,
+            caption=captions[(i // 40) % len(captions)],
+            product=product_card(product, scene, "en"),
+            title="Mia · bench",
+        )
+        began = time.perf_counter()
+        image = renderer.render_i420(state)
+        if i >= 10:  # the first frames fill the caches
+            times.append((time.perf_counter() - began) * 1000)
+        if i % 2 == 0:
+            encode_input.append(image)
+    return {"render_ms_per_frame": percentiles(times), "encode_ms_per_frame": bench_encode(encode_input)}
+
+
+def bench_encode(images: list[np.ndarray]) -> dict[str, float]:
+    """Encode frames with aiortc's own VP8 encoder, as a viewer's sender does."""
+    from aiortc.codecs import get_encoder
+    from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+
+    encoder = get_encoder(RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=96))
+    times: list[float] = []
+    for index, image in enumerate(images):
+        frame = av.VideoFrame.from_ndarray(image, format="yuv420p")
+        frame.pts = index * 3600
+        frame.time_base = fractions.Fraction(1, 90000)
+        began = time.perf_counter()
+        encoder.encode(frame, False)
+        if index >= 5:
+            times.append((time.perf_counter() - began) * 1000)
+    return percentiles(times)
+
+
+async def bench_live(
+    scene_path: Path, width: int, height: int, fps: int, seconds: float, questions: int
+) -> dict[str, Any]:
+    """Run a real show with one real viewer: idle CPU/RSS, then timed chat questions."""
+    from aiohttp import web
+
+    from avatar.web.app import create_app
+    from avatar.web.ice import use_loopback_only
+
+    use_loopback_only()
+    settings = load_settings(scene=scene_path, width=width, height=height, fps=fps, host="127.0.0.1", port=0)
+    scene = load_scene(scene_path)
+    show = LiveShow(scene, settings)
+    runner = web.AppRunner(create_app(show))
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    process = psutil.Process()
+    viewer = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "avatar.web.probe",
+        f"http://127.0.0.1:{port}",
+        str(seconds + 5),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        if not await poll_until(
+            lambda: show.broadcaster.viewers > 0 and show.programme.stats.frames > 50, 60
+        ):
+            raise RuntimeError("the bench viewer did not connect")
+        await asyncio.sleep(3)  # let the voice warm up and the viewer's encoder settle
+        rss_start = process.memory_info().rss
+        cpu_start = process.cpu_times()
+        wall_start = time.monotonic()
+        dropped_start = show.programme.stats.dropped_frames
+        await asyncio.sleep(seconds)
+        cpu_end = process.cpu_times()
+        wall = time.monotonic() - wall_start
+        idle = {
+            "seconds": round(wall, 1),
+            "cpu_percent_of_one_core": round(
+                100 * ((cpu_end.user - cpu_start.user) + (cpu_end.system - cpu_start.system)) / wall, 1
+            ),
+            "rss_mb_start": round(rss_start / 2**20, 1),
+            "rss_mb_end": round(process.memory_info().rss / 2**20, 1),
+            "viewers": show.broadcaster.viewers,
+            "dropped_frames": show.programme.stats.dropped_frames - dropped_start,
+        }
+        out, _ = await viewer.communicate()
+        with contextlib.suppress(json.JSONDecodeError):
+            idle["viewer_received"] = json.loads(out.decode() or "{}")
+
+        timings_before = len(show.answer_timings)
+        products = list(scene.catalog.products)
+        for index in range(questions):
+            product = products[index % len(products)]
+            text = QUESTIONS[index % len(QUESTIONS)].format(name=product.name("en"))
+            show.submit_comment(f"bench-{index}", "bench", text)
+            await poll_until(answered(show, timings_before + index + 1), 15)
+            # Like a real comment, the next one lands while the host is back on the script, at a
+            # varying point of a sentence (not while the previous answer is still being spoken).
+            await poll_until(lambda: not show.answering, 30)
+            await asyncio.sleep(0.4 + 0.37 * (index % 5))
+        latencies = [(t.first_audio_at - t.received_at) * 1000 for t in show.answer_timings[timings_before:]]
+        return {"chat_to_first_audio_ms": percentiles(latencies), "idle_one_viewer": idle}
+    finally:
+        if viewer.returncode is None:
+            viewer.kill()
+            await viewer.wait()
+        await runner.cleanup()
+
+
+def run_bench(
+    *, scene: Path, width: int, height: int, fps: int, seconds: float, questions: int
+) -> dict[str, Any]:
+    """The whole report."""
+    report: dict[str, Any] = {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "processor": platform.machine(),
+        },
+        "video": {"width": width, "height": height, "fps": fps},
+    }
+    report.update(bench_render(scene, width, height))
+    report.update(asyncio.run(bench_live(scene, width, height, fps, seconds, questions)))
+    report["targets"] = {
+        "chat_to_first_audio_p50_ms": 1000,
+        "render_p50_ms_at_640x360": 8,
+        "idle_cpu_percent_of_one_core": 50,
+    }
+    return report

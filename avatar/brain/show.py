@@ -1,0 +1,63 @@
+"""The run of show: which scripted line comes next, and where to resume after a question.
+
+Segments play in order and loop forever (the show is 24/7). A line cut short by a viewer's question
+is resumed from the sentence that was interrupted, so the audience never misses a fact.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from avatar.brain.scene import Scene
+from avatar.brain.script import script_lines
+from avatar.engines.tts.text import split_sentences
+
+
+@dataclass(frozen=True)
+class ScriptLine:
+    """One line the host will say about a product."""
+
+    product_id: str
+    text: str
+    segment: int
+    line: int
+
+
+class RunOfShow:
+    """A cursor over the scene's segments and their lines."""
+
+    def __init__(self, scene: Scene, language: str | None = None) -> None:
+        if not scene.segments:
+            raise ValueError(f"{scene.root}: segments: the run of show is empty")
+        self.scene = scene
+        self.language = language or scene.language
+        self._segment = 0
+        self._line = 0
+        self._resume: ScriptLine | None = None
+
+    @property
+    def current_product_id(self) -> str:
+        """The product of the segment on air."""
+        return self.scene.segments[self._segment].product_id
+
+    def next_line(self) -> ScriptLine:
+        """The next line to say (the rest of an interrupted line first)."""
+        if self._resume is not None:
+            line, self._resume = self._resume, None
+            return line
+        segment = self.scene.segments[self._segment]
+        lines = script_lines(self.scene, segment, self.language)
+        if self._line >= len(lines):
+            self._segment = (self._segment + 1) % len(self.scene.segments)
+            self._line = 0
+            segment = self.scene.segments[self._segment]
+            lines = script_lines(self.scene, segment, self.language)
+        line = ScriptLine(segment.product_id, lines[self._line], self._segment, self._line)
+        self._line += 1
+        return line
+
+    def resume(self, line: ScriptLine, sentences_done: int) -> None:
+        """Say the rest of ``line`` (from sentence ``sentences_done``) before moving on."""
+        rest = split_sentences(line.text)[sentences_done:]
+        if rest:
+            self._resume = ScriptLine(line.product_id, " ".join(rest), line.segment, line.line)

@@ -1,0 +1,66 @@
+"""Settings of a running show, from defaults, ``AVATAR_*`` environment variables and CLI flags."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+# Sizes the video pipeline is tuned for: 16:9 from 360p to 720p, even dimensions for I420.
+MIN_HEIGHT, MAX_HEIGHT = 360, 720
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a show needs to start. Each field can be set as ``AVATAR_<NAME>``."""
+
+    scene: Path = Path("scenes/demo")  # scene folder (scene.yaml + products.yaml + images)
+    host: str = "0.0.0.0"  # address the web server binds
+    port: int = 8080  # port of the viewer page and signaling
+    width: int = 640  # video width in pixels
+    height: int = 360  # video height in pixels
+    fps: int = 25  # video frames per second
+    voices: Path | None = None  # voices folder; None = the repository's voices/
+    ice_loopback: bool = False  # offer 127.0.0.1 ICE candidates (loopback-only tests and demos)
+    connect_timeout_s: float = 20.0  # close viewer connections not connected by then
+
+    def validated(self) -> Settings:
+        """Return self, or raise ValueError naming the bad setting."""
+        if not MIN_HEIGHT <= self.height <= MAX_HEIGHT or self.height % 2:
+            raise ValueError(f"height: must be an even number from {MIN_HEIGHT} to {MAX_HEIGHT}")
+        if not 640 <= self.width <= 1280 or self.width % 2:
+            raise ValueError("width: must be an even number from 640 to 1280")
+        if not 5 <= self.fps <= 30:
+            raise ValueError("fps: must be from 5 to 30")
+        if not 0 <= self.port < 65536:
+            raise ValueError("port: must be from 0 (any free port) to 65535")
+        return self
+
+
+def _parse(kind: Any, text: str) -> Any:
+    if kind in (bool, "bool"):
+        return text.strip().lower() in {"1", "true", "yes", "on"}
+    if kind in (int, "int"):
+        return int(text)
+    if kind in (float, "float"):
+        return float(text)
+    if "Path" in str(kind):
+        return Path(text)
+    return text
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Defaults, then ``AVATAR_*`` environment variables, then explicit overrides (not None)."""
+    settings = Settings()
+    from_env: dict[str, Any] = {}
+    for field in fields(Settings):
+        value = os.environ.get(f"AVATAR_{field.name.upper()}")
+        if value is not None:
+            try:
+                from_env[field.name] = _parse(field.type, value)
+            except ValueError as error:
+                raise ValueError(f"AVATAR_{field.name.upper()}: {error}") from error
+    settings = replace(settings, **from_env)
+    settings = replace(settings, **{k: v for k, v in overrides.items() if v is not None})
+    return settings.validated()

@@ -1,0 +1,230 @@
+"""The live show: wires brain, speaker, playout, renderer and broadcaster into one running programme.
+
+The host loop alternates scripted lines and answers. A viewer's comment interrupts a scripted line
+at once (live-commerce hosts answer comments immediately); the line resumes from the interrupted
+sentence afterwards. Answers themselves are never interrupted: later comments wait their turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from avatar.brain.answerer import Answer, Answerer
+from avatar.brain.catalog import Product
+from avatar.brain.scene import Scene
+from avatar.brain.show import RunOfShow
+from avatar.brain.triage import Comment, CommentQueue, Verdict
+from avatar.config import Settings
+from avatar.engines.tts.voices import load_voice
+from avatar.events import Caption, ChatPosted, EventBus, Notice, ProductShown
+from avatar.media.broadcaster import Broadcaster
+from avatar.media.clock import Clock, LoopClock
+from avatar.media.playout import NowPlaying, Playout
+from avatar.media.programme import Programme
+from avatar.render.animator import Animator
+from avatar.render.compositor import Renderer
+from avatar.render.frame import FrameState, ProductCard
+from avatar.speaker import Speaker, SpeechResult, Voice
+
+log = logging.getLogger(__name__)
+
+CAPTION_HOLD_S = 1.5  # keep the last caption up this long after the voice stops
+NOTICES = {
+    Verdict.EMPTY: "Type a question first.",
+    Verdict.TOO_LONG: "That message is too long; please keep it under 300 characters.",
+    Verdict.RATE_LIMITED: "You're sending messages too fast; please wait a few seconds.",
+}
+
+
+@dataclass(frozen=True)
+class AnswerTiming:
+    """When a comment arrived and when the audience first heard its answer (clock seconds)."""
+
+    received_at: float
+    first_audio_at: float
+
+
+def product_card(product: Product, scene: Scene, language: str) -> ProductCard:
+    """What the on-screen card shows for a product: catalog facts only."""
+    catalog = scene.catalog
+    stock = f"{product.stock} left" if language == "en" else f"仅剩 {product.stock} 件"
+    return ProductCard(
+        name=product.name(language),
+        price_text=catalog.format_price(product.price),
+        promo_text=catalog.format_price(product.promo.price) if product.promo else None,
+        stock_text=stock,
+        image_path=product.image,
+    )
+
+
+def build_speaker(scene: Scene, playout: Playout, settings: Settings) -> Speaker:
+    """The scene's voice for its language, Mandarin for Chinese answers, espeak-ng as fallback."""
+    voices = {scene.language: Voice(load_voice(scene.voice, settings.voices))}
+    if "zh" not in voices:
+        voices["zh"] = Voice(load_voice("mandarin", settings.voices))
+    return Speaker(playout, voices, fallback=Voice(load_voice("espeak-en", settings.voices)))
+
+
+class LiveShow:
+    """One running show: the programme pump plus the host loop, and the inputs viewers reach."""
+
+    def __init__(
+        self,
+        scene: Scene,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        speaker: Speaker | None = None,
+    ) -> None:
+        self.scene = scene
+        self.settings = settings
+        self.clock: Clock = clock or LoopClock()
+        self.bus = EventBus()
+        self.comments = CommentQueue()
+        self.answerer = Answerer(scene)
+        self.run_of_show = RunOfShow(scene)
+        self.playout = Playout(on_start=self._on_sentence_start)
+        self.broadcaster = Broadcaster()
+        self.speaker = speaker or build_speaker(scene, self.playout, settings)
+        self.speaker.playout = self.playout
+        self.renderer = Renderer(settings.width, settings.height, scene.theme)
+        self.animator = Animator(settings.fps)
+        self.programme = Programme(self.playout, self.render, self.broadcaster, self.clock, fps=settings.fps)
+        self.product_id = self.run_of_show.current_product_id
+        self.answer_timings: list[AnswerTiming] = []
+        self.answering = False  # an answer is being spoken (comments wait; scripted lines yield)
+        self._card_language = scene.language
+        self._last_caption = ("", 0.0)  # text, programme seconds when it stopped playing
+        self._pending_first_audio: dict[int, float] = {}  # turn id -> comment received_at
+        self._started_wall = time.time()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Start the programme at once (silence and idle motion) and the host after warm-up."""
+        self._tasks.append(asyncio.create_task(self.programme.run(), name="programme"))
+        self._tasks.append(asyncio.create_task(self._host_loop(), name="host"))
+
+    async def stop(self) -> None:
+        """Stop everything the show started, and wait for it."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 5)
+        self._tasks.clear()
+        self.speaker.close()
+
+    # -- inputs ----------------------------------------------------------------------------------
+    def submit_comment(self, viewer_id: str, name: str, text: str) -> Verdict:
+        """A viewer's chat message: queued for the host, or refused with a notice to that viewer."""
+        verdict = self.comments.submit(viewer_id, name, text, self.clock.now())
+        if verdict is Verdict.ACCEPTED:
+            self.bus.publish(ChatPosted(viewer_id, name[:40] or "viewer", " ".join(text.split())))
+        else:
+            self.bus.publish(Notice(viewer_id, NOTICES[verdict]))
+        return verdict
+
+    def health(self) -> dict[str, Any]:
+        """What /healthz reports."""
+        stats = self.programme.stats
+        return {
+            "status": "ok",
+            "uptime_s": round(time.time() - self._started_wall, 1),
+            "viewers": self.broadcaster.viewers,
+            "current_product": self.product_id,
+            "queue_depth": len(self.comments),
+            "programme_s": round(self.programme.seconds, 2),
+            "frames": stats.frames,
+            "dropped_frames": stats.dropped_frames,
+            "voice_failures": self.speaker.failures,
+        }
+
+    # -- the picture -------------------------------------------------------------------------------
+    def render(self, t: float, playing: NowPlaying) -> npt.NDArray[np.uint8]:
+        """The frame at programme time ``t``; runs on the render thread."""
+        mouth, eyes = self.animator.step(t, playing.level)
+        if playing.text:
+            caption = playing.text
+            self._last_caption = (caption, t)
+        else:
+            text, since = self._last_caption
+            caption = text if t - since < CAPTION_HOLD_S else ""
+        product = self.scene.catalog.get(self.product_id)
+        state = FrameState(
+            t=t,
+            mouth_open=mouth,
+            eyes_closed=eyes,
+            caption=caption,
+            product=product_card(product, self.scene, self._card_language),
+            title=f"{self.scene.persona.name} · {self.scene.name}",
+        )
+        return self.renderer.render_i420(state)
+
+    # -- the host ----------------------------------------------------------------------------------
+    def _on_sentence_start(self, turn_id: int, text: str) -> None:
+        self.bus.publish(Caption(text, turn_id))
+        received = self._pending_first_audio.pop(turn_id, None)
+        if received is not None:
+            self.answer_timings.append(AnswerTiming(received, self.clock.now()))
+            del self.answer_timings[:-1000]
+
+    def _show_product(self, product_id: str, language: str) -> None:
+        if product_id != self.product_id or language != self._card_language:
+            self.product_id = product_id
+            self._card_language = language
+            self.bus.publish(ProductShown(product_id))
+
+    async def _host_loop(self) -> None:
+        try:
+            await self.speaker.warm_up()
+        except Exception:
+            log.exception("voice warm-up failed; continuing with fallbacks")
+        greeting = self.scene.persona.greeting.get(self.scene.language, "")
+        if greeting:
+            await self.speaker.say(greeting, language=self.scene.language)
+        while True:
+            comment = self.comments.pop(self.clock.now())
+            if comment is not None:
+                await self._answer(comment)
+                continue
+            await self._say_script_line()
+
+    async def _say_script_line(self) -> None:
+        line = self.run_of_show.next_line()
+        self._show_product(line.product_id, self.scene.language)
+        speaking = asyncio.create_task(self.speaker.say(line.text, language=self.scene.language))
+        waiting = asyncio.create_task(self.comments.wait())
+        try:
+            await asyncio.wait({speaking, waiting}, return_when=asyncio.FIRST_COMPLETED)
+            if not speaking.done():
+                self.speaker.interrupt()
+            result: SpeechResult = await speaking
+        finally:
+            waiting.cancel()
+            speaking.cancel()
+        if result.interrupted:
+            self.run_of_show.resume(line, result.sentences_completed)
+
+    async def _answer(self, comment: Comment) -> None:
+        answer: Answer = self.answerer.answer(comment.text, self.product_id)
+        log.info("answer to %s (%s): %s", comment.name, answer.intent, answer.text)
+        if answer.product_id:
+            self._show_product(answer.product_id, answer.language)
+        self._pending_first_audio[self.speaker.next_turn_id] = comment.received_at
+        self.answering = True
+        try:
+            await self.speaker.say(answer.text, language=answer.language)
+        finally:
+            self.answering = False
+            self._pending_first_audio.clear()
+        # Back to the segment on air, in the show's language.
+        self._show_product(self.run_of_show.current_product_id, self.scene.language)

@@ -1,0 +1,113 @@
+"""The web side of a live show: the viewer page, WebRTC signaling, product data and health.
+
+Every request that carries data is validated; a bad one gets HTTP 400 with a JSON error and touches
+nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any, Final
+
+from aiohttp import web
+
+from avatar.modes.live import LiveShow, product_card
+from avatar.web.viewers import SignalingError, ViewerRegistry
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR: Final = Path(__file__).parent / "static"
+MAX_OFFER_BYTES: Final = 64 * 1024
+SHOW_KEY: Final = web.AppKey("show", LiveShow)
+VIEWERS_KEY: Final = web.AppKey("viewers", ViewerRegistry)
+
+
+def json_error(status: int, message: str) -> web.Response:
+    """An error response browsers and scripts can read."""
+    return web.json_response({"error": message}, status=status)
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "index.html")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    show = request.app[SHOW_KEY]
+    return web.json_response(show.health())
+
+
+async def products(request: web.Request) -> web.Response:
+    show = request.app[SHOW_KEY]
+    items: list[dict[str, Any]] = []
+    for product in show.scene.catalog.products:
+        card = product_card(product, show.scene, show.scene.language)
+        items.append(
+            {
+                "id": product.id,
+                "name": product.names,
+                "price": card.price_text,
+                "promo_price": card.promo_text,
+                "stock": product.stock,
+                "image": f"/products/{product.id}/image" if product.image else None,
+            }
+        )
+    return web.json_response({"current": show.product_id, "products": items})
+
+
+async def product_image(request: web.Request) -> web.StreamResponse:
+    show = request.app[SHOW_KEY]
+    # Looked up by id in the catalog, never joined into a path: no traversal possible.
+    product_id = request.match_info["product_id"]
+    if product_id not in show.scene.catalog:
+        return json_error(404, "unknown product")
+    image = show.scene.catalog.get(product_id).image
+    if image is None or not image.is_file():
+        return json_error(404, "this product has no image")
+    return web.FileResponse(image)
+
+
+async def offer(request: web.Request) -> web.Response:
+    if request.content_length is not None and request.content_length > MAX_OFFER_BYTES:
+        return json_error(413, "offer too large")
+    try:
+        raw = await request.content.read(MAX_OFFER_BYTES + 1)
+        body = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return json_error(400, "body must be JSON: {sdp, type}")
+    if len(raw) > MAX_OFFER_BYTES:
+        return json_error(413, "offer too large")
+    if not isinstance(body, dict) or not isinstance(body.get("sdp"), str) or body.get("type") != "offer":
+        return json_error(400, 'expected {"sdp": "...", "type": "offer"}')
+    if "m=" not in body["sdp"]:
+        return json_error(400, "sdp has no media sections")
+    viewers = request.app[VIEWERS_KEY]
+    try:
+        session, answer = await viewers.join(body["sdp"], "offer")
+    except SignalingError as error:
+        log.info("bad offer from %s: %s", request.remote, error)
+        return json_error(400, str(error))
+    return web.json_response({"sdp": answer.sdp, "type": answer.type, "viewer_id": session.id})
+
+
+def create_app(show: LiveShow) -> web.Application:
+    """The aiohttp application for a show (the show is started and stopped with the app)."""
+    app = web.Application(client_max_size=MAX_OFFER_BYTES)
+    app[SHOW_KEY] = show
+    app[VIEWERS_KEY] = ViewerRegistry(show, show.settings.connect_timeout_s)
+    app.router.add_get("/", index)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/api/products", products)
+    app.router.add_get("/products/{product_id}/image", product_image)
+    app.router.add_post("/offer", offer)
+    app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
+
+    async def lifecycle(app: web.Application) -> Any:
+        await show.start()
+        yield
+        await app[VIEWERS_KEY].close_all()
+        await show.stop()
+
+    app.cleanup_ctx.append(lifecycle)
+    return app

@@ -1,0 +1,158 @@
+// The viewer page: receives the show over WebRTC, sends chat over a data channel.
+// window.avatarStats is read by the end-to-end tests (and is handy in the console).
+"use strict";
+
+const stats = { frames: 0, width: 0, height: 0, audioPeak: 0, captions: [], state: "new" };
+window.avatarStats = stats;
+
+const $ = (id) => document.getElementById(id);
+const video = $("video");
+let channel = null;
+
+function setStatus(text) { $("status").textContent = text; }
+
+function countFrames() {
+  if (!("requestVideoFrameCallback" in HTMLVideoElement.prototype)) return;
+  const onFrame = (_now, meta) => {
+    stats.frames += 1;
+    stats.width = meta.width;
+    stats.height = meta.height;
+    video.requestVideoFrameCallback(onFrame);
+  };
+  video.requestVideoFrameCallback(onFrame);
+}
+
+function meterAudio(stream) {
+  // Measures what arrives, whether or not the page is muted, so tests can check for sound.
+  const context = new AudioContext();
+  const source = context.createMediaStreamSource(stream);
+  const analyser = context.createAnalyser();
+  analyser.fftSize = 2048;
+  source.connect(analyser);
+  const samples = new Float32Array(analyser.fftSize);
+  setInterval(() => {
+    analyser.getFloatTimeDomainData(samples);
+    let sum = 0;
+    for (const s of samples) sum += s * s;
+    const rms = Math.sqrt(sum / samples.length);
+    stats.audioPeak = Math.max(stats.audioPeak, rms);
+  }, 100);
+  context.resume();
+}
+
+function addChat(name, text) {
+  const item = document.createElement("li");
+  const who = document.createElement("b");
+  who.textContent = name + ": ";
+  item.append(who, document.createTextNode(text));
+  $("chat").append(item);
+  while ($("chat").children.length > 100) $("chat").firstChild.remove();
+  $("chat").scrollTop = $("chat").scrollHeight;
+}
+
+function markCurrent(id) {
+  for (const li of $("products").children) li.classList.toggle("current", li.dataset.id === id);
+}
+
+function onMessage(event) {
+  let msg;
+  try { msg = JSON.parse(event.data); } catch { return; }
+  if (msg.type === "caption") {
+    $("caption").textContent = msg.text;
+    stats.captions.push(msg.text);
+    if (stats.captions.length > 200) stats.captions.shift();
+  } else if (msg.type === "chat") {
+    addChat(msg.name, msg.text);
+  } else if (msg.type === "notice") {
+    $("notice").textContent = msg.text;
+    setTimeout(() => { if ($("notice").textContent === msg.text) $("notice").textContent = ""; }, 6000);
+  } else if (msg.type === "product") {
+    markCurrent(msg.id);
+  }
+}
+
+async function loadProducts() {
+  const response = await fetch("/api/products");
+  const data = await response.json();
+  const lang = navigator.language.startsWith("zh") ? "zh" : "en";
+  for (const p of data.products) {
+    const li = document.createElement("li");
+    li.dataset.id = p.id;
+    if (p.image) {
+      const img = document.createElement("img");
+      img.src = p.image;
+      img.alt = "";
+      li.append(img);
+    }
+    const text = document.createElement("div");
+    const name = document.createElement("div");
+    name.textContent = p.name[lang] || p.name.en;
+    const price = document.createElement("div");
+    price.className = "price";
+    price.textContent = p.promo_price || p.price;
+    if (p.promo_price) {
+      const was = document.createElement("s");
+      was.textContent = p.price;
+      price.append(was);
+    }
+    text.append(name, price);
+    li.append(text);
+    $("products").append(li);
+  }
+  markCurrent(data.current);
+}
+
+async function connect() {
+  const pc = new RTCPeerConnection();
+  pc.addTransceiver("video", { direction: "recvonly" });
+  pc.addTransceiver("audio", { direction: "recvonly" });
+  channel = pc.createDataChannel("chat");
+  channel.onmessage = onMessage;
+  const stream = new MediaStream();
+  pc.ontrack = (event) => {
+    stream.addTrack(event.track);
+    video.srcObject = stream;
+    if (event.track.kind === "audio") meterAudio(new MediaStream([event.track]));
+  };
+  pc.onconnectionstatechange = () => {
+    stats.state = pc.connectionState;
+    setStatus(pc.connectionState === "connected" ? "● LIVE" : pc.connectionState);
+    if (pc.connectionState === "failed") setTimeout(() => location.reload(), 3000);
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === "complete") return resolve();
+    pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") resolve();
+    });
+    setTimeout(resolve, 2000);  // enough candidates for a LAN; do not hang on a slow STUN path
+  });
+  const response = await fetch("/offer", {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type }),
+  });
+  if (!response.ok) {
+    setStatus("Could not connect: " + (await response.json()).error);
+    return;
+  }
+  await pc.setRemoteDescription(await response.json());
+}
+
+$("chat-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = $("message").value.trim();
+  if (!text || !channel || channel.readyState !== "open") return;
+  channel.send(JSON.stringify({ type: "chat", name: $("name").value || "viewer", text }));
+  $("message").value = "";
+});
+
+$("unmute").addEventListener("click", () => {
+  video.muted = false;
+  video.play();
+  $("unmute").hidden = true;
+});
+
+countFrames();
+loadProducts().catch((error) => console.error(error));
+connect().catch((error) => setStatus("Could not connect: " + error));

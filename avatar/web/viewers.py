@@ -1,0 +1,164 @@
+"""Viewer sessions: one WebRTC peer connection per browser, fed from the running programme.
+
+A session owns everything it creates (peer connection, programme subscription, event forwarding)
+and releases all of it when the browser leaves, fails, or never finishes connecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from typing import Any
+
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.rtcdatachannel import RTCDataChannel
+
+from avatar.events import Caption, ChatPosted, Event, Notice, ProductShown
+from avatar.media.broadcaster import ProgrammeTrack
+from avatar.modes.live import LiveShow
+
+log = logging.getLogger(__name__)
+
+MAX_CHANNEL_BUFFER_BYTES = 256 * 1024  # a viewer whose data channel backs up misses events, not memory
+
+
+class SignalingError(ValueError):
+    """The browser's offer cannot be used (reported to it as HTTP 400)."""
+
+
+def event_message(event: Event) -> dict[str, Any]:
+    """The JSON a viewer page receives for an event."""
+    if isinstance(event, Caption):
+        return {"type": "caption", "text": event.text, "turn": event.turn_id}
+    if isinstance(event, ProductShown):
+        return {"type": "product", "id": event.product_id}
+    if isinstance(event, ChatPosted):
+        return {"type": "chat", "name": event.name, "text": event.text}
+    return {"type": "notice", "text": event.text}
+
+
+class ViewerSession:
+    """One browser watching the show."""
+
+    def __init__(self, show: LiveShow, connect_timeout_s: float) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.show = show
+        self.name = "viewer"
+        self.pc = RTCPeerConnection()
+        self.subscription = show.broadcaster.subscribe()
+        self.channel: RTCDataChannel | None = None
+        self.closed = asyncio.Event()
+        self._events = show.bus.subscribe()
+        self._tasks = [
+            asyncio.create_task(self._forward_events()),
+            asyncio.create_task(self._close_if_not_connected(connect_timeout_s)),
+        ]
+        for kind in ("audio", "video"):
+            self.pc.addTrack(ProgrammeTrack(kind, show.broadcaster, self.subscription))
+        self.pc.on("datachannel", self._on_datachannel)
+        self.pc.on("connectionstatechange", self._on_state)
+
+    async def answer(self, sdp: str, kind: str) -> RTCSessionDescription:
+        """Apply the browser's offer and return our answer (ICE candidates included)."""
+        try:
+            await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
+            await self.pc.setLocalDescription(await self.pc.createAnswer())
+        except Exception as error:  # aiortc raises many kinds for bad SDP; all mean "bad offer"
+            raise SignalingError(f"offer could not be applied: {error or type(error).__name__}") from error
+        description = self.pc.localDescription
+        return RTCSessionDescription(sdp=description.sdp, type=description.type)
+
+    async def close(self) -> None:
+        """Release the connection, the subscription and the event queue; safe to call twice."""
+        if self.closed.is_set():
+            return
+        self.closed.set()
+        current = asyncio.current_task()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
+        self.show.broadcaster.unsubscribe(self.subscription)
+        self.show.bus.unsubscribe(self._events)
+        with contextlib.suppress(Exception):
+            await self.pc.close()
+
+    def _on_datachannel(self, channel: RTCDataChannel) -> None:
+        self.channel = channel
+        channel.on("message", self._on_message)
+
+    def _on_message(self, message: object) -> None:
+        if not isinstance(message, str) or len(message) > 4096:
+            self._send({"type": "notice", "text": "Unsupported message."})
+            return
+        try:
+            data = json.loads(message)
+        except json.JSONDecodeError:
+            self._send({"type": "notice", "text": "Messages must be JSON."})
+            return
+        if not isinstance(data, dict) or data.get("type") != "chat" or not isinstance(data.get("text"), str):
+            self._send({"type": "notice", "text": 'Send {"type": "chat", "text": "..."}.'})
+            return
+        name = data.get("name")
+        if isinstance(name, str) and name.strip():
+            self.name = " ".join(name.split())[:40]
+        self.show.submit_comment(self.id, self.name, data["text"])
+
+    def _send(self, payload: dict[str, Any]) -> None:
+        channel = self.channel
+        if channel is None or channel.readyState != "open":
+            return
+        if channel.bufferedAmount > MAX_CHANNEL_BUFFER_BYTES:
+            return
+        channel.send(json.dumps(payload, ensure_ascii=False))
+
+    async def _forward_events(self) -> None:
+        while True:
+            event = await self._events.get()
+            if isinstance(event, Notice) and event.viewer_id != self.id:
+                continue
+            self._send(event_message(event))
+
+    async def _close_if_not_connected(self, timeout_s: float) -> None:
+        await asyncio.sleep(timeout_s)
+        if self.pc.connectionState != "connected":
+            log.info("viewer %s did not connect within %.0f s; closing", self.id, timeout_s)
+            await self.close()
+
+    async def _on_state(self) -> None:
+        if self.pc.connectionState in {"failed", "closed"}:
+            await self.close()
+
+
+class ViewerRegistry:
+    """All current viewer sessions."""
+
+    def __init__(self, show: LiveShow, connect_timeout_s: float) -> None:
+        self.show = show
+        self.connect_timeout_s = connect_timeout_s
+        self.sessions: dict[str, ViewerSession] = {}
+        self._watchers: set[asyncio.Task[None]] = set()
+
+    async def join(self, sdp: str, kind: str) -> tuple[ViewerSession, RTCSessionDescription]:
+        """Create a session for an offer; nothing is left behind if the offer is bad."""
+        session = ViewerSession(self.show, self.connect_timeout_s)
+        try:
+            answer = await session.answer(sdp, kind)
+        except SignalingError:
+            await session.close()
+            raise
+        self.sessions[session.id] = session
+        watcher = asyncio.create_task(self._forget_when_closed(session))
+        self._watchers.add(watcher)
+        watcher.add_done_callback(self._watchers.discard)
+        return session, answer
+
+    async def _forget_when_closed(self, session: ViewerSession) -> None:
+        await session.closed.wait()
+        self.sessions.pop(session.id, None)
+
+    async def close_all(self) -> None:
+        """Close every session (server shutdown)."""
+        await asyncio.gather(*(s.close() for s in list(self.sessions.values())))

@@ -1,0 +1,73 @@
+"""A person's view of the show, in headless Chromium: picture, sound, and answers to chat."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+
+from avatar.brain.scene import load_scene
+from tests.e2e.conftest import REPO, LiveServer, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.e2e]
+
+
+def stats(browser: Any) -> dict[str, Any]:
+    result: dict[str, Any] = browser.execute_script("return window.avatarStats")
+    return result
+
+
+def send_chat(browser: Any, text: str) -> None:
+    box = browser.find_element(By.ID, "message")
+    box.clear()
+    box.send_keys(text)
+    box.send_keys(Keys.ENTER)
+
+
+def test_viewer_sees_hears_and_gets_a_price_answer(live_server: LiveServer, browser: Any) -> None:
+    browser.get(live_server.url + "/")
+    wait_for(lambda: stats(browser)["state"] == "connected", 20, "the WebRTC connection")
+    first = wait_for(lambda: stats(browser)["frames"] >= 10 and stats(browser)["frames"], 20, "video frames")
+    time.sleep(2)
+    later = stats(browser)
+    assert later["frames"] > first + 20, "frame callbacks keep rising (~25 fps)"
+    assert (later["width"], later["height"]) == (640, 360)
+    wait_for(lambda: stats(browser)["audioPeak"] > 0.01, 20, "non-silent audio from the host's voice")
+    assert live_server.health()["viewers"] == 1
+
+    catalog = load_scene(REPO / "scenes/demo").catalog
+    lamp = catalog.get("lumen-lamp")
+    expected = catalog.format_price(lamp.current_price())
+    asked_at = time.monotonic()
+    send_chat(browser, "How much is the desk lamp?")
+    caption = wait_for(
+        lambda: next((c for c in stats(browser)["captions"] if expected in c), None),
+        10,
+        f"a caption with the lamp's price {expected}",
+    )
+    assert time.monotonic() - asked_at < 10
+    assert "lamp" in caption.lower()
+    chat = browser.find_element(By.ID, "chat").text
+    assert "How much is the desk lamp?" in chat
+
+
+def test_chat_flood_gets_a_rate_limit_notice_and_the_show_goes_on(
+    live_server: LiveServer, browser: Any
+) -> None:
+    browser.get(live_server.url + "/")
+    wait_for(lambda: stats(browser)["state"] == "connected", 20, "the WebRTC connection")
+    browser.execute_script(
+        "const form = document.getElementById('chat-form');"
+        "for (let i = 0; i < 8; i++) {"
+        "  document.getElementById('message').value = 'is the bottle in stock? ' + i;"
+        "  form.requestSubmit(); }"
+    )
+    notice = wait_for(lambda: browser.find_element(By.ID, "notice").text, 5, "a rate-limit notice")
+    assert "too fast" in notice
+    frames = stats(browser)["frames"]
+    time.sleep(1.5)
+    assert stats(browser)["frames"] > frames + 15, "the stream keeps flowing"
+    assert live_server.health()["status"] == "ok"
