@@ -70,6 +70,34 @@ MAX_IMAGE_BYTES: Final[int] = 32 * 1024 * 1024
 _HEX_RE: Final[re.Pattern[str]] = re.compile(r"#([0-9a-fA-F]{6})([0-9a-fA-F]{2})?")
 
 
+MIN_CONTRAST: Final[float] = 3.0
+"""WCAG contrast ratio for large text; below it, text over the card is recoloured."""
+DARK_TEXT: Final[BGR] = (40, 30, 29)
+LIGHT_TEXT: Final[BGR] = (255, 255, 255)
+
+
+def _luminance(colour: BGR) -> float:
+    def linear(channel: int) -> float:
+        c = channel / 255.0
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    b, g, r = colour
+    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+
+
+def contrast(a: BGR, b: BGR) -> float:
+    """WCAG contrast ratio between two colours (1 = none, 21 = black on white)."""
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def readable_on(text: BGR, background: BGR) -> BGR:
+    """``text`` if it reads well on ``background``, else dark or light text, whichever reads better."""
+    if contrast(text, background) >= MIN_CONTRAST:
+        return text
+    return max((DARK_TEXT, LIGHT_TEXT), key=lambda candidate: contrast(candidate, background))
+
+
 def parse_colour(value: object) -> tuple[BGR, float] | None:
     """``"#rrggbb"`` or ``"#rrggbbaa"`` to (BGR, alpha 0..1); ``None`` when it is not one."""
     if not isinstance(value, str):
@@ -184,8 +212,10 @@ class Renderer:
         colours = resolve_theme(theme)
         self._bg = colours["background"][0]
         self._accent = colours["accent"][0]
-        self._text_c = colours["text"][0]
         self._card_c, self._card_alpha = colours["card"]
+        # Text sits on card-coloured boxes (badge, card, captions): a theme with a light card and
+        # white text would be unreadable, so the text colour is swapped for one that contrasts.
+        self._text_c = readable_on(colours["text"][0], self._card_c)
         self._muted = mix(self._text_c, self._card_c, 0.42)
         self._text = TextRenderer()
         self._character = _character(
