@@ -296,7 +296,7 @@ def test_invalid_theme_colour_falls_back_to_default(
 
 
 def test_theme_colours_are_used() -> None:
-    green = Renderer(640, 360, theme={"background": "#00aa00", "text": "#ffff00ff", "card": "#ffffff80"})
+    green = Renderer(640, 360, theme={"background": "#00aa00", "text": "#ffff00ff", "card": "#202020c0"})
     frame = green.render(state(caption="hello"))
     corner = frame[100:110, 560:570].reshape(-1, 3).mean(axis=0)
     assert corner[1] > corner[0] + 30 and corner[1] > corner[2] + 30  # green backdrop
@@ -326,3 +326,12 @@ def test_lru_evicts_the_least_recently_used() -> None:
     lru.put("c", 3)
     assert lru.get("b") is None and lru.get("a") == 1 and lru.get("c") == 3
     assert len(lru) == 2
+
+
+def test_text_on_a_light_card_stays_readable() -> None:
+    """White text on a white card would vanish: the renderer swaps in dark ink."""
+    light = Renderer(640, 360, theme={"text": "#ffffff", "card": "#ffffffee"})
+    frame = light.render(state(caption="hello there, welcome to the show"))
+    cap = crop(frame, light.regions()["caption"]).astype(np.int32)
+    dark_ink = cap.sum(axis=2) < 250
+    assert np.count_nonzero(dark_ink) > 50
