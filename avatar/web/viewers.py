@@ -13,7 +13,8 @@ import logging
 import uuid
 from typing import Any
 
-from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdatachannel import RTCDataChannel
 
 from avatar.events import Caption, ChatPosted, Event, Notice, ProductShown
@@ -59,6 +60,7 @@ class ViewerSession:
         for kind in ("audio", "video"):
             self.pc.addTrack(ProgrammeTrack(kind, show.broadcaster, self.subscription))
         self.pc.on("datachannel", self._on_datachannel)
+        self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._on_state)
 
     async def answer(self, sdp: str, kind: str) -> RTCSessionDescription:
@@ -84,6 +86,17 @@ class ViewerSession:
         self.show.bus.unsubscribe(self._events)
         with contextlib.suppress(Exception):
             await self.pc.close()
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        # Nothing listens to viewer media yet, but a received track that is never read keeps
+        # buffering decoded frames: drain it until it ends.
+        self._tasks.append(asyncio.create_task(self._drain(track)))
+
+    @staticmethod
+    async def _drain(track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                await track.recv()
 
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
         self.channel = channel

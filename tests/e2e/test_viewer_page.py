@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 from avatar.brain.scene import load_scene
-from tests.e2e.conftest import REPO, LiveServer, wait_for
+from tests.e2e.conftest import REPO, LiveServer, start_live, stop_live, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 
@@ -71,3 +71,13 @@ def test_chat_flood_gets_a_rate_limit_notice_and_the_show_goes_on(
     time.sleep(1.5)
     assert stats(browser)["frames"] > frames + 15, "the stream keeps flowing"
     assert live_server.health()["status"] == "ok"
+
+
+def test_configured_720p_size_reaches_the_viewer(browser: Any) -> None:
+    server = start_live("--width", "1280", "--height", "720")
+    try:
+        browser.get(server.url + "/")
+        wait_for(lambda: stats(browser)["frames"] >= 10, 30, "video frames at 720p")
+        assert (stats(browser)["width"], stats(browser)["height"]) == (1280, 720)
+    finally:
+        stop_live(server)
