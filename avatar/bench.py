@@ -158,7 +158,10 @@ async def bench_live(
         cpu_start = process.cpu_times()
         wall_start = time.monotonic()
         dropped_start = show.programme.stats.dropped_frames
-        await asyncio.sleep(seconds)
+        rss_samples: list[float] = []
+        for _ in range(10):  # RSS over the window: warm-up growth vs a steady creep
+            await asyncio.sleep(seconds / 10)
+            rss_samples.append(round(process.memory_info().rss / 2**20, 1))
         cpu_end = process.cpu_times()
         wall = time.monotonic() - wall_start
         idle = {
@@ -167,7 +170,8 @@ async def bench_live(
                 100 * ((cpu_end.user - cpu_start.user) + (cpu_end.system - cpu_start.system)) / wall, 1
             ),
             "rss_mb_start": round(rss_start / 2**20, 1),
-            "rss_mb_end": round(process.memory_info().rss / 2**20, 1),
+            "rss_mb_end": rss_samples[-1],
+            "rss_mb_every_tenth": rss_samples,
             "viewers": show.broadcaster.viewers,
             "dropped_frames": show.programme.stats.dropped_frames - dropped_start,
         }
