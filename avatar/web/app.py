@@ -71,13 +71,17 @@ async def product_image(request: web.Request) -> web.StreamResponse:
 async def offer(request: web.Request) -> web.Response:
     if request.content_length is not None and request.content_length > MAX_OFFER_BYTES:
         return json_error(413, "offer too large")
+    # read(n) returns what has arrived so far, not n bytes: a body split over several TCP segments
+    # (any real network; an offer is ~4 KB) must be read to its end before it is parsed.
+    raw = bytearray()
+    while chunk := await request.content.read(MAX_OFFER_BYTES + 1 - len(raw)):
+        raw += chunk
+        if len(raw) > MAX_OFFER_BYTES:
+            return json_error(413, "offer too large")
     try:
-        raw = await request.content.read(MAX_OFFER_BYTES + 1)
         body = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError):
         return json_error(400, "body must be JSON: {sdp, type}")
-    if len(raw) > MAX_OFFER_BYTES:
-        return json_error(413, "offer too large")
     if not isinstance(body, dict) or not isinstance(body.get("sdp"), str) or body.get("type") != "offer":
         return json_error(400, 'expected {"sdp": "...", "type": "offer"}')
     if "m=" not in body["sdp"]:

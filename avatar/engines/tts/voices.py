@@ -59,7 +59,8 @@ def load_voice(name: str, directory: Path | None = None) -> VoiceSpec:
     if not isinstance(model, str) or not model:
         raise DataError(path, "model", "required: a model path, an espeak voice, or " + BUNDLED_JOE)
     speed = raw.get("speed", 1.0)
-    if not isinstance(speed, int | float) or not 0.25 <= float(speed) <= 4.0:
+    # YAML reads `speed: yes` as True, which Python counts as the number 1: not a speed.
+    if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0.25 <= float(speed) <= 4.0:
         raise DataError(path, "speed", "must be a number between 0.25 and 4")
     return VoiceSpec(name, str(engine), language, model, float(speed), path)
 

@@ -1,0 +1,167 @@
+"""Text before speech: sentences the speaker can stream, and words a voice reads correctly.
+
+Prices are taken from the demo catalog, formatted as the host shows them, so the spoken form is
+checked for the numbers the show really says.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from avatar.brain.catalog import Catalog
+from avatar.brain.scene import load_scene
+from avatar.engines.tts.text import normalise_for_speech, split_sentences
+from tests.fakes import DEMO_SCENE
+
+LONG_LIMIT = 220  # the longest sentence the speaker is given at once
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return load_scene(DEMO_SCENE).catalog
+
+
+# -- sentences ---------------------------------------------------------------------------------------
+
+
+def test_english_text_splits_at_sentence_ends() -> None:
+    text = "Meet the Aurora Buds. They cancel noise on a busy commute! Buy now? Tap the cart."
+    assert split_sentences(text) == [
+        "Meet the Aurora Buds.",
+        "They cancel noise on a busy commute!",
+        "Buy now? Tap the cart.",  # "Buy now?" alone is a fragment: merged
+    ]
+
+
+def test_chinese_text_splits_at_full_width_punctuation() -> None:
+    text = "这款耳机今天特价只要三十九块九。续航很长，单次可以听八个小时！防水防汗，运动的时候也能戴吗？"
+    assert split_sentences(text) == [
+        "这款耳机今天特价只要三十九块九。",
+        "续航很长，单次可以听八个小时！",
+        "防水防汗，运动的时候也能戴吗？",
+    ]
+
+
+def test_mixed_language_text_splits_at_both_kinds_of_punctuation() -> None:
+    sentences = split_sentences(
+        "Welcome to the show, everyone! 欢迎来到直播间，今天有好东西。Let's get started now."
+    )
+    assert sentences == [
+        "Welcome to the show, everyone!",
+        "欢迎来到直播间，今天有好东西。",
+        "Let's get started now.",
+    ]
+
+
+def test_tiny_fragments_are_merged_with_the_next_sentence() -> None:
+    sentences = split_sentences("Hi! Yes. Welcome to Demo Shop Live, I'm Mia!")
+    assert sentences == ["Hi! Yes. Welcome to Demo Shop Live, I'm Mia!"]
+    assert split_sentences("你好！欢迎来到直播间，我是主播。")[0].startswith("你好！")
+    assert len(split_sentences("你好！欢迎来到直播间，我是主播。")) == 1
+
+
+def test_a_trailing_fragment_joins_the_sentence_before_it() -> None:
+    assert split_sentences("The lamp has five brightness levels. Nice!") == [
+        "The lamp has five brightness levels. Nice!"
+    ]
+
+
+def test_whitespace_and_empty_text() -> None:
+    assert split_sentences("") == []
+    assert split_sentences("   \n ") == []
+    assert split_sentences("  Just one sentence here, really.  ") == ["Just one sentence here, really."]
+    assert split_sentences("Short.") == ["Short."], "a lone fragment is still spoken"
+
+
+def test_a_very_long_sentence_is_cut_at_commas() -> None:
+    clause = "this pack has a padded sleeve for a laptop"
+    text = ", ".join([clause] * 12) + "."
+    assert len(text) > 2 * LONG_LIMIT
+    pieces = split_sentences(text)
+    assert len(pieces) >= 3
+    assert all(len(p) <= LONG_LIMIT for p in pieces)
+    assert all(p.endswith(",") for p in pieces[:-1]), "cut right after a comma"
+    assert " ".join(pieces) == text, "nothing lost or reordered"
+
+
+def test_the_cut_prefers_a_comma_to_a_later_space() -> None:
+    opening = "Here is the trail pack everyone asked about"
+    ramble = " ".join(["and it carries everything you need for a long day out"] * 6) + "."
+    text = f"{opening}, {ramble}"
+    pieces = split_sentences(text)
+    assert pieces[0] == f"{opening},", "at the clause boundary, not mid-clause near the limit"
+    assert all(len(p) <= LONG_LIMIT for p in pieces)
+    assert " ".join(pieces) == text
+
+
+def test_a_very_long_chinese_sentence_is_cut_at_full_width_commas() -> None:
+    clause = "这款背包的背负系统可以调节长距离徒步更省力"
+    text = "，".join([clause] * 15) + "。"
+    pieces = split_sentences(text)
+    assert len(pieces) >= 2 and all(len(p) <= LONG_LIMIT for p in pieces)
+    assert all(p.endswith("，") for p in pieces[:-1])
+    assert "".join(pieces) == text
+
+
+def test_a_long_sentence_without_commas_is_cut_between_words() -> None:
+    words = [f"word{i}" for i in range(80)]
+    text = " ".join(words) + "."
+    pieces = split_sentences(text)
+    assert len(pieces) >= 2 and all(len(p) <= LONG_LIMIT for p in pieces)
+    assert " ".join(pieces) == text, "cut at spaces: no word is split"
+
+
+# -- spoken form -------------------------------------------------------------------------------------
+
+
+def spoken_price(amount: Decimal) -> str:
+    whole = int(amount)
+    cents = int((amount - whole) * 100)
+    return f"{whole} dollars" + (f" {cents}" if cents else "")
+
+
+def test_catalog_prices_are_read_as_dollars_and_cents(catalog: Catalog) -> None:
+    amounts = {p.price for p in catalog.products} | {p.promo.price for p in catalog.products if p.promo}
+    assert any(a != int(a) for a in amounts) and any(a == int(a) for a in amounts), "both kinds in the demo"
+    for amount in sorted(amounts):
+        shown = catalog.format_price(amount)
+        said = normalise_for_speech(f"Today it is just {shown}.")
+        assert said == f"Today it is just {spoken_price(amount)}.", shown
+        assert "$" not in said
+
+
+def test_known_price_spellings() -> None:
+    assert normalise_for_speech("$49.99") == "49 dollars 99"
+    assert normalise_for_speech("$89") == "89 dollars"
+    assert normalise_for_speech("$89.00") == "89 dollars"
+    assert normalise_for_speech("$24.5") == "24 dollars 50"
+    assert normalise_for_speech("€10.05 or £7") == "10 euros 5 or 7 pounds"
+    assert normalise_for_speech("¥99") == "99 yuan"
+
+
+def test_percentages_are_spelled_out() -> None:
+    assert normalise_for_speech("Save 20% today") == "Save 20 percent today"
+    assert normalise_for_speech("12.5 % off") == "12.5 percent off"
+    assert normalise_for_speech("立减15%！", "zh") == "立减百分之15！"
+
+
+def test_emoji_and_markup_are_dropped() -> None:
+    said = normalise_for_speech("🔥 **Big** <b>deal</b> on the _lamp_ ✨ today! 👍🏽 #sale `now`")
+    assert said == "Big deal on the lamp today! sale now"
+    assert normalise_for_speech("❤️😀🎉") == ""
+
+
+def test_chinese_prices_keep_their_digits_with_a_chinese_unit(catalog: Catalog) -> None:
+    product = catalog.get("aurora-buds")
+    shown = catalog.format_price(product.price)
+    digits = shown.removeprefix(catalog.currency_symbol)
+    assert normalise_for_speech(f"日常价{shown}！", "zh") == f"日常价{digits}美元！"
+    assert normalise_for_speech("原价¥89，现在¥74.5", "zh") == "原价89元，现在74.5元"
+
+
+def test_plain_text_is_left_alone() -> None:
+    text = "It holds 750 ml and keeps drinks cold for 24 hours."
+    assert normalise_for_speech(text) == text
+    assert normalise_for_speech("容量750毫升，保冷24小时。", "zh") == "容量750毫升，保冷24小时。"
