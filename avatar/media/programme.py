@@ -109,6 +109,10 @@ class Programme:
             if self._render_task is not None:
                 self._render_task.cancel()
 
+    def close(self) -> None:
+        """Release the render thread (after :meth:`run` was cancelled)."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
     def _start_render(self, index: int, t: float) -> None:
         if self._render_task is not None and not self._render_task.done():
             self.stats.dropped_frames += 1

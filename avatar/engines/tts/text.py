@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
+_CJK_END = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]$")
 _MIN_SENTENCE_CHARS = 12  # shorter fragments ("Hi!") are merged with the next one
 _MAX_SENTENCE_CHARS = 220  # longer runs are cut at a comma so the first audio comes quickly
 _PRICE = re.compile(r"([$¥€£])\s?(\d+)(?:\.(\d{1,2}))?")
@@ -24,7 +25,7 @@ def split_sentences(text: str) -> list[str]:
     sentences: list[str] = []
     carry = ""
     for piece in pieces:
-        candidate = f"{carry} {piece}".strip() if carry else piece
+        candidate = _join(carry, piece) if carry else piece
         if len(candidate) < _MIN_SENTENCE_CHARS:
             carry = candidate
             continue
@@ -32,10 +33,17 @@ def split_sentences(text: str) -> list[str]:
         carry = ""
     if carry:
         if sentences and len(sentences[-1]) + len(carry) < _MAX_SENTENCE_CHARS:
-            sentences[-1] = f"{sentences[-1]} {carry}"
+            sentences[-1] = _join(sentences[-1], carry)
         else:
             sentences.append(carry)
     return sentences
+
+
+def _join(first: str, second: str) -> str:
+    # Chinese runs sentences together without a space; English needs one.
+    if _CJK_END.search(first):
+        return first + second
+    return f"{first} {second}"
 
 
 def _cut_long(sentence: str) -> list[str]:
