@@ -12,14 +12,15 @@ how much of each utterance was actually played.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import collections
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from avatar.media.audio import CHUNK_SAMPLES, SAMPLE_RATE_HZ, Pcm, loudness, silence
+from avatar.media.audio import CHUNK_SAMPLES, SAMPLE_RATE_HZ, Pcm, band_shares, loudness, silence
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ class NowPlaying:
     seconds_into: float  # seconds of that utterance already played
     level: float  # loudness of the last chunk, 0..1
     samples_played: int  # total samples pulled since start: the programme's audio pts
+    bands: tuple[float, ...] = ()  # energy shares of the last chunk per VISEME_BANDS_HZ band (mouth shape)
+    phoneme: str | None = None  # the phoneme at the playhead, when the voice engine gave timings
 
 
 @dataclass
@@ -57,6 +60,13 @@ class _Utterance:
     future: asyncio.Future[Played]
     position: int = 0  # samples already pulled
     started: bool = field(default=False)
+    phoneme_starts: list[int] = field(default_factory=list)  # sample offsets, ascending
+    phonemes: list[str] = field(default_factory=list)
+
+    def phoneme_at(self, sample: int) -> str | None:
+        """The phoneme sounding at ``sample`` of this utterance, if timings were given."""
+        i = bisect.bisect_right(self.phoneme_starts, sample) - 1
+        return self.phonemes[i] if i >= 0 else None
 
     def report(self, completed: bool) -> Played:
         return Played(
@@ -85,15 +95,31 @@ class Playout:
         self._queue: collections.deque[_Utterance] = collections.deque()
         self._samples_played = 0
         self._level = 0.0
+        self._bands: tuple[float, ...] = ()
         self._min_turn = 0  # audio of older turns is stale: refused on enqueue
         self._fade: Pcm = silence(0)
         self._current: _Utterance | None = None  # the utterance the last chunk came from
 
     # -- producer side ---------------------------------------------------------------------------
-    def enqueue(self, pcm: Pcm, *, turn_id: int, text: str = "") -> asyncio.Future[Played]:
-        """Queue one utterance (48 kHz mono int16); the future resolves once it is played or dropped."""
+    def enqueue(
+        self,
+        pcm: Pcm,
+        *,
+        turn_id: int,
+        text: str = "",
+        phonemes: Sequence[tuple[float, str]] | None = None,
+    ) -> asyncio.Future[Played]:
+        """Queue one utterance (48 kHz mono int16); the future resolves once it is played or dropped.
+
+        ``phonemes``: (start seconds into the utterance, phoneme) pairs, for voice engines that
+        report their timing; the mouth then shapes each phoneme exactly instead of guessing it from
+        the spectrum.
+        """
         future: asyncio.Future[Played] = asyncio.get_running_loop().create_future()
         utterance = _Utterance(np.ascontiguousarray(pcm, dtype=np.int16), turn_id, text, future)
+        for start_s, phoneme in sorted(phonemes or (), key=lambda p: p[0]):
+            utterance.phoneme_starts.append(round(start_s * SAMPLE_RATE_HZ))
+            utterance.phonemes.append(phoneme)
         if turn_id < self._min_turn:
             future.set_result(utterance.report(completed=False))
             return future
@@ -157,16 +183,21 @@ class Playout:
         self._current = current
         self._samples_played += self.chunk_samples
         self._level = loudness(out)
+        self._bands = band_shares(out) if self._level > 0.0 else ()
         return out
 
     @property
     def now_playing(self) -> NowPlaying:
         """The playhead: which turn and text the audience hears, and how loud."""
         current = self._current
+        # The phoneme in the middle of the last chunk: the one the audience just heard.
+        phoneme = current.phoneme_at(current.position - self.chunk_samples // 2) if current else None
         return NowPlaying(
             turn_id=current.turn_id if current else None,
             text=current.text if current else "",
             seconds_into=current.position / SAMPLE_RATE_HZ if current else 0.0,
             level=self._level,
             samples_played=self._samples_played,
+            bands=self._bands,
+            phoneme=phoneme,
         )

@@ -43,6 +43,29 @@ class ProductCard:
 
 
 @dataclass(frozen=True)
+class Expression:
+    """What the face and hands are doing beyond talking and blinking; every field 0 is neutral.
+
+    Continuous values (not moods) so that the animator can ease between them: the renderer only
+    draws what it is given.
+    """
+
+    smile: float = 0.0
+    """0 .. 1: mouth corners up, cheeks lifting the lower lids, brows a touch higher."""
+    think: float = 0.0
+    """0 .. 1: one brow up, eyes up and away from the card, lips pressed to one side."""
+    brows: float = 0.0
+    """-1 .. 1: both brows down (concern) or up (a friendly greeting)."""
+    nod: float = 0.0
+    """0 .. 1: how far the head is dipped in a nod."""
+    gesture: float = 0.0
+    """0 .. 1: how far the hand is raised toward the product card (the eyes follow it)."""
+
+
+NEUTRAL = Expression()
+
+
+@dataclass(frozen=True)
 class FrameState:
     """Everything one video frame shows. The renderer is a pure function of this value."""
 
@@ -58,6 +81,20 @@ class FrameState:
     """The product card on the right, or ``None`` for no card."""
     title: str
     """Host or show name in the top-left badge."""
+    mouth_wide: float = 0.0
+    """0 relaxed .. 1 spread lips ("ee"); see ``avatar.render.lipsync``."""
+    mouth_round: float = 0.0
+    """0 relaxed .. 1 rounded lips ("oo")."""
+    expression: Expression = NEUTRAL
+    """Smile, thinking look, nod, gesture toward the card."""
+    countdown_s: float | None = None
+    """Seconds left in the flash sale of the product on screen; ``None`` hides the countdown."""
+    coupon: str = ""
+    """Coupon banner text under the card (e.g. ``"Code LIVE10: 10% off"``); ``""`` hides it."""
+    ticker: tuple[str, ...] = ()
+    """Recent viewer comments, oldest first, as they crawl along the bottom; ``()`` hides the ticker."""
+    ticker_since: float = 0.0
+    """Programme time when ``ticker`` last changed: the crawl starts again from the right edge."""
 
 
 class Sprite:

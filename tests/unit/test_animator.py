@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from avatar.render.animator import Animator
+from avatar.render.animator import Animator, Face, Mood
+from avatar.render.frame import Expression
 
 FPS = 25
 FRAME_S = 1.0 / FPS
@@ -122,3 +123,114 @@ def test_a_broken_clock_reading_does_not_stop_blinking() -> None:
 def test_bad_fps_is_refused() -> None:
     with pytest.raises(ValueError):
         Animator(fps=0)
+
+
+# ----------------------------------------------------------------------------- shapes and moods
+
+
+def faces(
+    steps: int,
+    *,
+    mood: Mood = Mood.NEUTRAL,
+    level: float = 0.0,
+    t0: float = 0.0,
+    anim: Animator | None = None,
+    **kw: object,
+) -> list[Face]:
+    """Drive an animator ``steps`` frames with fixed inputs."""
+    anim = anim or Animator(fps=FPS)
+    return [anim.face(t0 + i * FRAME_S, level, mood=mood, **kw) for i in range(steps)]  # type: ignore[arg-type]
+
+
+EE = (0.62, 0.02, 0.16, 0.2, 0.0)  # band shares of an "ee" (see test_lipsync)
+OO = (0.87, 0.02, 0.08, 0.03, 0.0)
+
+
+def test_lips_take_the_shape_of_the_vowel() -> None:
+    ee = faces(4, level=0.7, bands=EE)[-1]
+    oo = faces(4, level=0.7, bands=OO)[-1]
+    assert ee.mouth_wide > 0.7 and ee.mouth_round < 0.1
+    assert oo.mouth_round > 0.7 and oo.mouth_wide < 0.1
+    assert 0.0 < oo.mouth_open <= 1.0 and 0.0 < ee.mouth_open <= 1.0
+
+
+def test_lips_relax_when_the_voice_stops() -> None:
+    anim = Animator(fps=FPS)
+    faces(5, level=0.7, bands=EE, anim=anim)
+    quiet = faces(5, level=0.0, t0=5 * FRAME_S, anim=anim)[-1]
+    assert quiet.mouth_open == 0.0 and quiet.mouth_wide == 0.0 and quiet.mouth_round == 0.0
+
+
+def test_a_phoneme_wins_over_the_spectrum() -> None:
+    anim = Animator(fps=FPS)
+    faces(5, level=0.8, phoneme="a", anim=anim)
+    m = faces(4, level=0.8, phoneme="m", bands=EE, t0=5 * FRAME_S, anim=anim)
+    assert m[-1].mouth_open < 0.02, "lips pressed for an 'm', however loud"
+    oo = faces(4, level=0.8, phoneme="uː", bands=EE, t0=9 * FRAME_S, anim=anim)[-1]
+    assert oo.mouth_round > 0.7 and oo.mouth_wide < 0.2
+
+
+def test_a_promotion_brings_a_smile_that_lingers_a_little() -> None:
+    anim = Animator(fps=FPS)
+    assert faces(1, anim=anim)[0].expression.smile == 0.0
+    smiling = faces(10, mood=Mood.SMILE, t0=FRAME_S, anim=anim)
+    assert smiling[0].expression.smile < 1.0, "eases in, not a snap"
+    assert smiling[-1].expression.smile == 1.0 and smiling[-1].expression.brows > 0.0
+    after = faces(20, t0=11 * FRAME_S, anim=anim)
+    assert after[0].expression.smile > 0.5 and after[-1].expression.smile == 0.0
+
+
+def test_thinking_while_the_answer_is_prepared() -> None:
+    anim = Animator(fps=FPS)
+    thinking = faces(10, mood=Mood.THINKING, anim=anim)
+    assert thinking[-1].expression.think == 1.0 and thinking[-1].expression.brows < 0.0
+    assert thinking[-1].expression.smile == 0.0
+    done = faces(12, t0=10 * FRAME_S, anim=anim)
+    assert done[-1].expression.think == 0.0
+
+
+def test_a_greeting_nods_once_and_raises_the_brows() -> None:
+    greeting = faces(40, mood=Mood.GREETING, t0=1.0)
+    nods = np.array([f.expression.nod for f in greeting])
+    assert nods.max() > 0.9 and nods[0] < nods.max(), "the head dips..."
+    assert np.all(nods[25:] == 0.0), "...and comes back up within a second, even while the greeting goes on"
+    assert max(f.expression.brows for f in greeting[:20]) > 0.9
+    assert greeting[-1].expression.smile == 1.0
+
+
+def test_the_hand_presents_each_new_product() -> None:
+    anim = Animator(fps=FPS)
+    first = faces(90, focus="buds", anim=anim)
+    g = np.array([f.expression.gesture for f in first])
+    assert g[0] < 0.5 and g[:15].max() >= 1.0, "raised within 0.6 s of the product appearing"
+    assert np.all(g[20:50] == 1.0), "held while she talks about it"
+    assert np.all(g[75:] == 0.0), "and lowered again"
+    same = faces(90, focus="buds", t0=90 * FRAME_S, anim=anim)
+    assert all(f.expression.gesture == 0.0 for f in same), "the same product: no new gesture"
+    nothing = faces(10, focus=None, t0=180 * FRAME_S, anim=anim)
+    assert all(f.expression.gesture == 0.0 for f in nothing)
+    nxt = faces(10, focus="lamp", t0=190 * FRAME_S, anim=anim)
+    assert nxt[-1].expression.gesture >= 1.0
+
+
+def test_a_time_jump_drops_a_gesture_in_flight() -> None:
+    anim = Animator(fps=FPS)
+    faces(5, focus="buds", anim=anim)
+    after = anim.face(100.0, 0.0, focus="buds")
+    assert after.expression.gesture == 0.0
+
+
+def test_expressions_are_deterministic() -> None:
+    moods = [Mood.NEUTRAL, Mood.GREETING, Mood.SMILE, Mood.THINKING] * 30
+    runs = []
+    for _ in range(2):
+        anim = Animator(fps=FPS, seed=3)
+        runs.append([anim.face(i * FRAME_S, (i % 7) / 7, mood=m, focus=i // 40) for i, m in enumerate(moods)])
+    assert runs[0] == runs[1]
+
+
+def test_a_broken_clock_reading_gives_a_calm_face() -> None:
+    anim = Animator()
+    faces(5, mood=Mood.GREETING, focus="x", anim=anim)
+    face = anim.face(float("nan"), 0.5, mood=Mood.GREETING)
+    assert face.expression == Expression() and face.eyes_closed == 0.0
