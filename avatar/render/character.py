@@ -2,11 +2,16 @@
 
 Drawing is split by how often things change:
 
-* the body (shirt, neck) and the head (hair, face shading, brows, nose, cheeks) are painted
-  once, supersampled 4x for smooth edges and soft shading, then cut into sprites at every
-  quarter-pixel offset, so breathing and sway move smoothly without redrawing anything;
-* the eyes (lids, gaze) and the mouth change every frame and are drawn directly into their
-  small boxes of the frame with anti-aliased, sub-pixel OpenCV primitives.
+* the body (shirt, neck), the head (hair, face shading, nose, cheeks), the fringe in front of it,
+  glasses and the presenting hand (a few poses) are painted once, supersampled for smooth edges
+  and soft shading, then cut into sprites at every quarter-pixel offset, so breathing, sway and
+  nods move smoothly without redrawing anything;
+* the eyes (lids, gaze), brows and mouth change every frame and are drawn directly into their
+  small boxes of the frame with anti-aliased, sub-pixel OpenCV primitives, between the head and
+  the fringe so that hair still falls over a raised brow.
+
+The look (``Look``: hair style, glasses, which side of the frame she stands on) and the colours
+(``Palette``) come from the scene's theme.
 
 All geometry is written in *units*: pixels at 360p. ``u = height / 360`` scales it.
 """
@@ -22,7 +27,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from avatar.render.frame import Image, Sprite, blend
+from avatar.render.frame import NEUTRAL, Expression, Image, Sprite, blend
 
 BGR = tuple[int, int, int]
 Box = tuple[int, int, int, int]
@@ -37,7 +42,7 @@ FIX: Final[float] = float(1 << SHIFT)
 
 # Where the character stands, as fractions of the frame.
 HEAD_X_FRAC: Final[float] = 0.30
-"""Head centre, fraction of frame width from the left (the card takes the right side)."""
+"""Head centre, fraction of frame width from the presenter's edge (the card takes the other side)."""
 HEAD_Y_FRAC: Final[float] = 0.385
 """Head centre, fraction of frame height from the top (leaves room for the title badge)."""
 
@@ -78,9 +83,42 @@ MOUTH_SMILE: Final[float] = 2.6
 MOUTH_DEPTH: Final[float] = 15.0
 """Opening of the mouth at mouth_open = 1, units."""
 
+BROW_Y: Final[float] = EYE_Y - 22.5
+"""Brow height at rest, units (its middle)."""
+BROW_RAISE: Final[float] = 3.0
+"""How far ``Expression.brows = 1`` lifts both brows, units."""
+
+# Expressions, units.
+NOD_UNITS: Final[float] = 5.0
+"""Head dip at the bottom of a nod."""
+GESTURE_LEAN_UNITS: Final[float] = 2.0
+"""The head leans this far toward the card while the hand presents it."""
+THINK_LEAN_UNITS: Final[float] = 1.5
+"""... and this far away from it while thinking."""
+GAZE_AT_CARD: Final[tuple[float, float]] = (2.6, 0.6)
+"""Iris offset (x toward the card, y down) when looking at the card, units."""
+GAZE_THINKING: Final[tuple[float, float]] = (-2.2, -2.6)
+"""Iris offset (x toward the card, y down) for the thinking look: up and away."""
+
+# The presenting hand: a forearm rising from below the frame, palm open toward the card.
+ARM_ELBOW: Final[tuple[float, float]] = (40.0, 234.0)
+"""Elbow (below the frame) when the hand is fully raised, units from the head centre, card side."""
+ARM_DROP_UNITS: Final[float] = 150.0
+"""How far below that the elbow sits when the hand is down (out of the frame)."""
+ARM_ANGLE_DEG: Final[tuple[float, float]] = (24.0, 46.0)
+"""Forearm tilt toward the card from vertical: hand down, hand raised."""
+ARM_POSES: Final[int] = 8
+"""Pre-painted forearm angles; the pose nearest the gesture is drawn."""
+FOREARM_UNITS: Final[float] = 150.0
+"""Elbow to wrist."""
+HAND_SCALE: Final[float] = 1.3
+"""The hand is drawn in its own units (wrist to fingertip about 50) and scaled by this."""
+
 # Sprite extents, units relative to the head centre.
 HEAD_BOX: Final[tuple[float, float, float, float]] = (-66.0, -80.0, 66.0, 74.0)
 """left, top, right, bottom of the head sprite: hair reaches past the face."""
+BUN_HEAD_BOX: Final[tuple[float, float, float, float]] = (-66.0, -102.0, 66.0, 74.0)
+"""The same with a bun on top."""
 BODY_BOX: Final[tuple[float, float, float, float]] = (-122.0, 12.0, 122.0, 240.0)
 """left, top, right, bottom of the body sprite: runs past the frame bottom so breathing shows no gap."""
 
@@ -93,6 +131,29 @@ class Palette:
     hair: BGR
     shirt: BGR
     accent: BGR
+
+
+HAIR_STYLES: Final[tuple[str, ...]] = ("bob", "bun")
+"""``bob``: a jaw-length bob with a swept fringe. ``bun``: hair up in a bun, ears and earrings showing."""
+SIDES: Final[tuple[str, ...]] = ("left", "right")
+
+
+@dataclass(frozen=True)
+class Look:
+    """What the character looks like beyond colours, and where she stands."""
+
+    hair_style: str = "bob"
+    """One of ``HAIR_STYLES``."""
+    glasses: bool = False
+    """Round glasses, drawn over the eyes."""
+    side: str = "left"
+    """Which side of the frame she stands on (``SIDES``); the product card takes the other."""
+
+    def __post_init__(self) -> None:
+        if self.hair_style not in HAIR_STYLES:
+            raise ValueError(f"hair style {self.hair_style!r}: expected one of {', '.join(HAIR_STYLES)}")
+        if self.side not in SIDES:
+            raise ValueError(f"side {self.side!r}: expected one of {', '.join(SIDES)}")
 
 
 def mix(a: BGR, b: BGR, k: float) -> BGR:
@@ -163,18 +224,19 @@ class _Canvas:
     which keeps building the 720p sprites to a fraction of a second.
     """
 
-    def __init__(self, box: tuple[float, float, float, float], u: float) -> None:
+    def __init__(self, box: tuple[float, float, float, float], u: float, ss: int = SS) -> None:
         left, top, right, bottom = box
         self.u = u
-        self.scale = u * SS
+        self.ss = ss
+        self.scale = u * ss
         # Sprite size in output pixels; the canvas adds one output pixel of margin on the
         # top-left so each sub-pixel phase is a plain crop (see ``sprites``).
         self.out_w = math.ceil((right - left) * u)
         self.out_h = math.ceil((bottom - top) * u)
         self.origin_out = (math.ceil(-left * u), math.ceil(-top * u))
-        h, w = (self.out_h + 1) * SS, (self.out_w + 1) * SS
-        self.ox = (self.origin_out[0] + 1) * SS
-        self.oy = (self.origin_out[1] + 1) * SS
+        h, w = (self.out_h + 1) * ss, (self.out_w + 1) * ss
+        self.ox = (self.origin_out[0] + 1) * ss
+        self.oy = (self.origin_out[1] + 1) * ss
         self.col: FloatArray = np.zeros((h, w, 3), np.float32)
         self.alpha: FloatArray = np.zeros((h, w), np.float32)
 
@@ -268,11 +330,12 @@ class _Canvas:
         """The layer at every sub-pixel offset (qx/SS, qy/SS) px, downsampled with box filtering."""
         premul = np.dstack([self.col, self.alpha[..., None] * 255.0])
         out: dict[tuple[int, int], Sprite] = {}
-        hh, ww = self.out_h * SS, self.out_w * SS
+        ss = self.ss
+        hh, ww = self.out_h * ss, self.out_w * ss
         for qy in range(phases_y):
             for qx in range(phases_x):
                 # Starting the crop q canvas pixels earlier moves the content q/SS px right/down.
-                crop = premul[SS - qy : SS - qy + hh, SS - qx : SS - qx + ww]
+                crop = premul[ss - qy : ss - qy + hh, ss - qx : ss - qx + ww]
                 small = cv2.resize(crop, (self.out_w, self.out_h), interpolation=cv2.INTER_AREA)
                 small = np.clip(np.rint(small), 0, 255).astype(np.uint8)
                 a = np.asarray(small[:, :, 3], np.uint8)
@@ -296,17 +359,23 @@ def _fixed(pts: FloatArray) -> npt.NDArray[np.int32]:
 
 
 class Character:
-    """Draws the presenter into a frame: cached body and head sprites plus live eyes and mouth."""
+    """Draws the presenter into a frame: cached body, head, fringe, glasses and hand sprites, plus
+    live eyes, brows and mouth."""
 
-    def __init__(self, width: int, height: int, palette: Palette) -> None:
+    def __init__(self, width: int, height: int, palette: Palette, look: Look | None = None) -> None:
         """Build the cached layers for a ``width`` x ``height`` frame (takes a moment at 720p)."""
         self.width = width
         self.height = height
         self.u = height / 360.0
         self.palette = palette
-        self.anchor = (width * HEAD_X_FRAC, height * HEAD_Y_FRAC)
+        self.look = look or Look()
+        self.toward = 1.0 if self.look.side == "left" else -1.0
+        """+1 when the card is to her right on screen (she stands left), -1 otherwise."""
+        x_frac = HEAD_X_FRAC if self.look.side == "left" else 1.0 - HEAD_X_FRAC
+        self.anchor = (width * x_frac, height * HEAD_Y_FRAC)
         self._lip = mix(shade(palette.skin, 0.62), (60, 60, 190), 0.25)
         self._lash = shade(mix(palette.hair, (30, 25, 25), 0.6), 0.55)
+        self._brow = shade(palette.hair, 0.85)
         self._mouth_in = (52, 38, 110)
         self._tongue = (118, 112, 226)
         self._teeth = (246, 248, 250)
@@ -317,12 +386,20 @@ class Character:
         self._iris_light = (92, 148, 196)
         self._pupil = (22, 18, 20)
         self._skin_dark = shade(palette.skin, 0.78)
+        self._brow_shapes = [(sx, _brow_outline(sx)) for sx in (-1.0, 1.0)]
         body = self._paint_body()
-        head = self._paint_head()
-        self._body_origin = body.origin_out
-        self._head_origin = head.origin_out
-        self._body = body.sprites(1, SS)
-        self._head = head.sprites(SS, SS)
+        self._body, self._body_origin = body.sprites(1, SS), body.origin_out
+        head_box = BUN_HEAD_BOX if self.look.hair_style == "bun" else HEAD_BOX
+        back, front = _Canvas(head_box, self.u), _Canvas(head_box, self.u)
+        self._paint_head(back, front)
+        self._head, self._head_origin = _trimmed(back.sprites(SS, SS), back.origin_out)
+        self._front, self._front_origin = _trimmed(front.sprites(SS, SS), front.origin_out)
+        self._glasses: dict[tuple[int, int], Sprite] | None = None
+        self._glasses_origin = (0, 0)
+        if self.look.glasses:
+            glasses = self._paint_glasses()
+            self._glasses, self._glasses_origin = _trimmed(glasses.sprites(SS, SS), glasses.origin_out)
+        self._arm = [self._paint_arm(i / (ARM_POSES - 1)) for i in range(ARM_POSES)]
 
     # ----------------------------------------------------------------------------- per frame
 
@@ -335,15 +412,23 @@ class Character:
         )
         return sway * self.u, body_dy * HEAD_BREATH_SHARE, body_dy
 
-    def head_position(self, t: float) -> tuple[float, float]:
+    def head_position(self, t: float, expression: Expression = NEUTRAL) -> tuple[float, float]:
         """Where the head centre is drawn at ``t`` (pixels, quantised to the sprite phases)."""
         dx, dy, _ = self.motion(t)
+        lean = GESTURE_LEAN_UNITS * _unit(expression.gesture) - THINK_LEAN_UNITS * _unit(expression.think)
+        dx += self.toward * lean * self.u
+        dy += NOD_UNITS * _unit(expression.nod) * self.u
         ix, qx = _quantise(self.anchor[0] + dx)
         iy, qy = _quantise(self.anchor[1] + dy)
         return ix + qx / SS, iy + qy / SS
 
     def feature_boxes(self, t: float) -> dict[str, Box]:
-        """Pixel boxes (x0, y0, x1, y1) of the mouth and each eye at ``t``, at their largest."""
+        """Pixel boxes (x0, y0, x1, y1) of the mouth, each eye and the hand at ``t``.
+
+        The face boxes hold the features of a neutral face (no nod, lean, smile or viseme) at
+        their largest: the mouth fully open, the eyes wide. The hand box is where the
+        presenting hand can be.
+        """
         cx, cy = self.head_position(t)
         u = self.u
         pad = 3.0 * u + 2.0
@@ -363,23 +448,64 @@ class Character:
                 ex + EYE_HALF_W * u + pad,
                 ey + EYE_LOW * u + pad,
             )
+        ax, ay = self.anchor
+        ex0 = ax + self.toward * ARM_ELBOW[0] * u
+        reach = (FOREARM_UNITS + 60.0) * u
+        x0, x1 = sorted((ex0 - self.toward * 30.0 * u, ex0 + self.toward * reach * 0.6))
+        boxes["hand"] = _box(x0, ay + (ARM_ELBOW[1] - reach / u) * u, x1, float(self.height))
         return boxes
 
-    def draw(self, frame: Image, t: float, mouth_open: float, eyes_closed: float) -> None:
+    def draw(
+        self,
+        frame: Image,
+        t: float,
+        mouth_open: float,
+        eyes_closed: float,
+        mouth_wide: float = 0.0,
+        mouth_round: float = 0.0,
+        expression: Expression = NEUTRAL,
+    ) -> None:
         """Draw the presenter into ``frame`` (BGR, in place) at programme time ``t``."""
-        dx, dy, body_dy = self.motion(t)
+        u = self.u
+        _, _, body_dy = self.motion(t)
         by, bq = _quantise(self.anchor[1] + body_dy)
         bx = round(self.anchor[0])
         blend(frame, self._body[(0, bq)], bx - self._body_origin[0], by - self._body_origin[1])
-        hx, hqx = _quantise(self.anchor[0] + dx)
-        hy, hqy = _quantise(self.anchor[1] + dy)
-        blend(frame, self._head[(hqx, hqy)], hx - self._head_origin[0], hy - self._head_origin[1])
-        cx, cy = hx + hqx / SS, hy + hqy / SS
-        gaze = self._gaze(t)
-        closed = min(max(eyes_closed, 0.0), 1.0)
+        cx, cy = self.head_position(t, expression)
+        hx, hqx = _quantise(cx)
+        hy, hqy = _quantise(cy)
+        phase = (hqx, hqy)
+        blend(frame, self._head[phase], hx - self._head_origin[0], hy - self._head_origin[1])
+        think, smile, gesture = _unit(expression.think), _unit(expression.smile), _unit(expression.gesture)
+        # Eyes: idle glances, but they go to the card while presenting it, and up and away
+        # while thinking.
+        idle = self._gaze(t) * (1.0 - max(think, gesture))
+        gaze_x = idle + self.toward * (GAZE_AT_CARD[0] * gesture + GAZE_THINKING[0] * think)
+        gaze_y = GAZE_AT_CARD[1] * gesture + GAZE_THINKING[1] * think
+        closed = _unit(eyes_closed)
         for side in (-1.0, 1.0):
-            self._draw_eye(frame, cx + side * EYE_DX * self.u, cy + EYE_Y * self.u, side, closed, gaze)
-        self._draw_mouth(frame, cx, cy + MOUTH_Y * self.u, min(max(mouth_open, 0.0), 1.0))
+            self._draw_eye(frame, cx + side * EYE_DX * u, cy + EYE_Y * u, side, closed, gaze_x, gaze_y, smile)
+        self._draw_brows(frame, cx, cy, min(max(expression.brows, -1.0), 1.0), think)
+        self._draw_mouth(
+            frame,
+            cx,
+            cy + MOUTH_Y * u,
+            _unit(mouth_open),
+            _unit(mouth_wide),
+            _unit(mouth_round),
+            smile,
+            think,
+        )
+        blend(frame, self._front[phase], hx - self._front_origin[0], hy - self._front_origin[1])
+        if self._glasses is not None:
+            blend(frame, self._glasses[phase], hx - self._glasses_origin[0], hy - self._glasses_origin[1])
+        g = min(max(expression.gesture, 0.0), 1.1) if math.isfinite(expression.gesture) else 0.0
+        if g > 0.02:
+            pose = self._arm[min(round(g * (ARM_POSES - 1)), ARM_POSES - 1)]
+            sprite, (ox, oy) = pose
+            ex = self.anchor[0] + self.toward * ARM_ELBOW[0] * u
+            ey = self.anchor[1] + body_dy + (ARM_ELBOW[1] + (1.0 - g) * ARM_DROP_UNITS) * u
+            blend(frame, sprite, round(ex) - ox, round(ey) - oy)
 
     def _gaze(self, t: float) -> float:
         """Horizontal iris offset in units: mostly at the camera, now and then a glance aside."""
@@ -397,7 +523,17 @@ class Character:
         k = min(into / GAZE_MOVE_S, 1.0)
         return before + (now - before) * k * k * (3 - 2 * k)
 
-    def _draw_eye(self, frame: Image, ex: float, ey: float, side: float, closed: float, gaze: float) -> None:
+    def _draw_eye(
+        self,
+        frame: Image,
+        ex: float,
+        ey: float,
+        side: float,
+        closed: float,
+        gaze_x: float,
+        gaze_y: float,
+        smile: float,
+    ) -> None:
         u = self.u
         a, up, low = EYE_HALF_W * u, EYE_UP * u, EYE_LOW * u
         xs = np.linspace(-a, a, 19, dtype=np.float32)
@@ -405,8 +541,9 @@ class Character:
         # The outer corner sits a touch higher: a friendlier, smiling eye shape.
         tilt = -0.9 * u * (xs * side / a)
         upper = -up * s**0.85 + tilt
-        lower = low * s + tilt * 0.5
-        k = LID_REST + (1.0 - LID_REST) * closed
+        # A real smile lifts the cheeks, and the cheeks lift the lower lids.
+        lower = low * s * (1.0 - 0.35 * smile) + tilt * 0.5
+        k = LID_REST + (1.0 - LID_REST) * closed + 0.08 * smile * (1.0 - closed)
         lid = upper + (lower - upper) * k
         pad = 3.0 * u + 2.0
         x0, y0 = math.floor(ex - a - pad), math.floor(ey - up - pad)
@@ -418,7 +555,7 @@ class Character:
         if k < 0.995:
             colour = np.empty_like(roi)
             colour[:] = self._eye_white
-            ix, iy = ox + gaze * u, oy + 1.2 * u
+            ix, iy = ox + gaze_x * u, oy + (1.2 + gaze_y) * u
             r = IRIS_R * u
             self._circle(colour, ix, iy, r, self._iris_dark)
             self._circle(colour, ix, iy, r * 0.84, self._iris)
@@ -468,18 +605,53 @@ class Character:
         flick = np.array([end, end + [side * 2.6 * u, -1.6 * u]], np.float32)
         cv2.polylines(roi, [_fixed(flick)], False, self._lash, lash_w, cv2.LINE_AA, SHIFT)
 
-    def _draw_mouth(self, frame: Image, mx: float, my: float, m: float) -> None:
+    def _draw_brows(self, frame: Image, cx: float, cy: float, brows: float, think: float) -> None:
+        """Both brows, raised by ``brows``; thinking arches one and knits the other.
+
+        The arched one is always the brow on screen right: the swept fringe covers the left one.
+        """
         u = self.u
-        w = MOUTH_HALF_W * u * (1.0 - 0.12 * m)  # an open "ah" pulls the corners in a little
+        for sx, outline in self._brow_shapes:
+            # 0 at the outer end of this brow, 1 at the inner end (by the nose).
+            inner = np.clip((EYE_DX - outline[:, 0] * sx) / 20.0 + 0.5, 0.0, 1.0)
+            lift = BROW_RAISE * brows * np.ones_like(inner)
+            if sx > 0:  # the brow on screen right arches up
+                lift += 3.4 * think * (1.0 - 0.5 * inner)
+            else:  # the other one knits down toward the nose
+                lift -= 1.6 * think * inner
+            pts = np.stack([cx + outline[:, 0] * u, cy + (outline[:, 1] - lift) * u], axis=1)
+            cv2.fillPoly(frame, [_fixed(pts)], self._brow, cv2.LINE_AA, SHIFT)
+
+    def _draw_mouth(
+        self,
+        frame: Image,
+        mx: float,
+        my: float,
+        m: float,
+        wide: float,
+        rnd: float,
+        smile: float,
+        think: float,
+    ) -> None:
+        u = self.u
+        # An open "ah" pulls the corners in a little; "ee" spreads them, "oo" gathers them.
+        w = MOUTH_HALF_W * u * (1.0 - 0.12 * m + 0.22 * wide - 0.38 * rnd + 0.12 * smile - 0.12 * think)
+        corner = MOUTH_SMILE * u * (1.0 + 1.1 * smile - 0.6 * rnd - 0.5 * think)
         # Slightly faster than linear at the start: quiet syllables still part the lips visibly.
-        depth = MOUTH_DEPTH * u * m**0.8
+        depth = MOUTH_DEPTH * u * m**0.8 * (1.0 - 0.25 * wide)
+        # A smile with closed lips still parts them a little and shows the upper teeth.
+        depth = max(depth, 3.0 * u * smile * (1.0 - think))
+        # Thinking pulls the lips to the side away from the card, one corner up.
+        mx -= self.toward * 2.4 * u * think
         xs = np.linspace(-w, w, 17, dtype=np.float32)
         r2 = np.minimum((xs / w) ** 2, 1.0)  # float32 rounding can push the ends past 1 (NaN in the power)
-        top = -MOUTH_SMILE * u * r2 - 0.18 * depth * (1.0 - r2)
-        bottom = -MOUTH_SMILE * u * r2 + depth * (1.0 - r2) ** 0.75
+        skew = think * 1.8 * u * (xs / w) * self.toward
+        top = -corner * r2 - (0.18 + 0.3 * rnd) * depth * (1.0 - r2) + skew
+        bottom = -corner * r2 + depth * (1.0 - r2) ** (0.75 - 0.3 * rnd) + skew
         pad = 3.0 * u + 2.0
-        x0, y0 = math.floor(mx - w - pad), math.floor(my - MOUTH_SMILE * u - 0.2 * depth - pad)
-        x1, y1 = math.ceil(mx + w + pad), math.ceil(my + depth + 3.0 * u + pad)
+        x0, x1 = math.floor(mx - w - pad), math.ceil(mx + w + pad)
+        y0 = math.floor(my + float(top.min()) - pad)
+        y1 = math.ceil(my + float(bottom.max()) + 3.0 * u + pad)
         roi = frame[y0:y1, x0:x1]
         ox, oy = mx - x0, my - y0
         top_pts = np.stack([xs + ox, top + oy], axis=1)
@@ -488,8 +660,8 @@ class Character:
             colour = np.empty_like(roi)
             colour[:] = self._mouth_in
             # Teeth and tongue take a share of the opening; a small opening stays mostly dark so
-            # quiet syllables still read as speech.
-            teeth_h = min(depth * 0.3, 3.4 * u)
+            # quiet syllables still read as speech, unless the lips are spread or smiling.
+            teeth_h = min(depth * (0.3 + 0.35 * max(wide, smile)), 3.4 * u)
             teeth = np.vstack([top_pts, (top_pts + [0, teeth_h])[::-1]])
             cv2.fillPoly(colour, [_fixed(teeth)], self._teeth, cv2.LINE_AA, SHIFT)
             cv2.ellipse(
@@ -591,25 +763,68 @@ class Character:
         c.fill([_ellipse(-25.8, 98.6, 0.9, 1.3, 12)], (150, 150, 156), opacity=0.8)
         return c
 
-    def _paint_head(self) -> _Canvas:
+    def _paint_head(self, c: _Canvas, front: _Canvas) -> None:
+        """The head (back hair, ears, face and its shading) on ``c``; the fringe on ``front``."""
         p = self.palette
-        c = _Canvas(HEAD_BOX, self.u)
+        bun = self.look.hair_style == "bun"
         hair_dark = shade(p.hair, 0.7)
-        # Back of the bob: frames the face and ends at the jaw, curling in.
-        back = [
-            (0.0, -71.0),
-            (36.0, -63.0),
-            (57.0, -36.0),
-            (62.0, 10.0),
-            (60.0, 48.0),
-            (52.0, 64.0),
-            (40.0, 62.0),
-            (22.0, 44.0),
-        ]
-        back_poly = spline(mirror(back), closed=True, steps=10)
-        c.fill([back_poly], hair_dark)
-        hair_back = c.coverage([back_poly])
-        c.shade_edges(hair_back, shade(p.hair, 0.45), width=10.0, strength=0.6)
+        if bun:
+            # Hair pulled back: a cap over the skull and a round bun on top, tied with a band.
+            cap = [(0.0, -68.0), (34.0, -61.0), (50.0, -40.0), (53.0, -14.0), (49.0, 4.0), (40.0, 6.0)]
+            cap_poly = spline(mirror(cap), closed=True, steps=10)
+            bun_poly = _ellipse(4.0, -80.0, 20.0, 17.0, 48)
+            c.fill([bun_poly], hair_dark)
+            c.shade_edges(c.coverage([bun_poly]), shade(p.hair, 0.45), width=9.0, strength=0.7)
+            c.fill(
+                [spline([(-11.0, -86.0), (2.0, -93.0), (17.0, -87.0)])],
+                shade(p.hair, 1.5),
+                opacity=0.5,
+                blur=1.6,
+                stroke=2.4,
+                closed=False,
+            )
+            c.fill([cap_poly], hair_dark)
+            c.shade_edges(c.coverage([cap_poly]), shade(p.hair, 0.45), width=10.0, strength=0.6)
+            c.fill(
+                [spline([(-14.0, -66.0), (4.0, -70.5), (22.0, -66.0)])],
+                p.accent,
+                stroke=3.2,
+                closed=False,
+            )
+            for sx in (-1.0, 1.0):
+                ear = _ellipse(sx * 44.5, 7.0, 6.5, 10.5, 32)
+                c.fill([ear], shade(p.skin, 0.95))
+                ear_cov = c.coverage([ear])
+                c.shade_edges(ear_cov, shade(p.skin, 0.72), width=3.0, strength=0.8)
+                c.fill(
+                    [spline([(sx * 44.0, 0.0), (sx * 47.0, 6.0), (sx * 45.0, 13.0)])],
+                    shade(p.skin, 0.7),
+                    opacity=0.5,
+                    blur=0.6,
+                    stroke=1.2,
+                    closed=False,
+                    clip=ear_cov,
+                )
+                # Small drop earrings in the accent colour.
+                c.fill([_ellipse(sx * 45.5, 21.5, 2.6, 2.6, 16)], shade(p.accent, 0.8))
+                c.fill([_ellipse(sx * 45.0, 27.0, 3.2, 4.2, 20)], p.accent)
+                c.fill([_ellipse(sx * 44.2, 25.6, 1.0, 1.3, 10)], (255, 255, 255), opacity=0.7)
+        else:
+            # Back of the bob: frames the face and ends at the jaw, curling in.
+            back = [
+                (0.0, -71.0),
+                (36.0, -63.0),
+                (57.0, -36.0),
+                (62.0, 10.0),
+                (60.0, 48.0),
+                (52.0, 64.0),
+                (40.0, 62.0),
+                (22.0, 44.0),
+            ]
+            back_poly = spline(mirror(back), closed=True, steps=10)
+            c.fill([back_poly], hair_dark)
+            hair_back = c.coverage([back_poly])
+            c.shade_edges(hair_back, shade(p.hair, 0.45), width=10.0, strength=0.6)
         # Face, with skin shading.
         face = face_outline()
         c.fill([face + [0.0, 1.2]], shade(p.hair, 0.5), opacity=0.5, blur=2.0)  # face shadow on the hair
@@ -625,7 +840,8 @@ class Character:
                 blur=3.5,
                 clip=face_cov,
             )
-            # Lid crease and the socket's soft shadow above each eye.
+            # Lid crease and the socket's soft shadow above each eye. (The brows are drawn per
+            # frame, so that they can move.)
             cx = sx * EYE_DX
             crease = [(cx - 8.0, EYE_Y - 12.0), (cx, EYE_Y - 15.0), (cx + 8.0, EYE_Y - 12.5)]
             c.fill(
@@ -637,11 +853,6 @@ class Character:
                 closed=False,
                 clip=face_cov,
             )
-            # Eyebrows: tapered, softly arched, a little lifted: an open, friendly expression.
-            inner, outer = cx - sx * 9.5, cx + sx * 10.5
-            brow_top = [(inner, EYE_Y - 22.0), (cx, EYE_Y - 26.5), (outer, EYE_Y - 23.5)]
-            brow_bot = [(outer + sx * 0.8, EYE_Y - 21.8), (cx, EYE_Y - 23.4), (inner, EYE_Y - 18.6)]
-            c.fill([spline([*brow_top, *brow_bot], closed=True, steps=6)], shade(p.hair, 0.85))
         # Nose: a shadow on one side and a tiny highlight, no outline.
         nose = [(1.5, 16.0), (3.2, 23.0), (0.5, 25.5), (-2.2, 25.0)]
         c.fill(
@@ -654,38 +865,67 @@ class Character:
             clip=face_cov,
         )
         c.fill([_ellipse(-1.0, 20.0, 1.3, 2.4)], shade(p.skin, 1.15), opacity=0.6, blur=0.8, clip=face_cov)
-        # Fringe swept to one side, with its shadow on the forehead.
-        fringe = [
-            (-50.0, 10.0),
-            (-53.0, -22.0),
-            (-42.0, -50.0),
-            (-16.0, -65.0),
-            (14.0, -65.0),
-            (40.0, -52.0),
-            (53.0, -26.0),
-            (50.0, 4.0),
-            (44.0, -10.0),
-            (34.0, -26.0),
-            (18.0, -34.0),
-            (4.0, -33.0),
-            (-12.0, -26.0),
-            (-28.0, -15.0),
-            (-40.0, -3.0),
-            (-45.0, 4.0),
-        ]
+        if bun:
+            # A side-parted fringe combed back toward the bun: more forehead shows.
+            fringe = [
+                (-48.0, 4.0),
+                (-50.0, -24.0),
+                (-40.0, -50.0),
+                (-16.0, -64.0),
+                (12.0, -66.0),
+                (36.0, -56.0),
+                (49.0, -34.0),
+                (49.0, -6.0),
+                (45.0, -22.0),
+                (36.0, -38.0),
+                (18.0, -46.0),
+                (-2.0, -45.0),
+                (-22.0, -38.0),
+                (-36.0, -26.0),
+                (-44.0, -10.0),
+            ]
+            strands: tuple[list[tuple[float, float]], ...] = (
+                [(-40.0, -20.0), (-30.0, -44.0), (-6.0, -60.0)],
+                [(-26.0, -40.0), (-8.0, -55.0), (14.0, -62.0)],
+                [(40.0, -26.0), (30.0, -48.0), (12.0, -60.0)],
+            )
+            shine = [(-30.0, -48.0), (-12.0, -58.0), (10.0, -60.0)]
+        else:
+            # Fringe swept to one side.
+            fringe = [
+                (-50.0, 10.0),
+                (-53.0, -22.0),
+                (-42.0, -50.0),
+                (-16.0, -65.0),
+                (14.0, -65.0),
+                (40.0, -52.0),
+                (53.0, -26.0),
+                (50.0, 4.0),
+                (44.0, -10.0),
+                (34.0, -26.0),
+                (18.0, -34.0),
+                (4.0, -33.0),
+                (-12.0, -26.0),
+                (-28.0, -15.0),
+                (-40.0, -3.0),
+                (-45.0, 4.0),
+            ]
+            strands = (
+                [(20.0, -60.0), (2.0, -46.0), (-22.0, -30.0)],
+                [(24.0, -58.0), (10.0, -44.0), (-8.0, -32.0)],
+                [(28.0, -57.0), (38.0, -42.0), (45.0, -20.0)],
+                [(14.0, -60.0), (-12.0, -52.0), (-38.0, -22.0)],
+            )
+            shine = [(-34.0, -42.0), (-18.0, -52.0), (2.0, -55.0), (22.0, -51.0)]
         fringe_poly = spline(fringe, closed=True, steps=8)
+        # The fringe's shadow falls on the forehead (under the brows); the fringe itself goes on
+        # its own layer, in front of the brows.
         c.fill([fringe_poly + [1.0, 4.0]], shade(p.skin, 0.62), opacity=0.6, blur=3.0, clip=face_cov)
-        c.fill([fringe_poly], p.hair)
-        hair_front = c.coverage([fringe_poly])
-        c.shade_edges(hair_front, shade(p.hair, 0.6), width=8.0, strength=0.6)
-        # Strands and the shine band across the crown.
-        for strand in (
-            [(20.0, -60.0), (2.0, -46.0), (-22.0, -30.0)],
-            [(24.0, -58.0), (10.0, -44.0), (-8.0, -32.0)],
-            [(28.0, -57.0), (38.0, -42.0), (45.0, -20.0)],
-            [(14.0, -60.0), (-12.0, -52.0), (-38.0, -22.0)],
-        ):
-            c.fill(
+        front.fill([fringe_poly], p.hair)
+        hair_front = front.coverage([fringe_poly])
+        front.shade_edges(hair_front, shade(p.hair, 0.6), width=8.0, strength=0.6)
+        for strand in strands:
+            front.fill(
                 [spline(strand)],
                 shade(p.hair, 0.62),
                 opacity=0.7,
@@ -694,8 +934,7 @@ class Character:
                 closed=False,
                 clip=hair_front,
             )
-        shine = [(-34.0, -42.0), (-18.0, -52.0), (2.0, -55.0), (22.0, -51.0)]
-        c.fill(
+        front.fill(
             [spline(shine)],
             shade(p.hair, 1.6),
             opacity=0.55,
@@ -704,7 +943,106 @@ class Character:
             closed=False,
             clip=hair_front,
         )
+
+    def _paint_glasses(self) -> _Canvas:
+        """Round glasses: thin rims, a bridge, the temples, and a glint on each lens."""
+        box = (-50.0, EYE_Y - 18.0, 50.0, EYE_Y + 16.0)
+        c = _Canvas(box, self.u)
+        rim = shade(mix(self.palette.accent, (40, 34, 34), 0.6), 0.8)
+        for sx in (-1.0, 1.0):
+            lens = _ellipse(sx * EYE_DX, EYE_Y + 0.5, 14.0, 12.0, 48)
+            c.fill([lens], (255, 250, 245), opacity=0.08)
+            glint = spline([(sx * EYE_DX - 8.0, EYE_Y - 5.0), (sx * EYE_DX - 4.0, EYE_Y - 8.5)])
+            c.fill([glint], (255, 255, 255), opacity=0.45, blur=0.5, stroke=1.3, closed=False)
+            c.fill([lens + [0.0, 0.8]], shade(self.palette.skin, 0.6), opacity=0.35, blur=0.8, stroke=1.0)
+            c.fill([lens], rim, stroke=1.7)
+            temple = [(sx * (EYE_DX + 13.5), EYE_Y - 3.0), (sx * 46.0, EYE_Y - 5.0)]
+            c.fill([np.asarray(temple, np.float32)], rim, stroke=1.6, closed=False)
+        bridge = spline([(-5.5, EYE_Y - 1.0), (0.0, EYE_Y - 4.0), (5.5, EYE_Y - 1.0)], steps=6)
+        c.fill([bridge], rim, stroke=1.6, closed=False)
         return c
+
+    def _paint_arm(self, raised: float) -> tuple[Sprite, tuple[int, int]]:
+        """The presenting forearm and open hand at ``raised`` (0 down .. 1 up), origin at the elbow.
+
+        Drawn as the presenter's hand on the card side: palm to the viewer, fingers pointing up
+        toward the card, thumb toward her body.
+        """
+        p = self.palette
+        angle = ARM_ANGLE_DEG[0] + (ARM_ANGLE_DEG[1] - ARM_ANGLE_DEG[0]) * raised
+        flip = self.toward < 0
+        length = FOREARM_UNITS
+
+        def place(pts: npt.ArrayLike) -> FloatArray:
+            return _rotate(pts, angle, flip)
+
+        def on_hand(pts: npt.ArrayLike) -> FloatArray:
+            """Hand-local units (wrist at the origin, fingers toward -y) to forearm units."""
+            return np.asarray(pts, np.float32).reshape(-1, 2) * HAND_SCALE + np.array(
+                [0.0, -length], np.float32
+            )
+
+        sleeve = [(-17.0, 30.0), (17.0, 30.0), (12.5, -length + 6.0), (-12.0, -length + 6.0)]
+        cuff = [
+            (-12.8, -length + 17.0),
+            (13.0, -length + 17.0),
+            (12.2, -length + 4.0),
+            (-11.8, -length + 4.0),
+        ]
+        wrist = on_hand(_capsule((0.0, 6.0), (0.0, -10.0), 7.4))
+        palm = on_hand(_ellipse(0.5, -19.0, 11.0, 12.0, 40))
+        tips = [(-7.0, -47.0), (-2.0, -51.0), (3.2, -48.5), (8.0, -42.5)]
+        bases = [(-6.2, -26.0), (-1.8, -27.0), (2.8, -26.5), (7.0, -24.0)]
+        fingers = [on_hand(_capsule(b, t, 3.0)) for b, t in zip(bases, tips, strict=True)]
+        thumb = on_hand(_capsule((-7.0, -11.0), (-16.5, -27.0), 3.4))
+        shapes: list[npt.ArrayLike] = [sleeve, cuff, wrist, palm, *fingers, thumb]
+        placed = [place(s) for s in shapes]
+        allp = np.vstack(placed)
+        margin = 6.0
+        box = (
+            float(allp[:, 0].min()) - margin,
+            float(allp[:, 1].min()) - margin,
+            float(allp[:, 0].max()) + margin,
+            min(float(allp[:, 1].max()) + margin, 40.0),
+        )
+        c = _Canvas(box, self.u, ss=3)
+        sleeve_p, cuff_p, wrist_p, palm_p, *rest = placed
+        finger_p, thumb_p = rest[:-1], rest[-1]
+        # The arm is in front of a shirt of the same colour: its shadow on the body keeps it apart.
+        c.fill([sleeve_p + place([(3.0, 0.0)])], shade(p.shirt, 0.35), opacity=0.45, blur=3.0)
+        c.fill([sleeve_p], shade(p.shirt, 1.06))
+        c.shade_edges(c.coverage([sleeve_p]), shade(p.shirt, 0.55), width=7.0, strength=0.75)
+        hand = [wrist_p, palm_p, *finger_p, thumb_p]
+        # The hand's soft shadow on the cuff, then the hand.
+        c.fill([wrist_p + [0.0, 2.0]], shade(p.shirt, 0.5), opacity=0.5, blur=1.5)
+        for shape in hand:
+            c.fill([shape], p.skin)
+        hand_cov = c.coverage(hand)
+        c.shade_edges(hand_cov, shade(p.skin, 0.74), width=3.2, strength=0.7)
+        for b, t in zip(bases[1:], tips[1:], strict=True):
+            # Where two fingers meet: a faint line from the knuckles half way up.
+            gap = on_hand([(b[0] - 2.4, b[1] - 1.0), ((b[0] + t[0]) / 2 - 2.6, (b[1] + t[1]) / 2)])
+            c.fill([place(gap)], shade(p.skin, 0.7), opacity=0.55, blur=0.3, stroke=0.8, closed=False)
+        crease = on_hand(spline([(-6.0, -14.0), (1.0, -18.0), (8.0, -15.0)]))
+        c.fill([place(crease)], shade(p.skin, 0.78), opacity=0.4, blur=0.5, stroke=0.9, closed=False)
+        c.fill([cuff_p], shade(p.shirt, 1.2))
+        c.shade_edges(c.coverage([cuff_p]), shade(p.shirt, 0.8), width=2.5, strength=0.6)
+        sprite = c.sprites(1, 1)[(0, 0)]
+        return sprite, c.origin_out
+
+
+def _brow_outline(sx: float) -> FloatArray:
+    """One brow (``sx`` -1 left, +1 right on screen), tapered and softly arched, in units."""
+    cx = sx * EYE_DX
+    inner, outer = cx - sx * 9.5, cx + sx * 10.5
+    top = [(inner, EYE_Y - 22.0), (cx, EYE_Y - 26.5), (outer, EYE_Y - 23.5)]
+    bottom = [(outer + sx * 0.8, EYE_Y - 21.8), (cx, EYE_Y - 23.4), (inner, EYE_Y - 18.6)]
+    return spline([*top, *bottom], closed=True, steps=6)
+
+
+def _unit(v: float) -> float:
+    """Clamp to 0..1; NaN reads as 0."""
+    return min(max(v, 0.0), 1.0) if math.isfinite(v) else 0.0
 
 
 def _ellipse(cx: float, cy: float, rx: float, ry: float, n: int = 40) -> FloatArray:
@@ -717,3 +1055,45 @@ def _mask_blend(roi: Image, colour: Image, mask: Image) -> None:
     m3 = cv2.merge([mask, mask, mask])
     kept = cv2.multiply(roi, 255 - m3, scale=1.0 / 255.0)
     cv2.add(kept, cv2.multiply(colour, m3, scale=1.0 / 255.0), dst=roi)
+
+
+def _trimmed(
+    sprites: dict[tuple[int, int], Sprite], origin: tuple[int, int]
+) -> tuple[dict[tuple[int, int], Sprite], tuple[int, int]]:
+    """Crop every phase of a layer to where any of them has paint, so blends skip empty pixels."""
+    union = np.zeros_like(next(iter(sprites.values())).alpha)
+    for sprite in sprites.values():
+        np.maximum(union, sprite.alpha, out=union)
+    x, y, w, h = cv2.boundingRect((union > 0).astype(np.uint8))
+    if w == 0 or h == 0:
+        return sprites, origin
+    cropped = {
+        key: Sprite(sp.premul[y : y + h, x : x + w], sp.alpha[y : y + h, x : x + w])
+        for key, sp in sprites.items()
+    }
+    return cropped, (origin[0] - x, origin[1] - y)
+
+
+def _capsule(p0: tuple[float, float], p1: tuple[float, float], r: float, n: int = 10) -> FloatArray:
+    """A stadium (a line with round ends) of radius ``r`` from ``p0`` to ``p1``: fingers, thumbs."""
+    a = np.asarray(p0, np.float32)
+    b = np.asarray(p1, np.float32)
+    d = b - a
+    ang = math.atan2(float(d[1]), float(d[0]))
+    arc0 = np.linspace(ang + math.pi / 2, ang + 3 * math.pi / 2, n)
+    arc1 = np.linspace(ang - math.pi / 2, ang + math.pi / 2, n)
+    pts = [
+        a + r * np.stack([np.cos(arc0), np.sin(arc0)], 1),
+        b + r * np.stack([np.cos(arc1), np.sin(arc1)], 1),
+    ]
+    return np.vstack(pts).astype(np.float32)
+
+
+def _rotate(pts: npt.ArrayLike, deg: float, mirror_x: bool) -> FloatArray:
+    """Rotate (x right, y down) points clockwise by ``deg`` about the origin, then mirror if asked."""
+    p = np.asarray(pts, np.float32).reshape(-1, 2)
+    c, s = math.cos(math.radians(deg)), math.sin(math.radians(deg))
+    out = np.stack([p[:, 0] * c - p[:, 1] * s, p[:, 0] * s + p[:, 1] * c], axis=1)
+    if mirror_x:
+        out[:, 0] = -out[:, 0]
+    return out.astype(np.float32)

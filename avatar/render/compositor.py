@@ -1,10 +1,21 @@
-"""The scene compositor: background, presenter, product card, title badge and captions.
+"""The scene compositor: backdrop, presenter, product card, flash-sale tag, coupon, captions, ticker.
 
 ``Renderer.render`` is called once per video frame from the rendering worker thread (never on
-the event loop). It is built for a steady 25 fps on two cores: everything that does not change
-from frame to frame is drawn once and cached (background, card, badge, caption layers, the
-character's sprites), and a frame is one copy of the cached base plus a few small blends and
-the live eyes and mouth.
+the event loop). It is built for a steady 25 fps on one core: everything that does not change
+from frame to frame is drawn once and cached (backdrop, card, coupon, badge, caption and ticker
+layers, the character's sprites), and a frame is one copy of the cached base plus a few small
+blends and the live eyes, brows and mouth.
+
+Layout, in units of 1/360 of the frame height, presenter on the left (``presenter: right`` in the
+theme mirrors it)::
+
+    [LIVE | title]                       [FLASH SALE 01:23:45]
+                                  +-----------------------+
+          (presenter)             |  product card         |
+                                  +-----------------------+
+                                  [ COUPON | code ...     ]
+         [           caption, at most two lines           ]
+    [CHAT] viewer: comment  •  viewer: comment  ...  (crawls)
 
 A Renderer is not thread-safe: give each rendering thread its own.
 """
@@ -14,7 +25,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Final
@@ -23,24 +33,30 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from avatar.render.character import BGR, Box, Character, Palette, mix, shade
+from avatar.render.character import BGR, Box, Character, Look, Palette, mix, shade
 from avatar.render.frame import LRU, FrameState, Image, ProductCard, Sprite, blend, stack
 from avatar.render.text import ELLIPSIS, TextRenderer, load_font
+from avatar.render.theme import (
+    DEFAULT_THEME,
+    contrast,
+    load_theme,
+    parse_colour,
+    readable_on,
+    resolve_theme,
+)
+
+__all__ = [
+    "DEFAULT_THEME",
+    "Renderer",
+    "contrast",
+    "parse_colour",
+    "readable_on",
+    "resolve_theme",
+]
 
 log = logging.getLogger(__name__)
 
 FloatArray = npt.NDArray[np.float32]
-
-DEFAULT_THEME: Final[Mapping[str, str]] = {
-    "background": "#232a56",
-    "accent": "#ff4f7b",
-    "text": "#ffffff",
-    "card": "#141832e8",
-    "skin": "#f3c9a8",
-    "hair": "#4a2f27",
-    "shirt": "#3d6fd6",
-}
-"""Theme colours, "#rrggbb" or "#rrggbbaa" (alpha is used by the card; elsewhere ignored)."""
 
 MIN_HEIGHT: Final[int] = 360
 MAX_HEIGHT: Final[int] = 720
@@ -55,6 +71,14 @@ CAPTION_BOX_ALPHA: Final[float] = 0.74
 CAPTION_MAX_LINES: Final[int] = 2
 CAPTION_WIDTH_FRAC: Final[float] = 0.86
 """Widest caption box, fraction of the frame width."""
+TICKER_BAND_ALPHA: Final[float] = 0.86
+TICKER_SPEED_UNITS: Final[float] = 55.0
+"""Crawl speed, units per second: a comment of ten words crosses the frame in about ten seconds."""
+TICKER_MAX_ITEMS: Final[int] = 8
+TICKER_ITEM_CHARS: Final[int] = 90
+"""A comment longer than this is cut with an ellipsis: the ticker is a glance, not a transcript."""
+COUNTDOWN_MAX_S: Final[float] = 100 * 3600 - 1
+"""The tag shows at most 99:59:59."""
 
 BASE_CACHE_ENTRIES: Final[int] = 4
 """Full background frames (one per product + title shown recently): ~2.7 MB each at 720p."""
@@ -63,74 +87,24 @@ CARD_CACHE_ENTRIES: Final[int] = 16
 CAPTION_CACHE_ENTRIES: Final[int] = 64
 """Caption layers; a caption grows word by word, so recent prefixes are worth keeping."""
 BADGE_CACHE_ENTRIES: Final[int] = 8
+SMALL_CACHE_ENTRIES: Final[int] = 8
+"""Coupon tickets, countdown tags (one per second shown, so only the last few matter), tickers."""
 
 MAX_IMAGE_BYTES: Final[int] = 32 * 1024 * 1024
-"""Product pictures larger than this are refused (placeholder shown) rather than decoded."""
+"""Pictures larger than this are refused (placeholder or generated backdrop shown) rather than decoded."""
 
-_HEX_RE: Final[re.Pattern[str]] = re.compile(r"#([0-9a-fA-F]{6})([0-9a-fA-F]{2})?")
-
-
-MIN_CONTRAST: Final[float] = 3.0
-"""WCAG contrast ratio for large text; below it, text over the card is recoloured."""
-DARK_TEXT: Final[BGR] = (40, 30, 29)
-LIGHT_TEXT: Final[BGR] = (255, 255, 255)
-
-
-def _luminance(colour: BGR) -> float:
-    def linear(channel: int) -> float:
-        c = channel / 255.0
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    b, g, r = colour
-    return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
-
-
-def contrast(a: BGR, b: BGR) -> float:
-    """WCAG contrast ratio between two colours (1 = none, 21 = black on white)."""
-    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
-    return (la + 0.05) / (lb + 0.05)
-
-
-def readable_on(text: BGR, background: BGR) -> BGR:
-    """``text`` if it reads well on ``background``, else dark or light text, whichever reads better."""
-    if contrast(text, background) >= MIN_CONTRAST:
-        return text
-    return max((DARK_TEXT, LIGHT_TEXT), key=lambda candidate: contrast(candidate, background))
-
-
-def parse_colour(value: object) -> tuple[BGR, float] | None:
-    """``"#rrggbb"`` or ``"#rrggbbaa"`` to (BGR, alpha 0..1); ``None`` when it is not one."""
-    if not isinstance(value, str):
-        return None
-    m = _HEX_RE.fullmatch(value.strip())
-    if m is None:
-        return None
-    rgb = m.group(1)
-    alpha = int(m.group(2), 16) / 255.0 if m.group(2) else 1.0
-    return (int(rgb[4:6], 16), int(rgb[2:4], 16), int(rgb[0:2], 16)), alpha
-
-
-def resolve_theme(theme: Mapping[str, str] | None) -> dict[str, tuple[BGR, float]]:
-    """The theme with defaults filled in; a bad colour is logged and replaced by its default."""
-    out: dict[str, tuple[BGR, float]] = {}
-    given = dict(theme or {})
-    for key in sorted(set(given) - set(DEFAULT_THEME)):
-        log.warning("theme: unknown key %r ignored (known: %s)", key, ", ".join(DEFAULT_THEME))
-    for key, default in DEFAULT_THEME.items():
-        parsed = parse_colour(given.get(key, default))
-        if parsed is None:
-            log.warning("theme: %s: %r is not a #rrggbb colour; using %s", key, given[key], default)
-            parsed = parse_colour(default)
-        assert parsed is not None  # the defaults are valid
-        out[key] = parsed
-    return out
+LABELS: Final[Mapping[str, Mapping[str, str]]] = {
+    "en": {"flash": "FLASH SALE", "chat": "CHAT", "coupon": "COUPON"},
+    "zh": {"flash": "限时秒杀", "chat": "评论", "coupon": "优惠券"},
+}
+"""Words the overlays print, in the show's language."""
 
 
 @functools.lru_cache(maxsize=4)
-def _character(width: int, height: int, palette: Palette) -> Character:
+def _character(width: int, height: int, palette: Palette, look: Look) -> Character:
     # Building the sprites takes a noticeable moment at 720p and the result is read-only, so
     # renderers of the same size and look (tests, a restarted track) share one.
-    return Character(width, height, palette)
+    return Character(width, height, palette, look)
 
 
 @functools.lru_cache(maxsize=64)
@@ -194,11 +168,20 @@ class _Layer:
 class Renderer:
     """Draws frames of the show: a pure function of ``FrameState``, with bounded caches."""
 
-    def __init__(self, width: int = 640, height: int = 360, theme: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        width: int = 640,
+        height: int = 360,
+        theme: Mapping[str, str] | None = None,
+        *,
+        root: Path | None = None,
+        language: str = "en",
+    ) -> None:
         """A renderer for ``width`` x ``height`` frames (16:9, 640x360 up to 1280x720).
 
-        ``theme`` overrides colours by key (background, accent, text, card, skin, hair, shirt);
-        an invalid colour is logged and its default used instead.
+        ``theme`` is the scene's ``theme:`` section (see ``avatar.render.theme``): colours, look,
+        backdrop picture (relative to ``root``, the scene folder). A bad value is logged and its
+        default used. ``language`` picks the words on the overlays ("FLASH SALE" / "限时秒杀").
         """
         if not (MIN_HEIGHT <= height <= MAX_HEIGHT) or width % 2 or height % 2:
             raise ValueError(
@@ -208,16 +191,22 @@ class Renderer:
             raise ValueError(f"frame size {width}x{height} is not 16:9")
         self.width = width
         self.height = height
-        self.u = height / 360.0
-        colours = resolve_theme(theme)
+        self.u = u = height / 360.0
+        self.theme = load_theme(theme, root)
+        colours = self.theme.colours
         self._bg = colours["background"][0]
         self._accent = colours["accent"][0]
+        self._highlight = colours["highlight"][0]
         self._card_c, self._card_alpha = colours["card"]
         # Text sits on card-coloured boxes (badge, card, captions): a theme with a light card and
         # white text would be unreadable, so the text colour is swapped for one that contrasts.
         self._text_c = readable_on(colours["text"][0], self._card_c)
         self._muted = mix(self._text_c, self._card_c, 0.42)
+        self._on_highlight = readable_on(DARK_INK, self._highlight)
+        self._on_accent = readable_on((255, 255, 255), self._accent)
+        self._labels = LABELS.get(language, LABELS["en"])
         self._text = TextRenderer()
+        look = self.theme.look
         self._character = _character(
             width,
             height,
@@ -227,71 +216,112 @@ class Renderer:
                 shirt=colours["shirt"][0],
                 accent=self._accent,
             ),
+            look,
         )
-        self._background = self._paint_background()
-        self._bases: LRU[tuple[ProductCard | None, str], Image] = LRU(BASE_CACHE_ENTRIES)
-        self._cards: LRU[ProductCard, Sprite] = LRU(CARD_CACHE_ENTRIES)
-        self._captions: LRU[str, tuple[Sprite, int, int]] = LRU(CAPTION_CACHE_ENTRIES)
-        self._badges: LRU[str, Sprite] = LRU(BADGE_CACHE_ENTRIES)
-        self._boxes: LRU[tuple[int, int], Sprite] = LRU(CAPTION_CACHE_ENTRIES)
+        self._presenter_left = look.side == "left"
         # Layout, in pixels.
-        self._margin = round(12 * self.u)
-        self._caption_size = round(18 * self.u)
-        self._caption_pad = (round(14 * self.u), round(7 * self.u))
+        self._margin = round(12 * u)
+        self._caption_size = round(18 * u)
+        self._caption_pad = (round(14 * u), round(7 * u))
         self._caption_h = (
             CAPTION_MAX_LINES * TextRenderer.line_height(self._caption_size) + 2 * self._caption_pad[1]
         )
-        self._caption_bottom = height - round(10 * self.u)
+        self._ticker_h = round(24 * u)
+        self._ticker_size = round(13 * u)
+        self._caption_bottom = height - self._ticker_h - round(6 * u)
         self._card_w = round(0.34 * width)
-        self._card_x = width - round(0.035 * width) - self._card_w
-        self._card_y = round(0.1 * height)
-        self._card_max_h = self._caption_bottom - self._caption_h - round(8 * self.u) - self._card_y
+        edge = round(0.035 * width)
+        self._card_x = width - edge - self._card_w if self._presenter_left else edge
+        self._countdown_h = round(22 * u)
+        self._countdown_size = round(12 * u)
+        # The badge is always top left (a bun on the right would not leave it room top right), so
+        # with the card on the left, the card starts under the badge and its flash-sale tag.
+        badge_bottom = self._margin + round(26 * u)
+        self._card_y = (
+            round(0.1 * height)
+            if self._presenter_left
+            else badge_bottom + self._countdown_h // 2 + round(6 * u)
+        )
+        self._coupon_h = round(30 * u)
+        self._coupon_gap = round(6 * u)
+        self._card_max_h = self._caption_bottom - self._caption_h - round(8 * u) - self._card_y
         # Open the fonts now rather than inside the first frame that needs them.
         for size, bold in (
             (self._caption_size, False),
-            (round(13 * self.u), True),
-            (round(15 * self.u), True),
+            (round(13 * u), True),
+            (round(15 * u), True),
+            (self._countdown_size, True),
+            (self._ticker_size, False),
+            (self._ticker_size, True),
         ):
             load_font(size, bold)
+        self._countdown_w, self._digits_w = self._countdown_size_px()
+        picture = self._load_background()
+        self._background = picture if picture is not None else self._paint_background()
+        self._ticker_band, self._ticker_text_x = self._paint_ticker_band()
+        self._bases: LRU[tuple[ProductCard | None, str, str], Image] = LRU(BASE_CACHE_ENTRIES)
+        self._cards: LRU[tuple[ProductCard, int], Sprite] = LRU(CARD_CACHE_ENTRIES)
+        self._captions: LRU[str, tuple[Sprite, int, int]] = LRU(CAPTION_CACHE_ENTRIES)
+        self._badges: LRU[str, Sprite] = LRU(BADGE_CACHE_ENTRIES)
+        self._boxes: LRU[tuple[int, int], Sprite] = LRU(CAPTION_CACHE_ENTRIES)
+        self._coupons: LRU[str, Sprite] = LRU(SMALL_CACHE_ENTRIES)
+        self._countdowns: LRU[str, Sprite] = LRU(SMALL_CACHE_ENTRIES)
+        self._tickers: LRU[tuple[str, ...], Sprite] = LRU(SMALL_CACHE_ENTRIES)
 
     # ----------------------------------------------------------------------------- frames
 
     def render(self, state: FrameState) -> Image:
         """The frame for ``state``: BGR uint8, shape (height, width, 3), a new array each call."""
-        frame = self._base(state.product, state.title).copy()
+        frame = self._base(state.product, state.title, state.coupon).copy()
         t = state.t if math.isfinite(state.t) else 0.0
-        self._character.draw(frame, t, _unit(state.mouth_open), _unit(state.eyes_closed))
+        self._character.draw(
+            frame,
+            t,
+            _unit(state.mouth_open),
+            _unit(state.eyes_closed),
+            _unit(state.mouth_wide),
+            _unit(state.mouth_round),
+            state.expression,
+        )
+        if state.countdown_s is not None and math.isfinite(state.countdown_s):
+            x, y, _, _ = self._countdown_box()
+            blend(frame, self._countdown(format_countdown(state.countdown_s)), x, y)
         if state.caption.strip():
             sprite, x, y = self._caption(state.caption)
             blend(frame, sprite, x, y)
+        if state.ticker:
+            since = state.ticker_since if math.isfinite(state.ticker_since) else t
+            self._draw_ticker(frame, state.ticker, max(t - since, 0.0))
         return frame
 
     def render_i420(self, state: FrameState) -> Image:
         """The frame as planar YUV 4:2:0, shape (height * 3 // 2, width), for ``av.VideoFrame``."""
         return np.asarray(cv2.cvtColor(self.render(state), cv2.COLOR_BGR2YUV_I420), np.uint8)
 
-    def prepare(self, product: ProductCard | None, title: str) -> None:
-        """Build the layers for ``product`` and ``title`` now, before the frame that shows them.
+    def prepare(self, product: ProductCard | None, title: str, coupon: str = "") -> None:
+        """Build the layers for ``product``, ``title`` and ``coupon`` now, before the frame that shows them.
 
         A new card takes a few to ~20 ms to lay out (more the first time a font size is
         used); the show can call this as soon as it knows what comes next, so the switch frame
         costs no more than any other.
         """
-        self._base(product, title)
+        self._base(product, title, coupon)
 
-    def regions(self, t: float = 0.0) -> dict[str, Box]:
-        """Where things are on screen at ``t``: mouth, left_eye, right_eye, card, caption, badge.
+    def regions(self, t: float = 0.0, product: ProductCard | None = None, coupon: str = "") -> dict[str, Box]:
+        """Where things are on screen at ``t``: mouth, left_eye, right_eye, hand, card, coupon,
+        countdown, caption, ticker, badge.
 
-        Pixel boxes (x0, y0, x1, y1), each the largest that thing can be. For tests and tools
-        that need to look at one part of a frame.
+        Pixel boxes (x0, y0, x1, y1), each the largest that thing can be (the card and coupon:
+        for ``product`` and ``coupon`` when given). For tests and tools that need to look at one
+        part of a frame.
         """
         boxes = self._character.feature_boxes(t)
-        boxes["card"] = (
-            self._card_x,
-            self._card_y,
-            self._card_x + self._card_w,
-            self._card_y + self._card_max_h,
-        )
+        max_h = self._card_limit(coupon or "x")
+        card_h = self._card(product, self._card_limit(coupon)).height if product else self._card_max_h
+        boxes["card"] = (self._card_x, self._card_y, self._card_x + self._card_w, self._card_y + card_h)
+        coupon_y = self._card_y + (card_h if product else max_h) + self._coupon_gap
+        boxes["coupon"] = (self._card_x, coupon_y, self._card_x + self._card_w, coupon_y + self._coupon_h)
+        boxes["countdown"] = self._countdown_box()
         cap_w = round(CAPTION_WIDTH_FRAC * self.width)
         boxes["caption"] = (
             (self.width - cap_w) // 2,
@@ -299,6 +329,7 @@ class Renderer:
             (self.width + cap_w) // 2,
             self._caption_bottom,
         )
+        boxes["ticker"] = (0, self.height - self._ticker_h, self.width, self.height)
         boxes["badge"] = (self._margin, self._margin, self.width // 2, self._margin + round(26 * self.u))
         return boxes
 
@@ -310,22 +341,189 @@ class Renderer:
             "captions": len(self._captions),
             "caption_boxes": len(self._boxes),
             "badges": len(self._badges),
+            "coupons": len(self._coupons),
+            "countdowns": len(self._countdowns),
+            "tickers": len(self._tickers),
             "text": len(self._text),
         }
 
-    def _base(self, product: ProductCard | None, title: str) -> Image:
-        key = (product, title)
+    def _base(self, product: ProductCard | None, title: str, coupon: str) -> Image:
+        coupon = " ".join(coupon.split())
+        key = (product, title, coupon)
         base = self._bases.get(key)
         if base is None:
             base = self._background.copy()
             blend(base, self._badge(title), self._margin, self._margin)
+            card_bottom = self._card_y + self._card_limit(coupon)
             if product is not None:
-                blend(base, self._card(product), self._card_x, self._card_y)
+                card = self._card(product, self._card_limit(coupon))
+                blend(base, card, self._card_x, self._card_y)
+                card_bottom = self._card_y + card.height
+            if coupon:
+                blend(base, self._coupon(coupon), self._card_x, card_bottom + self._coupon_gap)
             base.flags.writeable = False  # shared by every frame: copy, never draw on it
             self._bases.put(key, base)
         return base
 
+    def _card_limit(self, coupon: str) -> int:
+        """Tallest the card may be: a coupon ticket under it takes some of the column."""
+        if not coupon.strip():
+            return self._card_max_h
+        return self._card_max_h - self._coupon_h - self._coupon_gap
+
+    # ----------------------------------------------------------------------------- overlays
+
+    def _countdown_size_px(self) -> tuple[int, int]:
+        """Width of the flash-sale tag and of its digits slot, fixed so the tag never jitters."""
+        u, size = self.u, self._countdown_size
+        digit = max(self._text.width(d, size, True) for d in "0123456789")
+        digits_w = math.ceil(6 * digit + 2 * self._text.width(":", size, True)) + 4
+        label_w = math.ceil(self._text.width(self._labels["flash"], size, True))
+        return round(10 * u) + round(15 * u) + label_w + round(8 * u) + digits_w + round(10 * u), digits_w
+
+    def _countdown_box(self) -> Box:
+        """The flash-sale tag: straddling the top edge of the card, at its far end."""
+        x1 = self._card_x + self._card_w - round(10 * self.u)
+        y0 = self._card_y - self._countdown_h // 2
+        return (x1 - self._countdown_w, y0, x1, y0 + self._countdown_h)
+
+    def _countdown(self, text: str) -> Sprite:
+        """The flash-sale tag: a bolt, "FLASH SALE" and the time left, on the highlight colour."""
+        cached = self._countdowns.get(text)
+        if cached is not None:
+            return cached
+        u, h, w, size = self.u, self._countdown_h, self._countdown_w, self._countdown_size
+        layer = _Layer(w, h)
+        layer.fill(rounded_rect_alpha(w, h, h / 2), self._highlight, 1.0)
+        bolt = np.zeros((h, round(12 * u)), np.uint8)
+        pts = np.array(
+            [(7.0, 2.5), (2.0, 11.5), (5.6, 11.5), (4.2, 19.5), (10.0, 9.0), (6.4, 9.0), (8.4, 2.5)]
+        )
+        cv2.fillPoly(bolt, [np.round(pts * u * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+        x = round(9 * u)
+        layer.fill(bolt, self._on_highlight, 1.0, x, 0)
+        x += round(15 * u)
+        label = self._text.sprite(self._labels["flash"], size, self._on_highlight, bold=True)
+        layer.sprite(label, x - 2, (h - label.height) // 2)
+        digits = self._text.sprite(text, size, self._on_highlight, bold=True)
+        # Right-aligned in a fixed slot: the tag keeps its size as the digits change.
+        layer.sprite(digits, w - round(10 * u) - digits.width + 2, (h - digits.height) // 2)
+        return self._countdowns.put(text, layer.to_sprite())
+
+    def _coupon(self, text: str) -> Sprite:
+        """A coupon ticket as wide as the card: a stub with "COUPON", a perforation, the offer."""
+        cached = self._coupons.get(text)
+        if cached is not None:
+            return cached
+        u, w, h = self.u, self._card_w, self._coupon_h
+        label_size, text_size = round(10 * u), round(13 * u)
+        label = self._text.sprite(self._labels["coupon"], label_size, self._on_highlight, bold=True)
+        stub_w = label.width + round(14 * u)
+        alpha = rounded_rect_alpha(w, h, 6 * u).copy()
+        notch = round(4.5 * u)
+        for cy in (0, h - 1):  # the two half-moon notches that make it a ticket
+            cv2.circle(alpha, (stub_w, cy), notch, 0, -1, cv2.LINE_AA)
+        layer = _Layer(w, h)
+        layer.fill(alpha, self._highlight, 1.0)
+        layer.sprite(label, (stub_w - label.width) // 2, (h - label.height) // 2)
+        dash = np.zeros((h, max(1, round(1.2 * u))), np.uint8)
+        step = max(2, round(4 * u))
+        for y in range(notch + step // 2, h - notch - step // 2, step):
+            dash[y : y + step // 2] = 255
+        layer.fill(dash, self._on_highlight, 0.55, stub_w, 0)
+        inner = w - stub_w - round(20 * u)
+        # A longer offer gets a smaller type before it gets cut.
+        while text_size > round(10 * u) and self._text.width(text, text_size, True) > inner:
+            text_size -= 1
+        shown = _fit_line(self._text, text, text_size, inner, bold=True)
+        offer = self._text.sprite(shown, text_size, self._on_highlight, bold=True)
+        layer.sprite(offer, stub_w + round(10 * u) - 2, (h - offer.height) // 2)
+        return self._coupons.put(text, layer.to_sprite())
+
+    def _paint_ticker_band(self) -> tuple[Sprite, int]:
+        """The ticker's band (drawn over the presenter, so not part of the base) and where text starts."""
+        u, w, h = self.u, self.width, self._ticker_h
+        layer = _Layer(w, h)
+        layer.fill(np.full((h, w), 255, np.uint8), self._card_c, TICKER_BAND_ALPHA)
+        layer.fill(np.full((max(1, round(1.5 * u)), w), 255, np.uint8), self._accent, 0.9)
+        label = self._text.sprite(self._labels["chat"], round(11 * u), self._on_accent, bold=True)
+        pill_w, pill_h = label.width + round(14 * u), h - round(8 * u)
+        x, y = self._margin, (h - pill_h) // 2 + round(0.75 * u)
+        layer.fill(rounded_rect_alpha(pill_w, pill_h, pill_h / 2), self._accent, 1.0, x, y)
+        layer.sprite(label, x + (pill_w - label.width) // 2, y + (pill_h - label.height) // 2)
+        return layer.to_sprite(), x + pill_w + round(8 * u)
+
+    def _ticker(self, items: tuple[str, ...]) -> Sprite:
+        """All recent comments on one line: names in the accent colour, a dot between comments."""
+        cached = self._tickers.get(items)
+        if cached is not None:
+            return cached
+        size = self._ticker_size
+        name_c = readable_on(mix(self._accent, (255, 255, 255), 0.25), self._card_c)
+        gap = round(22 * self.u)
+        parts: list[tuple[Sprite, int]] = []
+        x = 0
+        for index, item in enumerate(items[-TICKER_MAX_ITEMS:]):
+            item = " ".join(item.split())
+            if len(item) > TICKER_ITEM_CHARS:
+                item = item[: TICKER_ITEM_CHARS - 1].rstrip() + ELLIPSIS
+            name, sep, said = item.partition(": ")
+            if index:
+                dot = self._text.sprite("•", size, self._muted)
+                parts.append((dot, x + (gap - dot.width) // 2))
+                x += gap
+            if sep:
+                name_s = self._text.sprite(name + ":", size, name_c, bold=True)
+                parts.append((name_s, x))
+                x += name_s.width + round(3 * self.u)
+            said_s = self._text.sprite(said if sep else item, size, self._text_c)
+            parts.append((said_s, x))
+            x += said_s.width
+        h = TextRenderer.line_height(size)
+        return self._tickers.put(items, stack(max(x, 1), h, [(s, px, 0) for s, px in parts]))
+
+    def _draw_ticker(self, frame: Image, items: tuple[str, ...], elapsed: float) -> None:
+        y0 = self.height - self._ticker_h
+        blend(frame, self._ticker_band, 0, y0)
+        line = self._ticker(items)
+        # The line enters at the right edge and leaves at the CHAT label, then comes round again.
+        start = self._ticker_text_x
+        lane = frame[y0 : self.height, start : self.width]
+        span = lane.shape[1] + line.width + round(40 * self.u)
+        travelled = (elapsed * TICKER_SPEED_UNITS * self.u) % span
+        x = lane.shape[1] - round(travelled)
+        blend(lane, line, x, (self._ticker_h - line.height) // 2 + round(0.75 * self.u))
+
     # ----------------------------------------------------------------------------- static layers
+
+    def _load_background(self) -> Image | None:
+        """The theme's backdrop picture, scaled to cover the frame; ``None`` (logged) when unusable."""
+        path = self.theme.background_image
+        if path is None:
+            return None
+        picture = _load_picture(path, "background image", "a generated backdrop")
+        if picture is None:
+            return None
+        bgr, alpha = picture
+        ph, pw = bgr.shape[:2]
+        scale = max(self.width / pw, self.height / ph)
+        nw, nh = max(self.width, round(pw * scale)), max(self.height, round(ph * scale))
+        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
+        x0, y0 = (nw - self.width) // 2, (nh - self.height) // 2
+        crop = (slice(y0, y0 + self.height), slice(x0, x0 + self.width))
+        bgr = np.asarray(cv2.resize(bgr, (nw, nh), interpolation=interp), np.uint8)[crop]
+        a = np.asarray(cv2.resize(alpha, (nw, nh), interpolation=interp), np.float32)[crop][..., None] / 255.0
+        # A transparent picture lies over the generated backdrop.
+        img = bgr.astype(np.float32) * a + self._paint_background().astype(np.float32) * (1.0 - a)
+        # A gentle vignette keeps the eye on the presenter and the card whatever the picture.
+        yy, xx = np.mgrid[0 : self.height, 0 : self.width].astype(np.float32)
+        v = ((xx - self.width / 2) / (0.8 * self.width)) ** 2 + (
+            (yy - self.height / 2) / (0.8 * self.height)
+        ) ** 2
+        img *= (1.0 - 0.3 * np.clip(v, 0.0, 1.0))[..., None]
+        out: Image = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+        out.flags.writeable = False
+        return out
 
     def _paint_background(self) -> Image:
         w, h, u = self.width, self.height, self.u
@@ -336,7 +534,8 @@ class Renderer:
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         # A soft key light behind the presenter separates her from the backdrop.
         glow_c = np.asarray(mix(shade(self._bg, 1.6), self._accent, 0.06), np.float32)
-        d2 = ((xx - 0.3 * w) / (0.45 * h)) ** 2 + ((yy - 0.42 * h) / (0.55 * h)) ** 2
+        glow_x = 0.3 * w if self._presenter_left else 0.7 * w
+        d2 = ((xx - glow_x) / (0.45 * h)) ** 2 + ((yy - 0.42 * h) / (0.55 * h)) ** 2
         g = np.exp(-d2)[..., None] * 0.5
         img += (glow_c - img) * g
         # Out-of-focus studio lights (fixed positions: the set does not change between shows).
@@ -349,6 +548,8 @@ class Renderer:
             (0.72, 0.05, 22, 0.4),
             (0.98, 0.34, 28, 0.3),
         ):
+            if not self._presenter_left:
+                fx = 1.0 - fx
             cv2.circle(lights, (round(fx * w), round(fy * h)), round(fr * u), k, -1, cv2.LINE_AA)
         lights = np.asarray(cv2.GaussianBlur(lights, (0, 0), 5 * u), np.float32)[..., None]
         img += (np.asarray(mix(self._accent, shade(self._bg, 1.8), 0.45), np.float32) - img) * lights * 0.3
@@ -392,8 +593,8 @@ class Renderer:
         layer.sprite(live, pad + round(2 * dot_r + 5 * u), (h - live.height) // 2)
         return self._badges.put(title, layer.to_sprite())
 
-    def _card(self, product: ProductCard) -> Sprite:
-        cached = self._cards.get(product)
+    def _card(self, product: ProductCard, max_h: int) -> Sprite:
+        cached = self._cards.get((product, max_h))
         if cached is not None:
             return cached
         u = self.u
@@ -437,8 +638,8 @@ class Renderer:
         if stock is not None:
             text_h += stock.height
         fixed_h = 2 * pad + gap + text_h
-        tile_h = int(min(0.62 * inner, max(0.3 * inner, self._card_max_h - fixed_h)))
-        h = min(fixed_h + tile_h, max(self._card_max_h, fixed_h))
+        tile_h = int(min(0.62 * inner, max(0.3 * inner, max_h - fixed_h)))
+        h = min(fixed_h + tile_h, max(max_h, fixed_h))
         layer = _Layer(w, h)
         layer.fill(rounded_rect_alpha(w, h, 12 * u), self._card_c, self._card_alpha)
         # An accent rule across the top ties the card to the brand colour.
@@ -490,13 +691,13 @@ class Renderer:
             )
             layer.fill(dot, mix(self._accent, (60, 200, 255), 0.5), 1.0, pad, y)
             layer.sprite(stock, pad + round(12 * u) - 2, y)
-        return self._cards.put(product, layer.to_sprite())
+        return self._cards.put((product, max_h), layer.to_sprite())
 
     def _tile(self, path: Path | None, w: int, h: int) -> Image:
         """The product picture fitted into a light tile, or a placeholder when it cannot be read."""
         tile = np.empty((h, w, 3), np.uint8)
         tile[:] = (246, 243, 244)
-        picture = _load_picture(path) if path is not None else None
+        picture = _load_picture(path, "product image", "a placeholder") if path is not None else None
         if picture is None:
             return self._placeholder(tile)
         margin = round(6 * self.u)
@@ -578,6 +779,18 @@ class Renderer:
         return self._captions.put(caption, (layer, x, self._caption_bottom - box_h))
 
 
+DARK_INK: Final[BGR] = (40, 30, 29)
+"""Text on the highlight colour (tag, coupon) when it is light, as it usually is."""
+
+
+def format_countdown(seconds: float) -> str:
+    """``"01:23:45"`` (or ``"04:05"`` under an hour) for a flash-sale countdown; never negative."""
+    s = int(min(max(seconds, 0.0), COUNTDOWN_MAX_S))
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    return f"{h:02d}:{m:02d}:{sec:02d}" if h else f"{m:02d}:{sec:02d}"
+
+
 def _unit(v: float) -> float:
     """Clamp to 0..1; NaN (a bad envelope sample) reads as 0 rather than poisoning the frame."""
     return min(max(v, 0.0), 1.0) if math.isfinite(v) else 0.0
@@ -610,21 +823,22 @@ def _first_lines(text: TextRenderer, s: str, size: int, max_w: float, n: int, bo
     return kept
 
 
-def _load_picture(path: Path) -> tuple[Image, Image] | None:
-    """(BGR, alpha) of a picture, or ``None`` (logged) when it is missing or not an image."""
+def _load_picture(path: Path, what: str, instead: str) -> tuple[Image, Image] | None:
+    """(BGR, alpha) of a picture, or ``None`` when it is missing or not an image.
+
+    The warning names ``what`` the picture is for and what is shown ``instead``.
+    """
     try:
         if path.stat().st_size > MAX_IMAGE_BYTES:
-            log.warning(
-                "product image %s is larger than %d bytes; showing a placeholder", path, MAX_IMAGE_BYTES
-            )
+            log.warning("%s %s is larger than %d bytes; showing %s", what, path, MAX_IMAGE_BYTES, instead)
             return None
         data = np.fromfile(str(path), dtype=np.uint8)
         img = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except (OSError, ValueError, cv2.error) as exc:
-        log.warning("product image %s could not be read (%s); showing a placeholder", path, exc)
+        log.warning("%s %s could not be read (%s); showing %s", what, path, exc, instead)
         return None
     if img is None or img.size == 0:
-        log.warning("product image %s is not a readable image; showing a placeholder", path)
+        log.warning("%s %s is not a readable image (PNG, JPEG, WebP ...); showing %s", what, path, instead)
         return None
     if img.dtype != np.uint8:
         img = cv2.convertScaleAbs(img, alpha=255.0 / max(float(img.max()), 1.0))

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import avatar.render.text as text_module
-from avatar.render.compositor import Renderer
-from avatar.render.frame import LRU, FrameState, ProductCard
+from avatar.render.compositor import Renderer, format_countdown
+from avatar.render.frame import LRU, Expression, FrameState, ProductCard
 from avatar.render.text import ELLIPSIS, TextRenderer, find_font
 
 Box = tuple[int, int, int, int]
@@ -335,3 +335,218 @@ def test_text_on_a_light_card_stays_readable() -> None:
     cap = crop(frame, light.regions()["caption"]).astype(np.int32)
     dark_ink = cap.sum(axis=2) < 250
     assert np.count_nonzero(dark_ink) > 50
+
+
+# ----------------------------------------------------------------------------- expressions
+
+
+def whites_centre_row(r: Renderer, frame: np.ndarray) -> float:
+    """Mean row of the whites of the eyes (luma > 235) around both eyes."""
+    lx0, ly0, _, _ = r.regions(1.0)["left_eye"]
+    _, _, rx1, ry1 = r.regions(1.0)["right_eye"]
+    pad = round(12 * r.u)
+    area = luma(frame[ly0 - pad : ry1 + pad, lx0 - pad : rx1 + pad]) > 235
+    return float(np.nonzero(area)[0].mean())
+
+
+def iris_centre(r: Renderer, frame: np.ndarray) -> tuple[float, float]:
+    """Mean (row, column) of the brown iris pixels inside the left eye box (not the black lashes)."""
+    eye = crop(frame, r.regions(1.0)["left_eye"]).astype(np.int32)
+    y = luma(crop(frame, r.regions(1.0)["left_eye"]))
+    ys, xs = np.nonzero((eye[:, :, 2] - eye[:, :, 0] > 40) & (y > 40) & (y < 170))
+    return float(ys.mean()), float(xs.mean())
+
+
+def skin_pixels(img: np.ndarray) -> int:
+    """Pixels of the default skin tone (#f3c9a8 and its shading)."""
+    b, g, r = (img[:, :, i].astype(np.int32) for i in range(3))
+    return int(np.count_nonzero((r > 170) & (r - b > 45) & (r - g > 20) & (g - b > 10)))
+
+
+def test_a_smile_lifts_the_mouth_and_narrows_the_eyes(renderer: Renderer) -> None:
+    neutral = renderer.render(state())
+    smile = renderer.render(state(expression=Expression(smile=1.0)))
+    mouth = renderer.regions(1.0)["mouth"]
+    assert mean_abs_diff(crop(neutral, mouth), crop(smile, mouth)) > 3
+    eye = renderer.regions(1.0)["left_eye"]
+    whites = [np.count_nonzero(luma(crop(f, eye)) > 235) for f in (neutral, smile)]
+    assert whites[1] < whites[0], "cheeks push the lower lids up"
+
+
+def test_a_nod_dips_the_head(renderer: Renderer) -> None:
+    up = whites_centre_row(renderer, renderer.render(state()))
+    down = whites_centre_row(renderer, renderer.render(state(expression=Expression(nod=1.0))))
+    assert 3.0 <= down - up <= 7.0, (up, down)
+
+
+def test_thinking_looks_up_and_away_from_the_card(renderer: Renderer) -> None:
+    ry, rx = iris_centre(renderer, renderer.render(state()))
+    ty, tx = iris_centre(renderer, renderer.render(state(expression=Expression(think=1.0))))
+    assert ty < ry - 0.5, "eyes up (partly under the lid)"
+    assert tx < rx - 1.0, "and away from the card, which is on the right"
+
+
+def test_raised_brows_move_only_above_the_eyes(renderer: Renderer) -> None:
+    a = renderer.render(state()).astype(np.int32)
+    b = renderer.render(state(expression=Expression(brows=1.0))).astype(np.int32)
+    rows = np.flatnonzero(np.abs(a - b).sum(axis=2).any(axis=1))
+    eye_top = renderer.regions(1.0)["left_eye"][1]
+    assert rows.size > 0 and rows.max() < eye_top + 2
+
+
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_the_hand_presents_toward_the_card(side: str) -> None:
+    r = Renderer(640, 360, theme={"presenter": side})
+    hand = r.regions(1.0)["hand"]
+    card = r.regions(1.0, SHOES)["card"]
+    down = crop(r.render(state(product=SHOES)), hand)
+    up = crop(r.render(state(product=SHOES, expression=Expression(gesture=1.0))), hand)
+    assert skin_pixels(up) > skin_pixels(down) + 300, "an open hand appears"
+    face_x = (r.regions(1.0)["mouth"][0] + r.regions(1.0)["mouth"][2]) / 2
+    hand_x = (hand[0] + hand[2]) / 2
+    card_x = (card[0] + card[2]) / 2
+    assert (hand_x - face_x) * (card_x - face_x) > 0, "on the card's side of the presenter"
+    half = crop(r.render(state(product=SHOES, expression=Expression(gesture=0.5))), hand)
+    assert skin_pixels(down) < skin_pixels(half), "the hand rises into view"
+
+
+# ----------------------------------------------------------------------------- overlays
+
+
+def test_countdown_format() -> None:
+    assert format_countdown(0) == "00:00"
+    assert format_countdown(65.9) == "01:05"
+    assert format_countdown(3 * 3600 + 25 * 60 + 7) == "03:25:07"
+    assert format_countdown(-5) == "00:00"
+    assert format_countdown(10**9) == "99:59:59"
+
+
+def test_flash_sale_countdown_shows_and_ticks(renderer: Renderer) -> None:
+    box = renderer.regions()["countdown"]
+    none = crop(renderer.render(state(product=SHOES)), box)
+    tag = crop(renderer.render(state(product=SHOES, countdown_s=3725.0)), box)
+    later = crop(renderer.render(state(product=SHOES, countdown_s=3724.0)), box)
+    b, g, r = (tag[:, :, i].astype(np.int32) for i in range(3))
+    assert np.count_nonzero((r > 220) & (g > 160) & (b < 140)) > 0.4 * tag.shape[0] * tag.shape[1], (
+        "a yellow flash-sale tag"
+    )
+    assert mean_abs_diff(none, tag) > 30
+    assert 0 < mean_abs_diff(tag, later) < 10, "only the digits change from one second to the next"
+
+
+def test_coupon_banner_under_the_card(renderer: Renderer) -> None:
+    coupon = "Code LIVE10: 10% off"
+    plain = renderer.render(state(product=SHOES))
+    with_coupon = renderer.render(state(product=SHOES, coupon=coupon))
+    box = renderer.regions(product=SHOES, coupon=coupon)["coupon"]
+    ticket = crop(with_coupon, box)
+    assert mean_abs_diff(crop(plain, box), ticket) > 40
+    assert box[1] > renderer.regions(product=SHOES, coupon=coupon)["card"][3], "under the card"
+    assert (
+        renderer.regions(product=SHOES, coupon=coupon)["card"][3] < renderer.regions(product=SHOES)["card"][3]
+    ), "the card makes room for it"
+    dark_ink = luma(ticket) < 90
+    assert np.count_nonzero(dark_ink) > 100, "readable text on the ticket"
+
+
+def test_a_very_long_coupon_still_fits(renderer: Renderer) -> None:
+    coupon = "Use code SUPERLONGCOUPONCODE2026 at checkout for ten percent off everything in the shop today"
+    box = renderer.regions(product=SHOES, coupon=coupon)["coupon"]
+    frame = renderer.render(state(product=SHOES, coupon=coupon))
+    assert frame.shape == (360, 640, 3)
+    assert box[2] <= 640 and box[3] < renderer.regions()["caption"][1]
+
+
+COMMENTS = ("Ana: is the backpack waterproof?", "李伟: 这个多少钱？", "sam: love it")
+
+
+def test_ticker_crawls_recent_comments(renderer: Renderer) -> None:
+    box = renderer.regions()["ticker"]
+    quiet = crop(renderer.render(state(t=3.0)), box)
+    start = crop(renderer.render(state(t=3.0, ticker=COMMENTS, ticker_since=3.0)), box)
+    later = crop(renderer.render(state(t=5.0, ticker=COMMENTS, ticker_since=3.0)), box)
+    assert mean_abs_diff(quiet, start) > 20, "a band appears"
+    ink_start, ink_later = (luma(x) > 200 for x in (start, later))
+    cols_start = np.flatnonzero(ink_start[:, 120:].any(axis=0))
+    cols_later = np.flatnonzero(ink_later[:, 120:].any(axis=0))
+    assert cols_start.size == 0 or cols_start.min() > 400, "new comments enter from the right edge"
+    assert cols_later.size > 0 and cols_later.min() < cols_start.min() if cols_start.size else True
+    assert cols_later.size > cols_start.size, "and crawl left"
+
+
+def test_ticker_survives_long_and_many_comments(renderer: Renderer) -> None:
+    many = tuple(f"viewer{i}: " + "spam " * 200 for i in range(50))
+    frame = renderer.render(state(t=10.0, ticker=many, ticker_since=float("nan")))
+    assert frame.shape == (360, 640, 3)
+
+
+def test_a_chinese_ticker_and_card_render_glyphs(renderer: Renderer) -> None:
+    box = renderer.regions()["ticker"]
+    a = crop(renderer.render(state(t=9.0, ticker=("王: 你好",), ticker_since=0.0)), box)
+    b = crop(renderer.render(state(t=9.0, ticker=("王: 再见",), ticker_since=0.0)), box)
+    assert np.count_nonzero((luma(a) > 200) ^ (luma(b) > 200)) > 20
+
+
+# ----------------------------------------------------------------------------- backdrop and look
+
+
+def test_background_image_is_used(tmp_path: Path) -> None:
+    picture = np.zeros((90, 160, 3), np.uint8)
+    picture[:] = (20, 20, 220)  # red
+    cv2.imwrite(str(tmp_path / "red.jpg"), picture)
+    r = Renderer(640, 360, theme={"background_image": "red.jpg"}, root=tmp_path)
+    corner = r.render(state())[150:160, 560:570].reshape(-1, 3).mean(axis=0)
+    assert corner[2] > 120 and corner[2] > 2 * corner[1], corner
+
+
+@pytest.mark.parametrize("content", [None, b"GIF89a not really", b""])
+def test_bad_background_image_warns_and_falls_back(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, content: bytes | None
+) -> None:
+    path = tmp_path / "backdrop.png"
+    if content is not None:
+        path.write_bytes(content)
+    with caplog.at_level(logging.WARNING):
+        r = Renderer(640, 360, theme={"background_image": str(path)})
+    assert "background image" in caplog.text and "generated backdrop" in caplog.text
+    assert np.array_equal(r.render(state(caption="hi")), Renderer(640, 360).render(state(caption="hi")))
+
+
+def test_presenter_on_the_right_puts_the_card_on_the_left() -> None:
+    r = Renderer(640, 360, theme={"presenter": "right"})
+    mouth, card = r.regions(1.0)["mouth"], r.regions(1.0, SHOES)["card"]
+    assert mouth[0] > 320 and card[2] < 320
+    frame = r.render(state(product=SHOES))
+    assert mean_abs_diff(crop(frame, card), crop(r.render(state()), card)) > 20
+
+
+def test_looks_differ(renderer: Renderer) -> None:
+    bun = Renderer(640, 360, theme={"hair_style": "bun", "glasses": "yes"})
+    x0, y0, x1, y1 = renderer.regions(1.0)["mouth"]
+    head = (x0 - 60, y0 - 130, x1 + 60, y1)
+    assert mean_abs_diff(crop(renderer.render(state()), head), crop(bun.render(state()), head)) > 10
+
+
+def test_bad_look_values_warn_and_use_defaults(renderer: Renderer, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        odd = Renderer(640, 360, theme={"presenter": "middle", "hair_style": "mohawk", "glasses": "maybe"})
+    for key in ("presenter", "hair_style", "glasses"):
+        assert key in caplog.text
+    s = state(product=SHOES, caption="hello")
+    assert np.array_equal(odd.render(s), renderer.render(s))
+
+
+def test_overlay_caches_stay_bounded() -> None:
+    r = Renderer(640, 360)
+    for i in range(200):
+        r.render(
+            state(
+                t=i / 25,
+                countdown_s=5000.0 - i,
+                coupon=f"code {i % 20}",
+                ticker=(f"v{i}: hello {i}",),
+                ticker_since=i / 25,
+            )
+        )
+    info = r.cache_info()
+    assert info["countdowns"] <= 8 and info["coupons"] <= 8 and info["tickers"] <= 8 and info["bases"] <= 4
