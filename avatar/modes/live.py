@@ -29,14 +29,14 @@ from avatar.media.broadcaster import Broadcaster
 from avatar.media.clock import Clock, LoopClock
 from avatar.media.playout import NowPlaying, Playout
 from avatar.media.programme import Programme
+from avatar.modes.stage import Stage
 from avatar.render.animator import Animator
 from avatar.render.compositor import Renderer
-from avatar.render.frame import FrameState, ProductCard
+from avatar.render.frame import ProductCard
 from avatar.speaker import Speaker, SpeechResult, Voice
 
 log = logging.getLogger(__name__)
 
-CAPTION_HOLD_S = 1.5  # keep the last caption up this long after the voice stops
 NOTICES = {
     Verdict.EMPTY: "Type a question first.",
     Verdict.TOO_LONG: "That message is too long; please keep it under 300 characters.",
@@ -95,14 +95,16 @@ class LiveShow:
         self.broadcaster = Broadcaster()
         self.speaker = speaker or build_speaker(scene, self.playout, settings)
         self.speaker.playout = self.playout
-        self.renderer = Renderer(settings.width, settings.height, scene.theme)
+        self.renderer = Renderer(
+            settings.width, settings.height, scene.theme, root=scene.root, language=scene.language
+        )
         self.animator = Animator(settings.fps)
+        self.stage = Stage(scene, self.animator)  # builds each frame; the host loop sets its mood
         self.programme = Programme(self.playout, self.render, self.broadcaster, self.clock, fps=settings.fps)
         self.product_id = self.run_of_show.current_product_id
         self.answer_timings: list[AnswerTiming] = []
         self.answering = False  # an answer is being spoken (comments wait; scripted lines yield)
         self._card_language = scene.language
-        self._last_caption = ("", 0.0)  # text, programme seconds when it stopped playing
         self._pending_first_audio: dict[int, float] = {}  # turn id -> comment received_at
         self._started_wall = time.time()
         self._tasks: list[asyncio.Task[None]] = []
@@ -129,6 +131,7 @@ class LiveShow:
         verdict = self.comments.submit(viewer_id, name, text, self.clock.now())
         if verdict is Verdict.ACCEPTED:
             self.bus.publish(ChatPosted(viewer_id, name[:40] or "viewer", " ".join(text.split())))
+            self.stage.comment(name, text)
         else:
             self.bus.publish(Notice(viewer_id, NOTICES[verdict]))
         return verdict
@@ -151,29 +154,16 @@ class LiveShow:
     # -- the picture -------------------------------------------------------------------------------
     def render(self, t: float, playing: NowPlaying) -> npt.NDArray[np.uint8]:
         """The frame at programme time ``t``; runs on the render thread."""
-        mouth, eyes = self.animator.step(t, playing.level)
-        if playing.text:
-            caption = playing.text
-            self._last_caption = (caption, t)
-        else:
-            text, since = self._last_caption
-            caption = text if t - since < CAPTION_HOLD_S else ""
         product = self.scene.catalog.get(self.product_id)
-        state = FrameState(
-            t=t,
-            mouth_open=mouth,
-            eyes_closed=eyes,
-            caption=caption,
-            product=product_card(product, self.scene, self._card_language),
-            title=f"{self.scene.persona.name} · {self.scene.name}",
-        )
-        return self.renderer.render_i420(state)
+        card = product_card(product, self.scene, self._card_language)
+        return self.renderer.render_i420(self.stage.frame(t, playing, product, card))
 
     # -- the host ----------------------------------------------------------------------------------
     def _on_sentence_start(self, turn_id: int, text: str) -> None:
         self.bus.publish(Caption(text, turn_id))
         received = self._pending_first_audio.pop(turn_id, None)
         if received is not None:
+            self.stage.thinking = False  # the answer is audible: stop looking pensive
             self.answer_timings.append(AnswerTiming(received, self.clock.now()))
             del self.answer_timings[:-1000]
 
@@ -190,6 +180,7 @@ class LiveShow:
             log.exception("voice warm-up failed; continuing with fallbacks")
         greeting = self.scene.persona.greeting.get(self.scene.language, "")
         if greeting:
+            self.stage.greeting_turn = self.speaker.next_turn_id
             await self.speaker.say(greeting, language=self.scene.language)
         while True:
             comment = self.comments.pop(self.clock.now())
@@ -215,16 +206,20 @@ class LiveShow:
             self.run_of_show.resume(line, result.sentences_completed)
 
     async def _answer(self, comment: Comment) -> None:
+        self.stage.thinking = True  # until the answer is heard (see _on_sentence_start)
         answer: Answer = self.answerer.answer(comment.text, self.product_id)
         log.info("answer to %s (%s): %s", comment.name, answer.intent, answer.text)
         if answer.product_id:
             self._show_product(answer.product_id, answer.language)
         self._pending_first_audio[self.speaker.next_turn_id] = comment.received_at
+        if answer.intent == "greeting":
+            self.stage.greeting_turn = self.speaker.next_turn_id
         self.answering = True
         try:
             await self.speaker.say(answer.text, language=answer.language)
         finally:
             self.answering = False
+            self.stage.thinking = False
             self._pending_first_audio.clear()
         # Back to the segment on air, in the show's language.
         self._show_product(self.run_of_show.current_product_id, self.scene.language)
