@@ -1,4 +1,4 @@
-"""The web side of a live show: the viewer page, WebRTC signaling, product data and health.
+"""The web side of a live show: the viewer page, WebRTC signaling, product data, health and snapshots.
 
 Every request that carries data is validated; a bad one gets HTTP 400 with a JSON error and touches
 nothing else.
@@ -6,6 +6,7 @@ nothing else.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any, Final
 from aiohttp import web
 
 from avatar.modes.live import LiveShow, product_card
+from avatar.render.snapshot import video_frame_png
 from avatar.web.viewers import SignalingError, ViewerRegistry
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,16 @@ async def index(request: web.Request) -> web.FileResponse:
 async def healthz(request: web.Request) -> web.Response:
     show = request.app[SHOW_KEY]
     return web.json_response(show.health())
+
+
+async def snapshot(request: web.Request) -> web.Response:
+    """The programme's current picture as PNG, for operators and thumbnails."""
+    frame = request.app[SHOW_KEY].broadcaster.last_video
+    if frame is None:
+        return json_error(503, "no video frame yet; the show is starting")
+    # A 720p PNG takes milliseconds to encode: off the event loop, like all rendering.
+    data = await asyncio.get_running_loop().run_in_executor(None, video_frame_png, frame)
+    return web.Response(body=data, content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 async def products(request: web.Request) -> web.Response:
@@ -102,6 +114,7 @@ def create_app(show: LiveShow) -> web.Application:
     app[VIEWERS_KEY] = ViewerRegistry(show, show.settings.connect_timeout_s)
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/snapshot.png", snapshot)
     app.router.add_get("/api/products", products)
     app.router.add_get("/products/{product_id}/image", product_image)
     app.router.add_post("/offer", offer)
