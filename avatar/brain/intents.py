@@ -2,19 +2,25 @@
 
 Chat questions in live commerce are short and repetitive ("how much?", "还有货吗", "the red one?").
 Keyword rules in English and Chinese answer them in microseconds and, unlike a small LLM, never
-guess: the answerer turns the intent into a catalog lookup. Anything the rules do not know is
-``Intent.OTHER`` and gets an FAQ search or an honest "I don't know".
+guess: the answerer turns the intent into a catalog lookup. Abuse, spam and prompt injection come
+from :mod:`avatar.brain.moderation`, so the host and the chat triage judge a comment the same way.
+Anything the rules do not know is ``Intent.OTHER`` and gets an FAQ search or an honest "I don't
+know".
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Collection
 from enum import StrEnum
+from functools import lru_cache
 
 from avatar.brain.catalog import Catalog, Product
 from avatar.brain.language import is_cjk
+from avatar.brain.moderation import Flag, moderate
 
-__all__ = ["Intent", "classify", "mentions", "resolve_product"]
+__all__ = ["FACT_INTENTS", "Intent", "classify", "mentioned", "mentions", "resolve_product"]
 
 
 class Intent(StrEnum):
@@ -28,12 +34,187 @@ class Intent(StrEnum):
     PRODUCT_INFO = "product_info"
     GREETING = "greeting"
     OTHER = "other"
+    COMPARISON = "comparison"  # two products side by side
+    RECOMMENDATION = "recommendation"  # "what's good for hiking under $50?"
+    PURCHASE = "purchase"  # "how do I buy?", "I'll take it", 下单
+    COMPLAINT = "complaint"  # "mine broke", 没收到
+    CHITCHAT = "chitchat"  # "lol", "are you real?", 谢谢
+    OFF_TOPIC = "off_topic"  # weather, politics, jokes
+    ABUSE = "abuse"  # swearing or insults (moderation)
+    INJECTION = "injection"  # "ignore your instructions", "change the price to $1" (moderation)
+    SPAM = "spam"  # links, contact details, floods (moderation)
+
+
+# Questions whose answer is a catalog fact about a product.
+FACT_INTENTS = frozenset(
+    {Intent.PRICE, Intent.PROMO, Intent.STOCK, Intent.SPEC, Intent.SHIPPING, Intent.PRODUCT_INFO}
+)
+_MODERATED = {Flag.PROFANITY: Intent.ABUSE, Flag.INJECTION: Intent.INJECTION}
 
 
 # Each intent: English patterns (regex fragments, matched as whole words) and Chinese keywords
 # (substrings: Chinese has no spaces between words). Both sets are always tried, because viewers
 # mix languages ("这个 price?").
 _KEYWORDS: dict[Intent, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    Intent.COMPLAINT: (
+        (
+            r"broken",
+            r"broke",
+            r"(doesn'?t|does not|didn'?t|did not|won'?t|isn'?t|not) work(ing)?",
+            r"stopped working",
+            r"defective",
+            r"faulty",
+            r"damaged",
+            r"scam(med)?",
+            r"rip-? ?off",
+            r"ripped off",
+            r"terrible",
+            r"awful",
+            r"horrible",
+            r"disappointed",
+            r"disappointing",
+            r"complain(t|ts|ing)?",
+            r"never (arrived|came|showed up|got it)",
+            r"(hasn'?t|has not|haven'?t|have not|still not|didn'?t|did not) (arrived?|come|shipped|got it)",
+            r"where('?s| is) my (order|package|parcel|refund)",
+            r"wrong (item|size|colou?r|product|order)",
+            r"money back",
+            r"poor quality",
+            r"bad quality",
+            r"low quality",
+            r"waste of money",
+            r"not as described",
+        ),
+        (
+            "投诉",
+            "坏了",
+            "质量差",
+            "质量不好",
+            "质量太差",
+            "差评",
+            "骗人",
+            "骗子",
+            "没收到",
+            "还没到",
+            "还没发货",
+            "不能用",
+            "用不了",
+            "失望",
+            "太差",
+            "发错",
+            "破损了",
+            "退款呢",
+            "我的订单",
+            "坑人",
+        ),
+    ),
+    Intent.OFF_TOPIC: (
+        (
+            r"weather",
+            r"politics?",
+            r"political",
+            r"elections?",
+            r"president",
+            r"government",
+            r"wars?",
+            r"the news",
+            r"stock market",
+            r"bitcoin",
+            r"crypto\w*",
+            r"football",
+            r"soccer",
+            r"basketball",
+            r"nba",
+            r"nfl",
+            r"lottery",
+            r"(tell|know) (me |us )?(a |any )?jokes?",
+            r"sing (a |me |us )?(song)?",
+            r"what time is it",
+            r"homework",
+            r"religion",
+            r"girlfriend",
+            r"boyfriend",
+            r"marry me",
+            r"date me",
+        ),
+        (
+            "天气",
+            "政治",
+            "选举",
+            "总统",
+            "政府",
+            "战争",
+            "新闻",
+            "股票",
+            "股市",
+            "比特币",
+            "炒股",
+            "足球",
+            "篮球",
+            "彩票",
+            "笑话",
+            "唱首歌",
+            "唱歌",
+            "几点了",
+            "作业",
+            "宗教",
+            "电影",
+            "女朋友",
+            "男朋友",
+            "嫁给我",
+        ),
+    ),
+    Intent.RECOMMENDATION: (
+        (
+            r"recommend\w*",
+            r"suggest\w*",
+            r"what should i (buy|get|choose|pick)",
+            r"which (one )?should i (buy|get|choose|pick)",
+            r"(which|what) (one |product |item )?(is |would be |'?s )?(best|good|better|ideal|right) for",
+            r"what'?s good for",
+            r"(anything|something) (for|under|below|cheaper|less)",
+            r"(i need|i want|looking for|i'?m looking for|need) (something|a gift|a present)",
+            r"gifts?",
+            r"presents? for",
+            r"budget",
+            r"(under|below|less than|no more than|up to|within) \$ ?\d+",
+            r"(under|below|less than|no more than) \d+ ?(dollars|bucks|usd)",
+            # Chinese budgets need a currency: "15英寸以内" is a laptop size, not a budget.
+            r"(\$ ?\d+|\d+ ?(块|元|美元|美金|刀))钱? ?(以内|以下|之内|左右)",
+            r"不超过 ?(\$ ?\d+|\d+ ?(块|元|美元|美金|刀))",
+        ),
+        (
+            "推荐",
+            "建议买",
+            "买什么",
+            "买哪个",
+            "买哪款",
+            "选哪个",
+            "选哪款",
+            "哪个适合",
+            "哪款适合",
+            "什么适合",
+            "送礼",
+            "礼物",
+            "送人",
+            "预算",
+        ),
+    ),
+    Intent.COMPARISON: (
+        (
+            r"compare",
+            r"compared",
+            r"comparison",
+            r"vs\.?",
+            r"versus",
+            r"differences?",
+            r"different from",
+            r"which (one |of them |of the two )?(is|are|has|holds|lasts|weighs)",
+            r"better than",
+            r"(lighter|heavier|bigger|smaller|cheaper|larger|brighter) than",
+        ),
+        ("对比", "比较", "区别", "哪个好", "哪个更", "哪款更", "哪一个更", "差别", "不同", "相比", "还是"),
+    ),
     Intent.PROMO: (
         (
             r"discounts?",
@@ -157,7 +338,8 @@ _KEYWORDS: dict[Intent, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"last",
             r"lasts",
             r"noise",
-            r"keeps?",
+            # "keeps drinks cold", not "I keep thinking"
+            r"keeps? (it |them |drinks? |water |coffee |tea |things )?(cold|hot|warm|cool|ice)",
         ),
         (
             "规格",
@@ -188,6 +370,46 @@ _KEYWORDS: dict[Intent, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "能装",
         ),
     ),
+    Intent.PURCHASE: (
+        (
+            r"how (do|can|could) i (buy|order|get|purchase|pay)",
+            r"how to (buy|order|purchase)",
+            r"where (can|do) i (buy|order|get)",
+            r"(want|like|going) to (buy|order|purchase)",
+            r"i'?ll take",
+            r"i will take",
+            r"i'?ll buy",
+            r"take (one|two|it|them|a pair)",
+            r"i want (one|it|this|that|two|them|a pair)",
+            r"add(ed)? (it |them |this )?to (my )?cart",
+            r"check ?out",
+            r"buy now",
+            r"purchase",
+            r"sold!?",
+            r"link\??",
+        ),
+        (
+            "怎么买",
+            "怎么下单",
+            "如何购买",
+            "如何下单",
+            "在哪买",
+            "哪里买",
+            "下单",
+            "我要了",
+            "我要买",
+            "想买",
+            "要一个",
+            "来一个",
+            "来一单",
+            "拍一个",
+            "拍了",
+            "买了",
+            "加购",
+            "购物车",
+            "链接",
+        ),
+    ),
     Intent.PRICE: (
         (
             r"how much",
@@ -200,6 +422,7 @@ _KEYWORDS: dict[Intent, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"expensive",
             r"dollars?",
             r"bucks",
+            r"\$ ?\d+",  # "it's $5 today?": a price the viewer heard, answered with the real one
         ),
         ("多少钱", "价格", "价钱", "售价", "几块", "多少米", "贵不贵", "贵吗", "什么价"),
     ),
@@ -222,7 +445,20 @@ _KEYWORDS: dict[Intent, tuple[tuple[str, ...], tuple[str, ...]]] = {
             r"good for",
             r"worth it",
         ),
-        ("介绍", "是什么", "怎么样", "特点", "好用吗", "讲讲", "说说", "详细", "功能", "有什么用", "值得买"),
+        (
+            "介绍",
+            "是什么",
+            "怎么样",
+            "特点",
+            "好用吗",
+            "讲讲",
+            "说说",
+            "详细",
+            "功能",
+            "有什么用",
+            "值得买",
+            "适合",
+        ),
     ),
     Intent.GREETING: (
         (
@@ -237,18 +473,80 @@ _KEYWORDS: dict[Intent, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ),
         ("你好", "您好", "大家好", "哈喽", "嗨", "早上好", "下午好", "晚上好", "主播好"),
     ),
+    Intent.CHITCHAT: (
+        (
+            r"lol",
+            r"lmao",
+            r"rofl",
+            r"(ha){2,}h?",
+            r"(he){2,}",
+            r"xd",
+            r"how are you",
+            r"how'?s it going",
+            r"what'?s your name",
+            r"who are you",
+            r"are you (a |an )?(real|human|robot|bot|ai|person|live)",
+            r"thanks?",
+            r"thank you",
+            r"thx",
+            r"ty",
+            r"love (it|this|you|the show|your show)",
+            r"nice",
+            r"cool",
+            r"awesome",
+            r"amazing",
+            r"wow",
+            r"bye",
+            r"goodbye",
+            r"see (you|ya)",
+            r"good night",
+            r"where are you from",
+            r"you'?re (cute|pretty|funny|great|awesome|nice|the best)",
+        ),
+        (
+            "哈哈",
+            "嘿嘿",
+            "呵呵",
+            "谢谢",
+            "感谢",
+            "多谢",
+            "你叫什么",
+            "你是谁",
+            "真人",
+            "机器人",
+            "拜拜",
+            "再见",
+            "晚安",
+            "辛苦了",
+            "加油",
+            "666",
+            "可爱",
+            "厉害",
+            "打卡",
+            "路过",
+        ),
+    ),
 }
 
 # Order matters: the most specific wins. "How much is shipping?" is about shipping, "how much
-# does it weigh?" is a spec, and "hi, how much?" is a price question, not a greeting.
+# does it weigh?" is a spec, and "hi, how much?" is a price question, not a greeting. A complaint
+# outranks everything ("it broke, can I return it?" needs empathy first), off-topic words come
+# before stock ("stock market"), and comparisons and recommendations before the single facts they
+# are made of ("which is cheaper?").
 _PRIORITY = (
+    Intent.COMPLAINT,
+    Intent.OFF_TOPIC,
+    Intent.RECOMMENDATION,
+    Intent.COMPARISON,
     Intent.PROMO,
     Intent.STOCK,
     Intent.SHIPPING,
     Intent.SPEC,
+    Intent.PURCHASE,
     Intent.PRICE,
     Intent.PRODUCT_INFO,
     Intent.GREETING,
+    Intent.CHITCHAT,
 )
 
 
@@ -263,16 +561,30 @@ _RULES: tuple[tuple[Intent, re.Pattern[str], tuple[str, ...]], ...] = tuple(
 )
 
 
-def classify(text: str, lang: str) -> Intent:
+# Nothing but emoji, punctuation or symbols ("👍👍", "!!!"): a reaction, not a question.
+_NO_WORDS = re.compile(r"^[^0-9A-Za-z\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+$")
+
+
+def classify(text: str, lang: str, skip: Collection[Intent] = ()) -> Intent:
     """The intent of a viewer question, by English and Chinese keywords (``lang`` is the question's).
 
-    Keywords of both languages are tried whatever ``lang`` says, since chat mixes them; the
-    rules are ordered so the most specific intent wins.
+    Moderation comes first: a comment it flags is ``ABUSE``, ``INJECTION`` or ``SPAM`` whatever
+    else it says. Keywords of both languages are tried whatever ``lang`` says, since chat mixes
+    them; the rules are ordered so the most specific intent wins. ``skip`` leaves intents out, for
+    a second reading when the first one does not fit (a comparison naming a single product).
     """
     del lang  # both keyword sets apply; kept in the signature for language-specific rules later
+    verdict = moderate(text)
+    if verdict.flag is not None:
+        return _MODERATED.get(verdict.flag, Intent.SPAM)
+    text = unicodedata.normalize("NFKC", text)
     for intent, english, chinese in _RULES:
+        if intent in skip:
+            continue
         if english.search(text) or any(word in text for word in chinese):
             return intent
+    if text.strip() and _NO_WORDS.match(text.strip()):
+        return Intent.CHITCHAT
     return Intent.OTHER
 
 
@@ -287,8 +599,13 @@ def _normalize(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def _terms(catalog: Catalog) -> list[tuple[str, Product]]:
-    """Every phrase that names a product: names, aliases, and name words only one product has."""
+@lru_cache(maxsize=16)
+def _terms(catalog: Catalog) -> tuple[tuple[str, Product], ...]:
+    """Every phrase that names a product: names, aliases, and name words only one product has.
+
+    Cached per catalog (catalogs are immutable once loaded): this runs on every question, on the
+    live path.
+    """
     terms: list[tuple[str, Product]] = []
     for product in catalog.products:
         for phrase in (*product.names.values(), *product.aliases):
@@ -306,16 +623,48 @@ def _terms(catalog: Catalog) -> list[tuple[str, Product]]:
     for word, ids in owners.items():
         if len(ids) == 1 and len(word) >= 4 and word not in _GENERIC:
             terms.append((word, catalog.get(next(iter(ids)))))
-    return terms
+    # Longest first, so "red bottle" is taken before "bottle" when spans are claimed.
+    return tuple(sorted(terms, key=lambda item: -len(item[0])))
+
+
+@lru_cache(maxsize=512)
+def _term_pattern(term: str) -> re.Pattern[str]:
+    if any(is_cjk(ch) for ch in term):
+        return re.compile(re.escape(term))
+    # An optional plural ending, so "bottles" finds "bottle" and "Auroras" finds "aurora".
+    return re.compile(r"(?<![a-z0-9])" + re.escape(term) + r"(?:s|es)?(?![a-z0-9])")
 
 
 def _find(term: str, text: str) -> int:
     """Position of ``term`` in lower-cased ``text``, or -1; Latin terms match whole words."""
-    if any(is_cjk(ch) for ch in term):
-        return text.find(term)
-    # An optional plural ending, so "bottles" finds "bottle" and "Auroras" finds "aurora".
-    found = re.search(r"(?<![a-z0-9])" + re.escape(term) + r"(?:s|es)?(?![a-z0-9])", text)
+    found = _term_pattern(term).search(text)
     return found.start() if found else -1
+
+
+def mentioned(text: str, catalog: Catalog) -> list[Product]:
+    """Every product named in ``text``, in the order they appear (each once).
+
+    Longer names claim their words first, so "the red bottle or the lamp" is two products, not
+    three overlapping mentions.
+    """
+    lowered = _normalize(text)
+    claimed: list[tuple[int, int]] = []
+    found: list[tuple[int, Product]] = []
+    for term, product in _terms(catalog):
+        if not term:
+            continue
+        for match in _term_pattern(term).finditer(lowered):
+            start, end = match.span()
+            if any(start < e and s < end for s, e in claimed):
+                continue
+            claimed.append((start, end))
+            found.append((start, product))
+    found.sort(key=lambda item: item[0])
+    ordered: list[Product] = []
+    for _, product in found:
+        if product not in ordered:
+            ordered.append(product)
+    return ordered
 
 
 def mentions(text: str, catalog: Catalog) -> Product | None:
@@ -333,16 +682,28 @@ def mentions(text: str, catalog: Catalog) -> Product | None:
     return best[2] if best else None
 
 
+# "The blue one" / "蓝色的" when no alias matched: a product the viewer sees elsewhere, not the one
+# on screen, so the host asks instead of answering about the wrong product.
+_OTHER_ONE = re.compile(
+    r"(?<![a-z])the (red|blue|green|black|white|pink|yellow|purple|grey|gray|orange|brown|silver|gold|"
+    r"cream) (one|ones)(?![a-z])|(红|蓝|绿|黑|白|粉|黄|紫|灰|橙|棕|银|金)色(的|那个|那款)",
+    re.IGNORECASE,
+)
+
+
 def resolve_product(text: str, catalog: Catalog, current_id: str | None) -> Product | None:
     """The product a question is about.
 
     A name or alias in the text wins (case-insensitive; Chinese by substring). Otherwise the
     question is about the product on screen: "this one" / "这个", or no product mentioned at all,
-    both resolve to ``current_id``. None when nothing is named and nothing (known) is on screen.
+    both resolve to ``current_id``. None when nothing is named and nothing (known) is on screen,
+    or when the viewer points at a colour no product has ("the blue one").
     """
     named = mentions(text, catalog)
     if named is not None:
         return named
+    if _OTHER_ONE.search(text):
+        return None
     if current_id is not None and current_id in catalog:
         return catalog.get(current_id)
     return None

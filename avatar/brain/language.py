@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["SUPPORTED_LANGUAGES", "detect_language", "is_cjk"]
+__all__ = ["EN_STOP_WORDS", "SUPPORTED_LANGUAGES", "content_words", "detect_language", "is_cjk"]
 
 SUPPORTED_LANGUAGES = ("en", "zh")
 
@@ -33,3 +33,33 @@ def detect_language(text: str) -> str:
     cjk = len(_CJK.findall(text))
     words = len(_LATIN_WORD.findall(text))
     return "zh" if cjk > words else "en"
+
+
+# Words that carry no topic; a word list reads better than a hundred quoted strings.
+EN_STOP_WORDS = frozenset(
+    """a an the is are am was were be been do does did it its it's this that these those they them
+    i me my you your we our us he she his her of to in on at for with and or but if so can could
+    would will should may might must have has had there here what which who how when where why
+    any some please pls plz just really very about from by as not no yes ok okay one ones get got
+    hi hey hello thanks thank""".split()  # noqa: SIM905
+)
+# Function characters that say nothing about the topic of a Chinese question.
+_ZH_STOP = frozenset("吗呢吧啊呀哦嘛的了是这那个款件它我你您们么什可以能会要有没不吧也都就还很和与在用给")
+
+
+def content_words(text: str) -> set[str]:
+    """Topic words of ``text``: English words minus stop words and plural s, and Chinese characters.
+
+    Single characters, not bigrams, for Chinese: short questions share too few bigrams with a
+    prepared question ("可以用洗碗机洗吗" vs "能放洗碗机吗") while their content characters overlap well.
+    """
+    lowered = text.lower()
+    words = set()
+    for word in re.findall(r"[a-z0-9]+", lowered):
+        if word in EN_STOP_WORDS:
+            continue
+        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+            word = word[:-1]
+        words.add(word)
+    words.update(ch for ch in lowered if is_cjk(ch) and ch not in _ZH_STOP)
+    return words
