@@ -1,0 +1,746 @@
+"""Compliance: every line the host speaks is checked here first, and rewritten or blocked.
+
+Two kinds of rule (DESIGN §4):
+
+- **Advertising words.** Absolute and superlative claims ("best", "No.1", 最, 第一, 国家级) and
+  medical claims ("cures", 治愈, 无副作用) are banned by Chinese advertising law and by most
+  platforms' English rules. A superlative with a neutral stand-in is rewritten ("perfect" ->
+  "great", 最好 -> 很好); one without (rank claims, "in the world") and every medical claim block
+  the line. Lists have defaults for both languages and can be extended per scene in
+  ``scenes/<name>/compliance.yaml``.
+- **The fact lock.** Every money amount must be a catalog price of a product the line is about
+  (list price, running promo price, or the saving between them), every percentage a real discount
+  or a percentage the catalog states, every stock count the product's stock, and every other
+  number one the catalog has for those products. Delivery times, warranties and money-back
+  promises must be ones the product's shipping or FAQ text makes. An ended promo is never quoted.
+  A failed fact is never rewritten (which number would be right?): the line is blocked and the
+  caller falls back to a safe template.
+
+The products a line is "about" are the ones it names plus the caller's context product (the one
+on screen or being answered about); a line naming none is held to the whole catalog. Every
+intervention is logged and returned as an :class:`Action`. What this cannot see: claims in words
+without a number or a listed term ("it never breaks"), Chinese numerals outside percentages and
+discounts, and product names the catalog does not have; an LLM phrasing step must keep the
+answer's ``facts`` and be checked here like everything else.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+
+from avatar.brain.catalog import Catalog, FieldReader, Product, read_yaml, sub
+from avatar.brain.intents import mentioned
+from avatar.brain.scene import Scene
+
+__all__ = [
+    "RULES_FILE",
+    "Action",
+    "ComplianceChecker",
+    "ComplianceResult",
+    "ComplianceRules",
+    "Fix",
+    "Rule",
+    "Term",
+    "load_rules",
+]
+
+log = logging.getLogger(__name__)
+
+RULES_FILE: Final = "compliance.yaml"
+_CENT = Decimal("0.01")
+
+
+class Rule(StrEnum):
+    """Which rule an intervention enforced."""
+
+    ABSOLUTE = "absolute"  # superlative or rank claim
+    MEDICAL = "medical"  # health or healing claim
+    PRICE = "price"  # a money amount that is not a catalog price of the product
+    PERCENT = "percent"  # a percentage or 折 that is not the real discount
+    STOCK = "stock"  # a stock count or availability claim that does not match
+    NUMBER = "number"  # any other number the catalog does not have
+    PROMO = "promo"  # a promo quoted after it ended
+    PROMISE = "promise"  # a delivery time, warranty or guarantee the catalog does not make
+
+
+class Fix(StrEnum):
+    """What was done about it."""
+
+    REWRITE = "rewrite"  # the words were replaced; the line may be spoken
+    BLOCK = "block"  # the line must not be spoken
+
+
+@dataclass(frozen=True)
+class Action:
+    """One intervention on a line: the rule, what was done, what was found, and why."""
+
+    rule: Rule
+    fix: Fix
+    found: str  # the words or number in the line
+    detail: str  # readable reason, or the replacement for a rewrite
+
+    def as_dict(self) -> dict[str, str]:
+        """Plain JSON-ready form (``avatar ask --json``)."""
+        return {"rule": self.rule.value, "fix": self.fix.value, "found": self.found, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class ComplianceResult:
+    """A checked line: the text to speak (empty when blocked) and every action taken."""
+
+    text: str
+    actions: tuple[Action, ...]
+    blocked: bool
+
+    @property
+    def changed(self) -> bool:
+        """True when anything was rewritten or blocked."""
+        return bool(self.actions)
+
+
+@dataclass(frozen=True)
+class Term:
+    """One listed word or phrase; ``replacement`` None means lines with it are blocked."""
+
+    text: str  # as written in the list, for logs and the config file
+    pattern: re.Pattern[str]
+    replacement: str | None = None
+
+
+def _term(text: str, replacement: str | None = None, *, regex: bool = False) -> Term:
+    """A term matched as whole words when it has Latin letters, as a substring otherwise."""
+    # A literal's words may be joined by any run of spaces or hyphens: "world class" also finds
+    # "world-class".
+    body = text if regex else r"[\s-]+".join(re.escape(part) for part in text.split())
+    if re.search(r"[A-Za-z]", text):
+        body = r"(?<![A-Za-z])(?:" + body + r")(?![A-Za-z])"
+    return Term(text, re.compile(body, re.IGNORECASE), replacement)
+
+
+# --- default lists ---------------------------------------------------------------------------
+# (pattern, replacement): None blocks the line, "" drops the word. Longer phrases win over the
+# words inside them ("the best" before "best"), whatever their order here.
+
+_EN_ABSOLUTE: tuple[tuple[str, str | None], ...] = (
+    (r"(the )?best in the world|in the world", None),
+    (r"world'?s", None),
+    (r"world[\s-]class", None),
+    (r"the best", "a great"),
+    (r"best[\s-]?sell(ing|er|ers)", "popular"),
+    (r"best", "great"),
+    (r"greatest", "great"),
+    (r"perfect", "great"),
+    (r"perfectly", "nicely"),
+    (r"no\. ?1|number one|#\s?1(?!\d)", None),
+    (r"top[\s-]rated", None),
+    (r"ultimate", "great"),
+    (r"flawless", "great"),
+    (r"unbeatable|unmatched|unrivall?ed", None),
+    (r"lowest prices?|cheapest", None),
+    (r"guarantee[sd]?", None),
+    (r"(?<![\d.])100 ?%|100 percent|one hundred percent", None),
+    (r"risk[\s-]free", None),
+    (r"never (fails|breaks|wears out)", None),
+    (r"forever", None),
+)
+_ZH_ABSOLUTE: tuple[tuple[str, str | None], ...] = (
+    ("全网最低", None),
+    ("史上最低", None),
+    ("最低价", None),
+    ("销量第一", "热销"),
+    ("第一", None),
+    ("最好", "很好"),
+    ("最佳", "很好"),
+    ("最便宜", "很实惠"),
+    ("最", "很"),
+    ("国家级", None),
+    ("世界级", None),
+    ("顶级", "优质"),
+    ("顶尖", "优质"),
+    ("极品", "优质"),
+    ("绝对", ""),
+    ("万能", "多用途"),
+    ("唯一", None),
+    ("首选", "好选择"),
+    ("史上", None),
+    ("独家", None),
+    ("王牌", "热门"),
+    ("百分之百", None),
+    ("永久", None),
+)
+_EN_MEDICAL = (
+    r"cure[sd]?|curing",
+    r"heal(s|ed|ing)?",
+    r"treat(s|ed|ing|ment|ments)?",
+    r"therapy|therapeutic",
+    r"miracles?|miraculous",
+    r"clinically proven",
+    r"medical[\s-]grade",
+    r"prevents? (disease|illness|cancer|infection)s?",
+    r"anti-?inflammatory",
+    r"detox\w*",
+    r"pain relief|relieves? pain",
+    r"boosts? (your )?immun\w+",
+    r"fda[\s-]approved",
+    r"lose weight|weight loss",
+)
+_ZH_MEDICAL = (
+    "根治",
+    "治愈",
+    "治疗",
+    "特效",
+    "无副作用",
+    "药到病除",
+    "包治",
+    "疗效",
+    "祛病",
+    "消炎",
+    "防癌",
+    "抗癌",
+    "降血压",
+    "降血糖",
+    "排毒",
+    "医用级",
+    "减肥",
+    "瘦身",
+)
+# Everyday phrases that contain a listed word but claim nothing.
+_ALLOWED = ("treat yourself", "a treat", "best before", "最近", "最后", "最初", "第一次", "第一步", "第一天")
+
+
+@dataclass(frozen=True)
+class ComplianceRules:
+    """The word lists a checker enforces (see :func:`load_rules` for the file format)."""
+
+    banned: tuple[Term, ...]  # absolute claims; rewritten when the term has a replacement
+    medical: tuple[Term, ...]  # always blocked
+    allowed: tuple[Term, ...]  # never flagged, even though a banned term is inside
+
+    @classmethod
+    def defaults(cls) -> ComplianceRules:
+        """The built-in English and Chinese lists."""
+        return cls(
+            banned=(
+                *(_term(p, r, regex=True) for p, r in _EN_ABSOLUTE),
+                *(_term(p, r) for p, r in _ZH_ABSOLUTE),
+            ),
+            medical=(*(_term(p, regex=True) for p in _EN_MEDICAL), *(_term(p) for p in _ZH_MEDICAL)),
+            allowed=tuple(_term(p) for p in _ALLOWED),
+        )
+
+
+def load_rules(path: Path) -> ComplianceRules:
+    """The rules of a scene: the defaults, extended by ``compliance.yaml`` when the file exists.
+
+    ``path`` is the scene folder or the file itself. The file (every key optional)::
+
+        defaults: true          # keep the built-in lists; false uses only what is below
+        banned:                 # absolute claims: rewritten with `replace`, else blocked
+          - {term: insane deal, replace: great deal}
+          - 吊打
+        medical: [detox tea, 排毒]   # always blocked
+        allowed: [best before]       # phrases never flagged
+
+    A malformed file raises :class:`~avatar.errors.DataError` naming the field.
+    """
+    file = path / RULES_FILE if path.is_dir() else path
+    if not file.exists():
+        return ComplianceRules.defaults()
+    reader = FieldReader(file)
+    raw = reader.mapping(read_yaml(file) or {}, "", optional=("defaults", "banned", "medical", "allowed"))
+    keep = raw.get("defaults", True)
+    if not isinstance(keep, bool):
+        reader.fail("defaults", "expected true or false")
+    base = ComplianceRules.defaults() if keep else ComplianceRules((), (), ())
+
+    banned: list[Term] = []
+    if raw.get("banned") is not None:
+        for i, item in enumerate(reader.sequence(raw["banned"], "banned")):
+            field_name = sub("banned", i)
+            if isinstance(item, dict):
+                entry = reader.mapping(item, field_name, required=("term",), optional=("replace",))
+                replacement = entry.get("replace")
+                if replacement is not None and not isinstance(replacement, str):
+                    reader.fail(sub(field_name, "replace"), "expected text (empty text drops the word)")
+                banned.append(_term(reader.text(entry["term"], sub(field_name, "term")), replacement))
+            else:
+                banned.append(_term(reader.text(item, field_name)))
+    medical = [_term(t) for t in reader.texts(raw["medical"], "medical")] if raw.get("medical") else []
+    allowed = [_term(t) for t in reader.texts(raw["allowed"], "allowed")] if raw.get("allowed") else []
+    for term in (*banned, *medical):
+        for exempt in allowed:
+            if exempt.pattern.fullmatch(term.text):
+                reader.fail("allowed", f"{term.text!r} is both banned and allowed")
+    return ComplianceRules(
+        banned=(*banned, *base.banned),  # the scene's own entries first: they win on equal spans
+        medical=(*medical, *base.medical),
+        allowed=(*allowed, *base.allowed),
+    )
+
+
+# --- numbers ----------------------------------------------------------------------------------
+
+_WORD_NUMBERS = {
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "twenty": 20,
+    "thirty": 30,
+    "forty": 40,
+    "fifty": 50,
+    "sixty": 60,
+    "seventy": 70,
+    "eighty": 80,
+    "ninety": 90,
+}
+_UNITS = "two|three|four|five|six|seven|eight|nine"
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+# "one" is left out on purpose: "the red one", "grab one" are not quantities.
+_NUMBER = re.compile(
+    r"(?P<digits>(?<![\d.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\d))"
+    rf"|(?<![A-Za-z-])(?P<words>(?:{_TENS})(?:[\s-](?:{_UNITS}))?|{_UNITS}|ten|eleven|twelve)(?![A-Za-z-])",
+    re.IGNORECASE,
+)
+_ZH_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CURRENCY_BEFORE = re.compile(r"(?:[$¥€£]|usd|us\$|rmb|cny)\s?$", re.IGNORECASE)
+_CURRENCY_AFTER = re.compile(r"^\s?(?:dollars?|bucks|usd|元|块|美元|美金|刀)", re.IGNORECASE)
+_PERCENT_AFTER = re.compile(r"^\s?(?:%|percent|per cent)", re.IGNORECASE)
+_ZHE_AFTER = re.compile(r"^\s?折")
+_ZH_PERCENT = re.compile(r"百分之([一二两三四五六七八九十]+)")
+_ZH_ZHE = re.compile(r"(?<![一二两三四五六七八九十\d])([一二三四五六七八九])([一二三四五六七八九])?折")
+_COUNT = rf"\d{{1,3}}(?:,\d{{3}})+|\d+|(?:{_TENS})(?:[\s-](?:{_UNITS}))?|{_UNITS}|ten|eleven|twelve"
+_STOCK_EN = re.compile(
+    rf"(?<![\w.,])(?P<n>{_COUNT})\s+(?:[a-z]+\s+){{0,2}}?"
+    r"(?:left|in stock|remaining|(?:still |now )available|available now|ready to ship|in this drop)(?![a-z])",
+    re.IGNORECASE,
+)
+_STOCK_ZH = re.compile(
+    r"(?:只剩|还剩|剩下|仅剩|剩|现货|库存|还有|只有)\s*(?P<n>\d+)\s*(?:件|个|副|台|套|只|包)"
+    r"|(?P<m>\d+)\s*(?:件|个|副|台|套|只|包)\s*(?:现货|库存)"
+)
+_IN_STOCK = re.compile(r"(?<![a-z])(in stock|ready to ship)(?![a-z])|有货|有现货", re.IGNORECASE)
+_SOLD_OUT = re.compile(
+    r"(?<![a-z])(is|are|it's|they're|just|already|now) sold out(?![a-z])|已经?售罄|卖完了|没货了|断货了",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class _Number:
+    value: Decimal
+    start: int
+    end: int
+    text: str
+
+
+def _numbers(text: str) -> Iterator[_Number]:
+    for match in _NUMBER.finditer(text):
+        if match.group("digits"):
+            value = Decimal(match.group("digits").replace(",", ""))
+        else:
+            words = re.split(r"[\s-]", match.group("words").lower())
+            value = Decimal(sum(_WORD_NUMBERS[w] for w in words))
+        yield _Number(value, match.start(), match.end(), match.group(0))
+
+
+def _zh_number(text: str) -> Decimal | None:
+    """百分之 numerals up to 99 (二十, 十五, 三十五); None for anything else."""
+    if text == "十":
+        return Decimal(10)
+    head, sep, tail = text.partition("十")
+    if not sep:
+        return Decimal(_ZH_DIGITS[text]) if text in _ZH_DIGITS else None
+    tens = _ZH_DIGITS.get(head, 1 if not head else 0)
+    units = _ZH_DIGITS.get(tail, 0 if not tail else -1)
+    if tens == 0 or units < 0:
+        return None
+    return Decimal(tens * 10 + units)
+
+
+def _parse_count(token: str) -> Decimal | None:
+    found = next(_numbers(token), None)
+    return found.value if found is not None and found.text == token else None
+
+
+def _tenth(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+
+
+# --- promises ---------------------------------------------------------------------------------
+
+_NUM = rf"(\d+|{_UNITS}|ten|eleven|twelve|{_TENS})"
+_PROMISES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern, re.IGNORECASE))
+    for kind, pattern in (
+        (
+            "delivery",
+            r"(?:arriv\w*|deliver\w*|get (?:it|them)|receive (?:it|them)|have (?:it|them)|at your door)"
+            rf"[^.!?。！？]{{0,25}}?(?:in|within)\s+{_NUM}(?:\s*(?:to|-|or)\s*{_NUM})?\s*"
+            r"(?:business\s+|working\s+)?(?:days?|hours?|weeks?)",
+        ),
+        (
+            "delivery",
+            r"(?:arriv\w*|deliver\w*|get (?:it|them)|have (?:it|them)|receive (?:it|them)|be there)\s+"
+            r"(?:by\s+)?(tomorrow|today|tonight|overnight)",
+        ),
+        (
+            "delivery",
+            r"(next|same|one|two|1|2)[\s-]day\s+(?:delivery|shipping)|(overnight) (?:delivery|shipping)",
+        ),
+        ("delivery", r"(\d+)\s*(?:天|小时)(?:内|之内)?就?(?:能|可)?(?:送达|到货|到家|必达|到)"),
+        (
+            "delivery",
+            r"(明天|今天|当天|次日|隔日)就?(?:能|可)?(?:到|送达|到货|达)|(次日达|当日达|隔日达|极速达)",
+        ),
+        (
+            "dispatch",
+            r"(?:ships?|shipped|shipping|dispatch\w*|sends?|sent)[^.!?。！？]{0,20}?(?:in|within)\s+"
+            rf"{_NUM}(?:\s*(?:to|-|or)\s*{_NUM})?\s*(?:business\s+|working\s+)?(?:days?|hours?)",
+        ),
+        ("dispatch", r"ships?\s+(today|tomorrow|same[\s-]day)"),
+        (
+            "dispatch",
+            r"(\d+)(?:\s*(?:到|至|-|~)\s*(\d+))?\s*个?(?:工作日|天|小时)(?:内|之内)?(?:包邮)?(?:发货|发出|寄出)",
+        ),
+        ("dispatch", r"(当天|今天|当日)发货"),
+        ("free_shipping", r"free (?:shipping|delivery)|ships? free|包邮|免运费|免邮"),
+        (
+            "returns",
+            rf"returns?\s+(?:are\s+)?(?:free\s+)?(?:within|for|in|up to)\s+{_NUM}\s+days"
+            rf"|{_NUM}[\s-]day\s+(?:free\s+)?returns?",
+        ),
+        ("returns", r"(\d+|七)\s*天(?:内|之内)?(?:免费|无理由)*退(?:货|换|款)|(无理由退)"),
+        (
+            "warranty",
+            rf"(lifetime|life-?long|{_NUM}[\s-](?:year|month)s?)\s+(?:warranty|guarantee)"
+            rf"|warranty\s+(?:of|for)\s+{_NUM}\s+(?:years?|months?)|warrant(?:y|ies|ied)",
+        ),
+        (
+            "warranty",
+            r"(终身)(?:保修|质保|保固)|(?:保修|质保)\s*(\d+)\s*年|(\d+)\s*年(?:保修|质保)|保修|质保",
+        ),
+        ("money_back", r"money[\s-]back|full refund|no[\s-]questions?[\s-]asked|refund if"),
+        ("money_back", r"无效退款|假一赔[十三一]|不满意(?:全额)?退款|全额退款|包退|包换"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class _Promise:
+    kind: str
+    details: frozenset[str]  # numbers and words that make the promise ("2", "tomorrow", "终身")
+    text: str
+
+
+def _promises(text: str) -> list[_Promise]:
+    found: list[_Promise] = []
+    claimed: dict[str, list[tuple[int, int]]] = {}
+    for kind, pattern in _PROMISES:
+        spans = claimed.setdefault(kind, [])
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if any(start < e and s < end for s, e in spans):
+                continue  # "warranty" inside "lifetime warranty" is one promise
+            spans.append((start, end))
+            details = set()
+            for group in match.groups():
+                if group:
+                    value = _parse_count(group.lower()) if not group.isdigit() else Decimal(group)
+                    details.add(str(value) if value is not None else group.lower())
+            found.append(_Promise(kind, frozenset(details), match.group(0)))
+    return found
+
+
+# --- what the catalog says, per product ------------------------------------------------------
+
+
+@dataclass
+class _Known:
+    """The numbers and promises one product's catalog entry supports."""
+
+    numbers: set[Decimal] = field(default_factory=set)
+    percents: set[Decimal] = field(default_factory=set)
+    money: set[Decimal] = field(default_factory=set)  # amounts its text quotes (FAQ, shipping)
+    promises: list[_Promise] = field(default_factory=list)
+
+
+def _product_texts(product: Product) -> Iterator[str]:
+    yield from product.names.values()
+    yield from product.aliases
+    for spec in product.specs:
+        yield from spec.label.values()
+        yield from spec.value.values()
+    for points in product.selling_points.values():
+        yield from points
+    for entry in product.faq:
+        yield from entry.question.values()
+        yield from entry.answer.values()
+    yield from product.shipping.values()
+    if product.promo is not None:
+        yield from product.promo.label.values()
+
+
+def _normalise(text: str) -> str:
+    # Full-width digits, ％ and ＄ are folded so "５０％" is checked like "50%".
+    return unicodedata.normalize("NFKC", text)
+
+
+def _known(product: Product) -> _Known:
+    known = _Known()
+    for raw in _product_texts(product):
+        text = _normalise(raw)
+        for number in _numbers(text):
+            known.numbers.add(number.value)
+            after = text[number.end :]
+            if _PERCENT_AFTER.match(after):
+                known.percents.add(number.value)
+            if _CURRENCY_BEFORE.search(text[: number.start]) or _CURRENCY_AFTER.match(after):
+                known.money.add(number.value)
+    for raw in (*product.shipping.values(), *(a for e in product.faq for a in e.answer.values())):
+        known.promises.extend(_promises(_normalise(raw)))
+    if product.promo is not None and product.promo.ends_at is not None:
+        end = product.promo.ends_at
+        known.numbers.update(Decimal(n) for n in (end.year, end.month, end.day))
+    known.numbers.add(Decimal(product.stock))
+    return known
+
+
+class ComplianceChecker:
+    """Checks spoken lines against a catalog and a set of word lists (see the module docstring)."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        rules: ComplianceRules | None = None,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        """``now`` is the clock promos are judged by (injectable for tests and replays)."""
+        self.catalog = catalog
+        self.rules = rules or ComplianceRules.defaults()
+        self._now = now
+        self._known = {p.id: _known(p) for p in catalog.products}
+        # Names may be said in any line ("which one: the Ridgeline 30L Backpack or ..."), so their
+        # numbers are always allowed.
+        self._name_numbers = {
+            n.value for p in catalog.products for name in p.names.values() for n in _numbers(_normalise(name))
+        }
+
+    @classmethod
+    def for_scene(cls, scene: Scene, now: Callable[[], datetime] | None = None) -> ComplianceChecker:
+        """A checker for a scene's catalog with its ``compliance.yaml`` rules (or the defaults)."""
+        return cls(scene.catalog, load_rules(scene.root), now)
+
+    def check(self, text: str, language: str, product_id: str | None = None) -> ComplianceResult:
+        """Check one line the host is about to say in ``language``.
+
+        ``product_id`` is the product the line is about when the line itself may not name it
+        (the answer's product, the product on screen). Returns the text to speak, with banned
+        words rewritten; when ``blocked`` the text is empty and the caller must say something
+        else. Every action is logged.
+        """
+        actions: list[Action] = []
+        rewritten = self._words(text, actions)
+        products = self._about(rewritten, product_id)
+        self._facts(_normalise(rewritten), products, actions)
+        blocked = any(a.fix is Fix.BLOCK for a in actions)
+        for action in actions:
+            level = logging.WARNING if blocked else logging.INFO
+            log.log(
+                level,
+                "compliance %s (%s, %s): %r: %s | line: %r",
+                action.fix.value,
+                action.rule.value,
+                language,
+                action.found,
+                action.detail,
+                text,
+            )
+        return ComplianceResult("" if blocked else rewritten, tuple(actions), blocked)
+
+    # --- words ---------------------------------------------------------------------------------
+
+    def _words(self, text: str, actions: list[Action]) -> str:
+        exempt = [m.span() for term in self.rules.allowed for m in term.pattern.finditer(text)]
+        hits: list[tuple[int, int, Term, Rule]] = []
+        for rule, terms in ((Rule.MEDICAL, self.rules.medical), (Rule.ABSOLUTE, self.rules.banned)):
+            for term in terms:
+                for match in term.pattern.finditer(text):
+                    start, end = match.span()
+                    if any(s <= start and end <= e for s, e in exempt):
+                        continue
+                    hits.append((start, end, term, rule))
+        # Longest match first at each place; then no overlaps ("the best" claims "best").
+        hits.sort(key=lambda h: (h[0], -(h[1] - h[0])))
+        chosen: list[tuple[int, int, Term, Rule]] = []
+        for hit in hits:
+            if chosen and hit[0] < chosen[-1][1]:
+                continue
+            chosen.append(hit)
+        for start, end, term, rule in reversed(chosen):
+            found = text[start:end]
+            if rule is Rule.MEDICAL or term.replacement is None:
+                why = "medical claim" if rule is Rule.MEDICAL else "absolute claim with no neutral wording"
+                actions.insert(0, Action(rule, Fix.BLOCK, found, why))
+                continue
+            replacement = _fit(term.replacement, found, text[:start], text[end:])
+            before = _article(text[:start], replacement)
+            text = before + replacement + text[end:]
+            actions.insert(0, Action(rule, Fix.REWRITE, found, f"replaced with {replacement!r}"))
+        return _tidy(text) if chosen else text
+
+    # --- facts ---------------------------------------------------------------------------------
+
+    def _about(self, text: str, product_id: str | None) -> list[Product]:
+        products = mentioned(text, self.catalog)
+        if product_id is not None and product_id in self.catalog:
+            context = self.catalog.get(product_id)
+            if context not in products:
+                products.append(context)
+        return products or list(self.catalog.products)
+
+    def _facts(self, text: str, products: list[Product], actions: list[Action]) -> None:
+        now = self._now() if self._now is not None else None
+        money: set[Decimal] = set()
+        percents: set[Decimal] = set()
+        zhe: set[Decimal] = set()
+        stock: set[Decimal] = set()
+        numbers = set(self._name_numbers)
+        names = ", ".join(p.name("en") for p in products)
+        for product in products:
+            known = self._known[product.id]
+            money |= {product.price, *known.money}
+            percents |= known.percents
+            numbers |= known.numbers
+            stock.add(Decimal(product.stock))
+            promo = product.promo
+            if promo is not None and promo.active(now):
+                money |= {promo.price, product.price - promo.price}
+                share = promo.price / product.price
+                percents.add((100 - share * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+                zhe |= {_tenth(share * 10), (share * 10).quantize(Decimal(1), rounding=ROUND_HALF_UP)}
+        money = {m.quantize(_CENT) for m in money}
+
+        stock_spans = self._stock_spans(text)
+        for number in _numbers(text):
+            before, after = text[: number.start], text[number.end :]
+            if _CURRENCY_BEFORE.search(before) or _CURRENCY_AFTER.match(after):
+                if _quantize(number.value) not in money:
+                    actions.append(
+                        Action(Rule.PRICE, Fix.BLOCK, number.text, f"not a current price of {names}")
+                    )
+            elif _PERCENT_AFTER.match(after):
+                if number.value not in percents:
+                    actions.append(
+                        Action(Rule.PERCENT, Fix.BLOCK, number.text + "%", f"not a discount of {names}")
+                    )
+            elif _ZHE_AFTER.match(after):
+                if number.value not in zhe:
+                    actions.append(
+                        Action(Rule.PERCENT, Fix.BLOCK, number.text + "折", f"not a discount of {names}")
+                    )
+            elif (number.start, number.end) in stock_spans:
+                if number.value not in stock:
+                    actions.append(Action(Rule.STOCK, Fix.BLOCK, number.text, f"not the stock of {names}"))
+            elif number.value not in numbers:
+                actions.append(Action(Rule.NUMBER, Fix.BLOCK, number.text, f"not in the catalog for {names}"))
+        for match in _ZH_PERCENT.finditer(text):
+            value = _zh_number(match.group(1))
+            if value is None or value not in percents:
+                actions.append(Action(Rule.PERCENT, Fix.BLOCK, match.group(0), f"not a discount of {names}"))
+        for match in _ZH_ZHE.finditer(text):
+            value = Decimal(_ZH_DIGITS[match.group(1)])
+            if match.group(2):
+                value += Decimal(_ZH_DIGITS[match.group(2)]) / 10
+            if value not in zhe:
+                actions.append(Action(Rule.PERCENT, Fix.BLOCK, match.group(0), f"not a discount of {names}"))
+
+        if len(products) == 1:
+            product = products[0]
+            if product.stock == 0 and (claim := _IN_STOCK.search(text)):
+                actions.append(Action(Rule.STOCK, Fix.BLOCK, claim.group(0), f"{names} is sold out"))
+            if product.stock > 0 and (claim := _SOLD_OUT.search(text)):
+                actions.append(Action(Rule.STOCK, Fix.BLOCK, claim.group(0), f"{names} is in stock"))
+
+        lowered = text.lower()
+        for product in self.catalog.products:
+            promo = product.promo
+            if promo is None or promo.active(now):
+                continue
+            for label in promo.label.values():
+                if label.lower() in lowered:
+                    actions.append(
+                        Action(Rule.PROMO, Fix.BLOCK, label, f"the promo on {product.name('en')} ended")
+                    )
+
+        supported = [p for product in products for p in self._known[product.id].promises]
+        for promise in _promises(text):
+            if not any(p.kind == promise.kind and promise.details <= p.details for p in supported):
+                actions.append(
+                    Action(
+                        Rule.PROMISE, Fix.BLOCK, promise.text, f"no such {promise.kind} promise for {names}"
+                    )
+                )
+
+    @staticmethod
+    def _stock_spans(text: str) -> set[tuple[int, int]]:
+        """Where the stock counts are: "only 8 left", "120 pairs ready to ship", "还有340个现货"."""
+        spans = {match.span("n") for match in _STOCK_EN.finditer(text)}
+        for match in _STOCK_ZH.finditer(text):
+            group = "n" if match.group("n") is not None else "m"
+            spans.add(match.span(group))
+        return spans
+
+
+def _quantize(value: Decimal) -> Decimal:
+    try:
+        return value.quantize(_CENT)
+    except InvalidOperation:  # a number too long to be a price
+        return value
+
+
+def _fit(replacement: str, found: str, preceding: str, following: str) -> str:
+    """``replacement`` shaped to its place: no "a" before a plural, capitalised where the original
+    was (a sentence start or a capitalised word, not a shouted one)."""
+    if replacement.startswith("a ") and re.match(r"\s*[a-z]+[^s\W]s\b", following, re.IGNORECASE):
+        replacement = replacement[2:]  # "the best earbuds" -> "great earbuds", not "a great earbuds"
+    sentence_start = not preceding.strip() or preceding.rstrip()[-1] in ".!?"
+    first_word = found.split()[0] if found.split() else found
+    shouted = len(first_word) > 1 and first_word.isupper()
+    if replacement and found[:1].isupper() and (sentence_start or not shouted):
+        replacement = replacement[0].upper() + replacement[1:]
+    return replacement
+
+
+def _article(preceding: str, replacement: str) -> str:
+    """The text before a rewrite with "a"/"an" agreeing with the new word ("an ultimate" -> "a great")."""
+    match = re.search(r"(?<![A-Za-z])(a|an|A|An|AN)(\s+)$", preceding)
+    if match is None or not re.match(r"[A-Za-z]", replacement):
+        return preceding
+    article = "an" if replacement[0].lower() in "aeiou" else "a"
+    if match.group(1)[0].isupper():
+        article = article.capitalize()
+    return preceding[: match.start()] + article + match.group(2)
+
+
+def _tidy(text: str) -> str:
+    """Spaces and punctuation after words were dropped: no doubled or leading blanks."""
+    text = re.sub(r"[ \t]{2,}", " ", text)
+    text = re.sub(r" +([,.!?;:])", r"\1", text)
+    return text.strip()
