@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import avatar.render.text as text_module
+from avatar.brain.scene import load_scene
 from avatar.render.compositor import Renderer, format_countdown
 from avatar.render.frame import LRU, Expression, FrameState, ProductCard
 from avatar.render.text import ELLIPSIS, TextRenderer, find_font
@@ -550,3 +551,18 @@ def test_overlay_caches_stay_bounded() -> None:
         )
     info = r.cache_info()
     assert info["countdowns"] <= 8 and info["coupons"] <= 8 and info["tickers"] <= 8 and info["bases"] <= 4
+
+
+# ----------------------------------------------------------------------------- the demo scenes
+
+
+def test_the_two_demo_themes_load_cleanly_and_look_different(caplog: pytest.LogCaptureFixture) -> None:
+    scenes = Path(__file__).resolve().parents[2] / "scenes"
+    frames = []
+    with caplog.at_level(logging.WARNING):
+        for name in ("demo", "demo2"):
+            scene = load_scene(scenes / name)
+            r = Renderer(640, 360, scene.theme, root=scene.root, language=scene.language)
+            frames.append(r.render(state(product=SHOES, caption="hello", coupon="Code LIVE10")))
+    assert caplog.text == "", "no unknown keys, bad colours or unreadable pictures in the demo themes"
+    assert mean_abs_diff(frames[0], frames[1]) > 40
