@@ -6,64 +6,77 @@ involved, so no number can be invented; an LLM may later rephrase these answers,
 ``facts`` of each :class:`Answer` are what a checker holds the rephrasing to. When the catalog has
 no answer the host says so and offers what it does know.
 
+Every answer then passes the :class:`~avatar.brain.compliance.ComplianceChecker` (fact lock and
+advertising rules): a rewritten answer is spoken as rewritten, a blocked one is replaced by a safe
+template, and ``Answer.compliance`` lists what was done. Abuse, spam and prompt injection get a
+fixed polite reply that never repeats them.
+
 Answers are spoken, so they stay within two short sentences with the fact in the first one.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from avatar.brain.catalog import FAQ, Product, Spec, localized
-from avatar.brain.intents import Intent, classify, resolve_product
-from avatar.brain.language import detect_language, is_cjk
+from avatar.brain.compliance import Action, ComplianceChecker
+from avatar.brain.intents import Intent, classify, mentioned, resolve_product
+from avatar.brain.language import EN_STOP_WORDS, content_words, detect_language, is_cjk
+from avatar.brain.recommend import Pick, read_need, recommend, use_label
 from avatar.brain.scene import Scene
 
-__all__ = ["Answer", "Answerer"]
+__all__ = ["MAX_QUESTION_CHARS", "Answer", "Answerer"]
+
+log = logging.getLogger(__name__)
 
 _LOW_STOCK = 10  # at or below this, say "only N left": urgency the numbers justify
 _FAQ_MIN_SCORE = 0.5  # cosine overlap of content words; below this an FAQ is about something else
+_FAQ_STRONG_SCORE = 0.75  # an FAQ this close beats a spec picked by one word ("carry-on size?")
+# Chat is capped far below this; a longer paste is read only this far, so it cannot slow the
+# answer path.
+MAX_QUESTION_CHARS = 1_000
 
-# Words that carry no topic; a word list reads better than a hundred quoted strings.
-_EN_STOP = frozenset(
-    """a an the is are am was were be been do does did it its it's this that these those they them
-    i me my you your we our us he she his her of to in on at for with and or but if so can could
-    would will should may might must have has had there here what which who how when where why
-    any some please pls plz just really very about from by as not no yes ok okay one ones get got
-    hi hey hello thanks thank""".split()  # noqa: SIM905
+# "Do you sell laptops?": asking whether the show has something it does not name.
+_SELLS = re.compile(
+    r"(?<![a-z])do you (?:sell|carry|stock|have any)\s+(?!(?:this|it|these|them|that|those|more|one|left)"
+    r"(?![a-z]))|有没有卖|有卖|卖不卖",
+    re.IGNORECASE,
 )
-# Function characters that say nothing about the topic of a Chinese question.
-_ZH_STOP = frozenset("吗呢吧啊呀哦嘛的了是这那个款件它我你您们么什可以能会要有没不吧也都就还很和与在用给")
+# Words that make an injection about money: the host then states the real price.
+_ABOUT_MONEY = re.compile(
+    r"price|cost|\$|\d|%|discount|deal|free|coupon|价|钱|折|优惠|免费|降", re.IGNORECASE
+)
+_IDENTITY = re.compile(
+    r"who are you|what'?s your name|are you (?:a |an )?(?:real|human|robot|bot|ai|person|live)"
+    r"|你是谁|你叫什么|真人|机器人",
+    re.IGNORECASE,
+)
+_THANKS = re.compile(r"thank|thx|(?<![a-z])ty(?![a-z])|谢谢|感谢|多谢", re.IGNORECASE)
+_FAREWELL = re.compile(
+    r"(?<![a-z])(?:bye|goodbye|see (?:you|ya)|good night)(?![a-z])|拜拜|再见|晚安", re.IGNORECASE
+)
+# The product on screen, pointed at: "is this lighter than the bottle?"
+_THIS = re.compile(r"(?<![a-z])(?:this|these)(?![a-z])|这个|这款|这件", re.IGNORECASE)
+# Policy sentences of a shipping text that matter to an unhappy buyer.
+_AFTER_SALES = re.compile(r"return|refund|replace|exchange|退|换|补发", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class Answer:
-    """One reply: what to say and the catalog facts it states (field name -> value as said)."""
+    """One reply: what to say, the catalog facts it states (field name -> value as said), and the
+    compliance actions taken on it (empty when the draft passed untouched)."""
 
     text: str
     product_id: str | None
     intent: str
     language: str
     facts: dict[str, str] = field(default_factory=dict)
-
-
-def _words(text: str) -> set[str]:
-    """Content words: English words without stop words or plural s, and Chinese characters."""
-    lowered = text.lower()
-    words = set()
-    for word in re.findall(r"[a-z0-9]+", lowered):
-        if word in _EN_STOP:
-            continue
-        if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-            word = word[:-1]
-        words.add(word)
-    # Single characters, not bigrams: short questions share too few bigrams with an FAQ
-    # ("可以用洗碗机洗吗" vs "能放洗碗机吗") while their content characters overlap well.
-    words.update(ch for ch in lowered if is_cjk(ch) and ch not in _ZH_STOP)
-    return words
+    compliance: tuple[Action, ...] = ()
 
 
 def _overlap(a: set[str], b: set[str]) -> float:
@@ -90,9 +103,11 @@ _SPEC_WORDS: dict[str, frozenset[str]] = {
     "battery": frozenset({"battery", "last", "hour", "charge", "charging", "续航", "电池", "充电", "多久"}),
     "noise": frozenset({"noise", "anc", "quiet", "cancelling", "canceling", "降噪", "噪音", "安静"}),
     "water": frozenset({"water", "waterproof", "rain", "sweat", "ipx4", "防水", "下雨", "出汗", "汗"}),
-    "weight": frozenset({"weight", "weigh", "heavy", "light", "gram", "kg", "重量", "多重", "重", "轻"}),
+    "weight": frozenset(
+        {"weight", "weigh", "heavy", "heavier", "light", "lighter", "gram", "kg", "重量", "多重", "重", "轻"}
+    ),
     "capacity": frozenset(
-        {"capacity", "hold", "big", "size", "liter", "litre", "ml", "容量", "装", "多大", "大"}
+        {"capacity", "hold", "big", "bigger", "size", "liter", "litre", "ml", "容量", "装", "多大", "大"}
     ),
     "size": frozenset(
         {"size", "big", "dimension", "tall", "wide", "long", "尺寸", "大小", "多大", "多高", "多长"}
@@ -115,7 +130,7 @@ _SPEC_WORDS: dict[str, frozenset[str]] = {
 def _spec_words(spec: Spec) -> tuple[set[str], tuple[str, ...]]:
     """Latin words and Chinese phrases that identify ``spec`` in a question."""
     named = " ".join([spec.key.replace("_", " "), *spec.label.values()]).lower()
-    latin = set(re.findall(r"[a-z0-9]+", named)) - _EN_STOP
+    latin = set(re.findall(r"[a-z0-9]+", named)) - EN_STOP_WORDS
     chinese = [text for text in spec.label.values() if any(is_cjk(ch) for ch in text)]
     for word in list(latin):
         for key, synonyms in _SPEC_WORDS.items():
@@ -128,11 +143,19 @@ def _spec_words(spec: Spec) -> tuple[set[str], tuple[str, ...]]:
 class Answerer:
     """Answers viewer questions about the products of one scene from its catalog."""
 
-    def __init__(self, scene: Scene, now: Callable[[], datetime] | None = None) -> None:
-        """``now`` is the clock promos are checked against (injectable for tests and replays)."""
+    def __init__(
+        self,
+        scene: Scene,
+        now: Callable[[], datetime] | None = None,
+        compliance: ComplianceChecker | None = None,
+    ) -> None:
+        """``now`` is the clock promos are checked against (injectable for tests and replays);
+        ``compliance`` defaults to a checker with the scene's ``compliance.yaml`` rules (a
+        malformed file raises :class:`~avatar.errors.DataError` here, before the show starts)."""
         self.scene = scene
         self.catalog = scene.catalog
         self._now = now
+        self.compliance = compliance or ComplianceChecker.for_scene(scene, now)
         # Product names are left out of FAQ matching: every FAQ of a product mentions it, so
         # they would make all its FAQs look alike.
         self._name_words: set[str] = set()
@@ -151,8 +174,14 @@ class Answerer:
         """Reply to ``question`` in its language; ``current_product_id`` is the product on screen.
 
         The reply states catalog facts only and lists them in ``Answer.facts``; when the catalog
-        cannot answer, it says so and points at what it can answer.
+        cannot answer, it says so and points at what it can answer. The reply has passed the
+        compliance checker: ``Answer.compliance`` says what it changed, and a reply it blocked
+        has been replaced by a safe template.
         """
+        return self._checked(self.draft(question, current_product_id))
+
+    def draft(self, question: str, current_product_id: str | None = None) -> Answer:
+        """The template reply before the compliance check (for tests and evaluation)."""
         if not question.strip():
             lang = self.scene.language
             text = (
@@ -162,20 +191,48 @@ class Answerer:
             )
             return Answer(text, None, Intent.OTHER.value, lang, {})
 
+        question = question[:MAX_QUESTION_CHARS]
         lang = detect_language(question)
         intent = classify(question, lang)
-        product = resolve_product(question, self.catalog, current_product_id)
+        if intent in (Intent.ABUSE, Intent.SPAM, Intent.INJECTION):
+            return self._moderated(intent, question, current_product_id, lang)
 
+        named = mentioned(question, self.catalog)
+        product = resolve_product(question, self.catalog, current_product_id)
+        if intent is Intent.OFF_TOPIC and named:
+            # "Is the lamp good for watching the news?" names a product: answer about it.
+            intent = classify(question, lang, skip=(Intent.OFF_TOPIC,))
+        if intent is Intent.COMPARISON or (
+            intent in (Intent.PRICE, Intent.SPEC, Intent.PRODUCT_INFO) and len(named) >= 2
+        ):
+            pair = self._pair(question, named, current_product_id)
+            if pair is not None:
+                return self._compare(question, pair[0], pair[1], lang)
+            intent = classify(question, lang, skip=(Intent.COMPARISON,))
+
+        if intent is Intent.RECOMMENDATION:
+            return self._recommend(question, current_product_id, lang)
+        if intent is Intent.COMPLAINT:
+            return self._complaint(named[0] if named else None, lang)
+        if intent is Intent.CHITCHAT:
+            return self._chitchat(question, product, lang)
+        if intent is Intent.OFF_TOPIC:
+            return self._off_topic(product, lang)
         if intent is Intent.GREETING:
             return self._greeting(product, lang)
         if intent is Intent.PROMO and product is None:
             return self._any_promo(intent, lang)
+        asks_elsewhere = not named and _SELLS.search(question) is not None
+        if asks_elsewhere and intent not in (Intent.STOCK, Intent.PROMO, Intent.SHIPPING, Intent.PURCHASE):
+            return self._not_in_show(intent, lang)
         if product is None:
             faq = self._faq(question, None)
-            if faq is not None and intent not in (Intent.PRICE, Intent.STOCK):
+            if faq is not None and intent not in (Intent.PRICE, Intent.STOCK, Intent.PURCHASE):
                 return self._faq_answer(faq[0], faq[1], intent, lang)
             return self._which_product(intent, lang)
 
+        if intent is Intent.PURCHASE:
+            return self._purchase(product, lang)
         if intent is Intent.PRICE:
             return self._price(product, lang)
         if intent is Intent.PROMO:
@@ -183,6 +240,9 @@ class Answerer:
         if intent is Intent.STOCK:
             return self._stock(product, lang)
         if intent is Intent.SPEC:
+            faq = self._faq(question, product, _FAQ_STRONG_SCORE)
+            if faq is not None:
+                return self._faq_answer(faq[0], faq[1], intent, lang)
             spec = self._match_spec(question, product)
             if spec is not None:
                 return self._one_spec(spec, product, lang)
@@ -195,8 +255,48 @@ class Answerer:
         if intent is Intent.SHIPPING:
             return self._shipping(product, lang)
         if intent is Intent.PRODUCT_INFO:
+            need = read_need(question)
+            if need.uses or need.unknown_use:
+                return self._suits(product, question, lang)
             return self._info(product, lang)
         return self._unknown(product, lang)
+
+    # --- compliance ----------------------------------------------------------------------------
+
+    def _checked(self, draft: Answer) -> Answer:
+        """``draft`` as it may be spoken: rewritten where safe, else the safe template."""
+        result = self.compliance.check(draft.text, draft.language, draft.product_id)
+        if not result.blocked:
+            return replace(draft, text=result.text, compliance=result.actions)
+        product_id = draft.product_id
+        product = (
+            self.catalog.get(product_id) if product_id is not None and product_id in self.catalog else None
+        )
+        fallback = self._safe(product, draft.intent, draft.language)
+        checked = self.compliance.check(fallback.text, fallback.language, fallback.product_id)
+        if checked.blocked:  # the product's own name breaks a rule: say nothing about it
+            fallback = self._safe(None, draft.intent, draft.language)
+            checked = self.compliance.check(fallback.text, fallback.language, None)
+        log.warning("answer blocked by compliance, fell back to a safe template: %r", draft.text)
+        return replace(fallback, text=checked.text, compliance=result.actions + checked.actions)
+
+    def _safe(self, product: Product | None, intent: str, lang: str) -> Answer:
+        """A reply with no number and no claim, for when the real one failed the checker."""
+        if product is None:
+            text = (
+                "我只说能确认的内容，想了解今天的商品尽管问我！"
+                if lang == "zh"
+                else "I'll keep to what I can confirm. Ask me about today's products!"
+            )
+            return Answer(text, None, intent, lang, {})
+        name = product.name(lang)
+        if lang == "zh":
+            text = f"关于{name}，我只说能确认的内容。可以问我价格、库存或规格！"
+        else:
+            text = (
+                f"I'll keep to what I can confirm about the {name}. Ask me about its price, stock or specs!"
+            )
+        return Answer(text, product.id, intent, lang, {"name": name})
 
     # --- facts ---------------------------------------------------------------------------------
 
@@ -318,13 +418,16 @@ class Answerer:
             text = f"On the {name}, {', and '.join(parts)}."
         return Answer(text, product.id, Intent.SPEC.value, lang, facts)
 
-    def _match_spec(self, question: str, product: Product) -> Spec | None:
+    def _match_spec(self, question: str, product: Product, keys: set[str] | None = None) -> Spec | None:
+        """The spec the question names (by key, label or synonym), among ``keys`` when given."""
         asked = {
             w[:-1] if len(w) > 3 and w.endswith("s") else w
             for w in re.findall(r"[a-z0-9]+", question.lower())
         }
         best: tuple[int, Spec] | None = None
         for spec in product.specs:
+            if keys is not None and spec.key not in keys:
+                continue
             latin, chinese = _spec_words(spec)
             score = len(asked & latin) + sum(1 for phrase in set(chinese) if phrase in question)
             if score and (best is None or score > best[0]):
@@ -378,7 +481,9 @@ class Answerer:
 
     # --- when the catalog has no direct answer -------------------------------------------------
 
-    def _faq(self, question: str, product: Product | None) -> tuple[FAQ, Product] | None:
+    def _faq(
+        self, question: str, product: Product | None, min_score: float = _FAQ_MIN_SCORE
+    ) -> tuple[FAQ, Product] | None:
         """The FAQ entry closest to ``question``: the product's own first, else any product's."""
         asked = self._content(question)
         if not asked:
@@ -391,7 +496,7 @@ class Answerer:
                 shared = max(len(asked & w) for w in words)
                 score = max(_overlap(asked, w) for w in words)
                 # Across the whole catalog one shared word ("size?") is too thin to pick a product.
-                if score >= _FAQ_MIN_SCORE and (product is not None or shared >= 2):
+                if score >= min_score and (product is not None or shared >= 2):
                     scored.append((score, entry, candidate))
         if not scored:
             return None
@@ -404,7 +509,7 @@ class Answerer:
     def _content(self, text: str) -> set[str]:
         for phrase in self._name_phrases:
             text = text.replace(phrase, " ")
-        return _words(text) - self._name_words
+        return content_words(text) - self._name_words
 
     def _faq_answer(self, entry: FAQ, product: Product, intent: Intent, lang: str) -> Answer:
         reply = _end(localized(entry.answer, lang), lang)
@@ -423,22 +528,329 @@ class Answerer:
         return Answer(text, product.id, Intent.OTHER.value, lang, {"name": name})
 
     def _which_product(self, intent: Intent, lang: str) -> Answer:
+        names, listed = self._listing(lang)
+        text = (
+            f"你想问哪一款呢？今天有{listed}。"
+            if lang == "zh"
+            else f"Which product do you mean? Today I have {listed}."
+        )
+        return Answer(text, None, intent.value, lang, {"products": ", ".join(names)})
+
+    def _not_in_show(self, intent: Intent, lang: str) -> Answer:
+        """Something the show does not sell: say so, never guess, list what there is."""
+        names, listed = self._listing(lang)
+        if lang == "zh":
+            text = f"今天的直播没有这个商品，我就不乱说了。今天有{listed}。"
+        else:
+            text = f"That's not in today's show, so I won't guess about it. Today I have {listed}."
+        return Answer(text, None, intent.value, lang, {"products": ", ".join(names)})
+
+    def _listing(self, lang: str) -> tuple[list[str], str]:
+        """Today's product names, and the same as a spoken list ("the A, the B and the C")."""
         names = [p.name(lang) for p in self.catalog.products]
         if lang == "zh":
-            text = f"你想问哪一款呢？今天有{'、'.join(names)}。"
-        else:
-            listed = (
-                ", ".join(f"the {n}" for n in names[:-1]) + f" and the {names[-1]}"
-                if len(names) > 1
-                else f"the {names[0]}"
+            return names, "、".join(names)
+        if len(names) == 1:
+            return names, f"the {names[0]}"
+        return names, ", ".join(f"the {n}" for n in names[:-1]) + f" and the {names[-1]}"
+
+    def _tail(self, product: Product | None, lang: str) -> str:
+        """The invitation that ends a social reply, pointing at the product on screen."""
+        if product is None:
+            return (
+                "想了解今天的商品尽管问我。" if lang == "zh" else " Ask me anything about today's products."
             )
-            text = f"Which product do you mean? Today I have {listed}."
-        return Answer(text, None, intent.value, lang, {"products": ", ".join(names)})
+        name = product.name(lang)
+        return f"关于{name}有问题随时问我。" if lang == "zh" else f" Ask me anything about the {name}."
+
+    def _current(self, product: Product, lang: str) -> str:
+        return self.catalog.format_price(product.current_price(self._time()))
+
+    # --- two products, and products for a need -----------------------------------------------
+
+    def _pair(
+        self, question: str, named: list[Product], current_id: str | None
+    ) -> tuple[Product, Product] | None:
+        """The two products a comparison is about: two named, or "this" (on screen) and one named."""
+        if len(named) >= 2:
+            return named[0], named[1]
+        if (
+            len(named) == 1
+            and _THIS.search(question)
+            and current_id is not None
+            and current_id in self.catalog
+            and current_id != named[0].id
+        ):
+            return self.catalog.get(current_id), named[0]
+        return None
+
+    def _compare(self, question: str, a: Product, b: Product, lang: str) -> Answer:
+        """Both prices, then the spec the question is about (or the first one both have)."""
+        name_a, name_b = a.name(lang), b.name(lang)
+        price_a, price_b = self._current(a, lang), self._current(b, lang)
+        facts = {
+            "name": name_a,
+            "current_price": price_a,
+            "other_name": name_b,
+            "other_current_price": price_b,
+        }
+        if lang == "zh":
+            text = f"{name_a}现在{price_a}，{name_b}{price_b}。"
+        else:
+            text = f"You can get the {name_a} for {price_a} and the {name_b} for {price_b}."
+        shared = {s.key for s in a.specs} & {s.key for s in b.specs}
+        asked = self._match_spec(question, a, keys=shared) or self._match_spec(question, b, keys=shared)
+        key = (
+            asked.key
+            if asked
+            else next((s.key for s in a.specs if s.key in shared and s.key != "colour"), None)
+        )
+        if key is not None:
+            spec_a, spec_b = a.spec(key), b.spec(key)
+            assert spec_a is not None and spec_b is not None  # key is in both
+            label = localized(spec_a.label, lang)
+            value_a, value_b = _clause(localized(spec_a.value, lang)), _clause(localized(spec_b.value, lang))
+            facts |= {f"spec:{key}": value_a, f"other_spec:{key}": value_b}
+            if lang == "zh":
+                text += f"{label}：{name_a}{value_a}，{name_b}{value_b}。"
+            else:
+                text += f" {label}: {value_a} on the {name_a}, {value_b} on the {name_b}."
+        return Answer(text, a.id, Intent.COMPARISON.value, lang, facts)
+
+    def _recommend(self, question: str, current_id: str | None, lang: str) -> Answer:
+        """A product for what the viewer said they need (use, budget), and the catalog's reason."""
+        need = read_need(question)
+        picks = recommend(self.catalog, need, lang, self._time(), prefer=current_id)
+        if need.unknown_use or (need.uses and not picks):
+            names, listed = self._listing(lang)
+            if lang == "zh":
+                text = f"今天的商品里没有专门适合这个的，我就不硬推了。今天有{listed}。"
+            else:
+                text = (
+                    f"Nothing in today's show is made for that, so I won't stretch it. Today I have {listed}."
+                )
+            return Answer(text, None, Intent.RECOMMENDATION.value, lang, {"products": ", ".join(names)})
+        if need.empty and current_id in self.catalog:
+            # "What do you recommend?" with nothing to go by: the product on screen, honestly.
+            on_screen = [p for p in picks if p.product.id == current_id]
+            picks = on_screen or picks
+        top = picks[0]
+        if not top.in_budget:
+            cheapest = min(picks, key=lambda p: p.price)
+            name, price = cheapest.product.name(lang), self.catalog.format_price(cheapest.price)
+            facts = {"name": name, "current_price": price}
+            if lang == "zh":
+                text = f"今天没有这个预算内的商品，最实惠的是{name}，现在{price}。"
+            else:
+                text = f"Nothing today fits that budget; the most affordable is the {name} at {price}."
+            return Answer(text, cheapest.product.id, Intent.RECOMMENDATION.value, lang, facts)
+        return self._suggest(top, need.budget is not None, need.gift, lang)
+
+    def _suggest(self, pick: Pick, budget: bool, gift: bool, lang: str) -> Answer:
+        name, price = pick.product.name(lang), self.catalog.format_price(pick.price)
+        reason = _clause(pick.reason)
+        facts = {"name": name, "current_price": price}
+        if reason:
+            facts["reason"] = reason
+        purpose = use_label(pick.uses, lang) if pick.uses else ""
+        if lang == "zh":
+            purpose = purpose or ("送礼" if gift else "")
+            first = f"{purpose}的话，推荐{name}" if purpose else f"推荐{name}"
+            text = f"{first}：{reason}。" if reason else f"{first}。"
+            text += f"现在{price}，在你的预算内。" if budget else f"现在{price}。"
+        else:
+            purpose = purpose or ("a gift" if gift else "")
+            first = f"For {purpose}, I'd suggest the {name}" if purpose else f"I'd suggest the {name}"
+            text = f"{first}: {_lower_first(reason)}." if reason else f"{first}."
+            text += f" It's {price} right now, within your budget." if budget else f" It's {price} right now."
+        return Answer(text, pick.product.id, Intent.RECOMMENDATION.value, lang, facts)
+
+    def _suits(self, product: Product, question: str, lang: str) -> Answer:
+        """ "Is it good for the gym?": yes with the catalog's reason, or which product is, or no."""
+        need = read_need(question)
+        name = product.name(lang)
+        picks = recommend(self.catalog, need, lang, self._time(), prefer=product.id)
+        own = next((p for p in picks if p.product.id == product.id), None)
+        if own is not None and own.uses:
+            reason = _clause(own.reason)
+            label = use_label(own.uses, lang)
+            facts = {"name": name} if lang == "zh" else {}  # the English reply names no product
+            if reason:
+                facts["reason"] = reason
+            if lang == "zh":
+                text = (
+                    f"适合，{name}可以用于{label}：{reason}。" if reason else f"适合，{name}可以用于{label}。"
+                )
+            else:
+                # No verb after the name: "the Aurora Buds" is plural, "the Desk Lamp" is not.
+                text = (
+                    f"Yes, good for {label}: {_lower_first(reason)}." if reason else f"Yes, good for {label}."
+                )
+            return Answer(text, product.id, Intent.PRODUCT_INFO.value, lang, facts)
+        other = next((p for p in picks if p.uses), None)
+        if other is not None and not need.unknown_use:
+            label = use_label(other.uses, lang)
+            other_name = other.product.name(lang)
+            facts = {"name": name, "other_name": other_name}
+            if lang == "zh":
+                text = f"{name}不是专门为{label}设计的，{other_name}更合适。"
+            else:
+                text = f"For {label}, I'd point you to the {other_name} rather than the {name}."
+            return Answer(text, product.id, Intent.PRODUCT_INFO.value, lang, facts)
+        if lang == "zh":
+            text = f"资料里没有说{name}适合这个用途，我就不乱承诺了。可以问我它的规格哦！"
+        else:
+            text = (
+                f"Nothing in my notes says the {name} can do that, so I won't promise it. "
+                "Ask me about its specs!"
+            )
+        return Answer(text, product.id, Intent.PRODUCT_INFO.value, lang, {"name": name})
+
+    def _purchase(self, product: Product, lang: str) -> Answer:
+        """How to buy: the cart, the price that applies now, and the stock when it is low."""
+        f = self._price_facts(product, lang)
+        f.pop("promo_ends", None)  # facts list what is said, and the end date is not
+        if "promo_price" in f:
+            del f["price"]
+        if product.stock == 0:
+            f = {"name": f["name"], "stock": "0"}
+            text = (
+                f"抱歉，{f['name']}已经售罄了。"
+                if lang == "zh"
+                else f"Sorry, the {f['name']} is sold out right now."
+            )
+            return Answer(text, product.id, Intent.PURCHASE.value, lang, f)
+        if lang == "zh":
+            if "promo_price" in f:
+                text = f"点击购物车就能下单{f['name']}，现在{f['promo_label']}只要{f['promo_price']}。"
+            else:
+                text = f"点击购物车就能下单{f['name']}，售价{f['price']}。"
+        elif "promo_price" in f:
+            text = (
+                f"Tap the cart to order the {f['name']}: {f['promo_price']} right now "
+                f"with our {f['promo_label']}."
+            )
+        else:
+            text = f"Tap the cart to order the {f['name']} for {f['price']}."
+        if product.stock <= _LOW_STOCK:
+            f["stock"] = str(product.stock)
+            text += (
+                f"只剩{product.stock}件了，抓紧！"
+                if lang == "zh"
+                else f" Only {product.stock} left, so be quick!"
+            )
+        return Answer(text, product.id, Intent.PURCHASE.value, lang, f)
+
+    # --- the social side of chat -----------------------------------------------------------------
+
+    def _moderated(self, intent: Intent, question: str, current_id: str | None, lang: str) -> Answer:
+        """A polite fixed reply to abuse, spam or injection: the comment itself is never repeated."""
+        if intent is Intent.ABUSE:
+            text = (
+                "咱们文明聊天哦，有商品问题随时问我！"
+                if lang == "zh"
+                else "Let's keep the chat friendly. I'm happy to help with any product question!"
+            )
+            return Answer(text, None, intent.value, lang, {})
+        if intent is Intent.SPAM:
+            text = "咱们聊聊今天的商品吧！" if lang == "zh" else "Let's keep the chat about today's products!"
+            return Answer(text, None, intent.value, lang, {})
+        text = (
+            "我只讲今天商品资料里的内容，也改不了哦。"
+            if lang == "zh"
+            else "I only share what's in today's product catalog, and I can't change it."
+        )
+        product = resolve_product(question, self.catalog, current_id)
+        if product is None:
+            return Answer(text, None, intent.value, lang, {})
+        name = product.name(lang)
+        facts = {"name": name}
+        if _ABOUT_MONEY.search(question):
+            # A fake price or discount is answered with the real one, so nobody is misled.
+            facts["current_price"] = self._current(product, lang)
+            text += (
+                f"{name}现在的实际价格是{facts['current_price']}。"
+                if lang == "zh"
+                else f" The real price of the {name} is {facts['current_price']} right now."
+            )
+        else:
+            points = product.selling_points.get(lang) or product.selling_points.get("en") or ()
+            if points:
+                facts["point:1"] = _clause(points[0])
+                text += (
+                    f"我能告诉你的是：{facts['point:1']}。"
+                    if lang == "zh"
+                    else f" What I can tell you: {_lower_first(facts['point:1'])}."
+                )
+        return Answer(text, product.id, intent.value, lang, facts)
+
+    def _complaint(self, product: Product | None, lang: str) -> Answer:
+        """Sorry first; orders cannot be looked up here; the product's after-sales policy if named."""
+        first = (
+            "很抱歉给你带来不好的体验，直播间这里查不了订单。"
+            if lang == "zh"
+            else "I'm sorry to hear that, and I can't look up orders from the stream."
+        )
+        policy = ""
+        if product is not None and product.shipping:
+            shipping = localized(product.shipping, lang)
+            parts = re.split(r"(?<=[.!?])\s+|[。！？，；]", shipping)
+            policy = next((_clause(p) for p in parts if _AFTER_SALES.search(p)), "")
+        if product is None or not policy:
+            second = (
+                "请带上订单号联系下单的店铺客服。"
+                if lang == "zh"
+                else " Please contact the shop you ordered from with your order number."
+            )
+            return Answer(first + second, product.id if product else None, Intent.COMPLAINT.value, lang, {})
+        name = product.name(lang)
+        second = f"{name}的售后：{policy}。" if lang == "zh" else f" For the {name}: {policy}."
+        return Answer(
+            first + second, product.id, Intent.COMPLAINT.value, lang, {"name": name, "returns": policy}
+        )
+
+    def _chitchat(self, question: str, product: Product | None, lang: str) -> Answer:
+        persona = self.scene.persona
+        if _FAREWELL.search(question):
+            text = _end(localized(persona.sign_off, lang), lang)
+        elif _IDENTITY.search(question):
+            text = (
+                f"我是{persona.name}，AI主播，说的都来自今天的商品资料。"
+                if lang == "zh"
+                else f"I'm {persona.name}, an AI host, and everything I tell you comes from today's "
+                "product catalog."
+            )
+        elif _THANKS.search(question):
+            text = ("不客气！" if lang == "zh" else "You're welcome!") + self._tail(product, lang)
+        else:
+            text = ("谢谢你的陪伴！" if lang == "zh" else "Thanks for hanging out with me!") + self._tail(
+                product, lang
+            )
+        return Answer(text, product.id if product else None, Intent.CHITCHAT.value, lang, {})
+
+    def _off_topic(self, product: Product | None, lang: str) -> Answer:
+        first = (
+            "这个话题我就不聊啦，我只讲今天的商品。"
+            if lang == "zh"
+            else "I'll leave that one alone and stick to today's products."
+        )
+        return Answer(
+            first + self._tail(product, lang),
+            product.id if product else None,
+            Intent.OFF_TOPIC.value,
+            lang,
+            {},
+        )
 
 
 def _lower_first(label: str) -> str:
-    """Lower-case a label's first letter mid-sentence ("battery life"), but not an acronym ("LED")."""
-    if len(label) > 1 and label[0].isupper() and label[1].islower():
+    """Lower-case a label's first letter mid-sentence ("battery life", "a light fit"), but not an
+    acronym ("LED") or "I"."""
+    if (
+        len(label) > 1
+        and label[0].isupper()
+        and (label[1].islower() or (label[0] != "I" and label[1] == " "))
+    ):
         return label[0].lower() + label[1:]
     return label
 
