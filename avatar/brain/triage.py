@@ -1,32 +1,61 @@
 """Chat triage: which viewer comments reach the host, and in what order.
 
-Comments are accepted only within limits (length, a per-viewer rate), kept in a capped queue, and
-expire: a question answered two minutes late is worse than one not answered.
+Comments are accepted only within limits (length, a per-viewer rate) and only when they pass
+moderation (swearing, contact spam and prompt injection are refused, never queued and never
+repeated on stream). Accepted comments wait in a capped priority queue: a question about the
+product on screen first, then purchase intent, then other products and everything else, then
+greetings, then chit-chat; oldest first within a rank. Ten viewers asking "how much?" are one
+question (near-duplicates merge into the waiting comment). Comments expire, chit-chat sooner than
+questions: a question answered two minutes late is worse than one not answered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
-from dataclasses import dataclass
-from enum import StrEnum
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass, replace
+from enum import IntEnum, StrEnum
 from typing import Final
+
+from avatar.brain.catalog import Catalog
+from avatar.brain.intents import Intent, classify, mentions
+from avatar.brain.language import detect_language
+from avatar.brain.moderation import moderate
 
 MAX_COMMENT_CHARS: Final = 300
 QUEUE_CAPACITY: Final = 20
-COMMENT_TTL_S: Final = 90.0
+COMMENT_TTL_S: Final = 90.0  # questions and purchase intent
+SOCIAL_TTL_S: Final = 30.0  # greetings and chit-chat: stale after half a minute
 RATE_BURST: Final = 3  # comments a viewer may send at once
 RATE_REFILL_S: Final = 4.0  # then one more every this many seconds
+SIMILAR_RATIO: Final = 0.88  # normalised texts at least this alike are the same question
+_SIMILAR_MIN_CHARS: Final = 6  # shorter texts merge only when identical after normalising
+
+
+class Rank(IntEnum):
+    """Answer order, most urgent first."""
+
+    ON_SCREEN = 0  # a question about the product on screen (or naming none)
+    PURCHASE = 1  # "how do I buy?", "I'll take it"
+    OTHER_PRODUCT = 2  # questions about other products, comparisons, complaints, the rest
+    GREETING = 3
+    CHITCHAT = 4  # chit-chat and off-topic
 
 
 @dataclass(frozen=True)
 class Comment:
-    """One accepted viewer comment."""
+    """One accepted viewer comment (``count`` > 1 when near-duplicates were merged into it)."""
 
     viewer_id: str
     name: str
     text: str
     received_at: float  # clock seconds
+    intent: str = Intent.OTHER.value
+    product_id: str | None = None  # the product it names, if any
+    count: int = 1
 
 
 class Verdict(StrEnum):
@@ -36,6 +65,7 @@ class Verdict(StrEnum):
     EMPTY = "empty"
     TOO_LONG = "too_long"
     RATE_LIMITED = "rate_limited"
+    MODERATED = "moderated"  # profanity, contact spam or prompt injection: never queued or shown
 
 
 class _Bucket:
@@ -52,19 +82,66 @@ class _Bucket:
         return False
 
 
-class CommentQueue:
-    """Capped, expiring FIFO of accepted comments with a per-viewer token bucket."""
+def _ttl(intent: str) -> float:
+    social = {Intent.GREETING.value, Intent.CHITCHAT.value, Intent.OFF_TOPIC.value}
+    return SOCIAL_TTL_S if intent in social else COMMENT_TTL_S
 
-    def __init__(self) -> None:
-        self._items: collections.deque[Comment] = collections.deque(maxlen=QUEUE_CAPACITY)
+
+def _rank(comment: Comment, current_product_id: str | None) -> Rank:
+    intent = comment.intent
+    if intent == Intent.PURCHASE.value:
+        return Rank.PURCHASE
+    if intent == Intent.GREETING.value:
+        return Rank.GREETING
+    if intent in (Intent.CHITCHAT.value, Intent.OFF_TOPIC.value):
+        return Rank.CHITCHAT
+    if intent in (Intent.RECOMMENDATION.value, Intent.COMPLAINT.value, Intent.COMPARISON.value):
+        return Rank.OTHER_PRODUCT
+    if comment.product_id is None or comment.product_id == current_product_id:
+        return Rank.ON_SCREEN
+    return Rank.OTHER_PRODUCT
+
+
+def _key(text: str) -> str:
+    """The text as compared for duplicates: case, width, punctuation, spaces and stretched letters
+    ("sooo", "!!!") do not make a question different."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    text = re.sub(r"(.)\1{2,}", r"\1", text)
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def _same(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    # Numbers carry the meaning ("2 pairs" vs "3 pairs", "question 1" vs "question 2").
+    if re.findall(r"\d+", a) != re.findall(r"\d+", b):
+        return False
+    if min(len(a), len(b)) < _SIMILAR_MIN_CHARS:
+        return False
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio() >= SIMILAR_RATIO
+
+
+class CommentQueue:
+    """Capped, expiring priority queue of accepted comments with a per-viewer token bucket.
+
+    With a ``catalog``, comments are sorted by the product they name (so questions about the
+    product on screen go first); without one, every product question ranks as on screen.
+    """
+
+    def __init__(self, catalog: Catalog | None = None) -> None:
+        self.catalog = catalog
+        self._items: list[tuple[Comment, str]] = []  # (comment, duplicate key), arrival order
         self._buckets: collections.OrderedDict[str, _Bucket] = collections.OrderedDict()
         self._arrived = asyncio.Event()
+        self._current: str | None = None  # the product on screen at the last pop
+        self.merged = 0  # near-duplicates folded into waiting comments so far
+        self.moderated = 0  # comments refused by moderation so far
 
     def __len__(self) -> int:
         return len(self._items)
 
     def submit(self, viewer_id: str, name: str, text: str, now: float) -> Verdict:
-        """Check a comment and queue it if it passes."""
+        """Check a comment and queue it (or merge it into a waiting near-duplicate) if it passes."""
         text = " ".join(text.split())
         if not text:
             return Verdict.EMPTY
@@ -76,18 +153,40 @@ class CommentQueue:
             self._buckets.popitem(last=False)
         if not bucket.take(now):
             return Verdict.RATE_LIMITED
-        self._items.append(Comment(viewer_id, name[:40] or "viewer", text, now))
+        if not moderate(text).ok:
+            self.moderated += 1
+            return Verdict.MODERATED
+
+        key = _key(text)
+        for index, (waiting, waiting_key) in enumerate(self._items):
+            if _same(key, waiting_key):
+                self._items[index] = (replace(waiting, count=waiting.count + 1), waiting_key)
+                self.merged += 1
+                return Verdict.ACCEPTED
+        named = mentions(text, self.catalog) if self.catalog is not None else None
+        intent = classify(text, detect_language(text)).value
+        comment = Comment(viewer_id, name[:40] or "viewer", text, now, intent, named.id if named else None)
+        self._items.append((comment, key))
+        if len(self._items) > QUEUE_CAPACITY:
+            # Full: the least urgent, oldest comment goes (the newcomer itself if it is that one).
+            worst = max(range(len(self._items)), key=lambda i: (_rank(self._items[i][0], self._current), -i))
+            del self._items[worst]
         self._arrived.set()
         return Verdict.ACCEPTED
 
-    def pop(self, now: float) -> Comment | None:
-        """The oldest comment still fresh, or None."""
-        while self._items:
-            comment = self._items.popleft()
-            if now - comment.received_at <= COMMENT_TTL_S:
-                return comment
-        self._arrived.clear()
-        return None
+    def pop(self, now: float, current_product_id: str | None = None) -> Comment | None:
+        """The most urgent comment still fresh (oldest first within a rank), or None.
+
+        ``current_product_id`` is the product on screen: questions about it go first.
+        """
+        self._current = current_product_id
+        self._items = [(c, k) for c, k in self._items if now - c.received_at <= _ttl(c.intent)]
+        if not self._items:
+            self._arrived.clear()
+            return None
+        best = min(range(len(self._items)), key=lambda i: (_rank(self._items[i][0], current_product_id), i))
+        comment, _ = self._items.pop(best)
+        return comment
 
     async def wait(self) -> None:
         """Return once a comment is waiting."""

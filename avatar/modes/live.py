@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -37,10 +37,13 @@ from avatar.speaker import Speaker, SpeechResult, Voice
 
 log = logging.getLogger(__name__)
 
+BLOCKED_LINE_PAUSE_S = 0.5  # pause after skipping a scripted line that failed compliance
 NOTICES = {
     Verdict.EMPTY: "Type a question first.",
     Verdict.TOO_LONG: "That message is too long; please keep it under 300 characters.",
     Verdict.RATE_LIMITED: "You're sending messages too fast; please wait a few seconds.",
+    # Never says what was wrong with it: the notice must not repeat or hint at abuse.
+    Verdict.MODERATED: "The host can't take that message; please keep chat friendly and on today's products.",
 }
 
 
@@ -88,7 +91,7 @@ class LiveShow:
         self.settings = settings
         self.clock: Clock = clock or LoopClock()
         self.bus = EventBus()
-        self.comments = CommentQueue()
+        self.comments = CommentQueue(scene.catalog)
         self.answerer = Answerer(scene)
         self.run_of_show = RunOfShow(scene)
         self.playout = Playout(on_start=self._on_sentence_start)
@@ -178,19 +181,33 @@ class LiveShow:
             await self.speaker.warm_up()
         except Exception:
             log.exception("voice warm-up failed; continuing with fallbacks")
-        greeting = self.scene.persona.greeting.get(self.scene.language, "")
+        greeting = self._compliant(self.scene.persona.greeting.get(self.scene.language, ""))
         if greeting:
             self.stage.greeting_turn = self.speaker.next_turn_id
             await self.speaker.say(greeting, language=self.scene.language)
         while True:
-            comment = self.comments.pop(self.clock.now())
+            comment = self.comments.pop(self.clock.now(), self.product_id)
             if comment is not None:
                 await self._answer(comment)
                 continue
             await self._say_script_line()
 
+    def _compliant(self, text: str, product_id: str | None = None) -> str:
+        """``text`` as the compliance checker lets it be spoken; "" when it must not be said."""
+        if not text:
+            return ""
+        return self.answerer.compliance.check(text, self.scene.language, product_id).text
+
     async def _say_script_line(self) -> None:
         line = self.run_of_show.next_line()
+        text = self._compliant(line.text, line.product_id)
+        if not text:
+            # Blocked (the checker logged why): skip the line, but yield to chat for a moment so
+            # a script whose every line is blocked cannot spin the loop.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.comments.wait(), BLOCKED_LINE_PAUSE_S)
+            return
+        line = replace(line, text=text)
         self._show_product(line.product_id, self.scene.language)
         speaking = asyncio.create_task(self.speaker.say(line.text, language=self.scene.language))
         waiting = asyncio.create_task(self.comments.wait())
