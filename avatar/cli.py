@@ -1,4 +1,5 @@
-"""The ``avatar`` command: run a live show, ask the host a question, or measure performance."""
+"""The ``avatar`` command: run a live show, ask the host a question, score the answers on a question
+set, or measure performance."""
 
 from __future__ import annotations
 
@@ -35,7 +36,16 @@ def _parser() -> argparse.ArgumentParser:
     ask = commands.add_parser("ask", help="print the answer the host would speak, as JSON")
     ask.add_argument("--scene", type=Path, default=Path("scenes/demo"))
     ask.add_argument("--product", help="product on screen (default: the first segment's)")
+    ask.add_argument(
+        "--json", action="store_true", help="JSON output, with facts and compliance actions (the default)"
+    )
     ask.add_argument("question")
+
+    evaluate = commands.add_parser(
+        "eval", help="score the answers on a question set: accuracy, hallucinations, violations (JSON)"
+    )
+    evaluate.add_argument("--scene", type=Path, default=Path("scenes/demo"))
+    evaluate.add_argument("--cases", type=Path, help="question set YAML (default: <scene>/eval.yaml)")
 
     bench = commands.add_parser("bench", help="measure latency, render/encode time, CPU and memory")
     _add_video_options(bench)
@@ -97,10 +107,23 @@ def _run_ask(args: argparse.Namespace) -> int:
         "product": answer.product_id,
         "intent": answer.intent,
         "language": answer.language,
-        "facts": answer.facts,
+        "facts": answer.facts,  # the catalog fields the answer states, as said
+        "compliance": [action.as_dict() for action in answer.compliance],  # rewrites and blocks
     }
     print(json.dumps(out, ensure_ascii=False))
     return 0
+
+
+def _run_eval(args: argparse.Namespace) -> int:
+    from avatar.brain.evaluation import CASES_FILE, load_cases, run_eval
+    from avatar.brain.scene import load_scene
+
+    scene = load_scene(args.scene)
+    cases = load_cases(args.cases or scene.root / CASES_FILE, scene.catalog)
+    report = run_eval(scene, cases)
+    print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    # Non-zero when the set fails, so CI can gate on it (2 stays "bad input").
+    return 0 if report.passed else 1
 
 
 def _run_bench(args: argparse.Namespace) -> int:
@@ -127,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for noisy in ("aioice", "aiortc", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    handlers = {"live": _run_live, "ask": _run_ask, "bench": _run_bench}
+    handlers = {"live": _run_live, "ask": _run_ask, "eval": _run_eval, "bench": _run_bench}
     try:
         return handlers[args.command](args)
     except DataError as error:
