@@ -126,6 +126,7 @@ class LiveShow:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, 5)
         self._tasks.clear()
+        self.programme.close()
         self.speaker.close()
 
     # -- inputs ----------------------------------------------------------------------------------
