@@ -426,8 +426,8 @@ class Character:
         """Pixel boxes (x0, y0, x1, y1) of the mouth, each eye and the hand at ``t``.
 
         The face boxes hold the features of a neutral face (no nod, lean, smile or viseme) at
-        their largest: the mouth fully open, the eyes wide. The hand box is where the
-        presenting hand can be.
+        their largest: the mouth fully open, the eyes wide. The hand box holds the raised
+        forearm and hand (overshoot included).
         """
         cx, cy = self.head_position(t)
         u = self.u
@@ -448,12 +448,22 @@ class Character:
                 ex + EYE_HALF_W * u + pad,
                 ey + EYE_LOW * u + pad,
             )
-        ax, ay = self.anchor
-        ex0 = ax + self.toward * ARM_ELBOW[0] * u
-        reach = (FOREARM_UNITS + 60.0) * u
-        x0, x1 = sorted((ex0 - self.toward * 30.0 * u, ex0 + self.toward * reach * 0.6))
-        boxes["hand"] = _box(x0, ay + (ARM_ELBOW[1] - reach / u) * u, x1, float(self.height))
+        _, _, body_dy = self.motion(t)
+        placed = [self._arm_at(g, body_dy) for g in (1.0, 1.1)]  # raised, and at the overshoot
+        boxes["hand"] = (
+            min(x for _, x, _ in placed),
+            min(y for _, _, y in placed),
+            max(x + sprite.width for sprite, x, _ in placed),
+            min(max(y + sprite.height for sprite, _, y in placed), self.height),
+        )
         return boxes
+
+    def _arm_at(self, gesture: float, body_dy: float) -> tuple[Sprite, int, int]:
+        """The forearm pose for ``gesture`` (0..1.1) and where its sprite goes (top-left, pixels)."""
+        sprite, (ox, oy) = self._arm[min(round(gesture * (ARM_POSES - 1)), ARM_POSES - 1)]
+        ex = self.anchor[0] + self.toward * ARM_ELBOW[0] * self.u
+        ey = self.anchor[1] + body_dy + (ARM_ELBOW[1] + (1.0 - gesture) * ARM_DROP_UNITS) * self.u
+        return sprite, round(ex) - ox, round(ey) - oy
 
     def draw(
         self,
@@ -501,11 +511,7 @@ class Character:
             blend(frame, self._glasses[phase], hx - self._glasses_origin[0], hy - self._glasses_origin[1])
         g = min(max(expression.gesture, 0.0), 1.1) if math.isfinite(expression.gesture) else 0.0
         if g > 0.02:
-            pose = self._arm[min(round(g * (ARM_POSES - 1)), ARM_POSES - 1)]
-            sprite, (ox, oy) = pose
-            ex = self.anchor[0] + self.toward * ARM_ELBOW[0] * u
-            ey = self.anchor[1] + body_dy + (ARM_ELBOW[1] + (1.0 - g) * ARM_DROP_UNITS) * u
-            blend(frame, sprite, round(ex) - ox, round(ey) - oy)
+            blend(frame, *self._arm_at(g, body_dy))
 
     def _gaze(self, t: float) -> float:
         """Horizontal iris offset in units: mostly at the camera, now and then a glance aside."""
