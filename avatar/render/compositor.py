@@ -37,6 +37,7 @@ from avatar.render.character import BGR, Box, Character, Look, Palette, mix, sha
 from avatar.render.frame import LRU, FrameState, Image, ProductCard, Sprite, blend, stack
 from avatar.render.text import ELLIPSIS, TextRenderer, load_font
 from avatar.render.theme import (
+    DARK_TEXT,
     DEFAULT_THEME,
     contrast,
     load_theme,
@@ -202,7 +203,7 @@ class Renderer:
         # white text would be unreadable, so the text colour is swapped for one that contrasts.
         self._text_c = readable_on(colours["text"][0], self._card_c)
         self._muted = mix(self._text_c, self._card_c, 0.42)
-        self._on_highlight = readable_on(DARK_INK, self._highlight)
+        self._on_highlight = readable_on(DARK_TEXT, self._highlight)
         self._on_accent = readable_on((255, 255, 255), self._accent)
         self._labels = LABELS.get(language, LABELS["en"])
         self._text = TextRenderer()
@@ -255,7 +256,7 @@ class Renderer:
             (self._ticker_size, True),
         ):
             load_font(size, bold)
-        self._countdown_w, self._digits_w = self._countdown_size_px()
+        self._countdown_w = self._countdown_width()
         picture = self._load_background()
         self._background = picture if picture is not None else self._paint_background()
         self._ticker_band, self._ticker_text_x = self._paint_ticker_band()
@@ -311,15 +312,20 @@ class Renderer:
         """Where things are on screen at ``t``: mouth, left_eye, right_eye, hand, card, coupon,
         countdown, caption, ticker, badge.
 
-        Pixel boxes (x0, y0, x1, y1), each the largest that thing can be (the card and coupon:
-        for ``product`` and ``coupon`` when given). For tests and tools that need to look at one
-        part of a frame.
+        Pixel boxes (x0, y0, x1, y1), each the largest that thing can be; the card and coupon
+        boxes are exact for ``product`` and ``coupon`` when given (the tallest card otherwise).
+        For tests and tools that need to look at one part of a frame.
         """
         boxes = self._character.feature_boxes(t)
-        max_h = self._card_limit(coupon or "x")
-        card_h = self._card(product, self._card_limit(coupon)).height if product else self._card_max_h
+
+        def card_height(coupon: str) -> int:
+            limit = self._card_limit(coupon)
+            return self._card(product, limit).height if product is not None else limit
+
+        card_h = card_height(coupon)
         boxes["card"] = (self._card_x, self._card_y, self._card_x + self._card_w, self._card_y + card_h)
-        coupon_y = self._card_y + (card_h if product else max_h) + self._coupon_gap
+        # Where the coupon goes (under the card as drawn with one), whether or not ``coupon`` is set.
+        coupon_y = self._card_y + card_height(coupon.strip() or "coupon") + self._coupon_gap
         boxes["coupon"] = (self._card_x, coupon_y, self._card_x + self._card_w, coupon_y + self._coupon_h)
         boxes["countdown"] = self._countdown_box()
         cap_w = round(CAPTION_WIDTH_FRAC * self.width)
@@ -373,13 +379,13 @@ class Renderer:
 
     # ----------------------------------------------------------------------------- overlays
 
-    def _countdown_size_px(self) -> tuple[int, int]:
-        """Width of the flash-sale tag and of its digits slot, fixed so the tag never jitters."""
+    def _countdown_width(self) -> int:
+        """Width of the flash-sale tag, fixed (room for the widest digits) so it never jitters."""
         u, size = self.u, self._countdown_size
         digit = max(self._text.width(d, size, True) for d in "0123456789")
         digits_w = math.ceil(6 * digit + 2 * self._text.width(":", size, True)) + 4
         label_w = math.ceil(self._text.width(self._labels["flash"], size, True))
-        return round(10 * u) + round(15 * u) + label_w + round(8 * u) + digits_w + round(10 * u), digits_w
+        return round(10 * u) + round(15 * u) + label_w + round(8 * u) + digits_w + round(10 * u)
 
     def _countdown_box(self) -> Box:
         """The flash-sale tag: straddling the top edge of the card, at its far end."""
@@ -777,10 +783,6 @@ class Renderer:
         layer = stack(box_w, box_h, layers)
         x = (self.width - box_w) // 2
         return self._captions.put(caption, (layer, x, self._caption_bottom - box_h))
-
-
-DARK_INK: Final[BGR] = (40, 30, 29)
-"""Text on the highlight colour (tag, coupon) when it is light, as it usually is."""
 
 
 def format_countdown(seconds: float) -> str:
