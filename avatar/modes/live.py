@@ -62,7 +62,10 @@ def product_card(product: Product, scene: Scene, language: str) -> ProductCard:
     return ProductCard(
         name=product.name(language),
         price_text=catalog.format_price(product.price),
-        promo_text=catalog.format_price(product.promo.price) if product.promo else None,
+        # An ended promo leaves the card with the regular price (the host stops quoting it too).
+        promo_text=catalog.format_price(product.promo.price)
+        if product.promo and product.promo_active()
+        else None,
         stock_text=stock,
         image_path=product.image,
     )
