@@ -118,7 +118,9 @@ async def test_products_lists_the_catalog_with_formatted_prices(served: Served, 
     assert [item["id"] for item in data["products"]] == [p.id for p in catalog.products]
     for item, product in zip(data["products"], catalog.products, strict=True):
         assert item["price"] == catalog.format_price(product.price)
-        promo = catalog.format_price(product.promo.price) if product.promo else None
+        promo = (
+            catalog.format_price(product.promo.price) if product.promo and product.promo_active() else None
+        )
         assert item["promo_price"] == promo
         assert item["name"] == product.names
         assert item["stock"] == product.stock
