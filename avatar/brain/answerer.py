@@ -400,12 +400,7 @@ class Answerer:
         """No spec named (or none that this product has): the first two, as the author ordered them."""
         name = product.name(lang)
         if not product.specs:
-            text = (
-                f"我这里没有{name}的规格资料，不乱说哦。"
-                if lang == "zh"
-                else f"I don't have spec details for the {name} here, so I won't guess."
-            )
-            return Answer(text, product.id, Intent.SPEC.value, lang, {"name": name})
+            return _no_details(product, lang, Intent.SPEC, "spec", "规格资料")
         shown = product.specs[:2]
         facts = {"name": name} | {f"spec:{s.key}": _clause(localized(s.value, lang)) for s in shown}
         if lang == "zh":
@@ -437,12 +432,7 @@ class Answerer:
     def _shipping(self, product: Product, lang: str) -> Answer:
         name = product.name(lang)
         if not product.shipping:
-            text = (
-                f"我这里没有{name}的发货信息，不乱说哦。"
-                if lang == "zh"
-                else f"I don't have shipping details for the {name} here, so I won't guess."
-            )
-            return Answer(text, product.id, Intent.SHIPPING.value, lang, {"name": name})
+            return _no_details(product, lang, Intent.SHIPPING, "shipping", "发货信息")
         shipping = _end(localized(product.shipping, lang), lang)
         return Answer(shipping, product.id, Intent.SHIPPING.value, lang, {"name": name, "shipping": shipping})
 
@@ -877,3 +867,14 @@ _MONTHS = (
     "November",
     "December",
 )
+
+
+def _no_details(product: Product, lang: str, intent: Intent, topic_en: str, topic_zh: str) -> Answer:
+    """The honest reply when the catalog has nothing on a topic for this product."""
+    name = product.name(lang)
+    text = (
+        f"我这里没有{name}的{topic_zh}，不乱说哦。"
+        if lang == "zh"
+        else f"I don't have {topic_en} details for the {name} here, so I won't guess."
+    )
+    return Answer(text, product.id, intent.value, lang, {"name": name})
