@@ -8,7 +8,7 @@ VENV := .venv/bin
 
 setup: .venv/.ready
 
-.venv/.ready: requirements.lock pyproject.toml scripts/setup.sh
+.venv/.ready: requirements.lock pyproject.toml overrides.txt scripts/setup.sh
 	bash scripts/setup.sh
 	touch $@
 
@@ -33,7 +33,7 @@ bench: setup
 
 # Re-resolve the pinned set after changing dependencies in pyproject.toml.
 lock:
-	uv pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	uv pip compile -q pyproject.toml --extra dev --python-version 3.11 --override overrides.txt -o requirements.lock
 
 clean:
 	rm -rf .venv .cache .mypy_cache .ruff_cache .pytest_cache
