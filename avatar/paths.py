@@ -1,0 +1,20 @@
+"""Where avatar keeps files it makes at setup (converted model checkpoints, caches).
+
+Models converted from the bundled packages (Whisper, the Coqui copy of the Piper voice) live in one
+cache folder so `make setup` can build them once and the show and tests find them offline.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def cache_dir(*parts: str) -> Path:
+    """A folder under the model cache (``$AVATAR_CACHE``, else ``<repo>/.cache/avatar``), created."""
+    root = Path(os.environ.get("AVATAR_CACHE") or PROJECT_ROOT / ".cache" / "avatar")
+    path = root.joinpath(*parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
