@@ -47,6 +47,13 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--scene", type=Path, default=Path("scenes/demo"))
     evaluate.add_argument("--cases", type=Path, help="question set YAML (default: <scene>/eval.yaml)")
 
+    transcribe = commands.add_parser("transcribe", help="transcribe an audio file with Whisper (JSON)")
+    transcribe.add_argument("file", type=Path, help="wav, mp3, ogg, webm, ... (decoded with PyAV)")
+    transcribe.add_argument("--language", help="spoken language, e.g. en or zh (default: detect)")
+    transcribe.add_argument("--model", help="tiny.en, base, a path or a hub name (default by language)")
+    transcribe.add_argument("--engine", choices=("whisper", "faster-whisper"), default="whisper")
+    transcribe.add_argument("--prompt", help="words to expect, e.g. product names (biases spelling)")
+
     bench = commands.add_parser("bench", help="measure latency, render/encode time, CPU and memory")
     _add_video_options(bench)
     bench.add_argument("--seconds", type=float, default=60.0, help="idle measurement window")
@@ -126,6 +133,21 @@ def _run_eval(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def _run_transcribe(args: argparse.Namespace) -> int:
+    from avatar.engines.asr import ASRError
+    from avatar.engines.asr.command import transcribe_file
+
+    try:
+        out = transcribe_file(
+            args.file, language=args.language, model=args.model, engine=args.engine, prompt=args.prompt
+        )
+    except ASRError as error:
+        print(f"avatar: {error}", file=sys.stderr)
+        return 1
+    print(json.dumps(out, ensure_ascii=False))
+    return 0
+
+
 def _run_bench(args: argparse.Namespace) -> int:
     from avatar.bench import run_bench
 
@@ -151,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("aioice", "aiortc", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     handlers = {"live": _run_live, "ask": _run_ask, "eval": _run_eval, "bench": _run_bench}
+    handlers["transcribe"] = _run_transcribe
     try:
         return handlers[args.command](args)
     except DataError as error:

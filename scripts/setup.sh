@@ -41,4 +41,7 @@ fi
 [[ -x .venv/bin/python ]] || uv venv -q --python "$python" .venv
 uv pip sync -q --python .venv/bin/python requirements.lock
 uv pip install -q --python .venv/bin/python --no-deps -e .
+# Whisper: convert the bundled CTranslate2 weights into openai-whisper checkpoints under
+# .cache/avatar/whisper (offline, checksummed, checked against a known transcript); skipped when done.
+.venv/bin/python -m avatar.engines.asr.convert >/dev/null
 echo "setup: ready ($(.venv/bin/python --version), $(.venv/bin/avatar --help >/dev/null && echo 'avatar command OK'))"

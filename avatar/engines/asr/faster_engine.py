@@ -1,0 +1,85 @@
+"""faster-whisper (CTranslate2) behind the ASR interface: the optional faster engine.
+
+It reads the bundled CTranslate2 weights directly, so it recognises exactly what the converted
+openai-whisper checkpoint does, usually in less time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from avatar.engines.asr.base import SAMPLE_RATE_HZ, Audio, Segment, Transcript, Word
+from avatar.engines.asr.options import DecodeOptions
+from avatar.engines.asr.whisper_engine import _join, _keep_speech
+
+
+class FasterWhisperEngine:
+    """Transcribes with faster-whisper on the CPU; one call at a time."""
+
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        options: DecodeOptions | None = None,
+        name: str | None = None,
+        compute_type: str = "default",
+        cpu_threads: int = 0,
+    ) -> None:
+        from faster_whisper import WhisperModel
+
+        self.name = name or str(model)
+        self.options = options or DecodeOptions()
+        self.model = WhisperModel(
+            str(model),
+            device="cpu",
+            compute_type=compute_type,
+            cpu_threads=cpu_threads or min(4, os.cpu_count() or 1),
+            local_files_only=Path(str(model)).exists(),
+        )
+        self.multilingual: bool = bool(self.model.model.is_multilingual)
+
+    def transcribe(
+        self,
+        audio: Audio,
+        *,
+        language: str | None = None,
+        prompt: str | None = None,
+        word_timestamps: bool = False,
+    ) -> Transcript:
+        """Transcribe 16 kHz mono float32 audio; silence phrases and unlikely segments are dropped."""
+        seconds = audio.size / SAMPLE_RATE_HZ
+        if not self.multilingual:
+            language = "en"
+        o = self.options
+        if o.is_quiet(audio):
+            return Transcript("", language or "en", (), seconds)
+        pieces, info = self.model.transcribe(
+            np.ascontiguousarray(audio, dtype=np.float32),
+            language=language,
+            initial_prompt=prompt or None,
+            word_timestamps=word_timestamps,
+            condition_on_previous_text=o.condition_on_previous_text,
+            no_speech_threshold=o.no_speech_threshold,
+            log_prob_threshold=o.logprob_threshold,
+            temperature=list(o.temperatures),
+            beam_size=o.beam_size,
+            compression_ratio_threshold=o.compression_ratio_threshold,
+            vad_filter=False,  # the listener's VAD has already cut the utterance
+        )
+        segments = _keep_speech(
+            [
+                Segment(
+                    float(s.start),
+                    float(s.end),
+                    s.text.strip(),
+                    tuple(Word(float(w.start), float(w.end), w.word.strip()) for w in s.words or ()),
+                )
+                for s in pieces  # a lazy generator: decoding happens here, on the caller's thread
+                if not o.rejects(s.no_speech_prob, s.avg_logprob, s.compression_ratio)
+            ]
+        )
+        detected = str(info.language or language or "en")
+        return Transcript(_join(segments, detected), detected, tuple(segments), seconds)

@@ -1,0 +1,108 @@
+"""openai-whisper behind the ASR interface (the default engine)."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from avatar.engines.asr.base import SAMPLE_RATE_HZ, Audio, Segment, Transcript, Word
+from avatar.engines.asr.hallucination import is_hallucination
+from avatar.engines.asr.options import DecodeOptions
+
+log = logging.getLogger(__name__)
+
+
+class WhisperEngine:
+    """Transcribes with an openai-whisper model on the CPU; one call at a time."""
+
+    def __init__(
+        self,
+        checkpoint: str | Path,
+        *,
+        alignment_heads: list[list[int]] | None = None,
+        options: DecodeOptions | None = None,
+        name: str | None = None,
+        download_root: Path | None = None,
+    ) -> None:
+        import whisper
+
+        self.name = name or str(checkpoint)
+        self.options = options or DecodeOptions()
+        self._whisper = whisper
+        self.model = whisper.load_model(str(checkpoint), device="cpu", download_root=download_root)
+        if alignment_heads:
+            self._set_alignment_heads(alignment_heads)
+        self.multilingual: bool = bool(self.model.is_multilingual)
+
+    def _set_alignment_heads(self, heads: list[list[int]]) -> None:
+        # word timestamps read these cross-attention heads; a checkpoint loaded from a path otherwise
+        # falls back to "the last half of the layers", which is far less precise
+        dims = self.model.dims
+        mask = np.zeros((dims.n_text_layer, dims.n_text_head), dtype=bool)
+        for layer, head in heads:
+            mask[layer, head] = True
+        self.model.set_alignment_heads(base64.b85encode(gzip.compress(mask.tobytes())))
+
+    def transcribe(
+        self,
+        audio: Audio,
+        *,
+        language: str | None = None,
+        prompt: str | None = None,
+        word_timestamps: bool = False,
+    ) -> Transcript:
+        """Transcribe 16 kHz mono float32 audio; silence phrases and unlikely segments are dropped."""
+        seconds = audio.size / SAMPLE_RATE_HZ
+        if not self.multilingual:
+            language = "en"
+        o = self.options
+        if o.is_quiet(audio):
+            return Transcript("", language or "en", (), seconds)
+        result: dict[str, Any] = self.model.transcribe(
+            np.ascontiguousarray(audio, dtype=np.float32),
+            language=language,
+            initial_prompt=prompt or None,
+            word_timestamps=word_timestamps,
+            condition_on_previous_text=o.condition_on_previous_text,
+            no_speech_threshold=o.no_speech_threshold,
+            logprob_threshold=o.logprob_threshold,
+            temperature=o.temperatures,
+            compression_ratio_threshold=o.compression_ratio_threshold,
+            beam_size=o.beam_size if o.beam_size > 1 else None,
+            fp16=False,
+            verbose=None,
+        )
+        segments = _keep_speech(
+            [
+                Segment(
+                    float(s["start"]),
+                    float(s["end"]),
+                    str(s["text"]).strip(),
+                    tuple(
+                        Word(float(w["start"]), float(w["end"]), str(w["word"]).strip())
+                        for w in s.get("words", ())
+                    ),
+                )
+                for s in result["segments"]
+                if not o.rejects(s["no_speech_prob"], s["avg_logprob"], s["compression_ratio"])
+            ]
+        )
+        detected = str(result.get("language") or language or "en")
+        return Transcript(_join(segments, detected), detected, tuple(segments), seconds)
+
+
+def _keep_speech(segments: list[Segment]) -> list[Segment]:
+    kept = [s for s in segments if not is_hallucination(s.text)]
+    if len(kept) == 1 and is_hallucination(kept[0].text, alone=True):
+        return []
+    return kept
+
+
+def _join(segments: list[Segment], language: str) -> str:
+    separator = "" if language in {"zh", "ja", "yue"} else " "
+    return separator.join(s.text for s in segments).strip()
