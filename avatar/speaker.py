@@ -15,7 +15,7 @@ from typing import Final
 
 import numpy as np
 
-from avatar.engines.tts.base import TTSEngine
+from avatar.engines.tts.base import PhonemeTimedEngine, TimedSpeech, TTSEngine
 from avatar.engines.tts.text import normalise_for_speech, split_sentences
 from avatar.engines.tts.voices import VoiceSpec, build_engine
 from avatar.engines.worker import ModelWorker
@@ -67,15 +67,22 @@ class Voice:
 
     def render(self, text: str) -> Pcm:
         """Load if needed and speak one sentence at 48 kHz. Runs on the voice's worker thread."""
+        return self.render_timed(text).pcm
+
+    def render_timed(self, text: str) -> TimedSpeech:
+        """:meth:`render`, with the phoneme timings of engines that report them (for the lips)."""
         if self.engine is None:
             self.engine = build_engine(self.spec)
         spoken = normalise_for_speech(text, self.spec.language)
         if not spoken:
-            return silence(0)
-        pcm = self.engine.synthesize(spoken)
-        pcm = resample(pcm, self.engine.capabilities.sample_rate, SAMPLE_RATE_HZ)
+            return TimedSpeech(silence(0))
+        engine = self.engine
+        speech = engine.synthesize_timed(spoken) if isinstance(engine, PhonemeTimedEngine) else None
+        pcm = speech.pcm if speech is not None else engine.synthesize(spoken)
+        # Resampling keeps time, so the timings (in seconds) stay valid at 48 kHz.
+        pcm = resample(pcm, engine.capabilities.sample_rate, SAMPLE_RATE_HZ)
         pause = silence(int(PAUSE_AFTER_SENTENCE_S * SAMPLE_RATE_HZ))
-        return np.concatenate([normalise_peak(pcm), pause])
+        return TimedSpeech(np.concatenate([normalise_peak(pcm), pause]), speech.phonemes if speech else None)
 
 
 class Speaker:
@@ -117,10 +124,12 @@ class Speaker:
                 await asyncio.wait({queued[index - SENTENCES_AHEAD]})
             if turn in self._interrupted:
                 break
-            pcm = await self._render(voice, sentence)
+            speech = await self._render(voice, sentence)
             if turn in self._interrupted:
                 break
-            queued.append(self.playout.enqueue(pcm, turn_id=turn, text=sentence))
+            queued.append(
+                self.playout.enqueue(speech.pcm, turn_id=turn, text=sentence, phonemes=speech.phonemes)
+            )
         played = tuple([await future for future in queued])
         interrupted = turn in self._interrupted
         self._interrupted.discard(turn)
@@ -132,12 +141,12 @@ class Speaker:
         self._interrupted.add(turn)
         self.playout.clear(before_turn=turn + 1)
 
-    async def _render(self, voice: Voice, sentence: str) -> Pcm:
+    async def _render(self, voice: Voice, sentence: str) -> TimedSpeech:
         for candidate in (voice, self.fallback):
             if candidate is None or candidate.failed:
                 continue
             try:
-                return await candidate.worker.run(candidate.render, sentence)
+                return await candidate.worker.run(candidate.render_timed, sentence)
             except Exception:
                 # Keep the stream going: log, count, and try the next voice.
                 self.failures += 1
@@ -145,7 +154,7 @@ class Speaker:
                 if candidate.engine is None:
                     candidate.failed = True  # it cannot even load: stop trying it
         seconds = max(1.0, len(sentence) / CAPTION_ONLY_CHARS_PER_S)
-        return silence(int(seconds * SAMPLE_RATE_HZ))
+        return TimedSpeech(silence(int(seconds * SAMPLE_RATE_HZ)))
 
     def close(self) -> None:
         """Release the voices' worker threads."""

@@ -8,7 +8,7 @@ always called on their own :class:`~avatar.engines.worker.ModelWorker`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from avatar.media.audio import Pcm
 
@@ -25,6 +25,18 @@ class TTSCapabilities:
     languages: tuple[str, ...]  # ISO codes it speaks, e.g. ("en",)
 
 
+PhonemeTimes = tuple[tuple[float, str], ...]
+"""(start seconds into the audio, IPA phoneme) pairs, ascending."""
+
+
+@dataclass(frozen=True)
+class TimedSpeech:
+    """One sentence of audio and, where the engine knows it, when each phoneme sounds."""
+
+    pcm: Pcm  # int16 mono at the engine's sample rate
+    phonemes: PhonemeTimes | None = None  # None: the engine gave no timing (the mouth reads the spectrum)
+
+
 class TTSEngine(Protocol):
     """Speaks one sentence at a time."""
 
@@ -33,4 +45,13 @@ class TTSEngine(Protocol):
 
     def synthesize(self, text: str) -> Pcm:
         """Audio for one sentence: int16 mono at ``capabilities.sample_rate``. Blocking."""
+        ...
+
+
+@runtime_checkable
+class PhonemeTimedEngine(Protocol):
+    """An engine that can also say when each phoneme of its audio sounds (for the lips)."""
+
+    def synthesize_timed(self, text: str) -> TimedSpeech:
+        """Audio for one sentence with its phoneme timings. Blocking."""
         ...
