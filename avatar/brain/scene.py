@@ -16,7 +16,7 @@ from avatar.brain.language import SUPPORTED_LANGUAGES
 from avatar.brain.script import check_template
 from avatar.errors import DataError
 
-__all__ = ["SCENE_FILE", "Persona", "Scene", "Segment", "load_scene"]
+__all__ = ["AVATAR_KINDS", "SCENE_FILE", "AvatarSpec", "Persona", "Scene", "Segment", "load_scene"]
 
 SCENE_FILE = "scene.yaml"
 _PRODUCTS_FILE = "products.yaml"
@@ -41,6 +41,23 @@ class Segment:
     lines: dict[str, tuple[str, ...]]  # language -> presenter line templates (see brain.script)
 
 
+AVATAR_KINDS = ("drawn", "photo")
+"""``drawn``: the OpenCV-drawn character (default). ``photo``: a portrait picture, animated."""
+
+
+@dataclass(frozen=True)
+class AvatarSpec:
+    """Who presents: the drawn character, or a portrait picture brought to life."""
+
+    kind: str = "drawn"  # one of AVATAR_KINDS
+    image: Path | None = None  # the portrait (absolute) for kind "photo"
+
+    @property
+    def portrait(self) -> Path | None:
+        """The picture to animate, or ``None`` for the drawn character."""
+        return self.image if self.kind == "photo" else None
+
+
 @dataclass(frozen=True)
 class Scene:
     """A validated show, ready to run."""
@@ -54,10 +71,11 @@ class Scene:
     segments: tuple[Segment, ...]
     idle_lines: dict[str, tuple[str, ...]]
     theme: dict[str, str]  # passed through to the renderer untouched
+    avatar: AvatarSpec = AvatarSpec()
 
 
 _REQUIRED = ("name", "language", "voice", "persona", "segments")
-_OPTIONAL = ("currency", "products", "idle_lines", "theme")
+_OPTIONAL = ("currency", "products", "idle_lines", "theme", "avatar")
 
 
 def load_scene(path: Path | str) -> Scene:
@@ -125,6 +143,10 @@ def load_scene(path: Path | str) -> Scene:
                 reader.fail(sub("theme", key), "expected text such as a colour")
             theme[key] = str(value)
 
+    avatar = (
+        _read_avatar(reader, raw["avatar"], file.parent) if raw.get("avatar") is not None else AvatarSpec()
+    )
+
     return Scene(
         name=name,
         root=file.parent,
@@ -135,7 +157,26 @@ def load_scene(path: Path | str) -> Scene:
         segments=segments,
         idle_lines=idle,
         theme=theme,
+        avatar=avatar,
     )
+
+
+def _read_avatar(reader: FieldReader, value: object, root: Path) -> AvatarSpec:
+    """``avatar: {kind: photo, image: portrait.jpg}``; the picture itself is checked by the renderer.
+
+    A picture that is missing or shows no face does not stop the show: the renderer warns and
+    draws the character instead, so only the shape of the section is an error here.
+    """
+    raw = reader.mapping(value, "avatar", required=("kind",), optional=("image",))
+    kind = reader.text(raw["kind"], "avatar.kind")
+    if kind not in AVATAR_KINDS:
+        reader.fail("avatar.kind", f"must be one of {', '.join(AVATAR_KINDS)}, got {kind!r}")
+    if kind == "drawn":
+        return AvatarSpec()
+    if raw.get("image") is None:
+        reader.fail("avatar.image", "a photo avatar needs a portrait picture, e.g. image: portrait.jpg")
+    image = Path(reader.text(raw["image"], "avatar.image"))
+    return AvatarSpec(kind, image if image.is_absolute() else root / image)
 
 
 def _read_persona(reader: FieldReader, value: object, language: str) -> Persona:

@@ -102,7 +102,12 @@ class LiveShow:
         self.speaker = speaker or build_speaker(scene, self.playout, settings)
         self.speaker.playout = self.playout
         self.renderer = Renderer(
-            settings.width, settings.height, scene.theme, root=scene.root, language=scene.language
+            settings.width,
+            settings.height,
+            scene.theme,
+            root=scene.root,
+            language=scene.language,
+            portrait=scene.avatar.portrait,
         )
         self.animator = Animator(settings.fps)
         self.stage = Stage(scene, self.animator)  # builds each frame; the host loop sets its mood

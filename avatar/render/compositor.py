@@ -35,6 +35,7 @@ import numpy.typing as npt
 
 from avatar.render.character import BGR, Box, Character, Look, Palette, mix, shade
 from avatar.render.frame import LRU, FrameState, Image, ProductCard, Sprite, blend, stack
+from avatar.render.photo import Presenter, photo_or_drawn
 from avatar.render.text import ELLIPSIS, TextRenderer, load_font
 from avatar.render.theme import (
     DARK_TEXT,
@@ -177,12 +178,15 @@ class Renderer:
         *,
         root: Path | None = None,
         language: str = "en",
+        portrait: Path | None = None,
     ) -> None:
         """A renderer for ``width`` x ``height`` frames (16:9, 640x360 up to 1280x720).
 
         ``theme`` is the scene's ``theme:`` section (see ``avatar.render.theme``): colours, look,
         backdrop picture (relative to ``root``, the scene folder). A bad value is logged and its
         default used. ``language`` picks the words on the overlays ("FLASH SALE" / "限时秒杀").
+        ``portrait``: a picture of a face to animate instead of the drawn character (see
+        ``avatar.render.photo``); one that cannot be used is logged and the character drawn.
         """
         if not (MIN_HEIGHT <= height <= MAX_HEIGHT) or width % 2 or height % 2:
             raise ValueError(
@@ -208,16 +212,11 @@ class Renderer:
         self._labels = LABELS.get(language, LABELS["en"])
         self._text = TextRenderer()
         look = self.theme.look
-        self._character = _character(
-            width,
-            height,
-            Palette(
-                skin=colours["skin"][0],
-                hair=colours["hair"][0],
-                shirt=colours["shirt"][0],
-                accent=self._accent,
-            ),
-            look,
+        palette = Palette(
+            skin=colours["skin"][0], hair=colours["hair"][0], shirt=colours["shirt"][0], accent=self._accent
+        )
+        self._character: Presenter = photo_or_drawn(
+            portrait, width, height, look.side, self._accent, lambda: _character(width, height, palette, look)
         )
         self._presenter_left = look.side == "left"
         # Layout, in pixels.
