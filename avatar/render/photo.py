@@ -223,13 +223,16 @@ class PhotoPresenter:
             top = _along(upper, xs)
             bottom = _along(lower, xs)
             opening = np.clip(bottom - top, 0.0, None)
-            lid_top = float(brow[:, 1].max()) + 0.3 * (float(upper[:, 1].min()) - float(brow[:, 1].max()))
+            # The lid skin that slides down comes from just above the eye (not from the brow, nor
+            # from the rim of a pair of glasses between the two).
+            lid_top = max(float(upper[:, 1].min()) - 1.2 * float(opening.max()), float(brow[:, 1].max()))
             inside = (xs >= ex0) & (xs <= ex1)
             ramp = np.clip((gy - lid_top) / np.maximum(bottom[None, :] - lid_top, 1.0), 0.0, 1.0)
             field = np.where((gy <= bottom[None, :]) & inside[None, :], ramp * opening[None, :], 0.0)
             self._eye_fields[name] = np.asarray(field, np.float32)
             self._eye_boxes[name] = (ex0, float(upper[:, 1].min()), ex1, float(lower[:, 1].max()))
         self._lips_box = (left, lips_top, right, lip_bottom)
+        self._jaw_box = (left, lips_top, right, neck + self.jaw_drop)
 
     # ------------------------------------------------------------------------------ per frame
 
@@ -320,7 +323,8 @@ class PhotoPresenter:
         )
 
     def feature_boxes(self, t: float) -> dict[str, Box]:
-        """Pixel boxes (x0, y0, x1, y1) of the mouth (fully open) and each eye, and the face.
+        """Pixel boxes (x0, y0, x1, y1) of the mouth (fully open), the jaw it moves, each eye, the
+        face and the whole portrait.
 
         Boxes hold the feature wherever the sway and breathing take it.
         """
@@ -338,6 +342,8 @@ class PhotoPresenter:
         lx0, ly0, lx1, ly1 = self._lips_box
         spread = CORNER_SPREAD * self.mouth_w
         boxes = {"mouth": box(lx0 - spread, ly0, lx1 + spread, ly1 + self.jaw_drop)}
+        jx0, jy0, jx1, jy1 = self._jaw_box
+        boxes["jaw"] = box(jx0 - spread, jy0, jx1 + spread, jy1)  # all that an open mouth moves
         for name, (ex0, ey0, ex1, ey1) in self._eye_boxes.items():
             boxes[name] = box(ex0, ey0, ex1, ey1)
         rx0, ry0, rx1, ry1 = self._roi

@@ -26,6 +26,7 @@ from avatar.render.text import find_font
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN_DIR = REPO / "tests" / "golden"
 DEMO_IMAGES = REPO / "scenes" / "demo" / "images"
+PORTRAIT = REPO / "scenes" / "photo-demo" / "portrait.jpg"
 
 MIN_SSIM = 0.98
 """Structural similarity of the luma; identical pictures score 1."""
@@ -66,9 +67,12 @@ class Case:
 
     state: FrameState
     crop: str | None = None
-    """``"face"`` compares the head only; ``None`` the whole frame."""
+    """``"face"`` compares the head only (the photo presenter's face box for a portrait), ``"eyes"``
+    both eyes of a portrait; ``None`` the whole frame."""
     theme: Mapping[str, str] = field(default_factory=dict)
     size: tuple[int, int] = (640, 360)
+    portrait: Path | None = None
+    """A portrait picture: the photo presenter instead of the drawn character."""
 
 
 CASES: dict[str, Case] = {
@@ -108,6 +112,21 @@ CASES: dict[str, Case] = {
         ),
         theme=DEMO2_THEME,
     ),
+    "photo_mouth_closed": Case(base_state(), crop="face", portrait=PORTRAIT),
+    "photo_mouth_open": Case(base_state(mouth_open=0.9), crop="face", portrait=PORTRAIT),
+    "photo_eyes_open": Case(base_state(), crop="eyes", portrait=PORTRAIT),
+    "photo_eyes_closed": Case(base_state(eyes_closed=1.0), crop="eyes", portrait=PORTRAIT),
+    "photo_scene": Case(
+        base_state(
+            product=BACKPACK,
+            caption="Our trail season deal takes it from $89 down to $74.",
+            mouth_open=0.5,
+            mouth_wide=0.6,
+            coupon="Code LIVE10: 10% off",
+        ),
+        theme={"background": "#1d2333", "accent": "#ff7a2f"},
+        portrait=PORTRAIT,
+    ),
     "hd_720p": Case(
         base_state(
             product=BACKPACK,
@@ -122,16 +141,23 @@ CASES: dict[str, Case] = {
 }
 
 
-_renderers: dict[tuple[tuple[int, int], tuple[tuple[str, str], ...]], Renderer] = {}
+_renderers: dict[tuple[tuple[int, int], tuple[tuple[str, str], ...], Path | None], Renderer] = {}
 
 
 def render_case(case: Case) -> np.ndarray:
     """The picture for ``case`` (cropped as the case says)."""
-    key = (case.size, tuple(sorted(case.theme.items())))
+    key = (case.size, tuple(sorted(case.theme.items())), case.portrait)
     renderer = _renderers.get(key)
     if renderer is None:
-        renderer = _renderers[key] = Renderer(*case.size, theme=case.theme)
+        renderer = _renderers[key] = Renderer(*case.size, theme=case.theme, portrait=case.portrait)
     frame = renderer.render(case.state)
+    if case.crop == "eyes":
+        boxes = renderer.regions(case.state.t)
+        (ax0, ay0, ax1, ay1), (bx0, by0, bx1, by1) = boxes["right_eye"], boxes["left_eye"]
+        return np.ascontiguousarray(frame[min(ay0, by0) : max(ay1, by1), min(ax0, bx0) : max(ax1, bx1)])
+    if case.crop == "face" and case.portrait is not None:
+        x0, y0, x1, y1 = renderer.regions(case.state.t)["face"]
+        return np.ascontiguousarray(frame[y0:y1, x0:x1])
     if case.crop == "face":
         x0, y0, x1, y1 = renderer.regions(case.state.t)["mouth"]
         u = renderer.u
@@ -202,6 +228,8 @@ def test_frame_matches_its_golden_picture(name: str) -> None:
         ("mouth_closed", "smile"),
         ("mouth_ee", "mouth_oo"),
         ("card_and_caption", "gesture"),
+        ("photo_mouth_closed", "photo_mouth_open"),
+        ("photo_eyes_open", "photo_eyes_closed"),
     ],
 )
 def test_the_tolerance_still_tells_states_apart(a: str, b: str) -> None:
