@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_video_options(bench)
     bench.add_argument("--seconds", type=float, default=60.0, help="idle measurement window")
     bench.add_argument("--questions", type=int, default=20, help="chat questions to time")
+    bench.add_argument(
+        "--viewers", help="viewer counts, e.g. 1,10,25,50: CPU, late frames and latency per count (only)"
+    )
+    bench.add_argument(
+        "--per-viewer-encode", action="store_true", help="with --viewers: aiortc encodes per viewer"
+    )
     return parser
 
 
@@ -149,8 +155,30 @@ def _run_transcribe(args: argparse.Namespace) -> int:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from avatar.bench import run_bench
+    from avatar.bench import run_bench, run_viewer_bench
 
+    if args.viewers:
+        try:
+            counts = [int(part) for part in args.viewers.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError("--viewers: a comma-separated list of numbers, e.g. 1,10,25,50") from None
+        if not counts or min(counts) < 0 or max(counts) > 500:
+            raise ValueError("--viewers: counts from 0 to 500")
+        print(
+            json.dumps(
+                run_viewer_bench(
+                    scene=args.scene or Path("scenes/demo"),
+                    width=args.width or 640,
+                    height=args.height or 360,
+                    fps=args.fps or 25,
+                    seconds=args.seconds,
+                    counts=counts,
+                    fanout=not args.per_viewer_encode,
+                ),
+                indent=2,
+            )
+        )
+        return 0
     report = run_bench(
         scene=args.scene or Path("scenes/demo"),
         width=args.width or 640,
