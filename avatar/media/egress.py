@@ -127,6 +127,8 @@ class RtmpEgress:
 
     def close(self) -> None:
         """Release the encoder thread (after :meth:`run` was cancelled)."""
+        self._drain_queue()
+        self._queue.put_nowait(None)  # a writer still waiting for frames ends (else exit waits on it)
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def _session(self, loop: asyncio.AbstractEventLoop) -> None:

@@ -178,10 +178,11 @@ def event_times(recording: Path) -> tuple[list[float], list[float]]:
                 was_bright = bright
             else:
                 samples = np.abs(frame.to_ndarray().astype(np.float32)).max(axis=0)
-                loud = np.flatnonzero(samples > 3000)
+                threshold = 0.1 if frame.format.name.startswith("flt") else 3000  # AAC decodes to float
+                loud = np.flatnonzero(samples > threshold)
                 if loud.size and not was_loud:
                     beeps.append(when + loud[0] / frame.sample_rate)
-                was_loud = bool(loud.size) and samples[-64:].max() > 3000
+                was_loud = bool(loud.size) and samples[-64:].max() > threshold
     return flashes, beeps
 
 
