@@ -32,6 +32,16 @@ def _parser() -> argparse.ArgumentParser:
     live.add_argument("--host", help="address to bind (default 0.0.0.0)")
     live.add_argument("--port", type=int, help="HTTP port (default 8080)")
     live.add_argument("--ice-loopback", action="store_true", default=None, help="loopback-only WebRTC")
+    live.add_argument(
+        "--rtmp", action="append", default=[], metavar="URL", help="also push to an RTMP ingest (repeatable)"
+    )
+    live.add_argument(
+        "--whip",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="also publish to a WHIP endpoint (repeatable)",
+    )
 
     ask = commands.add_parser("ask", help="print the answer the host would speak, as JSON")
     ask.add_argument("--scene", type=Path, default=Path("scenes/demo"))
@@ -89,16 +99,37 @@ def _run_live(args: argparse.Namespace) -> int:
     if settings.ice_loopback:
         use_loopback_only()
 
+    from avatar.media.egress import RtmpEgress, WhipEgress
+
     async def serve() -> None:
         show = LiveShow(scene, settings)
+        egresses: list[RtmpEgress | WhipEgress] = [
+            RtmpEgress(
+                url,
+                show.broadcaster,
+                show.clock,
+                width=settings.width,
+                height=settings.height,
+                fps=settings.fps,
+            )
+            for url in args.rtmp
+        ]
+        egresses += [WhipEgress(url, show.broadcaster, show.clock) for url in args.whip]
         runner = web.AppRunner(create_app(show))
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()
+        pushes = [asyncio.create_task(egress.run()) for egress in egresses]
         shown = "localhost" if settings.host in {"0.0.0.0", "::"} else settings.host
         print(f"avatar: {scene.name} is live at http://{shown}:{settings.port}/", flush=True)
         try:
             await asyncio.Event().wait()
         finally:
+            for push in pushes:
+                push.cancel()
+            await asyncio.gather(*pushes, return_exceptions=True)
+            for egress in egresses:
+                if isinstance(egress, RtmpEgress):
+                    egress.close()
             await runner.cleanup()
 
     with contextlib.suppress(KeyboardInterrupt):
