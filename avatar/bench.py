@@ -264,3 +264,117 @@ def run_bench(
         "idle_cpu_percent_of_one_core": 50,
     }
     return report
+
+
+async def bench_viewers(
+    scene_path: Path,
+    width: int,
+    height: int,
+    fps: int,
+    counts: list[int],
+    seconds: float,
+    *,
+    fanout: bool = True,
+    decode: int = 2,
+) -> list[dict[str, Any]]:
+    """CPU, late frames and delivery latency of one real show per viewer count.
+
+    The viewers are a load generator in a separate process (``avatar.web.load``), so their own
+    decoding and RTP handling is not counted in the server's CPU (it is reported apart). Count 0 is
+    always measured first: the show alone, the baseline for the added CPU per viewer.
+    """
+    from aiohttp import web
+
+    from avatar.web.app import VIEWERS_KEY, create_app
+    from avatar.web.ice import use_loopback_only
+
+    use_loopback_only()
+    settings = load_settings(
+        scene=scene_path, width=width, height=height, fps=fps, host="127.0.0.1", port=0, fanout=fanout
+    )
+    show = LiveShow(load_scene(scene_path), settings)
+    app = create_app(show)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    process = psutil.Process()
+    rows: list[dict[str, Any]] = []
+    try:
+        await asyncio.sleep(3)  # the show warms up (first sentences, caches)
+        baseline: float | None = None
+        for count in [0, *[c for c in counts if c > 0]]:
+            row: dict[str, Any] = {"viewers": count}
+            load: asyncio.subprocess.Process | None = None
+            load_proc: psutil.Process | None = None
+            if count:
+                load = await asyncio.create_subprocess_exec(
+                    sys.executable,
+                    "-m",
+                    "avatar.web.load",
+                    f"http://127.0.0.1:{port}",
+                    "--viewers",
+                    str(count),
+                    "--seconds",
+                    str(seconds),
+                    "--decode",
+                    str(min(decode, count)),
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                )
+                load_proc = psutil.Process(load.pid)
+                await poll_until(lambda n=count: show.broadcaster.viewers >= n, 120, 0.1)  # type: ignore[misc]
+                await asyncio.sleep(3.5)  # the load generator's warm-up: first keyframes, ICE settled
+            cpu_start, load_start = process.cpu_times(), load_proc.cpu_times() if load_proc else None
+            dropped_start = show.programme.stats.dropped_frames
+            began = time.monotonic()
+            await asyncio.sleep(seconds - 1 if count else seconds)
+            wall = time.monotonic() - began
+            cpu_end = process.cpu_times()
+            cpu = 100 * ((cpu_end.user - cpu_start.user) + (cpu_end.system - cpu_start.system)) / wall
+            row["server_cpu_percent_of_one_core"] = round(cpu, 1)
+            row["programme_dropped_frames"] = show.programme.stats.dropped_frames - dropped_start
+            if baseline is None:
+                baseline = cpu
+            elif count:
+                row["added_cpu_percent_per_viewer"] = round((cpu - baseline) / count, 2)
+            if load is not None and load_proc is not None and load_start is not None:
+                with contextlib.suppress(psutil.Error):
+                    load_end = load_proc.cpu_times()
+                    row["load_generator_cpu_percent"] = round(
+                        100
+                        * ((load_end.user - load_start.user) + (load_end.system - load_start.system))
+                        / wall,
+                        1,
+                    )
+                hub = app[VIEWERS_KEY].fanout
+                if hub is not None:
+                    row["encoders"] = hub.stats()["video_encoders"]
+                out, _ = await asyncio.wait_for(load.communicate(), seconds + 120)
+                with contextlib.suppress(json.JSONDecodeError):
+                    report = json.loads(out.decode() or "{}")
+                    row.update({f"clients_{k}": v for k, v in report.items() if k != "viewers"})
+                await poll_until(lambda: show.broadcaster.viewers == 0, 30, 0.1)
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr, flush=True)  # progress: the curve takes minutes
+    finally:
+        await runner.cleanup()
+    return rows
+
+
+def run_viewer_bench(
+    *, scene: Path, width: int, height: int, fps: int, seconds: float, counts: list[int], fanout: bool
+) -> dict[str, Any]:
+    """The viewer-count curve as a report."""
+    return {
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "processor": platform.machine(),
+        },
+        "video": {"width": width, "height": height, "fps": fps},
+        "encoding": "shared (fan-out)" if fanout else "per viewer (aiortc)",
+        "viewers": asyncio.run(bench_viewers(scene, width, height, fps, counts, seconds, fanout=fanout)),
+        "targets": {"viewers_at_2_cores": 50, "late_percent": 2, "added_cpu_percent_per_viewer": 1},
+    }

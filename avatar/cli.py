@@ -32,6 +32,16 @@ def _parser() -> argparse.ArgumentParser:
     live.add_argument("--host", help="address to bind (default 0.0.0.0)")
     live.add_argument("--port", type=int, help="HTTP port (default 8080)")
     live.add_argument("--ice-loopback", action="store_true", default=None, help="loopback-only WebRTC")
+    live.add_argument(
+        "--rtmp", action="append", default=[], metavar="URL", help="also push to an RTMP ingest (repeatable)"
+    )
+    live.add_argument(
+        "--whip",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="also publish to a WHIP endpoint (repeatable)",
+    )
 
     ask = commands.add_parser("ask", help="print the answer the host would speak, as JSON")
     ask.add_argument("--scene", type=Path, default=Path("scenes/demo"))
@@ -58,6 +68,12 @@ def _parser() -> argparse.ArgumentParser:
     _add_video_options(bench)
     bench.add_argument("--seconds", type=float, default=60.0, help="idle measurement window")
     bench.add_argument("--questions", type=int, default=20, help="chat questions to time")
+    bench.add_argument(
+        "--viewers", help="viewer counts, e.g. 1,10,25,50: CPU, late frames and latency per count (only)"
+    )
+    bench.add_argument(
+        "--per-viewer-encode", action="store_true", help="with --viewers: aiortc encodes per viewer"
+    )
     return parser
 
 
@@ -83,16 +99,37 @@ def _run_live(args: argparse.Namespace) -> int:
     if settings.ice_loopback:
         use_loopback_only()
 
+    from avatar.media.egress import RtmpEgress, WhipEgress
+
     async def serve() -> None:
         show = LiveShow(scene, settings)
+        egresses: list[RtmpEgress | WhipEgress] = [
+            RtmpEgress(
+                url,
+                show.broadcaster,
+                show.clock,
+                width=settings.width,
+                height=settings.height,
+                fps=settings.fps,
+            )
+            for url in args.rtmp
+        ]
+        egresses += [WhipEgress(url, show.broadcaster, show.clock) for url in args.whip]
         runner = web.AppRunner(create_app(show))
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()
+        pushes = [asyncio.create_task(egress.run()) for egress in egresses]
         shown = "localhost" if settings.host in {"0.0.0.0", "::"} else settings.host
         print(f"avatar: {scene.name} is live at http://{shown}:{settings.port}/", flush=True)
         try:
             await asyncio.Event().wait()
         finally:
+            for push in pushes:
+                push.cancel()
+            await asyncio.gather(*pushes, return_exceptions=True)
+            for egress in egresses:
+                if isinstance(egress, RtmpEgress):
+                    egress.close()
             await runner.cleanup()
 
     with contextlib.suppress(KeyboardInterrupt):
@@ -149,8 +186,30 @@ def _run_transcribe(args: argparse.Namespace) -> int:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from avatar.bench import run_bench
+    from avatar.bench import run_bench, run_viewer_bench
 
+    if args.viewers:
+        try:
+            counts = [int(part) for part in args.viewers.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError("--viewers: a comma-separated list of numbers, e.g. 1,10,25,50") from None
+        if not counts or min(counts) < 0 or max(counts) > 500:
+            raise ValueError("--viewers: counts from 0 to 500")
+        print(
+            json.dumps(
+                run_viewer_bench(
+                    scene=args.scene or Path("scenes/demo"),
+                    width=args.width or 640,
+                    height=args.height or 360,
+                    fps=args.fps or 25,
+                    seconds=args.seconds,
+                    counts=counts,
+                    fanout=not args.per_viewer_encode,
+                ),
+                indent=2,
+            )
+        )
+        return 0
     report = run_bench(
         scene=args.scene or Path("scenes/demo"),
         width=args.width or 640,

@@ -24,6 +24,7 @@ class Settings:
     voices: Path | None = None  # voices folder; None = the repository's voices/
     ice_loopback: bool = False  # offer 127.0.0.1 ICE candidates (loopback-only tests and demos)
     connect_timeout_s: float = 20.0  # close viewer connections not connected by then
+    fanout: bool = True  # encode video/audio once and share the packets (False: aiortc encodes per viewer)
 
     def validated(self) -> Settings:
         """Return self, or raise ValueError naming the bad setting."""

@@ -26,7 +26,8 @@ VIDEO_TIME_BASE: Final = fractions.Fraction(1, 90_000)
 class Subscription:
     """One viewer's view of the programme: a bounded audio backlog and a latest-only video slot."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, audience: bool = True) -> None:
+        self.audience = audience  # False for internal consumers (shared encoders, egress): not a viewer
         self._audio: collections.deque[av.AudioFrame] = collections.deque(maxlen=AUDIO_BACKLOG_CHUNKS)
         self._audio_ready = asyncio.Event()
         self._video: av.VideoFrame | None = None
@@ -76,10 +77,11 @@ class Broadcaster:
 
     @property
     def viewers(self) -> int:
-        return len(self._subscriptions)
+        return sum(1 for subscription in self._subscriptions if subscription.audience)
 
-    def subscribe(self) -> Subscription:
-        subscription = Subscription()
+    def subscribe(self, *, audience: bool = True) -> Subscription:
+        """A new bounded view of the programme; ``audience=False`` for internal consumers."""
+        subscription = Subscription(audience=audience)
         if self.last_video is not None:
             # A new viewer sees a picture at once instead of waiting for the next frame.
             subscription.push_video(self.last_video)

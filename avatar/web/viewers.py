@@ -19,6 +19,7 @@ from aiortc.rtcdatachannel import RTCDataChannel
 
 from avatar.events import Caption, ChatPosted, Event, Notice, ProductShown
 from avatar.media.broadcaster import ProgrammeTrack
+from avatar.media.fanout import FanoutHub, bind_fanout_tracks
 from avatar.modes.live import LiveShow
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ def event_message(event: Event) -> dict[str, Any]:
 class ViewerSession:
     """One browser watching the show."""
 
-    def __init__(self, show: LiveShow, connect_timeout_s: float) -> None:
+    def __init__(self, show: LiveShow, connect_timeout_s: float, fanout: FanoutHub | None = None) -> None:
         self.id = uuid.uuid4().hex[:12]
         self.show = show
         self.name = "viewer"
@@ -58,7 +59,13 @@ class ViewerSession:
             asyncio.create_task(self._close_if_not_connected(connect_timeout_s)),
         ]
         for kind in ("audio", "video"):
-            self.pc.addTrack(ProgrammeTrack(kind, show.broadcaster, self.subscription))
+            # Shared encoders when there is a hub (packets encoded once for everyone); raw frames
+            # that aiortc encodes for this viewer alone otherwise.
+            self.pc.addTrack(
+                fanout.track(kind, self.subscription)
+                if fanout is not None
+                else ProgrammeTrack(kind, show.broadcaster, self.subscription)
+            )
         self.pc.on("datachannel", self._on_datachannel)
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._on_state)
@@ -68,6 +75,7 @@ class ViewerSession:
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
             await self.pc.setLocalDescription(await self.pc.createAnswer())
+            bind_fanout_tracks(self.pc)
         except Exception as error:  # aiortc raises many kinds for bad SDP; all mean "bad offer"
             raise SignalingError(f"offer could not be applied: {error or type(error).__name__}") from error
         description = self.pc.localDescription
@@ -151,12 +159,14 @@ class ViewerRegistry:
     def __init__(self, show: LiveShow, connect_timeout_s: float) -> None:
         self.show = show
         self.connect_timeout_s = connect_timeout_s
+        s = show.settings
+        self.fanout = FanoutHub(show.broadcaster, show.clock, s.width, s.height, s.fps) if s.fanout else None
         self.sessions: dict[str, ViewerSession] = {}
         self._watchers: set[asyncio.Task[None]] = set()
 
     async def join(self, sdp: str, kind: str) -> tuple[ViewerSession, RTCSessionDescription]:
         """Create a session for an offer; nothing is left behind if the offer is bad."""
-        session = ViewerSession(self.show, self.connect_timeout_s)
+        session = ViewerSession(self.show, self.connect_timeout_s, self.fanout)
         try:
             answer = await session.answer(sdp, kind)
         except SignalingError:
@@ -175,3 +185,5 @@ class ViewerRegistry:
     async def close_all(self) -> None:
         """Close every session (server shutdown)."""
         await asyncio.gather(*(s.close() for s in list(self.sessions.values())))
+        if self.fanout is not None:
+            await self.fanout.close()
