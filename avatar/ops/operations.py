@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PROGRAMME_HANG_S: Final = 1.0  # the pump ticks every 20 ms: a second without a tick is a hang
-RENDER_HANG_S: Final = 1.0  # one frame taking a second: the render thread is stuck
+# Both well under a second, so a stall (hang + one check interval) stays under a second on screen.
+PROGRAMME_HANG_S: Final = 0.5  # the pump ticks every 20 ms: half a second without a tick is a hang
+RENDER_HANG_S: Final = 0.5  # one frame (normally < 10 ms) taking half a second: the thread is stuck
 HOST_HANG_S: Final = 45.0  # no line started or finished for this long (sentences last seconds)
 TTS_HANG_S: Final = 20.0  # one sentence; loading a model on first use is included
 BRAIN_HANG_S: Final = 5.0  # one answer
