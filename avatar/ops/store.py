@@ -211,7 +211,7 @@ class Store:
             )
             unanswered = rows(
                 "SELECT q.ts, q.name, q.text, coalesce(q.product, ''), q.status FROM questions q"
-                " WHERE q.ts >= ? AND q.ts < ? AND q.status NOT IN ('answered')"
+                " WHERE q.ts >= ? AND q.ts < ? AND q.status NOT IN ('answered', 'merged')"
                 " AND NOT EXISTS (SELECT 1 FROM answers a WHERE a.qkey = q.qkey)"
                 " ORDER BY q.ts DESC LIMIT 200",
                 since,

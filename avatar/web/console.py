@@ -218,7 +218,7 @@ class Console:
             self._limiter.fail(address, loop.time())
             log.warning("console: failed login from %s", address)
             return _login_page(401, "Wrong token.")
-        response = web.HTTPSeeOther("/console")
+        response = web.Response(status=303, headers={"Location": "/console"})
         response.set_cookie(
             COOKIE,
             _session_value(self.token),
@@ -231,7 +231,7 @@ class Console:
         return response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
-        response = web.HTTPSeeOther("/console")
+        response = web.Response(status=303, headers={"Location": "/console"})
         response.del_cookie(COOKIE, path="/console")
         return response
 
