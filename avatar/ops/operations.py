@@ -98,7 +98,7 @@ class Operations:
             "broadcaster",
             progress=lambda: show.programme.stats.ticks,
             hang_s=PROGRAMME_HANG_S,
-            recover=lambda reason: None,  # nothing to restart: it only forwards what the pump makes
+            recover=None,  # nothing to restart: it forwards what the pump makes (which is supervised)
         )
         await supervisor.start()
 

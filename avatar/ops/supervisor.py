@@ -90,7 +90,7 @@ class _Watch:
     progress: _Progress
     active: Callable[[], bool]
     dead: Callable[[], bool]
-    recover: Callable[[str], None]
+    recover: Callable[[str], None] | None
 
 
 class Supervisor:
@@ -130,11 +130,15 @@ class Supervisor:
         *,
         progress: Callable[[], object],
         hang_s: float,
-        recover: Callable[[str], None],
+        recover: Callable[[str], None] | None,
         active: Callable[[], bool] = lambda: True,
         dead: Callable[[], bool] = lambda: False,
     ) -> None:
-        """Recover ``name`` when it is ``active`` without ``progress`` for ``hang_s``, or ``dead``."""
+        """Recover ``name`` when it is ``active`` without ``progress`` for ``hang_s``, or ``dead``.
+
+        ``recover=None``: nothing to restart (the stage only passes on what another makes); a
+        stall is counted and reported as ``stalled`` until progress resumes.
+        """
         self._watches[name] = _Watch(self._stage(name), _Progress(progress, hang_s), active, dead, recover)
         self._stage(name).state = "ok"
 
@@ -249,13 +253,19 @@ class Supervisor:
                 reason = f"hung: no progress for {watch.progress.hang_s:.1f} s"
             else:
                 stage.state = "busy"
-            if reason:
+            recover = watch.recover
+            if reason and recover is None:
+                if stage.state != "stalled":
+                    stage.errors += 1
+                    stage.last_error = reason
+                stage.state = "stalled"
+            elif reason and recover is not None:
                 stage.errors += 1
                 stage.restarts += 1
                 stage.last_error = reason
                 log.error("stage %s: %s; recovering", name, reason)
                 try:
-                    watch.recover(reason)
+                    recover(reason)
                     stage.state = "ok"
                 except Exception as error:
                     stage.state = "failed"

@@ -289,7 +289,7 @@ class Console:
                 status=422,
             )
         try:
-            self.show.ops.control.inject(OperatorLine(" ".join(text.split()), None))
+            self.show.ops.control.inject(OperatorLine(" ".join(text.split()), self.show.product_id))
         except ValueError as error:
             return _json_error(400, str(error))
         self.show.ops.record("say", text[:200])
