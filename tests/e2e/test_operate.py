@@ -96,3 +96,47 @@ def test_live_refuses_a_bad_retention_setting() -> None:
         check=False,
     )
     assert result.returncode == 2 and "retention_days" in result.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.e2e
+@pytest.mark.timeout(180)
+def test_operator_signs_in_sees_the_show_and_pauses_it_in_chromium(browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    server = start_live("--operator-token", TOKEN)
+    try:
+        wait_for(lambda: ready(server), 60, "the show to be ready")
+        browser.get(server.url + "/console")
+        assert "Operator console" in browser.page_source and "Question queue" not in browser.page_source
+        browser.find_element(By.NAME, "token").send_keys("wrong")
+        browser.find_element(By.TAG_NAME, "form").submit()
+        wait_for(lambda: "Wrong token" in browser.page_source, 10, "the wrong token to be refused")
+        browser.find_element(By.NAME, "token").send_keys(TOKEN)
+        browser.find_element(By.TAG_NAME, "form").submit()
+        wait_for(lambda: "Question queue" in browser.page_source, 10, "the console")
+        wait_for(
+            lambda: "programme" in browser.find_element(By.ID, "stages").text, 15, "stage health over the ws"
+        )
+        wait_for(
+            lambda: browser.execute_script("return document.getElementById('preview').naturalWidth") == 640,
+            15,
+            "the live preview",
+        )
+        browser.find_element(By.ID, "pause").click()
+        wait_for(lambda: server.health()["paused"], 10, "the host to pause")
+        wait_for(lambda: "Resume host" in browser.find_element(By.ID, "pause").text, 10, "the button to flip")
+        browser.find_element(By.ID, "pause").click()
+        wait_for(lambda: not server.health()["paused"], 10, "the host to resume")
+        browser.get(server.url + "/console/analytics")
+        wait_for(lambda: "questions ·" in browser.find_element(By.ID, "totals").text, 15, "analytics totals")
+        assert browser.find_elements(By.CSS_SELECTOR, "#per-product, #viewers-chart")
+        # A viewer page in the same browser has no access: the cookie is scoped to /console.
+        browser.get(server.url + "/")
+        status = browser.execute_script(
+            "const r = new XMLHttpRequest(); r.open('GET', '/console/api/state', false);"
+            " r.setRequestHeader('Authorization', 'Bearer forged'); r.send(); return r.status;"
+        )
+        assert status == 401
+    finally:
+        stop_live(server)
