@@ -41,6 +41,7 @@ class DrivenShow:
     show: LiveShow
     clock: ManualClock
     engine: FakeTTSEngine
+    settle_limit_s: float = 2.0  # real seconds to wait for a frame in flight (lower it for a hung renderer)
 
     async def advance(self, seconds: float, pace: Pace | None = None) -> None:
         """Move show time forward by ``seconds`` in 20 ms ticks, recording the pace per second."""
@@ -56,10 +57,10 @@ class DrivenShow:
                 pace.frames.append(stats.frames - frames0)
                 ticks0, frames0 = stats.ticks, stats.frames
 
-    async def settle(self, limit_s: float = 2.0) -> None:
+    async def settle(self) -> None:
         """Let a frame in flight finish rendering (real time passes, show time does not)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + limit_s
+        deadline = loop.time() + self.settle_limit_s
         for _ in range(100_000):  # bounded; the deadline ends it sooner
             if not self.show.programme.rendering or loop.time() >= deadline:
                 break

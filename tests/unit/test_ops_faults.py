@@ -238,7 +238,41 @@ async def test_corrupt_scene_file_is_refused_on_reload_and_the_show_goes_on(
     assert show.scene is not scene and show.run_of_show.position == position
 
 
-async def test_render_hang_on_the_real_clock_recovers_within_two_seconds(scene: Scene) -> None:
+async def test_hung_render_thread_never_freezes_the_picture_for_a_second(
+    scene: Scene, started: Callable[..., Any]
+) -> None:
+    release = threading.Event()
+    started.releases.append(release)  # type: ignore[attr-defined]
+    driven: DrivenShow = await started(scene)
+    show = driven.show
+    render = show.renderer.render_i420
+    hang = {"on": True}
+
+    def maybe_hang(state: Any) -> Any:
+        if hang["on"]:
+            hang["on"] = False
+            release.wait(60)
+        return render(state)
+
+    show.renderer.render_i420 = maybe_hang  # type: ignore[method-assign]
+    driven.settle_limit_s = 0.01  # the hung frame never finishes: do not wait for it
+    stats = show.programme.stats
+    frame_times = [driven.clock.now()]  # the last frame came out just now (the show ran at pace)
+    frames = stats.frames
+    for _ in range(150):  # three seconds of show time
+        await driven.advance(0.02)
+        if stats.frames != frames:
+            frames = stats.frames
+            frame_times.append(driven.clock.now())
+    assert not hang["on"], "a render hung"
+    assert show.ops.supervisor.stages["renderer"].restarts == 1
+    gaps = [b - a for a, b in zip(frame_times, frame_times[1:], strict=False)]
+    assert max(gaps) < 1.0, f"the picture froze for {max(gaps):.2f} s of show time"
+    assert max(gaps) > 0.3, "the hang did freeze a few frames (else this test proves nothing)"
+    assert len(frame_times) >= 2 * 25, "frames flow again after the fresh render thread"
+
+
+async def test_render_hang_on_the_real_clock_gets_a_fresh_render_thread(scene: Scene) -> None:
     engine = FakeTTSEngine(seconds_per_char=0.003)
     show = LiveShow(scene, Settings(scene=DEMO_SCENE), speaker=fake_speaker(Playout(), engine))
     release = threading.Event()
@@ -261,7 +295,9 @@ async def test_render_hang_on_the_real_clock_recovers_within_two_seconds(scene: 
         stuck_at, ticks_at = stats.frames, stats.ticks
         await wait_until(lambda: stats.frames >= stuck_at + 10, 5, "frames after the render thread restart")
         assert show.ops.supervisor.stages["renderer"].restarts == 1
-        assert stats.ticks > ticks_at + 50, "audio kept flowing while the render thread hung"
+        # Pace on a real, shared clock is not asserted here (the driven tests do that): only that
+        # audio went on while no frame could be rendered.
+        assert stats.ticks > ticks_at + 10, "audio kept flowing while the render thread hung"
     finally:
         release.set()
         await show.stop()
