@@ -41,7 +41,7 @@ class DrivenShow:
     show: LiveShow
     clock: ManualClock
     engine: FakeTTSEngine
-    settle_limit_s: float = 2.0  # real seconds to wait for a frame in flight (lower it for a hung renderer)
+    settle_limit_s: float = 2.0  # real seconds to wait for threads per step (lower it while one is hung)
 
     async def advance(self, seconds: float, pace: Pace | None = None) -> None:
         """Move show time forward by ``seconds`` in 20 ms ticks, recording the pace per second."""
@@ -58,11 +58,16 @@ class DrivenShow:
                 ticks0, frames0 = stats.ticks, stats.frames
 
     async def settle(self) -> None:
-        """Let a frame in flight finish rendering (real time passes, show time does not)."""
+        """Let a frame in flight finish rendering and model calls in flight return (real time
+        passes, show time does not): threads never fall behind the driven clock."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settle_limit_s
+        show = self.show
+        workers = [v.worker for v in [*show.speaker.voices.values(), show.speaker.fallback] if v is not None]
+        workers.append(show.ops.brain)
         for _ in range(100_000):  # bounded; the deadline ends it sooner
-            if not self.show.programme.rendering or loop.time() >= deadline:
+            busy = show.programme.rendering or any(worker.busy for worker in workers)
+            if not busy or loop.time() >= deadline:
                 break
             await asyncio.sleep(0.0005)
         await asyncio.sleep(0)

@@ -112,6 +112,7 @@ async def test_hung_tts_call_is_abandoned_and_the_voice_comes_back(
     captions = record_captions(show)
     await driven.advance(2.0)
     hang["on"] = True
+    driven.settle_limit_s = 0.01  # the hung call never returns: do not wait for it each tick
     for _ in range(200):  # show time runs until the voice is asked for its next sentence
         if not hang["on"]:
             break
@@ -122,6 +123,7 @@ async def test_hung_tts_call_is_abandoned_and_the_voice_comes_back(
     assert_paced(pace)
     stage = show.ops.supervisor.stages["tts-fake"]
     assert stage.restarts == 1 and "hung" in stage.last_error
+    driven.settle_limit_s = 2.0
     mark = len(engine.finished)
     count = len(captions)
     await driven.advance(3.0)
@@ -143,6 +145,7 @@ async def test_hung_answerer_gets_a_holding_line_then_answers_again(
         return real_answer(text, product_id)
 
     show.answerer.answer = hung_answer  # type: ignore[method-assign]
+    driven.settle_limit_s = 0.01  # the hung call never returns: do not wait for it each tick
     assert show.submit_comment("v1", "Ann", "How much is the desk lamp?").value == "accepted"
     pace = Pace()
     await driven.advance(operations.BRAIN_HANG_S + 4.0, pace)
@@ -151,6 +154,7 @@ async def test_hung_answerer_gets_a_holding_line_then_answers_again(
     assert BRAIN_DOWN_LINE["en"].split("!")[0] in " ".join(captions), "the host says she needs a moment"
 
     show.answerer.answer = real_answer  # type: ignore[method-assign]
+    driven.settle_limit_s = 2.0
     price = scene.catalog.format_price(scene.catalog.get("lumen-lamp").current_price())
     assert show.submit_comment("v2", "Bo", "How much is the desk lamp?").value == "accepted"
     await driven.advance(4.0)

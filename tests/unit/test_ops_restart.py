@@ -27,10 +27,14 @@ async def test_a_restarted_show_resumes_product_position_and_queue(scene: Scene,
     await first.advance(2.0)
     target = scene.segments[-1].product_id
     show.ops.control.switch_product(target)
-    await first.advance(2.0)
+    for _ in range(50):  # the fake voice is fast: pause while the new segment is on air
+        await first.advance(0.02)
+        if show.product_id == target:
+            break
     assert show.product_id == target
     show.ops.control.set_paused(True)  # questions wait, so they are still queued at shutdown
     await first.advance(0.5)
+    assert show.product_id == target
     for viewer, text in [("a", "is the bottle in stock?"), ("b", "how heavy is the backpack?")]:
         assert show.submit_comment(viewer, viewer, text).value == "accepted"
     waiting = [c.text for c in show.comments.waiting()]
