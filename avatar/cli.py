@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="also publish to a WHIP endpoint (repeatable)",
     )
+    live.add_argument("--operator-token", help="token for the /console (default: generated and printed once)")
+    live.add_argument("--database", type=Path, help="SQLite file for records and restarts (default .data/)")
+    live.add_argument("--retention-days", type=float, help="delete records older than this (default 30)")
 
     ask = commands.add_parser("ask", help="print the answer the host would speak, as JSON")
     ask.add_argument("--scene", type=Path, default=Path("scenes/demo"))
@@ -83,7 +88,10 @@ def _run_live(args: argparse.Namespace) -> int:
     from avatar.brain.scene import load_scene
     from avatar.config import load_settings
     from avatar.modes.live import LiveShow
+    from avatar.ops.store import Store
+    from avatar.paths import data_dir
     from avatar.web.app import create_app
+    from avatar.web.console import generate_token
     from avatar.web.ice import use_loopback_only
 
     settings = load_settings(
@@ -94,15 +102,22 @@ def _run_live(args: argparse.Namespace) -> int:
         height=args.height,
         fps=args.fps,
         ice_loopback=args.ice_loopback,
+        operator_token=args.operator_token,
+        database=args.database,
+        retention_days=args.retention_days,
     )
+    generated = not settings.operator_token
+    if generated:
+        settings = dataclasses.replace(settings, operator_token=generate_token())
     scene = load_scene(settings.scene)
     if settings.ice_loopback:
         use_loopback_only()
+    store = Store(settings.database or data_dir() / "avatar.sqlite3", retention_days=settings.retention_days)
 
     from avatar.media.egress import RtmpEgress, WhipEgress
 
     async def serve() -> None:
-        show = LiveShow(scene, settings)
+        show = LiveShow(scene, settings, store=store)
         egresses: list[RtmpEgress | WhipEgress] = [
             RtmpEgress(
                 url,
@@ -115,14 +130,33 @@ def _run_live(args: argparse.Namespace) -> int:
             for url in args.rtmp
         ]
         egresses += [WhipEgress(url, show.broadcaster, show.clock) for url in args.whip]
-        runner = web.AppRunner(create_app(show))
+        runner = web.AppRunner(create_app(show), handle_signals=False)
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()
         pushes = [asyncio.create_task(egress.run()) for egress in egresses]
         shown = "localhost" if settings.host in {"0.0.0.0", "::"} else settings.host
         print(f"avatar: {scene.name} is live at http://{shown}:{settings.port}/", flush=True)
+        if generated:  # printed once, never logged: set --operator-token to choose your own
+            console = f"http://{shown}:{settings.port}/console"
+            print(f"avatar: operator console {console} token {settings.operator_token}", flush=True)
+        else:
+            print(f"avatar: operator console http://{shown}:{settings.port}/console", flush=True)
+        sys.stdout.flush()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        reloads: set[asyncio.Task[None]] = set()
+
+        def reload() -> None:
+            task = asyncio.create_task(_reload(show))
+            reloads.add(task)
+            task.add_done_callback(reloads.discard)
+
+        loop.add_signal_handler(signal.SIGHUP, reload)
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
+            logging.getLogger("avatar").info("shutting down: saving the show state")
         finally:
             for push in pushes:
                 push.cancel()
@@ -130,11 +164,20 @@ def _run_live(args: argparse.Namespace) -> int:
             for egress in egresses:
                 if isinstance(egress, RtmpEgress):
                     egress.close()
-            await runner.cleanup()
+            await runner.cleanup()  # stops the show: state saved, database closed
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
     return 0
+
+
+async def _reload(show: Any) -> None:
+    """SIGHUP: re-read the scene; a broken file is logged and the show goes on unchanged."""
+    try:
+        await show.ops.reload()
+        logging.getLogger("avatar").info("scene reloaded from %s", show.scene.root)
+    except (DataError, ValueError, OSError) as error:
+        logging.getLogger("avatar").error("scene not reloaded: %s", error)
 
 
 def _run_ask(args: argparse.Namespace) -> int:

@@ -25,6 +25,9 @@ class Settings:
     ice_loopback: bool = False  # offer 127.0.0.1 ICE candidates (loopback-only tests and demos)
     connect_timeout_s: float = 20.0  # close viewer connections not connected by then
     fanout: bool = True  # encode video/audio once and share the packets (False: aiortc encodes per viewer)
+    operator_token: str = ""  # console token; empty = `avatar live` generates one and prints it
+    database: Path | None = None  # SQLite file of the show's records; None = <cache>/avatar.sqlite3
+    retention_days: float = 30.0  # records older than this are deleted
 
     def validated(self) -> Settings:
         """Return self, or raise ValueError naming the bad setting."""
@@ -36,6 +39,8 @@ class Settings:
             raise ValueError("fps: must be from 5 to 30")
         if not 0 <= self.port < 65536:
             raise ValueError("port: must be from 0 (any free port) to 65535")
+        if not self.retention_days > 0:
+            raise ValueError("retention_days: must be more than 0")
         return self
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -95,6 +96,9 @@ class Speaker:
         self.voices = voices
         self.fallback = fallback
         self.failures = 0
+        # Told about every synthesis: (voice name, seconds taken, error or None); metrics and the
+        # supervisor's error counters listen here.
+        self.on_synth: Callable[[str, float, BaseException | None], None] | None = None
         self._current_turn = 0  # turn id of the line being spoken (ids increase by one per line)
         self._interrupted: set[int] = set()
 
@@ -145,11 +149,18 @@ class Speaker:
         for candidate in (voice, self.fallback):
             if candidate is None or candidate.failed:
                 continue
+            loop = asyncio.get_running_loop()
+            began = loop.time()
             try:
-                return await candidate.worker.run(candidate.render_timed, sentence)
-            except Exception:
+                timed = await candidate.worker.run(candidate.render_timed, sentence)
+                if self.on_synth is not None:
+                    self.on_synth(candidate.spec.name, loop.time() - began, None)
+                return timed
+            except Exception as error:
                 # Keep the stream going: log, count, and try the next voice.
                 self.failures += 1
+                if self.on_synth is not None:
+                    self.on_synth(candidate.spec.name, loop.time() - began, error)
                 log.exception("voice %s failed on %r", candidate.spec.name, sentence[:60])
                 if candidate.engine is None:
                     candidate.failed = True  # it cannot even load: stop trying it

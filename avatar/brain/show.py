@@ -61,3 +61,23 @@ class RunOfShow:
         rest = split_sentences(line.text)[sentences_done:]
         if rest:
             self._resume = ScriptLine(line.product_id, " ".join(rest), line.segment, line.line)
+
+    # -- operator and restart hooks (avatar.ops) ------------------------------------------------
+    @property
+    def position(self) -> tuple[int, int]:
+        """(segment, next line): where the script stands, saved so a restart resumes there."""
+        return self._segment, self._line
+
+    def seek(self, segment: int, line: int) -> None:
+        """Continue from a saved :attr:`position` (clamped to the scene as it is now)."""
+        self._segment = min(max(0, segment), len(self.scene.segments) - 1)
+        self._line = max(0, line)
+        self._resume = None
+
+    def jump_to(self, product_id: str) -> bool:
+        """Start the first segment about ``product_id`` from its first line; False if none is."""
+        for index, segment in enumerate(self.scene.segments):
+            if segment.product_id == product_id:
+                self.seek(index, 0)
+                return True
+        return False

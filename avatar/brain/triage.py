@@ -193,3 +193,22 @@ class CommentQueue:
         while not self._items:
             self._arrived.clear()
             await self._arrived.wait()
+
+    # -- operator and restart hooks (avatar.ops) ------------------------------------------------
+    def waiting(self) -> list[Comment]:
+        """The comments waiting, in arrival order (for the operator console and restarts)."""
+        return [comment for comment, _ in self._items]
+
+    def remove(self, comment: Comment) -> bool:
+        """Take ``comment`` out of the queue (skipped or pinned by the operator)."""
+        for index, (waiting, _) in enumerate(self._items):
+            if waiting == comment:
+                del self._items[index]
+                return True
+        return False
+
+    def restore(self, comment: Comment) -> None:
+        """Put back a comment saved before a restart (no rate limit or moderation: it passed them)."""
+        if len(self._items) < QUEUE_CAPACITY:
+            self._items.append((comment, _key(comment.text)))
+            self._arrived.set()

@@ -72,6 +72,12 @@ class Programme:
         )
         self._render_task: asyncio.Task[None] | None = None
         self._started_at: float | None = None
+        # Kept across runs: a pump restarted by the supervisor continues the video timeline
+        # (pts never go backwards for viewers already watching).
+        self._frame_index = 0
+        self._next_frame_at = 0.0
+        self.muted = False  # emergency mute: silence goes out, the playout still advances
+        self.on_render: Callable[[float], None] | None = None  # render seconds, for metrics
 
     @property
     def seconds(self) -> float:
@@ -85,8 +91,6 @@ class Programme:
         start = self.clock.now()
         self._started_at = start
         tick = 0  # ticks since `start` (reset on resync)
-        next_frame_at = 0.0  # programme seconds when the next video frame is due
-        frame_index = 0
         try:
             while True:
                 deadline = start + tick * tick_s
@@ -97,17 +101,34 @@ class Programme:
                     start, tick = self.clock.now(), 0
                 pts = self.playout.now_playing.samples_played
                 pcm = self.playout.pull()
+                if self.muted:
+                    pcm = np.zeros_like(pcm)
                 self.broadcaster.publish_audio(_audio_frame(pcm, pts))
                 self.stats.ticks += 1
                 tick += 1
                 programme_t = (pts + CHUNK_SAMPLES) / SAMPLE_RATE_HZ
-                if programme_t >= next_frame_at:
-                    self._start_render(frame_index, next_frame_at)
-                    frame_index += 1
-                    next_frame_at = frame_index * frame_s
+                if programme_t >= self._next_frame_at:
+                    self._start_render(self._frame_index, self._next_frame_at)
+                    self._frame_index += 1
+                    self._next_frame_at = self._frame_index * frame_s
         finally:
             if self._render_task is not None:
                 self._render_task.cancel()
+
+    @property
+    def rendering(self) -> bool:
+        """A frame is being rendered right now."""
+        return self._render_task is not None and not self._render_task.done()
+
+    def restart_renderer(self, reason: str = "restarted") -> None:
+        """Abandon a hung render thread and render on a fresh one (the supervisor calls this)."""
+        log.error("renderer %s; rendering on a fresh thread", reason)
+        if self._render_task is not None:
+            self._render_task.cancel()
+            self._render_task = None
+        old = self._executor
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
+        old.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         """Release the render thread (after :meth:`run` was cancelled)."""
@@ -127,7 +148,10 @@ class Programme:
         except Exception:  # a bad frame must not stop the stream; the last picture stays up
             log.exception("render failed at t=%.2f", t)
             return
-        self.stats.render_ms_total += (loop.time() - began) * 1000.0
+        elapsed = loop.time() - began
+        self.stats.render_ms_total += elapsed * 1000.0
+        if self.on_render is not None:
+            self.on_render(elapsed)
         frame = av.VideoFrame.from_ndarray(image, format="yuv420p")
         frame.pts = round(index * VIDEO_CLOCK_HZ / self.fps)
         frame.time_base = VIDEO_TIME_BASE

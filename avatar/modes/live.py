@@ -30,6 +30,9 @@ from avatar.media.clock import Clock, LoopClock
 from avatar.media.playout import NowPlaying, Playout
 from avatar.media.programme import Programme
 from avatar.modes.stage import Stage
+from avatar.ops.control import OperatorLine
+from avatar.ops.operations import Operations
+from avatar.ops.store import Store
 from avatar.render.animator import Animator
 from avatar.render.compositor import Renderer
 from avatar.render.frame import ProductCard
@@ -37,6 +40,10 @@ from avatar.speaker import Speaker, SpeechResult, Voice
 
 log = logging.getLogger(__name__)
 
+BRAIN_DOWN_LINE = {
+    "en": "Good question! Give me a moment and ask me again, please.",
+    "zh": "好问题！请稍等，再问我一次。",
+}
 BLOCKED_LINE_PAUSE_S = 0.5  # pause after skipping a scripted line that failed compliance
 NOTICES = {
     Verdict.EMPTY: "Type a question first.",
@@ -89,6 +96,7 @@ class LiveShow:
         *,
         clock: Clock | None = None,
         speaker: Speaker | None = None,
+        store: Store | None = None,
     ) -> None:
         self.scene = scene
         self.settings = settings
@@ -118,30 +126,28 @@ class LiveShow:
         self._card_language = scene.language
         self._pending_first_audio: dict[int, float] = {}  # turn id -> comment received_at
         self._started_wall = time.time()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._warmed = False
+        # Supervision, metrics, persistence and operator control (avatar/ops).
+        self.ops = Operations(self, store)
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
         """Start the programme at once (silence and idle motion) and the host after warm-up."""
-        self._tasks.append(asyncio.create_task(self.programme.run(), name="programme"))
-        self._tasks.append(asyncio.create_task(self._host_loop(), name="host"))
+        await self.ops.start()  # the programme pump and the host loop run under the supervisor
 
     async def stop(self) -> None:
         """Stop everything the show started, and wait for it."""
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(task, 5)
-        self._tasks.clear()
+        await self.ops.stop()
         self.programme.close()
         self.speaker.close()
 
     # -- inputs ----------------------------------------------------------------------------------
     def submit_comment(self, viewer_id: str, name: str, text: str) -> Verdict:
         """A viewer's chat message: queued for the host, or refused with a notice to that viewer."""
-        verdict = self.comments.submit(viewer_id, name, text, self.clock.now())
+        merged, now = self.comments.merged, self.clock.now()
+        verdict = self.comments.submit(viewer_id, name, text, now)
         if verdict is Verdict.ACCEPTED:
+            self.ops.comment_accepted(viewer_id, name, text, now, merged=self.comments.merged > merged)
             self.bus.publish(ChatPosted(viewer_id, name[:40] or "viewer", " ".join(text.split())))
             self.stage.comment(name, text)
         else:
@@ -153,6 +159,7 @@ class LiveShow:
         stats = self.programme.stats
         return {
             "status": "ok",
+            **self.ops.health(),
             "uptime_s": round(time.time() - self._started_wall, 1),
             "viewers": self.broadcaster.viewers,
             "current_product": self.product_id,
@@ -166,13 +173,17 @@ class LiveShow:
     # -- the picture -------------------------------------------------------------------------------
     def render(self, t: float, playing: NowPlaying) -> npt.NDArray[np.uint8]:
         """The frame at programme time ``t``; runs on the render thread."""
-        product = self.scene.catalog.get(self.product_id)
+        catalog = self.scene.catalog
+        product = catalog.get(
+            self.product_id if self.product_id in catalog else self.run_of_show.current_product_id
+        )
         card = product_card(product, self.scene, self._card_language)
         return self.renderer.render_i420(self.stage.frame(t, playing, product, card))
 
     # -- the host ----------------------------------------------------------------------------------
     def _on_sentence_start(self, turn_id: int, text: str) -> None:
         self.bus.publish(Caption(text, turn_id))
+        self.ops.said(turn_id, text)
         received = self._pending_first_audio.pop(turn_id, None)
         if received is not None:
             self.stage.thinking = False  # the answer is audible: stop looking pensive
@@ -186,29 +197,57 @@ class LiveShow:
             self.bus.publish(ProductShown(product_id))
 
     async def _host_loop(self) -> None:
-        try:
-            await self.speaker.warm_up()
-        except Exception:
-            log.exception("voice warm-up failed; continuing with fallbacks")
-        greeting = self._compliant(self.scene.persona.greeting.get(self.scene.language, ""))
-        if greeting:
-            self.stage.greeting_turn = self.speaker.next_turn_id
-            await self.speaker.say(greeting, language=self.scene.language)
+        if not self._warmed:  # once: the supervisor may restart this loop
+            self._warmed = True
+            try:
+                await self.speaker.warm_up()
+            except Exception:
+                log.exception("voice warm-up failed; continuing with fallbacks")
+            greeting = self._compliant(
+                self.scene.persona.greeting.get(self.scene.language, ""), source="greeting"
+            )
+            if greeting and not self.ops.resumed:  # a show resumed after a restart does not greet again
+                self.stage.greeting_turn = self.speaker.next_turn_id
+                await self.speaker.say(greeting, language=self.scene.language)
+        control = self.ops.control
         while True:
-            comment = self.comments.pop(self.clock.now(), self.product_id)
+            self.ops.beat()
+            await control.wait_live(self.ops.beat)  # paused or muted by the operator
+            if (jump := control.take_jump()) is not None and self.run_of_show.jump_to(jump):
+                self._show_product(jump, self.scene.language)
+            if (line := control.take_line()) is not None:
+                await self._say_operator_line(line)
+                continue
+            comment = control.take_pinned() or self.comments.pop(self.clock.now(), self.product_id)
             if comment is not None:
                 await self._answer(comment)
                 continue
             await self._say_script_line()
 
-    def _compliant(self, text: str, product_id: str | None = None) -> str:
+    def _compliant(self, text: str, product_id: str | None = None, *, source: str = "script") -> str:
         """``text`` as the compliance checker lets it be spoken; "" when it must not be said."""
         if not text:
             return ""
-        return self.answerer.compliance.check(text, self.scene.language, product_id).text
+        result = self.answerer.compliance.check(text, self.scene.language, product_id)
+        self.ops.checked(source, product_id, text, result)
+        return result.text
+
+    async def _say_operator_line(self, line: OperatorLine) -> None:
+        """A line injected from the console (or a promotion): checked like any other, then spoken."""
+        text = self._compliant(line.text, line.product_id, source=line.source)
+        if not text:
+            return
+        if line.product_id:
+            self._show_product(line.product_id, self.scene.language)
+        self.answering = True
+        try:
+            await self.speaker.say(text, language=self.scene.language)
+        finally:
+            self.answering = False
 
     async def _say_script_line(self) -> None:
         line = self.run_of_show.next_line()
+        self.ops.script_line(line.segment, line.line)
         text = self._compliant(line.text, line.product_id)
         if not text:
             # Blocked (the checker logged why): skip the line, but yield to chat for a moment so
@@ -233,7 +272,13 @@ class LiveShow:
 
     async def _answer(self, comment: Comment) -> None:
         self.stage.thinking = True  # until the answer is heard (see _on_sentence_start)
-        answer: Answer = self.answerer.answer(comment.text, self.product_id)
+        try:
+            answer: Answer = await self.ops.answer(comment.text, self.product_id)
+        except Exception:  # the brain crashed or hung (the supervisor restarts it): say so briefly
+            log.exception("no answer for %r", comment.text[:80])
+            self.stage.thinking = False
+            await self.speaker.say(BRAIN_DOWN_LINE.get(self.scene.language, BRAIN_DOWN_LINE["en"]))
+            return
         log.info("answer to %s (%s): %s", comment.name, answer.intent, answer.text)
         if answer.product_id:
             self._show_product(answer.product_id, answer.language)
@@ -243,6 +288,13 @@ class LiveShow:
         self.answering = True
         try:
             await self.speaker.say(answer.text, language=answer.language)
+            timing = self.answer_timings[-1] if self.answer_timings else None
+            heard = (
+                timing.first_audio_at - timing.received_at
+                if timing and timing.received_at == comment.received_at
+                else None
+            )
+            self.ops.answered(comment, answer, heard)
         finally:
             self.answering = False
             self.stage.thinking = False

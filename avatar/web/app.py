@@ -16,6 +16,8 @@ from aiohttp import web
 
 from avatar.modes.live import LiveShow, product_card
 from avatar.render.snapshot import video_frame_png
+from avatar.web.console import CONSOLE_KEY, add_console, generate_token
+from avatar.web.monitoring import add_monitoring
 from avatar.web.viewers import SignalingError, ViewerRegistry
 
 log = logging.getLogger(__name__)
@@ -119,10 +121,14 @@ def create_app(show: LiveShow) -> web.Application:
     app.router.add_get("/products/{product_id}/image", product_image)
     app.router.add_post("/offer", offer)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
+    add_monitoring(app, show)  # /readyz, /metrics
+    # Operator-only routes under /console (their own auth guard); a token is made up if none is set.
+    add_console(app, show, show.settings.operator_token or generate_token())
 
     async def lifecycle(app: web.Application) -> Any:
         await show.start()
         yield
+        await app[CONSOLE_KEY].close_all()
         await app[VIEWERS_KEY].close_all()
         await show.stop()
 

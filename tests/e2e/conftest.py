@@ -64,6 +64,8 @@ def start_live(*extra: str) -> LiveServer:
     log_path = Path(tempfile.mkstemp(prefix="avatar-live-", suffix=".log")[1])
     command = [sys.executable, "-m", "avatar.cli", "live", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--ice-loopback", *extra]
+    if "--database" not in extra:  # a fresh show each time: nothing resumed from an earlier run
+        command += ["--database", str(Path(tempfile.mkdtemp(prefix="avatar-db-")) / "show.sqlite3")]
     process = subprocess.Popen(command, cwd=REPO, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
     server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
     deadline = time.monotonic() + 60

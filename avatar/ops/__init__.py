@@ -1,0 +1,1 @@
+"""Running the show 24/7: supervision, metrics, persistence and the operator's controls."""
