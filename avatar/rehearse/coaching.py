@@ -177,7 +177,7 @@ def key_terms(point: str) -> tuple[str, ...]:
         return tuple(sorted(_bigrams(point)))
     seen: list[str] = []
     for token in _tokens(point):
-        if token not in _STOP and len(token) > 1 and token not in seen:
+        if token not in _STOP and (len(token) > 1 or token.isdigit()) and token not in seen:
             seen.append(token)
     return tuple(seen)
 

@@ -266,7 +266,7 @@ def render_html(report: dict[str, Any], history: Sequence[dict[str, Any]] = ()) 
                 escape(f["line"]),
                 problem,
                 suggestion,
-                class_="flag",
+                class_="flagged",
                 data_rule=f["rule"],
             )
         )
@@ -297,8 +297,8 @@ def render_html(report: dict[str, Any], history: Sequence[dict[str, Any]] = ()) 
     out += [el("h2", "Transcript"), el("div", lines or "(nothing was recognised)", id="transcript")]
     if history:
         out += [el("h2", "Progress"), progress_svg(history)]
-    # "</" would end the script element early; JSON allows "<\/" for it.
-    embedded = json.dumps(report, ensure_ascii=False).replace("</", "<\\/")
+    # "</script>" or "<!--" in what the host said would break out of the element; JSON's \u003c is "<".
+    embedded = json.dumps(report, ensure_ascii=False).replace("<", "\\u003c")
     out.append(f'<script type="application/json" id="report-json">{embedded}</script>')
     out.append("</body></html>")
     return "\n".join(out)

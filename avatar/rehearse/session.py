@@ -8,6 +8,7 @@ state; a take that is stopped early or abandoned still reports what it has.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Callable
@@ -86,8 +87,8 @@ class TakeResult:
     messages: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form (what ``report.json`` holds)."""
-        return {
+        """JSON-ready form (what ``report.json`` holds): plain lists, dicts, strings and numbers."""
+        data = {
             "session_id": self.session_id,
             "host": self.host,
             "scene": self.scene,
@@ -107,6 +108,9 @@ class TakeResult:
             "flags": [f.__dict__ for f in self.coaching.flags],
             "audience": [a.as_dict() for a in self.answers],
         }
+        # Through JSON once, so a report read back from the store equals the one returned here.
+        plain: dict[str, Any] = json.loads(json.dumps(data, ensure_ascii=False))
+        return plain
 
 
 def _scores(d: Delivery, c: Coaching, answers: list[Answer]) -> dict[str, float]:
@@ -244,7 +248,8 @@ class Take:
         due = self.schedule.first_s + n * self.schedule.every_s
         if elapsed_s < due:
             return None
-        self.asked_at.append(round(elapsed_s, 2))
+        # Recorded at its scheduled time: audio after it (already in this chunk) is the answer.
+        self.asked_at.append(round(due, 2))
         return n, self.questions[n]
 
     def plan_questions(self, take_s: float) -> None:
