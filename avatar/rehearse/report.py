@@ -52,7 +52,7 @@ def _title(text: str) -> str:
 
 def _timeline_svg(report: dict[str, Any]) -> str:
     take = max(float(report["take_s"]), 1.0)
-    h, pad = 110, 30
+    h, pad = 124, 30
     scale = (_W - 2 * pad) / take
 
     def x(t: float) -> float:
@@ -112,7 +112,7 @@ def _timeline_svg(report: dict[str, Any]) -> str:
             )
         )
     legend = "▲ question · ● flagged line · blue: speech · orange: long pause · | filler"
-    parts.append(el("text", legend, x=30, y=14, font_size=10, fill="#667"))
+    parts.append(el("text", legend, x=pad, y=119, font_size=10, fill="#667"))
     return el("svg", "".join(parts), id="timeline", xmlns=_SVG_NS, width=_W, height=h, role="img")
 
 

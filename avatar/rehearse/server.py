@@ -65,6 +65,7 @@ class LiveTake:
     report: dict[str, Any] | None = None
     questions: list[dict[str, Any]] = field(default_factory=list)
     peak: float = 0.0
+    transcriber: asyncio.Task[None] | None = None
 
 
 class RehearsalServer:
@@ -101,19 +102,27 @@ class RehearsalServer:
             self._asr = self._asr_factory()
         return self._asr
 
-    def _transcribe_piece(self, take: Take, start_s: float, audio: npt.NDArray[np.float32]) -> None:
-        take.transcribe_piece(self._recognizer(), start_s, audio)
+    def _recognise(self, take: Take, audio: npt.NDArray[np.float32]) -> Any:
+        return take.recognise(self._recognizer(), audio)
 
     async def _transcribe_ready(self, live: LiveTake, final: bool) -> None:
         take = live.take
         while (piece := take.next_piece(final=final)) is not None:
             start, audio = piece
             try:
-                await self.asr_worker.run(self._transcribe_piece, take, start, audio)
+                transcript = await self.asr_worker.run(self._recognise, take, audio)
                 self._asr_error = None
             except Exception as error:  # a broken model degrades the rehearsal, it does not end it
                 log.warning("rehearse: transcription failed", exc_info=True)
                 self._asr_error = f"speech recognition failed ({error}); the take's audio is kept"
+                continue
+            if transcript is not None:
+                take.add_transcript(transcript, start)  # on the loop: state() reads the lines here
+
+    def _kick(self, live: LiveTake) -> None:
+        """Transcribe ready pieces in the background, so posting audio never waits for Whisper."""
+        if live.transcriber is None or live.transcriber.done():
+            live.transcriber = asyncio.create_task(self._transcribe_ready(live, final=False))
 
     # --- takes --------------------------------------------------------------------------------
 
@@ -145,7 +154,7 @@ class RehearsalServer:
             if due is not None:
                 n, question = due
                 live.questions.append({"n": n, "text": question.text, "at_s": take.asked_at[-1]})
-            await self._transcribe_ready(live, final=False)
+            self._kick(live)
             return self.state(live)
 
     async def stop(self, live: LiveTake, status: str = "finished") -> dict[str, Any]:
@@ -157,6 +166,8 @@ class RehearsalServer:
             return live.report
 
     async def _finish(self, live: LiveTake, status: str) -> None:
+        if live.transcriber is not None:
+            await live.transcriber  # never raises: failures become a message
         await self._transcribe_ready(live, final=True)
         result = live.take.result(status)
         report = result.as_dict()

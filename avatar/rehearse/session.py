@@ -23,7 +23,7 @@ from avatar.brain.compliance import ComplianceChecker
 from avatar.brain.scene import Scene
 from avatar.rehearse.audience import Answer, AudienceSchedule, Question, questions_for, score_answers
 from avatar.rehearse.coaching import Coaching, coach
-from avatar.rehearse.metrics import FILLER_PROMPT, SAMPLE_RATE_HZ, Delivery, delivery
+from avatar.rehearse.metrics import FILLER_PROMPT, SAMPLE_RATE_HZ, SILENT_DBFS, Delivery, delivery
 from avatar.rehearse.timed import TimedLine, TranscriptLike, is_cjk, lines_from_transcript, words_of
 
 __all__ = ["Recognizer", "Take", "TakeResult", "language_problem"]
@@ -219,16 +219,24 @@ class Take:
         self._pending_from += cut
         return start, pending[:cut]
 
+    def recognise(self, asr: Recognizer, piece: npt.NDArray[np.float32]) -> TranscriptLike | None:
+        """Transcribe one piece of the take (call on the ASR worker); None for a silent piece.
+
+        Touches no state of the take, so the event loop may read the take meanwhile.
+        """
+        if float(np.max(np.abs(piece), initial=0.0)) < 10 ** (SILENT_DBFS / 20):
+            return None  # a silent piece: Whisper would hallucinate "thanks for watching"
+        transcript: TranscriptLike = asr.transcribe(
+            piece, language=self.language, prompt=FILLER_PROMPT.get(self.language), word_timestamps=True
+        )
+        return transcript
+
     def transcribe_piece(
         self, asr: Recognizer, start_s: float, piece: npt.NDArray[np.float32]
     ) -> list[TimedLine]:
-        """Transcribe one piece (on the ASR worker thread) and add its lines to the take."""
-        if float(np.max(np.abs(piece), initial=0.0)) < 10 ** (-55 / 20):
-            return []  # a silent piece: Whisper would hallucinate "thanks for watching"
-        transcript = asr.transcribe(
-            piece, language=self.language, prompt=FILLER_PROMPT.get(self.language), word_timestamps=True
-        )
-        return self.add_transcript(transcript, start_s)
+        """Transcribe one piece and add its lines to the take (both in the calling thread)."""
+        transcript = self.recognise(asr, piece)
+        return [] if transcript is None else self.add_transcript(transcript, start_s)
 
     def add_transcript(self, transcript: TranscriptLike, offset_s: float = 0.0) -> list[TimedLine]:
         """Add a transcript of audio that started ``offset_s`` into the take."""

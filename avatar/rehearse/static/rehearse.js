@@ -4,6 +4,7 @@
 
 const RATE = 16000;
 const POST_EVERY_MS = 1000;
+const MAX_POST_SAMPLES = RATE * 4;  // the server takes at most 5 s per post
 const $ = (id) => document.getElementById(id);
 
 let take = null;        // {id, product}
@@ -63,11 +64,12 @@ function toInt16(samples, fromRate) {
 async function postPending() {
   if (posting || !take || pending.length === 0) return;
   posting = true;
-  const total = pending.reduce((n, c) => n + c.length, 0);
-  const body = new Int16Array(total);
+  const all = new Int16Array(pending.reduce((n, c) => n + c.length, 0));
   let at = 0;
-  for (const c of pending) { body.set(c, at); at += c.length; }
-  pending = [];
+  for (const c of pending) { all.set(c, at); at += c.length; }
+  // Audio that piled up (a slow network) goes in several posts, oldest first.
+  const body = all.slice(0, MAX_POST_SAMPLES);
+  pending = all.length > MAX_POST_SAMPLES ? [all.slice(MAX_POST_SAMPLES)] : [];
   try {
     const response = await fetch(`/api/rehearse/takes/${take.id}/audio`, {
       method: "POST", headers: {"Content-Type": "application/octet-stream"}, body: body.buffer,
@@ -152,8 +154,10 @@ async function stop() {
   stopping = true;
   $("stop").disabled = true;
   clearInterval(timer);
-  while (posting) await new Promise((r) => setTimeout(r, 50));
-  await postPending();
+  for (let i = 0; i < 200 && (posting || pending.length); i++) {
+    if (!posting) await postPending();
+    else await new Promise((r) => setTimeout(r, 50));
+  }
   if (stream) stream.getTracks().forEach((t) => t.stop());
   if (context) await context.close();
   $("report").textContent = "Judging the take…";
