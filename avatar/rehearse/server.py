@@ -173,8 +173,9 @@ class RehearsalServer:
         report = result.as_dict()
         if self._asr_error:
             report["messages"].append(self._asr_error)
-        live.report = report
         await asyncio.get_running_loop().run_in_executor(None, self.store.finish, report)
+        # Marked finished only once saved: a caller that waits on the lock then finds it stored.
+        live.report = report
 
     async def reap(self) -> None:
         """Finish takes nobody has sent audio to for ``idle_timeout_s`` (the page was left)."""

@@ -103,7 +103,6 @@ def test_the_avatars_model_answer_passes_its_own_coach(scene: Scene, asr: Any, t
     import asyncio
 
     from avatar.engines.asr import read_audio
-
     from avatar.rehearse.presenter import Presenter
 
     presenter = Presenter(scene, tmp_path)
