@@ -128,7 +128,7 @@ def test_cli_writes_the_report_and_saves_the_session(tmp_path: Path) -> None:
     assert "Flagged lines" in html.read_text()
     assert (tmp_path / "data" / "rehearse.sqlite3").is_file()
     bad = subprocess.run(
-        [*command[:8], "--audio", str(tmp_path / "missing.wav"), "--no-language-check"],
+        [*command[:8], "--audio", str(tmp_path / "missing.wav"), "--data-dir", str(tmp_path / "data")],
         cwd=REPO, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert bad.returncode == 2 and "missing.wav" in bad.stderr
