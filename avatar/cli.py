@@ -68,6 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     transcribe.add_argument("--model", help="tiny.en, base, a path or a hub name (default by language)")
     transcribe.add_argument("--engine", choices=("whisper", "faster-whisper"), default="whisper")
     transcribe.add_argument("--prompt", help="words to expect, e.g. product names (biases spelling)")
+    rehearse = commands.add_parser(
+        "rehearse", help="coach a human host: the /rehearse page, or a report on a recorded take"
+    )
+    _add_rehearse_options(rehearse)
 
     bench = commands.add_parser("bench", help="measure latency, render/encode time, CPU and memory")
     _add_video_options(bench)
@@ -228,6 +232,31 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_rehearse_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--scene", type=Path, default=Path("scenes/demo"))
+    parser.add_argument("--host", default="0.0.0.0", help="address the page listens on (default 0.0.0.0)")
+    parser.add_argument(
+        "--port", type=int, default=8090, help="HTTP port of the /rehearse page (default 8090)"
+    )
+    parser.add_argument("--product", help="product to rehearse (with --audio)")
+    parser.add_argument("--audio", type=Path, help="rehearse from a recording instead of the page")
+    parser.add_argument("--report", type=Path, help="write the HTML report here (JSON next to it)")
+    parser.add_argument("--name", default="host", help="who is rehearsing (their progress is kept)")
+    parser.add_argument("--data-dir", type=Path, help="where sessions are saved (default <scene>/rehearsals)")
+    parser.add_argument("--asr", default=None, help="Whisper model (default tiny.en; base for Chinese)")
+    parser.add_argument("--first-question", type=float, default=15.0, help="seconds to the first question")
+    parser.add_argument("--question-every", type=float, default=20.0, help="seconds between questions")
+    parser.add_argument(
+        "--no-language-check", action="store_true", help="skip checking the take's language (offline)"
+    )
+
+
+def _run_rehearse(args: argparse.Namespace) -> int:
+    from avatar.rehearse.cli import run_rehearse
+
+    return run_rehearse(args)
+
+
 def _run_bench(args: argparse.Namespace) -> int:
     from avatar.bench import run_bench, run_viewer_bench
 
@@ -274,8 +303,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     for noisy in ("aioice", "aiortc", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    handlers = {"live": _run_live, "ask": _run_ask, "eval": _run_eval, "bench": _run_bench}
-    handlers["transcribe"] = _run_transcribe
+    handlers = {
+        "live": _run_live,
+        "ask": _run_ask,
+        "eval": _run_eval,
+        "transcribe": _run_transcribe,
+        "rehearse": _run_rehearse,
+        "bench": _run_bench,
+    }
     try:
         return handlers[args.command](args)
     except DataError as error:
