@@ -13,6 +13,7 @@ from pathlib import Path
 
 from avatar.brain.catalog import Catalog, FieldReader, load_catalog, read_yaml, sub
 from avatar.brain.language import SUPPORTED_LANGUAGES
+from avatar.brain.promotions import Promotion, read_promotions
 from avatar.brain.script import check_template
 from avatar.errors import DataError
 
@@ -54,10 +55,13 @@ class Scene:
     segments: tuple[Segment, ...]
     idle_lines: dict[str, tuple[str, ...]]
     theme: dict[str, str]  # passed through to the renderer untouched
+    llm: str | None = None  # phrasing model (see avatar.brain.llm.engine_from_spec); None = default
+    llm_budget_s: float | None = None  # seconds the model gets per answer before the template is said
+    promotions: tuple[Promotion, ...] = ()  # timed coupon drops, flash sales, low-stock calls
 
 
 _REQUIRED = ("name", "language", "voice", "persona", "segments")
-_OPTIONAL = ("currency", "products", "idle_lines", "theme")
+_OPTIONAL = ("currency", "products", "idle_lines", "theme", "llm", "promotions")
 
 
 def load_scene(path: Path | str) -> Scene:
@@ -125,6 +129,9 @@ def load_scene(path: Path | str) -> Scene:
                 reader.fail(sub("theme", key), "expected text such as a colour")
             theme[key] = str(value)
 
+    llm, llm_budget = _read_llm(reader, raw.get("llm"))
+    promotions = read_promotions(reader, raw.get("promotions"), catalog)
+
     return Scene(
         name=name,
         root=file.parent,
@@ -135,7 +142,26 @@ def load_scene(path: Path | str) -> Scene:
         segments=segments,
         idle_lines=idle,
         theme=theme,
+        llm=llm,
+        llm_budget_s=llm_budget,
+        promotions=promotions,
     )
+
+
+def _read_llm(reader: FieldReader, value: object) -> tuple[str | None, float | None]:
+    """``llm: smollm2`` or ``llm: {model: smollm2, budget_s: 0.7}``."""
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        return reader.text(value, "llm"), None
+    raw = reader.mapping(value, "llm", optional=("model", "budget_s"))
+    model = reader.text(raw["model"], "llm.model") if raw.get("model") is not None else None
+    budget = None
+    if raw.get("budget_s") is not None:
+        budget = reader.number(raw["budget_s"], "llm.budget_s")
+        if not 0 < budget <= 10:
+            reader.fail("llm.budget_s", f"must be more than 0 and at most 10 seconds, got {budget:g}")
+    return model, budget
 
 
 def _read_persona(reader: FieldReader, value: object, language: str) -> Persona:

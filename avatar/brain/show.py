@@ -34,11 +34,32 @@ class RunOfShow:
         self._segment = 0
         self._line = 0
         self._resume: ScriptLine | None = None
+        self.passes = 0  # how many times the whole run of show has looped
 
     @property
     def current_product_id(self) -> str:
         """The product of the segment on air."""
         return self.scene.segments[self._segment].product_id
+
+    @property
+    def segment_index(self) -> int:
+        """The index of the segment on air."""
+        return self._segment
+
+    @property
+    def segment_done(self) -> bool:
+        """True when every line of the segment on air has been said (the next line starts the next one)."""
+        if self._resume is not None:
+            return False
+        segment = self.scene.segments[self._segment]
+        return self._line >= len(script_lines(self.scene, segment, self.language))
+
+    def use_scene(self, scene: Scene) -> None:
+        """A reloaded scene: keep the place in the show where the segments still allow it."""
+        self.scene = scene
+        if self._segment >= len(scene.segments):
+            self._segment, self._line = 0, 0
+        self._resume = None if self._resume is None or self._resume.product_id in scene.catalog else None
 
     def next_line(self) -> ScriptLine:
         """The next line to say (the rest of an interrupted line first)."""
@@ -49,6 +70,8 @@ class RunOfShow:
         lines = script_lines(self.scene, segment, self.language)
         if self._line >= len(lines):
             self._segment = (self._segment + 1) % len(self.scene.segments)
+            if self._segment == 0:
+                self.passes += 1
             self._line = 0
             segment = self.scene.segments[self._segment]
             lines = script_lines(self.scene, segment, self.language)
