@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,25 @@ def _add_video_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--fps", type=int, help="frames per second (default 25)")
 
 
+DEFAULT_LLM = "smollm2"
+"""The phrasing model when neither ``--llm``, ``AVATAR_LLM`` nor the scene's ``llm:`` names one."""
+
+
+def _add_llm_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--llm",
+        help="answer phrasing model: smollm2 (default), none (templates), a Hugging Face model name or "
+        "folder, or an OpenAI-compatible http://host/v1[#model]; a model that fails gives templates",
+    )
+
+
+def _llm_spec(cli_value: str | None, scene_value: str | None) -> str:
+    """``--llm``, else ``AVATAR_LLM``, else the scene's ``llm:``, else the default."""
+    import os
+
+    return cli_value or os.environ.get("AVATAR_LLM") or scene_value or DEFAULT_LLM
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="avatar", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -32,13 +52,17 @@ def _parser() -> argparse.ArgumentParser:
     live.add_argument("--host", help="address to bind (default 0.0.0.0)")
     live.add_argument("--port", type=int, help="HTTP port (default 8080)")
     live.add_argument("--ice-loopback", action="store_true", default=None, help="loopback-only WebRTC")
+    _add_llm_option(live)
 
-    ask = commands.add_parser("ask", help="print the answer the host would speak, as JSON")
+    ask = commands.add_parser("ask", help="print the answer the host would speak")
     ask.add_argument("--scene", type=Path, default=Path("scenes/demo"))
     ask.add_argument("--product", help="product on screen (default: the first segment's)")
     ask.add_argument(
-        "--json", action="store_true", help="JSON output, with facts and compliance actions (the default)"
+        "--json",
+        action="store_true",
+        help="JSON output with the facts, compliance actions and who phrased it (default: plain text)",
     )
+    _add_llm_option(ask)
     ask.add_argument("question")
 
     evaluate = commands.add_parser(
@@ -80,6 +104,7 @@ def _run_live(args: argparse.Namespace) -> int:
         ice_loopback=args.ice_loopback,
     )
     scene = load_scene(settings.scene)
+    settings = replace(settings, llm=_llm_spec(args.llm, scene.llm))
     if settings.ice_loopback:
         use_loopback_only()
 
@@ -102,20 +127,42 @@ def _run_live(args: argparse.Namespace) -> int:
 
 def _run_ask(args: argparse.Namespace) -> int:
     from avatar.brain.answerer import Answerer
+    from avatar.brain.phrasing import Phrased, build_phraser
     from avatar.brain.scene import load_scene
 
     scene = load_scene(args.scene)
     product = args.product or scene.segments[0].product_id
     if product not in scene.catalog:
         raise DataError(scene.root / "products.yaml", "id", f"no product {product!r}")
-    answer = Answerer(scene).answer(args.question, product)
+    answerer = Answerer(scene)
+    answer = answerer.answer(args.question, product)
+    phraser = build_phraser(scene, _llm_spec(args.llm, scene.llm), answerer.compliance)
+
+    async def phrase() -> Phrased:
+        try:
+            await phraser.load()  # loading is not part of the answer's time budget
+            return await phraser.phrase(answer)
+        finally:
+            phraser.close()
+
+    phrased = asyncio.run(phrase())
+    spoken = phrased.answer
+    if not args.json:
+        print(spoken.text)
+        how = f"phrased by {phrased.engine}" if phrased.by == "llm" else "template"
+        if phrased.by != "llm" and phrased.fallback:
+            how += f" ({phrased.engine}: {phrased.fallback})"
+        print(f"[{how}; intent {spoken.intent}, product {spoken.product_id or '-'}]")
+        return 0
     out: dict[str, Any] = {
-        "text": answer.text,
-        "product": answer.product_id,
-        "intent": answer.intent,
-        "language": answer.language,
-        "facts": answer.facts,  # the catalog fields the answer states, as said
-        "compliance": [action.as_dict() for action in answer.compliance],  # rewrites and blocks
+        "text": spoken.text,
+        "product": spoken.product_id,
+        "intent": spoken.intent,
+        "language": spoken.language,
+        "facts": spoken.facts,  # the catalog fields the answer states, as said
+        "compliance": [action.as_dict() for action in spoken.compliance],  # rewrites and blocks
+        "phrasing": phrased.as_dict(),  # llm or template, and why the template when a model was asked
+        "template": answer.text,
     }
     print(json.dumps(out, ensure_ascii=False))
     return 0

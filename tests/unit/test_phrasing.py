@@ -156,3 +156,73 @@ def test_engine_specs() -> None:
         assert isinstance(smol, TransformersEngine) and smol.gguf_file is not None
         assert smol.gguf_file.endswith(".gguf")
         smol.close()
+
+
+# -- the OpenAI-compatible HTTP engine, against a local server -----------------------------------
+
+
+async def test_http_engine_posts_chat_completions_and_reads_the_reply(answerer: Answerer) -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    seen: list[dict[str, object]] = []
+
+    async def completions(request: web.Request) -> web.Response:
+        body = await request.json()
+        seen.append(body)
+        return web.json_response(
+            {"choices": [{"message": {"role": "assistant", "content": "The Lumen LED Desk Lamp is $39.99!"}}]}
+        )
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", completions)
+    async with TestServer(app) as server:
+        engine = HttpEngine(str(server.make_url("/v1")), "served-model")
+        phraser = Phraser(engine, answerer.compliance)
+        assert await phraser.load()
+        phrased = await phraser.phrase(lamp_price(answerer))
+        engine.close()
+    assert (phrased.by, phrased.answer.text) == ("llm", "The Lumen LED Desk Lamp is $39.99!")
+    assert seen[0]["model"] == "served-model" and isinstance(seen[0]["messages"], list)
+
+
+async def test_http_engine_errors_fall_back_to_the_template(answerer: Answerer) -> None:
+    from aiohttp import web
+    from aiohttp.test_utils import TestServer
+
+    async def broken(request: web.Request) -> web.Response:
+        return web.Response(status=500, text="out of memory")
+
+    app = web.Application()
+    app.router.add_post("/v1/chat/completions", broken)
+    async with TestServer(app) as server:
+        engine = HttpEngine(str(server.make_url("/v1")))
+        phraser = Phraser(engine, answerer.compliance)
+        await phraser.load()
+        phrased = await phraser.phrase(lamp_price(answerer))
+        engine.close()
+    assert phrased.by == "template" and phrased.answer.text == lamp_price(answerer).text
+    assert phrased.fallback is not None and "HTTP 500" in phrased.fallback
+
+
+# -- avatar ask --------------------------------------------------------------------------------
+
+
+def test_ask_prints_plain_text_and_says_who_worded_it(capsys: pytest.CaptureFixture[str]) -> None:
+    from avatar.cli import main
+
+    assert main(["ask", "--llm", "none", "--scene", str(DEMO_SCENE), "how much is the desk lamp?"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "You can get the Lumen LED Desk Lamp for $39.99."
+    assert lines[1].startswith("[template; intent price, product lumen-lamp]")
+
+
+def test_ask_json_reports_the_phrasing(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from avatar.cli import main
+
+    assert main(["ask", "--json", "--llm", "none", "--scene", str(DEMO_SCENE), "how much is the lamp?"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["phrasing"] == {"by": "template", "engine": None, "fallback": None, "llm_text": None}
+    assert out["text"] == out["template"] == "You can get the Lumen LED Desk Lamp for $39.99."
