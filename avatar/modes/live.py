@@ -22,6 +22,8 @@ from avatar.brain.catalog import Product
 from avatar.brain.director import Director, Extra
 from avatar.brain.phrasing import Phrased, Phraser, build_phraser
 from avatar.brain.reload import SceneReloader
+from avatar.brain.reply import reply
+from avatar.brain.retrieval import Retriever, embedder_from_name
 from avatar.brain.scene import Scene
 from avatar.brain.show import RunOfShow
 from avatar.brain.triage import Comment, CommentQueue, Verdict
@@ -106,6 +108,7 @@ class LiveShow:
         self.answerer = Answerer(scene)
         self.phraser = phraser or build_phraser(scene, settings.llm, self.answerer.compliance)
         self.last_phrased: Phrased | None = None
+        self.retriever = Retriever(scene.catalog, embedder_from_name(settings.embedder or "none"))
         self.run_of_show = RunOfShow(scene)
         self.playout = Playout(on_start=self._on_sentence_start)
         self.broadcaster = Broadcaster()
@@ -127,6 +130,7 @@ class LiveShow:
         self._pending_first_audio: dict[int, float] = {}  # turn id -> comment received_at
         self._started_wall = time.time()
         self._tasks: list[asyncio.Task[None]] = []
+        self._reindex: asyncio.Task[bool] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -150,8 +154,10 @@ class LiveShow:
         self.programme.close()
         self.speaker.close()
         self.phraser.close()
+        self.retriever.close()
 
     async def _load_llm(self) -> None:
+        await self.retriever.build()  # cached on disk: fast after the first run
         await self.phraser.load()
 
     async def _direct(self) -> None:
@@ -179,6 +185,9 @@ class LiveShow:
         self.run_of_show.use_scene(scene)
         self.stage.scene = scene
         self.phraser.use_compliance(answerer.compliance)
+        old, self.retriever = self.retriever, Retriever(scene.catalog, self.retriever.embedder)
+        old.close()
+        self._reindex = asyncio.create_task(self.retriever.build(), name="reindex")
         self.director.use_scene(scene, answerer.compliance)
         if self.product_id not in scene.catalog:
             self.product_id = self.run_of_show.current_product_id
@@ -303,9 +312,12 @@ class LiveShow:
 
     async def _answer(self, comment: Comment) -> None:
         self.stage.thinking = True  # until the answer is heard (see _on_sentence_start)
-        answer: Answer = self.answerer.answer(comment.text, self.product_id)
-        self.last_phrased = await self.phraser.phrase(answer)  # template when the LLM is late/wrong
-        answer = self.last_phrased.answer
+        # Catalog answer (retrieval picks the product when no name does), reworded by the LLM when
+        # it passes the fact lock within its budget.
+        self.last_phrased = await reply(
+            self.answerer, self.retriever, self.phraser, comment.text, self.product_id
+        )
+        answer: Answer = self.last_phrased.answer
         log.info("answer to %s (%s): %s", comment.name, answer.intent, answer.text)
         if answer.product_id:
             self._show_product(answer.product_id, answer.language)
