@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 
 Vectors = npt.NDArray[np.float32]
 
-MIN_SCORE: Final = 0.35
+MIN_SCORE: Final = 0.38
 """Below this combined score no passage answers the question."""
 SWITCH_MARGIN: Final = 0.08
 """Another product's passage must beat the product on screen by this much to move the question there."""
