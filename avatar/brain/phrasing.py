@@ -63,6 +63,7 @@ _NEGATION = re.compile(
 )
 _CONTACT = re.compile(r"https?://|www\.|@\w|\.com(?![a-z])|微信|vx|wechat|whatsapp|telegram", re.IGNORECASE)
 _CAPITALISED = re.compile(r"(?<![A-Za-z'’])([A-Z][a-zA-Z]+)")
+_SENTENCE_END = re.compile(r"[.!?。！？]+(?=\s|$)|[。！？]+")
 _SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]*")
 _PREFIX = re.compile(r"^\s*(?:reworded answer|answer|host|assistant|reply)\s*[:：]\s*", re.IGNORECASE)
 
@@ -119,7 +120,7 @@ class FactLock:
             return LockVerdict(False, "", "empty reply")
         if len(text) > max(2 * len(template), len(template) + 120):
             return LockVerdict(False, "", "too long")
-        if len(_SENTENCE.findall(text)) > MAX_SENTENCES:
+        if _sentences(text) > max(MAX_SENTENCES, _sentences(template) + 1):
             return LockVerdict(False, "", "too many sentences")
         if detect_language(text) != language:
             return LockVerdict(False, "", f"not in {language}")
@@ -163,6 +164,11 @@ class FactLock:
                     continue
                 found.append(word)
         return found
+
+
+def _sentences(text: str) -> int:
+    """Sentences in ``text``: ends of sentence followed by a space or the end ("4.6" is no end)."""
+    return max(1, len(_SENTENCE_END.findall(text.strip())))
 
 
 def _clean(text: str) -> str:

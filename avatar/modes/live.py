@@ -25,6 +25,7 @@ from avatar.brain.reload import SceneReloader
 from avatar.brain.reply import reply
 from avatar.brain.retrieval import Retriever, embedder_from_name
 from avatar.brain.scene import Scene
+from avatar.brain.scriptgen import ScriptWriter, write_all
 from avatar.brain.show import RunOfShow
 from avatar.brain.triage import Comment, CommentQueue, Verdict
 from avatar.config import Settings
@@ -109,6 +110,7 @@ class LiveShow:
         self.phraser = phraser or build_phraser(scene, settings.llm, self.answerer.compliance)
         self.last_phrased: Phrased | None = None
         self.retriever = Retriever(scene.catalog, embedder_from_name(settings.embedder or "none"))
+        self.script_writer = ScriptWriter(self.phraser)
         self.run_of_show = RunOfShow(scene)
         self.playout = Playout(on_start=self._on_sentence_start)
         self.broadcaster = Broadcaster()
@@ -130,7 +132,7 @@ class LiveShow:
         self._pending_first_audio: dict[int, float] = {}  # turn id -> comment received_at
         self._started_wall = time.time()
         self._tasks: list[asyncio.Task[None]] = []
-        self._reindex: asyncio.Task[bool] | None = None
+        self._reindex: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -153,12 +155,21 @@ class LiveShow:
         self._tasks.clear()
         self.programme.close()
         self.speaker.close()
+        if self._reindex is not None:
+            self._reindex.cancel()
         self.phraser.close()
         self.retriever.close()
 
     async def _load_llm(self) -> None:
         await self.retriever.build()  # cached on disk: fast after the first run
-        await self.phraser.load()
+        if await self.phraser.load():
+            await self._write_scripts()
+
+    async def _write_scripts(self) -> None:
+        # The LLM rewords the scene's lines in the background; answers to viewers go first.
+        await write_all(
+            self.script_writer, self.scene, self.run_of_show, lambda: bool(self.comments) or self.answering
+        )
 
     async def _direct(self) -> None:
         """Once a second: start and end promotions, and pick up edits of the scene's files."""
@@ -172,6 +183,10 @@ class LiveShow:
                 self.use_scene(scene)
             tick += 1
             await self.clock.sleep_until(start + tick * DIRECTOR_TICK_S)
+
+    async def _reindex_and_rewrite(self) -> None:
+        await self.retriever.build()
+        await self._write_scripts()
 
     def use_scene(self, scene: Scene) -> None:
         """Put a reloaded scene on air without stopping the stream (a bad compliance file is refused)."""
@@ -187,7 +202,7 @@ class LiveShow:
         self.phraser.use_compliance(answerer.compliance)
         old, self.retriever = self.retriever, Retriever(scene.catalog, self.retriever.embedder)
         old.close()
-        self._reindex = asyncio.create_task(self.retriever.build(), name="reindex")
+        self._reindex = asyncio.create_task(self._reindex_and_rewrite(), name="reindex")
         self.director.use_scene(scene, answerer.compliance)
         if self.product_id not in scene.catalog:
             self.product_id = self.run_of_show.current_product_id
