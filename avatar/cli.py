@@ -87,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_video_options(bench)
     bench.add_argument("--seconds", type=float, default=60.0, help="idle measurement window")
     bench.add_argument("--questions", type=int, default=20, help="chat questions to time")
+    _add_llm_option(bench)
     return parser
 
 
@@ -215,6 +216,7 @@ def _run_bench(args: argparse.Namespace) -> int:
         fps=args.fps or 25,
         seconds=args.seconds,
         questions=args.questions,
+        llm=_llm_spec(args.llm, None),
     )
     print(json.dumps(report, indent=2))
     return 0

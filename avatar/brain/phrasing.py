@@ -53,6 +53,10 @@ DEFAULT_BUDGET_S: Final = 0.7
 MAX_NEW_TOKENS: Final = 48
 """Two short spoken sentences."""
 MAX_SENTENCES: Final = 3
+SLOW_STREAK: Final = 3
+"""After this many answers in a row over the budget the model is too slow on this machine ..."""
+SLOW_SKIP: Final = 10
+"""... and the next this many answers skip it (templates at once), then one tries again."""
 # Intents whose replies are fixed on purpose: a refusal or an apology is not reworded.
 _FIXED_INTENTS = frozenset(
     {Intent.ABUSE.value, Intent.SPAM.value, Intent.INJECTION.value, Intent.COMPLAINT.value}
@@ -205,6 +209,8 @@ class Phraser:
         self.ready = False
         self.failed: str | None = None
         self.stats: Counter[str] = Counter()
+        self._late_streak = 0  # answers in a row that ran over the budget
+        self._skip = 0  # answers left to skip the model for (it is too slow here)
 
     @property
     def engine_name(self) -> str | None:
@@ -274,6 +280,11 @@ class Phraser:
         The accepted text is the model's line after the fact lock; with a reason the caller says
         ``template``. Every fallback is logged.
         """
+        if self._skip > 0 and budget_s is None:
+            # The model keeps missing the live budget here: waiting for it only delays answers.
+            self._skip -= 1
+            self.stats["llm too slow, skipped"] += 1
+            return None, "llm too slow, skipped", None
         if self.engine is None or not self.ready:
             reason = (
                 "llm failed to load" if self.failed else ("llm off" if self.engine is None else "llm loading")
@@ -287,11 +298,22 @@ class Phraser:
                 self.budget_s if budget_s is None else budget_s,
             )
         except TimeoutError:
+            if budget_s is None:
+                self._late_streak += 1
+                if self._late_streak >= SLOW_STREAK:
+                    self._late_streak, self._skip = 0, SLOW_SKIP
+                    log.warning(
+                        "LLM missed the %.2f s budget %d times in a row; skipping it for %d answers",
+                        self.budget_s,
+                        SLOW_STREAK,
+                        SLOW_SKIP,
+                    )
             return self._fallback(template, None, "over the time budget", started)
         except LLMError as error:
             return self._fallback(template, None, f"llm error: {error}", started)
         except Exception as error:  # a model library failing mid-show degrades to templates
             return self._fallback(template, None, f"llm error: {type(error).__name__}: {error}", started)
+        self._late_streak = 0
         verdict = self.lock.check(reply, template, language, product_id)
         ms = (time.perf_counter() - started) * 1000
         if not verdict.ok:

@@ -226,3 +226,17 @@ def test_ask_json_reports_the_phrasing(capsys: pytest.CaptureFixture[str]) -> No
     out = json.loads(capsys.readouterr().out)
     assert out["phrasing"] == {"by": "template", "engine": None, "fallback": None, "llm_text": None}
     assert out["text"] == out["template"] == "You can get the Lumen LED Desk Lamp for $39.99."
+
+
+async def test_a_model_that_keeps_missing_the_budget_is_skipped_for_a_while(answerer: Answerer) -> None:
+    from avatar.brain.phrasing import SLOW_SKIP, SLOW_STREAK
+
+    engine = FakeLLM("You can get the Lumen LED Desk Lamp for $39.99!", delay_s=5.0)
+    phraser = Phraser(engine, answerer.compliance, budget_s=0.02)
+    await phraser.load()
+    answer = lamp_price(answerer)
+    reasons = [(await phraser.phrase(answer)).fallback for _ in range(SLOW_STREAK + SLOW_SKIP + 1)]
+    assert reasons[:SLOW_STREAK] == ["over the time budget"] * SLOW_STREAK
+    assert reasons[SLOW_STREAK:-1] == ["llm too slow, skipped"] * SLOW_SKIP
+    assert reasons[-1] == "over the time budget"  # then it is tried again
+    assert len(engine.prompts) == SLOW_STREAK + 1
