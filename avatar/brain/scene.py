@@ -13,6 +13,7 @@ from pathlib import Path
 
 from avatar.brain.catalog import Catalog, FieldReader, load_catalog, read_yaml, sub
 from avatar.brain.language import SUPPORTED_LANGUAGES
+from avatar.brain.promotions import Promotion, read_promotions
 from avatar.brain.script import check_template
 from avatar.errors import DataError
 
@@ -72,10 +73,13 @@ class Scene:
     idle_lines: dict[str, tuple[str, ...]]
     theme: dict[str, str]  # passed through to the renderer untouched
     avatar: AvatarSpec = AvatarSpec()
+    llm: str | None = None  # phrasing model (see avatar.brain.llm.engine_from_spec); None = default
+    llm_budget_s: float | None = None  # seconds the model gets per answer before the template is said
+    promotions: tuple[Promotion, ...] = ()  # timed coupon drops, flash sales, low-stock calls
 
 
 _REQUIRED = ("name", "language", "voice", "persona", "segments")
-_OPTIONAL = ("currency", "products", "idle_lines", "theme", "avatar")
+_OPTIONAL = ("currency", "products", "idle_lines", "theme", "avatar", "llm", "promotions")
 
 
 def load_scene(path: Path | str) -> Scene:
@@ -146,6 +150,8 @@ def load_scene(path: Path | str) -> Scene:
     avatar = (
         _read_avatar(reader, raw["avatar"], file.parent) if raw.get("avatar") is not None else AvatarSpec()
     )
+    llm, llm_budget = _read_llm(reader, raw.get("llm"))
+    promotions = read_promotions(reader, raw.get("promotions"), catalog)
 
     return Scene(
         name=name,
@@ -158,6 +164,9 @@ def load_scene(path: Path | str) -> Scene:
         idle_lines=idle,
         theme=theme,
         avatar=avatar,
+        llm=llm,
+        llm_budget_s=llm_budget,
+        promotions=promotions,
     )
 
 
@@ -177,6 +186,22 @@ def _read_avatar(reader: FieldReader, value: object, root: Path) -> AvatarSpec:
         reader.fail("avatar.image", "a photo avatar needs a portrait picture, e.g. image: portrait.jpg")
     image = Path(reader.text(raw["image"], "avatar.image"))
     return AvatarSpec(kind, image if image.is_absolute() else root / image)
+
+
+def _read_llm(reader: FieldReader, value: object) -> tuple[str | None, float | None]:
+    """``llm: smollm2`` or ``llm: {model: smollm2, budget_s: 0.7}``."""
+    if value is None:
+        return None, None
+    if isinstance(value, str):
+        return reader.text(value, "llm"), None
+    raw = reader.mapping(value, "llm", optional=("model", "budget_s"))
+    model = reader.text(raw["model"], "llm.model") if raw.get("model") is not None else None
+    budget = None
+    if raw.get("budget_s") is not None:
+        budget = reader.number(raw["budget_s"], "llm.budget_s")
+        if not 0 < budget <= 10:
+            reader.fail("llm.budget_s", f"must be more than 0 and at most 10 seconds, got {budget:g}")
+    return model, budget
 
 
 def _read_persona(reader: FieldReader, value: object, language: str) -> Persona:

@@ -34,11 +34,48 @@ class RunOfShow:
         self._segment = 0
         self._line = 0
         self._resume: ScriptLine | None = None
+        self.passes = 0  # how many times the whole run of show has looped
+        # segment index -> (filled template lines, lines to say instead): scripts the LLM wrote.
+        self._scripts: dict[int, tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
     @property
     def current_product_id(self) -> str:
         """The product of the segment on air."""
         return self.scene.segments[self._segment].product_id
+
+    @property
+    def segment_index(self) -> int:
+        """The index of the segment on air."""
+        return self._segment
+
+    @property
+    def segment_done(self) -> bool:
+        """True when every line of the segment on air has been said (the next line starts the next one)."""
+        if self._resume is not None:
+            return False
+        segment = self.scene.segments[self._segment]
+        return self._line >= len(script_lines(self.scene, segment, self.language))
+
+    def use_script(self, segment: int, templates: tuple[str, ...], lines: tuple[str, ...]) -> None:
+        """Say ``lines`` instead of the segment's filled lines while those are still ``templates``
+        (once a promo ends or the catalog changes, the fresh template lines are said)."""
+        if len(templates) == len(lines):
+            self._scripts[segment] = (templates, lines)
+
+    def _lines(self, index: int) -> list[str]:
+        lines = script_lines(self.scene, self.scene.segments[index], self.language)
+        script = self._scripts.get(index)
+        if script is not None and script[0] == tuple(lines):
+            return list(script[1])
+        return lines
+
+    def use_scene(self, scene: Scene) -> None:
+        """A reloaded scene: keep the place in the show where the segments still allow it."""
+        self.scene = scene
+        self._scripts.clear()
+        if self._segment >= len(scene.segments):
+            self._segment, self._line = 0, 0
+        self._resume = None if self._resume is None or self._resume.product_id in scene.catalog else None
 
     def next_line(self) -> ScriptLine:
         """The next line to say (the rest of an interrupted line first)."""
@@ -46,12 +83,14 @@ class RunOfShow:
             line, self._resume = self._resume, None
             return line
         segment = self.scene.segments[self._segment]
-        lines = script_lines(self.scene, segment, self.language)
+        lines = self._lines(self._segment)
         if self._line >= len(lines):
             self._segment = (self._segment + 1) % len(self.scene.segments)
+            if self._segment == 0:
+                self.passes += 1
             self._line = 0
             segment = self.scene.segments[self._segment]
-            lines = script_lines(self.scene, segment, self.language)
+            lines = self._lines(self._segment)
         line = ScriptLine(segment.product_id, lines[self._line], self._segment, self._line)
         self._line += 1
         return line

@@ -19,11 +19,18 @@ import numpy.typing as npt
 
 from avatar.brain.answerer import Answer, Answerer
 from avatar.brain.catalog import Product
+from avatar.brain.director import Director, Extra
+from avatar.brain.phrasing import Phrased, Phraser, build_phraser
+from avatar.brain.reload import SceneReloader
+from avatar.brain.reply import reply
+from avatar.brain.retrieval import Retriever, embedder_from_name
 from avatar.brain.scene import Scene
+from avatar.brain.scriptgen import ScriptWriter, write_all
 from avatar.brain.show import RunOfShow
 from avatar.brain.triage import Comment, CommentQueue, Verdict
 from avatar.config import Settings
 from avatar.engines.tts.voices import load_voice
+from avatar.errors import DataError
 from avatar.events import Caption, ChatPosted, EventBus, Notice, ProductShown
 from avatar.media.broadcaster import Broadcaster
 from avatar.media.clock import Clock, LoopClock
@@ -44,6 +51,7 @@ BRAIN_DOWN_LINE = {
     "en": "Good question! Give me a moment and ask me again, please.",
     "zh": "好问题！请稍等，再问我一次。",
 }
+DIRECTOR_TICK_S = 1.0  # how often promotions and scene edits are checked
 BLOCKED_LINE_PAUSE_S = 0.5  # pause after skipping a scripted line that failed compliance
 NOTICES = {
     Verdict.EMPTY: "Type a question first.",
@@ -97,13 +105,20 @@ class LiveShow:
         clock: Clock | None = None,
         speaker: Speaker | None = None,
         store: Store | None = None,
+        phraser: Phraser | None = None,
     ) -> None:
+        """``phraser`` rewords answers with an LLM; default: the model ``settings.llm`` or the
+        scene's ``llm:`` names (none -> templates only)."""
         self.scene = scene
         self.settings = settings
         self.clock: Clock = clock or LoopClock()
         self.bus = EventBus()
         self.comments = CommentQueue(scene.catalog)
         self.answerer = Answerer(scene)
+        self.phraser = phraser or build_phraser(scene, settings.llm, self.answerer.compliance)
+        self.last_phrased: Phrased | None = None
+        self.retriever = Retriever(scene.catalog, embedder_from_name(settings.embedder or "none"))
+        self.script_writer = ScriptWriter(self.phraser)
         self.run_of_show = RunOfShow(scene)
         self.playout = Playout(on_start=self._on_sentence_start)
         self.broadcaster = Broadcaster()
@@ -121,6 +136,9 @@ class LiveShow:
         self.stage = Stage(scene, self.animator)  # builds each frame; the host loop sets its mood
         self.programme = Programme(self.playout, self.render, self.broadcaster, self.clock, fps=settings.fps)
         self.product_id = self.run_of_show.current_product_id
+        # Promotions, Q&A checkpoints, greetings and idle talk; hot reload of the scene's files.
+        self.director = Director(scene, self.answerer.compliance, started_at=0.0, stage=self.stage)
+        self.reloader = SceneReloader(scene)
         self.answer_timings: list[AnswerTiming] = []
         self.answering = False  # an answer is being spoken (comments wait; scripted lines yield)
         self._card_language = scene.language
@@ -129,17 +147,81 @@ class LiveShow:
         self._warmed = False
         # Supervision, metrics, persistence and operator control (avatar/ops).
         self.ops = Operations(self, store)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._reindex: asyncio.Task[None] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
         """Start the programme at once (silence and idle motion) and the host after warm-up."""
+        self.director.start(self.clock.now())
         await self.ops.start()  # the programme pump and the host loop run under the supervisor
+        self.reloader = SceneReloader(self.scene, start=self.clock.now())
+        self._tasks.append(asyncio.create_task(self._direct(), name="director"))
+        # The model loads in the background; answers are templates until it is ready.
+        self._tasks.append(asyncio.create_task(self._load_llm(), name="llm-load"))
 
     async def stop(self) -> None:
         """Stop everything the show started, and wait for it."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(task, 5)
+        self._tasks.clear()
         await self.ops.stop()
         self.programme.close()
         self.speaker.close()
+        if self._reindex is not None:
+            self._reindex.cancel()
+        self.phraser.close()
+        self.retriever.close()
+
+    async def _load_llm(self) -> None:
+        await self.retriever.build()  # cached on disk: fast after the first run
+        if await self.phraser.load():
+            await self._write_scripts()
+
+    async def _write_scripts(self) -> None:
+        # The LLM rewords the scene's lines in the background; answers to viewers go first.
+        await write_all(
+            self.script_writer, self.scene, self.run_of_show, lambda: bool(self.comments) or self.answering
+        )
+
+    async def _direct(self) -> None:
+        """Once a second: start and end promotions, and pick up edits of the scene's files."""
+        start = self.clock.now()
+        tick = 0
+        while True:
+            now = self.clock.now()
+            self.director.tick(now, self.stage.wall_clock())
+            scene = self.reloader.poll(now)
+            if scene is not None:
+                self.use_scene(scene)
+            tick += 1
+            await self.clock.sleep_until(start + tick * DIRECTOR_TICK_S)
+
+    async def _reindex_and_rewrite(self) -> None:
+        await self.retriever.build()
+        await self._write_scripts()
+
+    def use_scene(self, scene: Scene) -> None:
+        """Put a reloaded scene on air without stopping the stream (a bad compliance file is refused)."""
+        try:
+            answerer = Answerer(scene)
+        except DataError as error:
+            log.error("scene edit refused, the show keeps the previous version: %s", error)
+            return
+        self.scene, self.answerer = scene, answerer
+        self.comments.catalog = scene.catalog
+        self.run_of_show.use_scene(scene)
+        self.stage.scene = scene
+        self.phraser.use_compliance(answerer.compliance)
+        old, self.retriever = self.retriever, Retriever(scene.catalog, self.retriever.embedder)
+        old.close()
+        self._reindex = asyncio.create_task(self._reindex_and_rewrite(), name="reindex")
+        self.director.use_scene(scene, answerer.compliance)
+        if self.product_id not in scene.catalog:
+            self.product_id = self.run_of_show.current_product_id
 
     # -- inputs ----------------------------------------------------------------------------------
     def submit_comment(self, viewer_id: str, name: str, text: str) -> Verdict:
@@ -150,9 +232,14 @@ class LiveShow:
             self.ops.comment_accepted(viewer_id, name, text, now, merged=self.comments.merged > merged)
             self.bus.publish(ChatPosted(viewer_id, name[:40] or "viewer", " ".join(text.split())))
             self.stage.comment(name, text)
+            self.director.comment_seen(self.clock.now())
         else:
             self.bus.publish(Notice(viewer_id, NOTICES[verdict]))
         return verdict
+
+    def viewer_joined(self, name: str) -> None:
+        """A viewer's page connected: greet them when chat is quiet (rate-limited)."""
+        self.director.viewer_joined(name, self.clock.now())
 
     def health(self) -> dict[str, Any]:
         """What /healthz reports."""
@@ -168,6 +255,9 @@ class LiveShow:
             "frames": stats.frames,
             "dropped_frames": stats.dropped_frames,
             "voice_failures": self.speaker.failures,
+            "llm": {"engine": self.phraser.engine_name, "ready": self.phraser.ready, **self.phraser.stats},
+            "scene_reloads": self.reloader.reloads,
+            "scene_reload_error": self.reloader.last_error,
         }
 
     # -- the picture -------------------------------------------------------------------------------
@@ -222,7 +312,18 @@ class LiveShow:
             if comment is not None:
                 await self._answer(comment)
                 continue
+            extra = self.director.next_extra(self.clock.now(), not self.comments, self.run_of_show)
+            if extra is not None:
+                await self._say_extra(extra)
+                continue
             await self._say_script_line()
+
+    async def _say_extra(self, extra: Extra) -> None:
+        """A promotion, checkpoint, greeting or idle line: a comment cuts it short, it is not resumed."""
+        log.info("%s: %s", extra.kind, extra.text)
+        if extra.product_id is not None:
+            self._show_product(extra.product_id, self.scene.language)
+        await self._interruptible(extra.text)
 
     def _compliant(self, text: str, product_id: str | None = None, *, source: str = "script") -> str:
         """``text`` as the compliance checker lets it be spoken; "" when it must not be said."""
@@ -257,7 +358,13 @@ class LiveShow:
             return
         line = replace(line, text=text)
         self._show_product(line.product_id, self.scene.language)
-        speaking = asyncio.create_task(self.speaker.say(line.text, language=self.scene.language))
+        result = await self._interruptible(line.text)
+        if result.interrupted:
+            self.run_of_show.resume(line, result.sentences_completed)
+
+    async def _interruptible(self, text: str) -> SpeechResult:
+        """Say ``text``, stopping at once when a comment arrives."""
+        speaking = asyncio.create_task(self.speaker.say(text, language=self.scene.language))
         waiting = asyncio.create_task(self.comments.wait())
         try:
             await asyncio.wait({speaking, waiting}, return_when=asyncio.FIRST_COMPLETED)
@@ -267,18 +374,27 @@ class LiveShow:
         finally:
             waiting.cancel()
             speaking.cancel()
-        if result.interrupted:
-            self.run_of_show.resume(line, result.sentences_completed)
+        return result
 
     async def _answer(self, comment: Comment) -> None:
         self.stage.thinking = True  # until the answer is heard (see _on_sentence_start)
         try:
-            answer: Answer = await self.ops.answer(comment.text, self.product_id)
+            # Catalog answer (retrieval picks the product when no name does; the answerer runs on the
+            # supervised brain worker), reworded by the LLM when it passes the fact lock in budget.
+            self.last_phrased = await reply(
+                self.answerer,
+                self.retriever,
+                self.phraser,
+                comment.text,
+                self.product_id,
+                ask=self.ops.answer,
+            )
         except Exception:  # the brain crashed or hung (the supervisor restarts it): say so briefly
             log.exception("no answer for %r", comment.text[:80])
             self.stage.thinking = False
             await self.speaker.say(BRAIN_DOWN_LINE.get(self.scene.language, BRAIN_DOWN_LINE["en"]))
             return
+        answer: Answer = self.last_phrased.answer
         log.info("answer to %s (%s): %s", comment.name, answer.intent, answer.text)
         if answer.product_id:
             self._show_product(answer.product_id, answer.language)

@@ -57,6 +57,8 @@ class Stage:
         """The turn id of the greeting being said (the host nods while it plays)."""
         self.comments: tuple[str, ...] = ()
         """Recent viewer comments for the ticker, oldest first, ``"name: text"``."""
+        self.flash_sale: tuple[str, datetime] | None = None
+        """A scheduled flash sale: (product id, when it ends); counts down on that product's card."""
         # Render-thread state.
         self._last_caption = ("", 0.0)  # text, programme seconds when it was last heard
         self._ticker: tuple[str, ...] = ()
@@ -108,11 +110,19 @@ class Stage:
             mouth_wide=face.mouth_wide,
             mouth_round=face.mouth_round,
             expression=face.expression,
-            countdown_s=flash_sale_seconds(product, now),
+            countdown_s=self._countdown(product, now),
             coupon=self.coupon,
             ticker=comments,
             ticker_since=self._ticker_since,
         )
+
+    def _countdown(self, product: Product | None, now: datetime) -> float | None:
+        sale = self.flash_sale
+        if sale is not None and product is not None and sale[0] == product.id:
+            left = (sale[1] - now).total_seconds()
+            if left > 0:
+                return left
+        return flash_sale_seconds(product, now)
 
     def _mood(self, playing: NowPlaying, product: Product | None, now: datetime) -> Mood:
         if self.thinking:

@@ -281,7 +281,7 @@ class Operations:
             actions = [action.as_dict() for action in result.actions]
             self.store.compliance(source, product_id, original, result.blocked, actions)
 
-    async def answer(self, text: str, product_id: str) -> Answer:
+    async def answer(self, text: str, product_id: str | None) -> Answer:
         """The answerer's reply, computed on the brain worker (timed; errors counted, then raised)."""
         loop = asyncio.get_running_loop()
         began = loop.time()

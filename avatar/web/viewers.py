@@ -149,6 +149,8 @@ class ViewerSession:
             await self.close()
 
     async def _on_state(self) -> None:
+        if self.pc.connectionState == "connected":
+            self.show.viewer_joined(self.name)  # greeted when chat is quiet
         if self.pc.connectionState in {"failed", "closed"}:
             await self.close()
 

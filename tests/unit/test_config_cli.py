@@ -104,7 +104,9 @@ def test_invalid_environment_value_names_the_variable(monkeypatch: pytest.Monkey
 def test_ask_prints_the_answer_as_json_with_the_catalog_price(capsys: pytest.CaptureFixture[str]) -> None:
     catalog = load_scene(DEMO_SCENE).catalog
     lamp = catalog.get("lumen-lamp")
-    assert main(["ask", "--scene", "scenes/demo", "how much is the desk lamp?"]) == 0
+    assert (
+        main(["ask", "--json", "--llm", "none", "--scene", "scenes/demo", "how much is the desk lamp?"]) == 0
+    )
     out = json.loads(capsys.readouterr().out)
     assert out["product"] == "lumen-lamp"
     assert out["intent"] == "price"
@@ -116,7 +118,7 @@ def test_ask_prints_the_answer_as_json_with_the_catalog_price(capsys: pytest.Cap
 def test_ask_in_chinese_answers_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
     catalog = load_scene(DEMO_SCENE).catalog
     buds = catalog.get("aurora-buds")
-    assert main(["ask", "--scene", "scenes/demo", "耳机多少钱？"]) == 0
+    assert main(["ask", "--json", "--llm", "none", "--scene", "scenes/demo", "耳机多少钱？"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["language"] == "zh" and out["product"] == "aurora-buds"
     assert catalog.format_price(buds.current_price()) in out["text"]

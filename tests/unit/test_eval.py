@@ -189,7 +189,10 @@ def test_avatar_eval_with_a_bad_case_file_exits_2(tmp_path: Path, capsys: pytest
 
 
 def test_avatar_ask_json_lists_facts_and_compliance(capsys: pytest.CaptureFixture[str], scene: Scene) -> None:
-    assert main(["ask", "--json", "--scene", str(DEMO), "--product", "lumen-lamp", "how much?"]) == 0
+    assert (
+        main(["ask", "--json", "--llm", "none", "--scene", str(DEMO), "--product", "lumen-lamp", "how much?"])
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     lamp = scene.catalog.get("lumen-lamp")
     assert out["facts"]["price"] == scene.catalog.format_price(lamp.current_price())

@@ -1,0 +1,354 @@
+"""LLM phrasing of catalog answers, held by a fact lock; the template is spoken whenever it fails.
+
+The answerer decides *what* is true and writes it as a template sentence. A language model may
+then reword that sentence so the host sounds less canned, but a small model invents prices and
+product names (DESIGN §4), so its reply is spoken only when the :class:`FactLock` finds nothing new
+in it:
+
+- it passes the compliance checker (banned words, every number a catalog number of that product,
+  no delivery/warranty promise the catalog does not make, no ended promo);
+- its numbers are exactly the template's numbers: none added, none dropped (a reworded price answer
+  that forgets the price is not an answer);
+- it names no product the template does not, keeps the ones the template names, and introduces no
+  other capitalised name (an invented brand or model);
+- it does not turn a yes into a no (a negation added or removed), stays in the viewer's language,
+  stays short, and carries no link or contact detail.
+
+Anything else, a model that is not loaded, or a reply that takes longer than the time budget
+(the chat -> first audio target is one second) gives the template answer, and each fallback is
+logged with its reason. Generation runs on the model's own worker thread; a late one is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
+from typing import Final
+
+from avatar.brain.answerer import Answer
+from avatar.brain.catalog import Catalog
+from avatar.brain.compliance import ComplianceChecker, Fix
+from avatar.brain.intents import Intent, mentioned
+from avatar.brain.language import detect_language
+from avatar.brain.llm import LLMEngine, LLMError, Message, engine_from_spec
+from avatar.brain.scene import Scene
+
+__all__ = [
+    "DEFAULT_BUDGET_S",
+    "FactLock",
+    "LockVerdict",
+    "Phrased",
+    "Phraser",
+    "build_phraser",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BUDGET_S: Final = 0.7
+"""Time the LLM gets for an answer; leaves room for the first sentence's synthesis within 1 s."""
+MAX_NEW_TOKENS: Final = 48
+"""Two short spoken sentences."""
+MAX_SENTENCES: Final = 3
+SLOW_STREAK: Final = 3
+"""After this many answers in a row over the budget the model is too slow on this machine ..."""
+SLOW_SKIP: Final = 10
+"""... and the next this many answers skip it (templates at once), then one tries again."""
+# Intents whose replies are fixed on purpose: a refusal or an apology is not reworded.
+_FIXED_INTENTS = frozenset(
+    {Intent.ABUSE.value, Intent.SPAM.value, Intent.INJECTION.value, Intent.COMPLAINT.value}
+)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_NEGATION = re.compile(
+    r"(?<![a-z])(?:not|no|never|none|nothing|cannot|without)(?![a-z])|n't|不|没|无|别", re.IGNORECASE
+)
+_CONTACT = re.compile(r"https?://|www\.|@\w|\.com(?![a-z])|微信|vx|wechat|whatsapp|telegram", re.IGNORECASE)
+_CAPITALISED = re.compile(r"(?<![A-Za-z'’])([A-Z][a-zA-Z]+)")
+_SENTENCE_END = re.compile(r"[.!?。！？]+(?=\s|$)|[。！？]+")
+_SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]*")
+_PREFIX = re.compile(r"^\s*(?:reworded answer|answer|host|assistant|reply)\s*[:：]\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class LockVerdict:
+    """What the fact lock decided: the text to speak when ``ok``, else why not."""
+
+    ok: bool
+    text: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Phrased:
+    """An answer as it will be spoken, and who worded it."""
+
+    answer: Answer
+    by: str  # "llm" or "template"
+    engine: str | None  # the model that was asked, if any
+    fallback: str | None  # why the template was spoken although a model was asked
+    llm_text: str | None = None  # the model's reply, also when it was rejected
+    ms: float | None = None  # model time, for logs and the bench
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready summary (``avatar ask``)."""
+        return {"by": self.by, "engine": self.engine, "fallback": self.fallback, "llm_text": self.llm_text}
+
+
+def _numbers(text: str) -> Counter[str]:
+    return Counter(n.replace(",", "") for n in _NUMBER.findall(text))
+
+
+class FactLock:
+    """Checks a model's rewording of a template line against the line and the catalog."""
+
+    def __init__(self, compliance: ComplianceChecker, extra_names: tuple[str, ...] = ()) -> None:
+        """``extra_names`` are capitalised words any line may use (the host's own name)."""
+        self.compliance = compliance
+        self.catalog: Catalog = compliance.catalog
+        vocabulary: set[str] = {w.lower() for name in extra_names for w in name.split()}
+        for product in self.catalog.products:
+            for text in (*product.names.values(), *product.aliases):
+                vocabulary |= {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
+            for spec in product.specs:
+                for text in (*spec.value.values(), *spec.label.values()):
+                    vocabulary |= {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
+        self._vocabulary = frozenset(vocabulary)
+
+    def check(self, text: str, template: str, language: str, product_id: str | None) -> LockVerdict:
+        """Whether ``text`` may be spoken instead of ``template`` (both about ``product_id``)."""
+        text = _clean(text)
+        if not text:
+            return LockVerdict(False, "", "empty reply")
+        if len(text) > max(2 * len(template), len(template) + 120):
+            return LockVerdict(False, "", "too long")
+        if _sentences(text) > max(MAX_SENTENCES, _sentences(template) + 1):
+            return LockVerdict(False, "", "too many sentences")
+        if detect_language(text) != language:
+            return LockVerdict(False, "", f"not in {language}")
+        if _CONTACT.search(text):
+            return LockVerdict(False, "", "link or contact detail")
+        said, meant = _numbers(text), _numbers(template)
+        if extra := said - meant:
+            return LockVerdict(False, "", f"number not in the answer: {', '.join(sorted(extra))}")
+        if lost := meant - said:
+            return LockVerdict(False, "", f"dropped a number of the answer: {', '.join(sorted(lost))}")
+        named = {p.id for p in mentioned(text, self.catalog)}
+        allowed = {p.id for p in mentioned(template, self.catalog)}
+        if product_id is not None:
+            allowed.add(product_id)
+        if wrong := named - allowed:
+            return LockVerdict(False, "", f"names another product: {', '.join(sorted(wrong))}")
+        if dropped := {p.id for p in mentioned(template, self.catalog)} - named:
+            return LockVerdict(False, "", f"dropped the product name: {', '.join(sorted(dropped))}")
+        if language != "zh":
+            invented = self._new_names(text, template)
+            if invented:
+                return LockVerdict(False, "", f"unknown name: {', '.join(invented)}")
+        if bool(_NEGATION.search(text)) != bool(_NEGATION.search(template)):
+            return LockVerdict(False, "", "negation added or removed")
+        result = self.compliance.check(text, language, product_id)
+        if result.blocked:
+            blocked = [a for a in result.actions if a.fix is Fix.BLOCK]
+            return LockVerdict(False, "", f"compliance {blocked[0].rule.value}: {blocked[0].found!r}")
+        return LockVerdict(True, result.text)
+
+    def _new_names(self, text: str, template: str) -> list[str]:
+        """Capitalised words that are not at a sentence start, not in the template, not catalog words."""
+        known = {w.lower() for w in re.findall(r"[A-Za-z]+", template)} | self._vocabulary
+        found: list[str] = []
+        for sentence in _SENTENCE.findall(text):
+            for match in _CAPITALISED.finditer(sentence):
+                word = match.group(1)
+                if match.start() == len(sentence) - len(sentence.lstrip()):
+                    continue  # the sentence's first word
+                if word == "I" or word.lower() in known:
+                    continue
+                found.append(word)
+        return found
+
+
+def _sentences(text: str) -> int:
+    """Sentences in ``text``: ends of sentence followed by a space or the end ("4.6" is no end)."""
+    return max(1, len(_SENTENCE_END.findall(text.strip())))
+
+
+def _clean(text: str) -> str:
+    """The model's reply as a spoken line: no label, quotes or markdown, at most a few sentences."""
+    text = text.strip().splitlines()[0] if text.strip() else ""
+    text = _PREFIX.sub("", text)
+    text = text.strip().strip('"“”「」*').strip()
+    return " ".join(text.split())
+
+
+class Phraser:
+    """Rewords answers with a language model within a time budget, behind the fact lock.
+
+    Without an engine (``--llm none``), before the engine has loaded, and after it failed to load,
+    every answer is spoken as its template. ``stats`` counts what happened.
+    """
+
+    def __init__(
+        self,
+        engine: LLMEngine | None,
+        compliance: ComplianceChecker,
+        *,
+        budget_s: float = DEFAULT_BUDGET_S,
+        persona: str = "",
+        style: str = "",
+        max_tokens: int = MAX_NEW_TOKENS,
+    ) -> None:
+        self.engine = engine
+        self.lock = FactLock(compliance, extra_names=(persona,) if persona else ())
+        self.budget_s = budget_s
+        self.persona = persona
+        self.style = style
+        self.max_tokens = max_tokens
+        self.ready = False
+        self.failed: str | None = None
+        self.stats: Counter[str] = Counter()
+        self._late_streak = 0  # answers in a row that ran over the budget
+        self._skip = 0  # answers left to skip the model for (it is too slow here)
+
+    @property
+    def engine_name(self) -> str | None:
+        """The model's name, or None when phrasing is off."""
+        return self.engine.name if self.engine is not None else None
+
+    async def load(self) -> bool:
+        """Load the model; a failure is logged and leaves the show on templates (never raises)."""
+        if self.engine is None or self.ready:
+            return self.ready
+        try:
+            await self.engine.load()
+        except Exception as error:  # any failure of a model library degrades, never stops the show
+            self.failed = str(error) or type(error).__name__
+            log.warning("LLM %s failed to load, answers stay templates: %s", self.engine.name, self.failed)
+            return False
+        self.ready = True
+        return True
+
+    def messages(self, text: str, language: str, facts: dict[str, str]) -> list[Message]:
+        """The prompt: the facts and the template answer, and a request for a short rewording."""
+        who = (
+            f"You are {self.persona}, a live shopping host."
+            if self.persona
+            else "You are a live shopping host."
+        )
+        tone = f" Style: {self.style}" if self.style else ""
+        lang = "Chinese" if language == "zh" else "English"
+        system = (
+            f"{who}{tone} Reword the host's answer in {lang}, in one or two short friendly sentences. "
+            "Keep every number, price and product name exactly as written. Add no facts, no promises "
+            "and no superlatives."
+        )
+        listed = "; ".join(f"{key}: {value}" for key, value in facts.items())
+        user = (
+            f"Facts: {listed}\nAnswer: {text}\nReworded answer:"
+            if listed
+            else f"Answer: {text}\nReworded answer:"
+        )
+        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+    async def phrase(self, answer: Answer) -> Phrased:
+        """``answer`` reworded by the model when it passes the fact lock in time, else as it is."""
+        name = self.engine_name
+        if self.engine is None:
+            return Phrased(answer, "template", None, None)
+        blocked = any(action.fix is Fix.BLOCK for action in answer.compliance)
+        if answer.intent in _FIXED_INTENTS or blocked or not answer.text:
+            return Phrased(answer, "template", name, "fixed reply")
+        text, reason, ms = await self.reword(answer.text, answer.language, answer.product_id, answer.facts)
+        if reason is None and text is not None:
+            self.stats["phrased"] += 1
+            return Phrased(replace(answer, text=text), "llm", name, None, text, ms)
+        return Phrased(answer, "template", name, reason, text, ms)
+
+    async def reword(
+        self,
+        template: str,
+        language: str,
+        product_id: str | None,
+        facts: dict[str, str] | None = None,
+        *,
+        budget_s: float | None = None,
+    ) -> tuple[str | None, str | None, float | None]:
+        """(accepted text or the rejected reply, why it was rejected or None, model ms).
+
+        The accepted text is the model's line after the fact lock; with a reason the caller says
+        ``template``. Every fallback is logged.
+        """
+        if self._skip > 0 and budget_s is None:
+            # The model keeps missing the live budget here: waiting for it only delays answers.
+            self._skip -= 1
+            self.stats["llm too slow, skipped"] += 1
+            return None, "llm too slow, skipped", None
+        if self.engine is None or not self.ready:
+            reason = (
+                "llm failed to load" if self.failed else ("llm off" if self.engine is None else "llm loading")
+            )
+            self.stats[reason] += 1
+            return None, reason, None
+        started = time.perf_counter()  # for the log and the bench only; no decision uses it
+        try:
+            reply = await asyncio.wait_for(
+                self.engine.complete(self.messages(template, language, facts or {}), self.max_tokens),
+                self.budget_s if budget_s is None else budget_s,
+            )
+        except TimeoutError:
+            if budget_s is None:
+                self._late_streak += 1
+                if self._late_streak >= SLOW_STREAK:
+                    self._late_streak, self._skip = 0, SLOW_SKIP
+                    log.warning(
+                        "LLM missed the %.2f s budget %d times in a row; skipping it for %d answers",
+                        self.budget_s,
+                        SLOW_STREAK,
+                        SLOW_SKIP,
+                    )
+            return self._fallback(template, None, "over the time budget", started)
+        except LLMError as error:
+            return self._fallback(template, None, f"llm error: {error}", started)
+        except Exception as error:  # a model library failing mid-show degrades to templates
+            return self._fallback(template, None, f"llm error: {type(error).__name__}: {error}", started)
+        self._late_streak = 0
+        verdict = self.lock.check(reply, template, language, product_id)
+        ms = (time.perf_counter() - started) * 1000
+        if not verdict.ok:
+            return self._fallback(template, reply, f"fact lock: {verdict.reason}", started)
+        log.info("LLM phrased (%.0f ms): %r -> %r", ms, template, verdict.text)
+        return verdict.text, None, ms
+
+    def _fallback(
+        self, template: str, reply: str | None, reason: str, started: float
+    ) -> tuple[str | None, str, float]:
+        ms = (time.perf_counter() - started) * 1000
+        self.stats[reason.split(":")[0]] += 1
+        log.warning("LLM fallback to template (%s, %.0f ms): %r | llm: %r", reason, ms, template, reply)
+        return reply, reason, ms
+
+    def use_compliance(self, compliance: ComplianceChecker) -> None:
+        """Hold replies to a reloaded catalog from now on."""
+        self.lock = FactLock(compliance, extra_names=(self.persona,) if self.persona else ())
+
+    def close(self) -> None:
+        """Release the model's worker."""
+        if self.engine is not None:
+            self.engine.close()
+
+
+def build_phraser(scene: Scene, spec: str | None, compliance: ComplianceChecker) -> Phraser:
+    """The phraser for a show: the model ``spec`` names, else the scene's ``llm:``, else none.
+
+    A spec that names no usable model (a missing package) is logged and gives templates only.
+    """
+    chosen = spec if spec is not None else scene.llm
+    try:
+        engine = engine_from_spec(chosen)
+    except LLMError as error:
+        log.warning("LLM %r unavailable, answers stay templates: %s", chosen, error)
+        engine = None
+    budget = scene.llm_budget_s if scene.llm_budget_s is not None else DEFAULT_BUDGET_S
+    return Phraser(engine, compliance, budget_s=budget, persona=scene.persona.name, style=scene.persona.style)

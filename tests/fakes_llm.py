@@ -1,0 +1,56 @@
+"""A scripted chat model for unit tests: replies from a function or a list, optionally slow or broken."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from avatar.brain.llm import LLMError, Message
+
+
+class FakeLLM:
+    """An :class:`~avatar.brain.llm.LLMEngine` whose replies are scripted.
+
+    ``reply`` maps the user prompt (which contains the template answer) to the model's reply.
+    ``delay_s`` makes each reply take that long on the event loop (a model too slow for the budget);
+    ``fail_load`` makes ``load`` raise like a missing model.
+    """
+
+    def __init__(
+        self,
+        reply: Callable[[str], str] | str,
+        *,
+        delay_s: float = 0.0,
+        fail_load: bool = False,
+        name: str = "fake-llm",
+    ) -> None:
+        self.name = name
+        self.reply = reply
+        self.delay_s = delay_s
+        self.fail_load = fail_load
+        self.prompts: list[list[Message]] = []
+        self.cancelled = 0
+        self.closed = False
+
+    async def load(self) -> None:
+        if self.fail_load:
+            raise LLMError("fake model missing")
+
+    async def complete(self, messages: list[Message], max_tokens: int) -> str:
+        self.prompts.append(messages)
+        try:
+            if self.delay_s:
+                await asyncio.sleep(self.delay_s)
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        user = messages[-1]["content"]
+        return self.reply(user) if callable(self.reply) else self.reply
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def template_of(prompt: str) -> str:
+    """The template answer inside a phrasing prompt."""
+    return prompt.split("Answer: ", 1)[1].split("\nReworded answer:", 1)[0]
