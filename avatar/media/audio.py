@@ -116,3 +116,36 @@ def normalise_peak(pcm: Pcm, peak: float = 0.89) -> Pcm:
     gain = peak * 32767.0 / current
     scaled: Pcm = np.clip(pcm.astype(np.float32) * gain, -32768, 32767).astype(np.int16)
     return scaled
+
+
+SPEECH_LOUDNESS_DBFS: Final = -19.0
+"""Loudness every voice is brought to: RMS of the speech (silence gated out) relative to full scale."""
+_GATE_DBFS: Final = -45.0  # 20 ms frames quieter than this are pauses and do not count
+_PEAK_CEILING: Final = 0.97  # of full scale: the gain never pushes a peak past this
+
+
+def active_rms_dbfs(pcm: Pcm, frame: int = CHUNK_SAMPLES) -> float:
+    """RMS level of the speech in an utterance in dBFS, leaving out silent 20 ms frames (-inf if silent)."""
+    x = pcm.astype(np.float64) / 32768.0
+    n = x.size // frame * frame
+    if n == 0:
+        return float("-inf")
+    power = np.mean(np.square(x[:n].reshape(-1, frame)), axis=1)
+    active = power[power > 10 ** (_GATE_DBFS / 10)]
+    if active.size == 0:
+        return float("-inf")
+    return float(10 * np.log10(np.mean(active)))
+
+
+def normalise_loudness(pcm: Pcm, target_dbfs: float = SPEECH_LOUDNESS_DBFS, gain: float = 1.0) -> Pcm:
+    """Bring an utterance's speech loudness to ``target_dbfs`` (engines differ by 10 dB and more),
+    times an extra linear ``gain`` (a voice's volume), without letting peaks clip."""
+    level = active_rms_dbfs(pcm)
+    if not np.isfinite(level):
+        return pcm
+    factor = gain * 10 ** ((target_dbfs - level) / 20)
+    peak = float(np.max(np.abs(pcm.astype(np.float64))))
+    if peak * factor > _PEAK_CEILING * 32767:
+        factor = _PEAK_CEILING * 32767 / peak
+    scaled: Pcm = np.clip(np.round(pcm.astype(np.float64) * factor), -32768, 32767).astype(np.int16)
+    return scaled
