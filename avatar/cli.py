@@ -51,6 +51,13 @@ def _parser() -> argparse.ArgumentParser:
     _add_video_options(bench)
     bench.add_argument("--seconds", type=float, default=60.0, help="idle measurement window")
     bench.add_argument("--questions", type=int, default=20, help="chat questions to time")
+    bench.add_argument("--tts-only", action="store_true", help="only the voices section (tts)")
+
+    commands.add_parser("voices", help="list the voices in voices/ with a one-line status each")
+    say = commands.add_parser("say", help="speak a line with a voice into a WAV file (48 kHz mono)")
+    say.add_argument("--voice", default="joe", help="voice name from voices/ (default joe)")
+    say.add_argument("-o", "--output", type=Path, default=Path("say.wav"), help="WAV file to write")
+    say.add_argument("text")
     return parser
 
 
@@ -126,8 +133,29 @@ def _run_eval(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def _run_voices(args: argparse.Namespace) -> int:
+    from avatar.engines.tts.say import voices_report
+
+    print("\n".join(voices_report()))
+    return 0
+
+
+def _run_say(args: argparse.Namespace) -> int:
+    from avatar.engines.tts.say import say
+
+    result = say(args.text, args.voice, args.output)
+    spoken = f"{result.seconds:.1f} s, {result.sentences} sentences, voice {result.voice}"
+    print(f"avatar: wrote {result.path} ({spoken})")
+    return 0
+
+
 def _run_bench(args: argparse.Namespace) -> int:
     from avatar.bench import run_bench
+    from avatar.bench_tts import bench_tts
+
+    if args.tts_only:
+        print(json.dumps({"tts": bench_tts()}, indent=2))
+        return 0
 
     report = run_bench(
         scene=args.scene or Path("scenes/demo"),
@@ -150,7 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     for noisy in ("aioice", "aiortc", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-    handlers = {"live": _run_live, "ask": _run_ask, "eval": _run_eval, "bench": _run_bench}
+    handlers = {
+        "live": _run_live,
+        "ask": _run_ask,
+        "eval": _run_eval,
+        "bench": _run_bench,
+        "voices": _run_voices,
+        "say": _run_say,
+    }
     try:
         return handlers[args.command](args)
     except DataError as error:
