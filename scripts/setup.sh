@@ -41,4 +41,8 @@ fi
 [[ -x .venv/bin/python ]] || uv venv -q --python "$python" .venv
 uv pip sync -q --python .venv/bin/python requirements.lock
 uv pip install -q --python .venv/bin/python --no-deps -e .
+# The Coqui copy of the bundled Piper voice (voices/joe-coqui.yaml), built reproducibly into the model
+# cache; the voice also converts on first use, so a failure here only costs that first line's time.
+.venv/bin/python -m avatar.engines.tts.piper_to_coqui ||
+  echo "setup: converting the Piper voice for Coqui failed; joe-coqui will retry on first use" >&2
 echo "setup: ready ($(.venv/bin/python --version), $(.venv/bin/avatar --help >/dev/null && echo 'avatar command OK'))"

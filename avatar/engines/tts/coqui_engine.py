@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -108,9 +109,13 @@ class CoquiEngine:
         return int(config.audio.sample_rate)
 
     def _load_api(self, **where: str) -> int:
-        from TTS.api import TTS
+        # Coqui's text stack (pysbd, gruut, ...) emits Syntax/Deprecation/Future warnings on import
+        # and load: library noise, not ours to act on, and fatal where warnings are errors (tests).
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", (SyntaxWarning, DeprecationWarning, FutureWarning, UserWarning))
+            from TTS.api import TTS
 
-        api = TTS(progress_bar=False, **where)
+            api = TTS(progress_bar=False, **where)
         model = api.synthesizer.tts_model if api.synthesizer is not None else None
         if model is not None and hasattr(model, "length_scale"):
             model.length_scale = float(model.length_scale) / self._speed
