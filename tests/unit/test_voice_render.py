@@ -195,7 +195,7 @@ def test_say_falls_back_to_espeak_when_the_voice_cannot_load(
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed")
     (tmp_path / "broken.yaml").write_text("engine: piper\nmodel: missing.onnx\n", encoding="utf-8")
-    shutil.copy(Path("voices/espeak-en.yaml"), tmp_path / "espeak-en.yaml")
+    shutil.copy(voices_dir() / "espeak-en.yaml", tmp_path / "espeak-en.yaml")
     result = say_module.say(
         "Hello there, the show goes on.", "broken", tmp_path / "out.wav", directory=tmp_path
     )
