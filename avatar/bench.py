@@ -7,7 +7,8 @@ Speed is measured here, never asserted in tests. What it measures, on this machi
 - render ms/frame and VP8 encode ms/frame (p50/p95) at the chosen size, and render ms/frame at
   640x360 and 1280x720;
 - process CPU (% of one core) and RSS over an idle window with one real WebRTC viewer attached
-  (the viewer is a separate process, so its decoding is not counted).
+  (the viewer is a separate process, so its decoding is not counted);
+- ``tts``: per voice, time to first audio of a sentence and real-time factor (avatar/bench_tts.py).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import av
 import numpy as np
 import psutil
 
+from avatar.bench_tts import bench_tts
 from avatar.brain.scene import load_scene
 from avatar.config import load_settings
 from avatar.modes.live import LiveShow, product_card
@@ -280,6 +282,7 @@ def run_bench(
         from avatar.brain.answer_bench import bench_answers
 
         report["answers_with_llm"] = asyncio.run(bench_answers(load_scene(scene), llm, questions))
+    report["tts"] = bench_tts()
     report["targets"] = {
         "chat_to_first_audio_p50_ms": 1000,
         "render_p50_ms_at_640x360": 4,

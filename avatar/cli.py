@@ -113,6 +113,13 @@ def _parser() -> argparse.ArgumentParser:
         "--per-viewer-encode", action="store_true", help="with --viewers: aiortc encodes per viewer"
     )
     _add_llm_option(bench)
+    bench.add_argument("--tts-only", action="store_true", help="only the voices section (tts)")
+
+    commands.add_parser("voices", help="list the voices in voices/ with a one-line status each")
+    say = commands.add_parser("say", help="speak a line with a voice into a WAV file (48 kHz mono)")
+    say.add_argument("--voice", default="joe", help="voice name from voices/ (default joe)")
+    say.add_argument("-o", "--output", type=Path, default=Path("say.wav"), help="WAV file to write")
+    say.add_argument("text")
     return parser
 
 
@@ -290,6 +297,22 @@ def _run_transcribe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_voices(args: argparse.Namespace) -> int:
+    from avatar.engines.tts.say import voices_report
+
+    print("\n".join(voices_report()))
+    return 0
+
+
+def _run_say(args: argparse.Namespace) -> int:
+    from avatar.engines.tts.say import say
+
+    result = say(args.text, args.voice, args.output)
+    spoken = f"{result.seconds:.1f} s, {result.sentences} sentences, voice {result.voice}"
+    print(f"avatar: wrote {result.path} ({spoken})")
+    return 0
+
+
 def _add_rehearse_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scene", type=Path, default=Path("scenes/demo"))
     parser.add_argument("--host", default="0.0.0.0", help="address the page listens on (default 0.0.0.0)")
@@ -317,7 +340,11 @@ def _run_rehearse(args: argparse.Namespace) -> int:
 
 def _run_bench(args: argparse.Namespace) -> int:
     from avatar.bench import run_bench, run_viewer_bench
+    from avatar.bench_tts import bench_tts
 
+    if args.tts_only:
+        print(json.dumps({"tts": bench_tts()}, indent=2))
+        return 0
     if args.viewers:
         try:
             counts = [int(part) for part in args.viewers.split(",") if part.strip()]
@@ -369,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         "transcribe": _run_transcribe,
         "rehearse": _run_rehearse,
         "bench": _run_bench,
+        "voices": _run_voices,
+        "say": _run_say,
     }
     try:
         return handlers[args.command](args)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
@@ -20,7 +22,7 @@ from avatar.engines.tts.base import PhonemeTimedEngine, TimedSpeech, TTSEngine
 from avatar.engines.tts.text import normalise_for_speech, split_sentences
 from avatar.engines.tts.voices import VoiceSpec, build_engine
 from avatar.engines.worker import ModelWorker
-from avatar.media.audio import SAMPLE_RATE_HZ, Pcm, normalise_peak, resample, silence
+from avatar.media.audio import SAMPLE_RATE_HZ, Pcm, normalise_loudness, resample, silence
 from avatar.media.playout import Played, Playout
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,10 @@ SENTENCES_AHEAD: Final = 2
 # Pace of captions-only lines when no voice works: about 14 characters per second of speech.
 CAPTION_ONLY_CHARS_PER_S: Final = 14.0
 PAUSE_AFTER_SENTENCE_S: Final = 0.12
+# Script lines come round again and again in a 24/7 show: keep their audio (48 kHz int16, about
+# 100 kB per second of speech), bounded by count and by bytes, least recently used out first.
+RENDER_CACHE_ENTRIES: Final = 256
+RENDER_CACHE_BYTES: Final = 48 * 2**20
 
 
 @dataclass(frozen=True)
@@ -65,25 +71,50 @@ class Voice:
         self.engine = engine  # given directly in tests; otherwise built from the spec on first use
         self.worker = ModelWorker(f"tts-{spec.name}")
         self.failed = False
+        self.cache_hits = 0
+        self._cache: OrderedDict[str, TimedSpeech] = OrderedDict()
+        self._cache_bytes = 0
+        self._cache_lock = threading.Lock()
 
     def render(self, text: str) -> Pcm:
         """Load if needed and speak one sentence at 48 kHz. Runs on the voice's worker thread."""
         return self.render_timed(text).pcm
 
     def render_timed(self, text: str) -> TimedSpeech:
-        """:meth:`render`, with the phoneme timings of engines that report them (for the lips)."""
-        if self.engine is None:
-            self.engine = build_engine(self.spec)
+        """:meth:`render`, with the phoneme timings of engines that report them (for the lips):
+        loudness-normalised, from the cache when the same text was spoken before."""
         spoken = normalise_for_speech(text, self.spec.language)
         if not spoken:
             return TimedSpeech(silence(0))
+        with self._cache_lock:
+            cached = self._cache.get(spoken)
+            if cached is not None:
+                self._cache.move_to_end(spoken)
+                self.cache_hits += 1
+                return cached
+        if self.engine is None:
+            self.engine = build_engine(self.spec)
         engine = self.engine
         speech = engine.synthesize_timed(spoken) if isinstance(engine, PhonemeTimedEngine) else None
         pcm = speech.pcm if speech is not None else engine.synthesize(spoken)
         # Resampling keeps time, so the timings (in seconds) stay valid at 48 kHz.
         pcm = resample(pcm, engine.capabilities.sample_rate, SAMPLE_RATE_HZ)
         pause = silence(int(PAUSE_AFTER_SENTENCE_S * SAMPLE_RATE_HZ))
-        return TimedSpeech(np.concatenate([normalise_peak(pcm), pause]), speech.phonemes if speech else None)
+        out = np.concatenate([normalise_loudness(pcm, gain=self.spec.volume), pause])
+        out.flags.writeable = False  # shared by every replay of this line
+        timed = TimedSpeech(out, speech.phonemes if speech is not None else None)
+        self._remember(spoken, timed)
+        return timed
+
+    def _remember(self, key: str, speech: TimedSpeech) -> None:
+        with self._cache_lock:
+            if key in self._cache or speech.pcm.nbytes > RENDER_CACHE_BYTES:
+                return
+            self._cache[key] = speech
+            self._cache_bytes += speech.pcm.nbytes
+            while len(self._cache) > RENDER_CACHE_ENTRIES or self._cache_bytes > RENDER_CACHE_BYTES:
+                _, old = self._cache.popitem(last=False)
+                self._cache_bytes -= old.pcm.nbytes
 
 
 class Speaker:

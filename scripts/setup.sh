@@ -44,4 +44,8 @@ uv pip install -q --python .venv/bin/python --no-deps -e .
 # Whisper: convert the bundled CTranslate2 weights into openai-whisper checkpoints under
 # .cache/avatar/whisper (offline, checksummed, checked against a known transcript); skipped when done.
 .venv/bin/python -m avatar.engines.asr.convert >/dev/null
+# The Coqui copy of the bundled Piper voice (voices/joe-coqui.yaml), built reproducibly into the model
+# cache; the voice also converts on first use, so a failure here only costs that first line's time.
+.venv/bin/python -m avatar.engines.tts.piper_to_coqui ||
+  echo "setup: converting the Piper voice for Coqui failed; joe-coqui will retry on first use" >&2
 echo "setup: ready ($(.venv/bin/python --version), $(.venv/bin/avatar --help >/dev/null && echo 'avatar command OK'))"

@@ -116,3 +116,44 @@ def normalise_peak(pcm: Pcm, peak: float = 0.89) -> Pcm:
     gain = peak * 32767.0 / current
     scaled: Pcm = np.clip(pcm.astype(np.float32) * gain, -32768, 32767).astype(np.int16)
     return scaled
+
+
+SPEECH_LOUDNESS_DBFS: Final = -19.0
+"""Loudness every voice is brought to: RMS of the speech (silence gated out) relative to full scale."""
+_GATE_DBFS: Final = -45.0  # 20 ms frames quieter than this are pauses and do not count
+_LIMITER_KNEE: Final = 0.7  # of full scale: samples above this are softly compressed towards full scale
+
+
+def active_rms_dbfs(pcm: Pcm, frame: int = CHUNK_SAMPLES) -> float:
+    """RMS level of the speech in an utterance in dBFS, leaving out silent 20 ms frames (-inf if silent)."""
+    x = pcm.astype(np.float64) / 32768.0
+    n = x.size // frame * frame
+    if n == 0:
+        return float("-inf")
+    power = np.mean(np.square(x[:n].reshape(-1, frame)), axis=1)
+    active = power[power > 10 ** (_GATE_DBFS / 10)]
+    if active.size == 0:
+        return float("-inf")
+    return float(10 * np.log10(np.mean(active)))
+
+
+def normalise_loudness(pcm: Pcm, target_dbfs: float = SPEECH_LOUDNESS_DBFS, gain: float = 1.0) -> Pcm:
+    """Bring an utterance's speech loudness to ``target_dbfs`` (engines differ by 10 dB and more),
+    times an extra linear ``gain`` (a voice's volume).
+
+    Peaks the gain would push past ``_LIMITER_KNEE`` go through a soft limiter (tanh above the knee)
+    instead of lowering the whole utterance: a plosive must not make one sentence quieter than the
+    next, and nothing clips.
+    """
+    level = active_rms_dbfs(pcm)
+    if not np.isfinite(level):
+        return pcm
+    x = pcm.astype(np.float64) * (gain * 10 ** ((target_dbfs - level) / 20)) / 32768.0
+    magnitude = np.abs(x)
+    over = magnitude > _LIMITER_KNEE
+    if over.any():
+        room = 1.0 - _LIMITER_KNEE
+        limited = _LIMITER_KNEE + room * np.tanh((magnitude[over] - _LIMITER_KNEE) / room)
+        x[over] = np.sign(x[over]) * limited
+    scaled: Pcm = np.clip(np.round(x * 32767.0), -32768, 32767).astype(np.int16)
+    return scaled

@@ -17,7 +17,7 @@ from avatar.brain.script import script_lines
 from avatar.engines.tts.base import TTSCapabilities, TTSEngine
 from avatar.engines.tts.text import normalise_for_speech
 from avatar.engines.tts.voices import build_engine, load_voice
-from avatar.media.audio import SAMPLE_RATE_HZ, Pcm, Resampler, resample
+from avatar.media.audio import SAMPLE_RATE_HZ, SPEECH_LOUDNESS_DBFS, Pcm, Resampler, active_rms_dbfs, resample
 from avatar.speaker import PAUSE_AFTER_SENTENCE_S, Voice
 from tests.conftest import require
 from tests.fakes import DEMO_SCENE
@@ -141,8 +141,8 @@ def test_voice_render_is_the_engine_output_at_48_khz(voice_name: str, product_se
     assert out.dtype == np.int16
     assert seconds(out[:-pause], SAMPLE_RATE_HZ) == pytest.approx(seconds(raw, rate), rel=0.02)
     assert not out[-pause:].any(), "a short pause ends every sentence"
-    peak = int(np.abs(out.astype(np.int32)).max())
-    assert 0.8 * 32767 <= peak <= 32767, "levelled to a common peak whatever the engine"
+    level = active_rms_dbfs(out[:-pause])
+    assert level == pytest.approx(SPEECH_LOUDNESS_DBFS, abs=1.0), "levelled to a common loudness"
     # The same sound: its loudness envelope (per 20 ms) follows the engine's.
     ours = np.abs(out[:-pause].astype(np.float64))
     theirs = np.abs(resample(raw, rate).astype(np.float64))

@@ -224,7 +224,11 @@ def test_unknown_voice_names_the_file_and_the_known_voices(tmp_path: Path) -> No
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ("engine: coqui\nmodel: x\n", "engine"),
+        ("engine: festival\nmodel: x\n", "engine"),
+        ("engine: espeak\nmodel: en-us\nsped: 1.2\n", "sped"),
+        ("engine: espeak\nmodel: en-us\npitch: 30\n", "pitch"),
+        ("engine: espeak\nmodel: en-us\nvolume: -1\n", "volume"),
+        ("engine: espeak\nmodel: en-us\nspeaker: [a]\n", "speaker"),
         ("model: x\n", "engine"),
         ("engine: espeak\n", "model"),
         ("engine: espeak\nmodel: ''\n", "model"),

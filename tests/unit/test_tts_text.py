@@ -156,12 +156,84 @@ def test_emoji_and_markup_are_dropped() -> None:
 def test_chinese_prices_keep_their_digits_with_a_chinese_unit(catalog: Catalog) -> None:
     product = catalog.get("aurora-buds")
     shown = catalog.format_price(product.price)
-    digits = shown.removeprefix(catalog.currency_symbol)
-    assert normalise_for_speech(f"日常价{shown}！", "zh") == f"日常价{digits}美元！"
-    assert normalise_for_speech("原价¥89，现在¥74.5", "zh") == "原价89元，现在74.5元"
+    whole, _, cents = shown.removeprefix(catalog.currency_symbol).partition(".")
+    spoken = f"{whole}点{cents}" if cents else whole
+    assert normalise_for_speech(f"日常价{shown}！", "zh") == f"日常价{spoken}美元！"
+    # espeak-ng's Mandarin drops a bare decimal point ("74.5" -> "74 5"), so it is written as 点.
+    assert normalise_for_speech("原价¥89，现在¥74.5", "zh") == "原价89元，现在74点5元"
+    assert normalise_for_speech("¥99.9", "zh") == "99点9元"
 
 
 def test_plain_text_is_left_alone() -> None:
-    text = "It holds 750 ml and keeps drinks cold for 24 hours."
+    text = "It holds plenty and keeps drinks cold for 24 hours, all day long."
     assert normalise_for_speech(text) == text
     assert normalise_for_speech("容量750毫升，保冷24小时。", "zh") == "容量750毫升，保冷24小时。"
+
+
+def test_thousands_separators_and_big_prices() -> None:
+    assert normalise_for_speech("Only $1,299.00 now") == "Only 1299 dollars now"
+    assert normalise_for_speech("¥99.9 today") == "99.9 yuan today"
+    assert normalise_for_speech("$19.99") == "19 dollars 99"
+    assert normalise_for_speech("仅需¥1,299", "zh") == "仅需1299元"
+
+
+def test_dates_and_times() -> None:
+    assert normalise_for_speech("Sale ends 2025-11-11 at 20:00.") == "Sale ends November 11, 2025 at 8 PM."
+    assert normalise_for_speech("Live at 9:30 and 12:00") == "Live at 9 30 AM and 12 PM"
+    assert normalise_for_speech("2025-11-11 20:00开抢", "zh") == "2025年11月11日 20点开抢"
+    assert normalise_for_speech("早上9:30开播", "zh") == "早上9点30分开播"
+    assert normalise_for_speech("not a date 2025-13-40") == "not a date 2025-13-40"
+
+
+@pytest.mark.parametrize(
+    ("written", "spoken"),
+    [
+        ("It holds 750ml", "It holds 750 milliliters"),
+        ("weighs 1.5 kg", "weighs 1.5 kilograms"),
+        ("a 65W charger", "a 65 watts charger"),
+        ("10000mAh battery", "10000 milliamp hours battery"),
+        ("lasts 1 h", "lasts 1 hour"),
+        ("24h battery", "24 hours battery"),
+        ("keeps 4°C", "keeps 4 degrees Celsius"),
+        ("I'm 2 m tall", "I'm 2 meters tall"),
+        ("Mia's mug", "Mia's mug"),
+    ],
+)
+def test_units_are_spelled_out(written: str, spoken: str) -> None:
+    assert normalise_for_speech(written) == spoken
+
+
+def test_chinese_units() -> None:
+    assert normalise_for_speech("容量750ml，续航24h", "zh") == "容量750毫升，续航24小时"
+    assert normalise_for_speech("重1.5kg", "zh") == "重1点5千克"
+
+
+@pytest.mark.parametrize(
+    ("written", "spoken"),
+    [
+        ("Model XR-200 is here", "Model X R 200 is here"),
+        ("SKU4471 in stock", "S K U 4 4 7 1 in stock"),
+        ("the A7 camera", "the A 7 camera"),
+        ("4K video, Gen2 chip", "4K video, Gen2 chip"),
+        ("plays MP3", "plays M P 3"),
+    ],
+)
+def test_product_codes_are_spelled_letter_by_letter(written: str, spoken: str) -> None:
+    assert normalise_for_speech(written) == spoken
+
+
+def test_mixed_chinese_and_english() -> None:
+    # An English voice cannot say Chinese: the run is dropped from speech (the caption keeps it).
+    assert normalise_for_speech("极光耳机 Aurora Buds are 20% off 🔥") == "Aurora Buds are 20 percent off"
+    assert normalise_for_speech("Big sale！今天特价。Buy now!") == "Big sale Buy now!"
+    # The Mandarin voice keeps English names (its espeak voice reads them in English).
+    said = normalise_for_speech("Aurora Buds耳机续航24h，立减15%", "zh")
+    assert said == "Aurora Buds耳机续航24小时，立减百分之15"
+    assert normalise_for_speech("Q&A with Mia") == "Q and A with Mia"
+    assert normalise_for_speech("问&答", "zh") == "问和答"
+
+
+def test_text_no_voice_can_say_comes_out_empty() -> None:
+    assert normalise_for_speech("🔥🔥🔥 ✨") == ""
+    assert normalise_for_speech("<br/>**__**") == ""
+    assert normalise_for_speech("") == ""

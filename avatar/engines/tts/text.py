@@ -64,6 +64,63 @@ def _cut_long(sentence: str) -> list[str]:
     return parts
 
 
+# -- spoken form -------------------------------------------------------------------------------------
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RUN = re.compile(f"[{_CJK}\u3000-\u303f\uff01-\uff5e]+")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}\b)")
+# Digit lookarounds, not \b: Chinese characters count as word characters, so "20:00开抢" has no \b.
+_ISO_DATE = re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")
+_CLOCK = re.compile(r"(?<![\d:])([01]?\d|2[0-3]):([0-5]\d)(?![\d:])")
+_DECIMAL = re.compile(r"(\d+)\.(\d+)")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+# Units after a number: (pattern, English, Chinese). Longest first so "mAh" wins over "m".
+_UNITS: tuple[tuple[str, str, str], ...] = (
+    ("mAh", "milliamp hours", "毫安时"),
+    ("kWh", "kilowatt hours", "千瓦时"),
+    ("ml", "milliliters", "毫升"),
+    ("mL", "milliliters", "毫升"),
+    ("kg", "kilograms", "千克"),
+    ("km", "kilometers", "公里"),
+    ("cm", "centimeters", "厘米"),
+    ("mm", "millimeters", "毫米"),
+    ("GB", "gigabytes", "GB"),
+    ("TB", "terabytes", "TB"),
+    ("MB", "megabytes", "MB"),
+    ("Hz", "hertz", "赫兹"),
+    ("°C", "degrees Celsius", "摄氏度"),
+    ("°F", "degrees Fahrenheit", "华氏度"),
+    ("lbs", "pounds", "磅"),
+    ("oz", "ounces", "盎司"),
+    ("W", "watts", "瓦"),
+    ("V", "volts", "伏"),
+    ("L", "liters", "升"),
+    ("g", "grams", "克"),
+    ("h", "hours", "小时"),
+    ("m", "meters", "米"),
+)
+_UNIT = re.compile(r"(\d+(?:\.\d+)?)\s?(" + "|".join(re.escape(u) for u, _, _ in _UNITS) + r")(?![A-Za-z])")
+_UNIT_WORDS = {u: (en, zh) for u, en, zh in _UNITS}
+# A product code: letters and digits (optionally joined by hyphens) with at least one of each and an
+# upper-case letter, e.g. "XR-200", "SKU4471", "A7". Spelled letter by letter so no voice reads it as
+# a word.
+_CODE = re.compile(r"\b(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Z])[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*\b")
+_LONG_DIGITS = 4  # digit runs this long in a code are read digit by digit ("4471": "4 4 7 1")
+
+
 def _speak_price(match: re.Match[str]) -> str:
     symbol, whole, fraction = match.group(1), match.group(2), match.group(3)
     if symbol == "¥":
@@ -80,12 +137,73 @@ def _speak_price_zh(match: re.Match[str]) -> str:
     return f"{whole}.{fraction}{unit}" if fraction else f"{whole}{unit}"
 
 
+def _speak_date(match: re.Match[str]) -> str:
+    year, month, day = (int(g) for g in match.groups())
+    if not 1 <= month <= 12 or not 1 <= day <= 31:
+        return match.group()
+    return f"{_MONTHS[month - 1]} {day}, {year}"
+
+
+def _speak_clock(match: re.Match[str]) -> str:
+    hour, minute = int(match.group(1)), int(match.group(2))
+    suffix = "AM" if hour < 12 else "PM"
+    hour12 = hour % 12 or 12
+    return f"{hour12} {suffix}" if minute == 0 else f"{hour12} {minute:02d} {suffix}"
+
+
+def _speak_clock_zh(match: re.Match[str]) -> str:
+    minute = int(match.group(2))
+    return f"{int(match.group(1))}点" + (f"{minute}分" if minute else "")
+
+
+def _speak_code(match: re.Match[str]) -> str:
+    code = match.group()
+    if re.fullmatch(r"\d+[A-Za-z]?|[A-Z][a-z]+\d*", code):
+        return code  # "4K", "Gen2": a number or a word, which voices read well
+    words: list[str] = []
+    for piece in re.findall(r"[A-Za-z]+|\d+", code):
+        if piece.isdigit():
+            words.append(" ".join(piece) if len(piece) >= _LONG_DIGITS else piece)
+        elif piece.isupper() or len(piece) <= 3:
+            words.append(" ".join(piece.upper()))
+        else:
+            words.append(piece)
+    return " ".join(words)
+
+
+def _speak_unit(match: re.Match[str], language: str) -> str:
+    english, chinese = _UNIT_WORDS[match.group(2)]
+    if language == "zh":
+        return f"{match.group(1)}{chinese}"
+    if english in {"hours", "meters", "grams", "liters", "volts", "watts"} and match.group(1) == "1":
+        english = english.removesuffix("s")
+    return f"{match.group(1)} {english}"
+
+
 def normalise_for_speech(text: str, language: str = "en") -> str:
-    """Spell out prices and percentages, and drop emoji and markup, so the voice reads it right."""
+    """Spell out what voices misread (prices, percentages, dates, times, units, product codes) and
+    drop emoji and markup. English text loses Chinese runs (an English voice cannot say them; the
+    caption still shows them); Chinese text keeps English words for the Mandarin voice's English part.
+    """
     text = _EMOJI.sub("", _MARKUP.sub("", text))
+    text = _THOUSANDS.sub("", text)
     if language == "zh":
         text = _PRICE.sub(_speak_price_zh, text)
-        return _PERCENT.sub(lambda m: f"百分之{m.group(1)}", text).strip()
+        text = _PERCENT.sub(lambda m: f"百分之{m.group(1)}", text)
+        text = _ISO_DATE.sub(lambda m: f"{int(m.group(1))}年{int(m.group(2))}月{int(m.group(3))}日", text)
+        text = _CLOCK.sub(_speak_clock_zh, text)
+        text = _UNIT.sub(lambda m: _speak_unit(m, "zh"), text)
+        # espeak-ng's Mandarin skips the decimal point ("99.9" comes out as "99 9"): say 点.
+        text = _DECIMAL.sub(r"\1点\2", text)
+        text = text.replace("&", "和")
+        return re.sub(r"\s{2,}", " ", text).strip()
+    text = _CJK_RUN.sub(" ", text)
     text = _PRICE.sub(_speak_price, text)
     text = _PERCENT.sub(lambda m: f"{m.group(1)} percent", text)
+    text = _ISO_DATE.sub(_speak_date, text)
+    text = _CLOCK.sub(_speak_clock, text)
+    text = _UNIT.sub(lambda m: _speak_unit(m, "en"), text)
+    text = _CODE.sub(_speak_code, text)
+    text = re.sub(r"\s*&\s*", " and ", text)
+    text = re.sub(r"\s+([,.!?;:])", r"\1", text)
     return re.sub(r"\s{2,}", " ", text).strip()
