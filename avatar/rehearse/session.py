@@ -51,7 +51,9 @@ class Recognizer(Protocol):
 def language_problem(lines: list[TimedLine], detected: str | None, expected: str) -> str | None:
     """A message when the host spoke another language than the scene's, else None."""
     text = " ".join(line.text for line in lines)
-    if not text.strip():
+    # The scene-language model may hear nothing at all in another language (its guards drop what it
+    # cannot make out), so an empty transcript still counts when the multilingual model heard speech.
+    if not text.strip() and detected in (None, ""):
         return None
     cjk_share = len(re.findall(r"[\u3400-\u9fff]", text)) / max(1, len(re.sub(r"\s", "", text)))
     if expected == "en" and (cjk_share > 0.3 or (detected not in (None, "", "en"))):
