@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Final, Protocol
 
+import av
 import numpy as np
 
 from avatar.brain.catalog import Catalog
@@ -29,6 +30,25 @@ DEFAULT_ENGINE: Final = "faster-whisper"  # loads in a fraction of a second; ope
 MAX_WAITING_UTTERANCES: Final = 2
 """Utterances a listener holds while ASR is busy; more are dropped (a client sending faster than real
 time cannot grow memory or the ASR backlog)."""
+
+
+def mono_pcm(frame: av.AudioFrame) -> Pcm | None:
+    """A received audio frame as mono int16 (channels averaged); None for a sample format we skip."""
+    data = frame.to_ndarray()
+    channels = len(frame.layout.channels)
+    if frame.format.is_planar:
+        samples = data.reshape(channels, -1).astype(np.float32)
+    else:
+        samples = data.reshape(-1, channels).T.astype(np.float32)
+    mono = samples.mean(axis=0)
+    pcm: Pcm
+    if frame.format.name.startswith("s16"):
+        pcm = mono.astype(np.int16)
+    elif frame.format.name.startswith("flt"):
+        pcm = (np.clip(mono, -1.0, 1.0) * 32767).astype(np.int16)
+    else:
+        return None
+    return pcm
 
 
 class Transcriber(Protocol):
