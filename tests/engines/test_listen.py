@@ -68,3 +68,15 @@ async def test_listener_hears_a_price_question_from_48k_frames(scene: Scene) -> 
     assert interims == [""]
     assert len(finals) == 1, finals
     assert Answerer(scene).answer(finals[0]).product_id == "lumen-lamp", finals[0]
+
+
+async def test_bench_times_every_spoken_clip(scene: Scene) -> None:
+    model = BUNDLED["tiny.en"]
+    require(importlib.util.find_spec(model.package) is not None, f"tiny.en model package {model.package}")
+    from avatar.listen.bench import CLIPS, bench_listen
+
+    report = await bench_listen(scene.catalog, DATA, rounds=1)
+    assert report["speech_end_to_final_transcript_ms"]["n"] == len(CLIPS)
+    # the VAD ends an utterance after its 0.4 s of silence, give or take a window and the resampler
+    assert 350 <= report["vad_endpoint_ms"]["p50"] <= 600
+    assert "Ridgeline" in report["transcripts"]["en_backpack_discount"]
