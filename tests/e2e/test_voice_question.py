@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from selenium.webdriver.common.by import By
 
 from avatar.brain.scene import load_scene
 from tests.conftest import require
@@ -42,22 +44,40 @@ def mic_browser() -> Iterator[Any]:
     shutil.rmtree(profile, ignore_errors=True)
 
 
-def test_spoken_price_question_gets_the_catalog_price(live_server: LiveServer, mic_browser: Any) -> None:
+@pytest.mark.parametrize("page", ["/?mic=1", "/studio"])
+def test_spoken_price_question_gets_the_catalog_price(
+    live_server: LiveServer, mic_browser: Any, page: str
+) -> None:
+    """A viewer holds the button; on /studio the co-host's microphone is simply open."""
     browser = mic_browser
-    browser.get(live_server.url + "/?mic=1")
+    browser.get(live_server.url + page)
+    held = page != "/studio"
     wait_for(
         lambda: browser.execute_script("return window.avatarStats.state") == "connected", 20, "connection"
     )
     catalog = load_scene(REPO / "scenes/demo").catalog
     expected = catalog.format_price(catalog.get("lumen-lamp").current_price())
-    browser.execute_script("window.avatarTalk(true)")  # hold the button while the clip loops
+    if held:
+        browser.execute_script("window.avatarTalk(true)")  # hold the button while the clip loops
     heard = wait_for(
         lambda: browser.execute_script("return window.avatarStats.transcripts")[:1], 60, "a final transcript"
     )
-    browser.execute_script("window.avatarTalk(false)")
+    if held:
+        browser.execute_script("window.avatarTalk(false)")
     assert "lamp" in heard[0].lower(), heard
     wait_for(
         lambda: any(expected in c for c in browser.execute_script("return window.avatarStats.captions")),
         30,
         f"a caption with the lamp's price {expected}",
     )
+
+
+def test_microphone_sends_silence_until_the_button_is_held(live_server: LiveServer, mic_browser: Any) -> None:
+    browser = mic_browser
+    browser.get(live_server.url + "/?mic=1")
+    wait_for(
+        lambda: browser.execute_script("return window.avatarStats.state") == "connected", 20, "connection"
+    )
+    time.sleep(8)  # the fake microphone plays the question more than twice meanwhile
+    assert browser.execute_script("return window.avatarStats.transcripts") == []
+    assert browser.find_element(By.ID, "heard").text == ""

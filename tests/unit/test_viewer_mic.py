@@ -96,3 +96,10 @@ async def test_spoken_question_becomes_transcripts_and_a_comment(served: Served)
     assert made == [1] and len(asr.heard) == 1 and 1.5 < asr.heard[0] < 3.5
     assert {"type": "chat", "name": "viewer", "text": QUESTION} in channel.sent
     assert session.listener is not None and session.listener.dropped == 0
+
+
+async def test_studio_serves_the_viewer_page_with_an_open_microphone(served: Served) -> None:  # noqa: F811
+    response = await served.client.get("/studio")
+    assert response.status == 200 and "viewer.js" in await response.text()
+    script = await (await served.client.get("/static/viewer.js")).text()
+    assert '"/studio"' in script and "getUserMedia" in script

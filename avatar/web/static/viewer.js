@@ -11,7 +11,9 @@ let channel = null;
 // The microphone is asked for only when the page is opened with ?mic=1 (the "Ask by voice" button
 // reloads with it): then the offer carries a sendrecv audio line; the track stays disabled (silence)
 // except while the button is held.
-const wantsMic = new URLSearchParams(location.search).get("mic") === "1";
+// On /studio the co-host's microphone is always open (no button to hold).
+const studio = location.pathname === "/studio";
+const wantsMic = studio || new URLSearchParams(location.search).get("mic") === "1";
 let micTrack = null;
 stats.transcripts = [];
 
@@ -188,7 +190,12 @@ async function openMic() {
   try {
     const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
     micTrack = stream.getAudioTracks()[0] || null;
-    if (micTrack) micTrack.enabled = false;  // silence until the button is held
+    if (micTrack) micTrack.enabled = studio;  // a viewer's mic is silent until the button is held
+    if (studio) {
+      $("talk").hidden = true;
+      $("name").value = $("name").value || "co-host";
+      stats.studio = true;
+    }
   } catch (error) {
     $("notice").textContent = "No microphone: " + error.message;
   }
