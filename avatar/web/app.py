@@ -115,6 +115,7 @@ def create_app(show: LiveShow) -> web.Application:
     app[SHOW_KEY] = show
     app[VIEWERS_KEY] = ViewerRegistry(show, show.settings.connect_timeout_s)
     app.router.add_get("/", index)
+    app.router.add_get("/studio", index)  # the same page; viewer.js keeps the co-host's mic open
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/snapshot.png", snapshot)
     app.router.add_get("/api/products", products)

@@ -11,13 +11,16 @@ import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+import av
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdatachannel import RTCDataChannel
 
 from avatar.events import Caption, ChatPosted, Event, Notice, ProductShown
+from avatar.listen.listener import Listener, SharedASR, Transcriber, mono_pcm, show_asr
 from avatar.media.broadcaster import ProgrammeTrack
 from avatar.media.fanout import FanoutHub, bind_fanout_tracks
 from avatar.modes.live import LiveShow
@@ -45,8 +48,16 @@ def event_message(event: Event) -> dict[str, Any]:
 class ViewerSession:
     """One browser watching the show."""
 
-    def __init__(self, show: LiveShow, connect_timeout_s: float, fanout: FanoutHub | None = None) -> None:
+    def __init__(
+        self,
+        show: LiveShow,
+        connect_timeout_s: float,
+        fanout: FanoutHub | None = None,
+        asr: Callable[[], Transcriber] | None = None,
+    ) -> None:
         self.id = uuid.uuid4().hex[:12]
+        self._asr = asr  # the show's shared recogniser, asked for only when a microphone arrives
+        self.listener: Listener | None = None
         self.show = show
         self.name = "viewer"
         self.pc = RTCPeerConnection()
@@ -92,13 +103,46 @@ class ViewerSession:
                 task.cancel()
         self.show.broadcaster.unsubscribe(self.subscription)
         self.show.bus.unsubscribe(self._events)
+        if self.listener is not None:
+            await self.listener.close()
         with contextlib.suppress(Exception):
             await self.pc.close()
 
     def _on_track(self, track: MediaStreamTrack) -> None:
-        # Nothing listens to viewer media yet, but a received track that is never read keeps
-        # buffering decoded frames: drain it until it ends.
+        if (
+            track.kind == "audio"
+            and self._asr is not None
+            and self.listener is None
+            and not self.closed.is_set()
+        ):
+            self._tasks.append(asyncio.create_task(self._listen(track, self._asr())))
+            return
+        # A received track that is never read keeps buffering decoded frames: drain it until it ends.
         self._tasks.append(asyncio.create_task(self._drain(track)))
+
+    async def _listen(self, track: MediaStreamTrack, asr: Transcriber) -> None:
+        try:
+            self.listener = listener = Listener(asr, on_final=self._on_transcript, on_interim=self._on_speech)
+        except Exception:  # no VAD model: the microphone is ignored, the show goes on
+            log.exception("viewer %s: cannot listen to the microphone", self.id)
+            await self._drain(track)
+            return
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                if not isinstance(frame, av.AudioFrame):
+                    continue
+                pcm = mono_pcm(frame)
+                if pcm is not None:
+                    listener.feed(pcm, frame.sample_rate)
+        listener.end()
+
+    def _on_speech(self, text: str) -> None:
+        self._send({"type": "transcript", "final": False, "text": text})
+
+    def _on_transcript(self, text: str) -> None:
+        self._send({"type": "transcript", "final": True, "text": text})
+        self.show.submit_comment(self.id, self.name, text)
 
     @staticmethod
     async def _drain(track: MediaStreamTrack) -> None:
@@ -158,17 +202,21 @@ class ViewerSession:
 class ViewerRegistry:
     """All current viewer sessions."""
 
-    def __init__(self, show: LiveShow, connect_timeout_s: float) -> None:
+    def __init__(
+        self, show: LiveShow, connect_timeout_s: float, asr: Callable[[], SharedASR] | None = None
+    ) -> None:
         self.show = show
         self.connect_timeout_s = connect_timeout_s
         s = show.settings
         self.fanout = FanoutHub(show.broadcaster, show.clock, s.width, s.height, s.fps) if s.fanout else None
         self.sessions: dict[str, ViewerSession] = {}
+        self._make_asr = asr or (lambda: show_asr(show.scene.catalog))
+        self.asr: SharedASR | None = None  # one recogniser for every microphone, made on first use
         self._watchers: set[asyncio.Task[None]] = set()
 
     async def join(self, sdp: str, kind: str) -> tuple[ViewerSession, RTCSessionDescription]:
         """Create a session for an offer; nothing is left behind if the offer is bad."""
-        session = ViewerSession(self.show, self.connect_timeout_s, self.fanout)
+        session = ViewerSession(self.show, self.connect_timeout_s, self.fanout, asr=self.shared_asr)
         try:
             answer = await session.answer(sdp, kind)
         except SignalingError:
@@ -189,3 +237,11 @@ class ViewerRegistry:
         await asyncio.gather(*(s.close() for s in list(self.sessions.values())))
         if self.fanout is not None:
             await self.fanout.close()
+        if self.asr is not None:
+            self.asr.close()
+
+    def shared_asr(self) -> SharedASR:
+        """The show's recogniser (its model loads on the first utterance)."""
+        if self.asr is None:
+            self.asr = self._make_asr()
+        return self.asr

@@ -8,6 +8,14 @@ window.avatarStats = stats;
 const $ = (id) => document.getElementById(id);
 const video = $("video");
 let channel = null;
+// The microphone is asked for only when the page is opened with ?mic=1 (the "Ask by voice" button
+// reloads with it): then the offer carries a sendrecv audio line; the track stays disabled (silence)
+// except while the button is held.
+// On /studio the co-host's microphone is always open (no button to hold).
+const studio = location.pathname === "/studio";
+const wantsMic = studio || new URLSearchParams(location.search).get("mic") === "1";
+let micTrack = null;
+stats.transcripts = [];
 
 function setStatus(text) { $("status").textContent = text; }
 
@@ -68,6 +76,9 @@ function onMessage(event) {
     setTimeout(() => { if ($("notice").textContent === msg.text) $("notice").textContent = ""; }, 6000);
   } else if (msg.type === "product") {
     markCurrent(msg.id);
+  } else if (msg.type === "transcript") {
+    $("heard").textContent = msg.final ? "You asked: " + msg.text : "Listening…";
+    if (msg.final) stats.transcripts.push(msg.text);
   }
 }
 
@@ -105,7 +116,11 @@ async function loadProducts() {
 async function connect() {
   const pc = new RTCPeerConnection();
   pc.addTransceiver("video", { direction: "recvonly" });
-  pc.addTransceiver("audio", { direction: "recvonly" });
+  if (micTrack) {
+    pc.addTransceiver(micTrack, { direction: "sendrecv" });
+  } else {
+    pc.addTransceiver("audio", { direction: "recvonly" });
+  }
   channel = pc.createDataChannel("chat");
   channel.onmessage = onMessage;
   const stream = new MediaStream();
@@ -153,6 +168,39 @@ $("unmute").addEventListener("click", () => {
   $("unmute").hidden = true;
 });
 
+function talk(on) {
+  if (!micTrack) {
+    if (on && !wantsMic) location.search = "?mic=1";  // ask for the microphone, then reconnect with it
+    return;
+  }
+  micTrack.enabled = on;
+  $("talk").setAttribute("aria-pressed", String(on));
+  $("talk").classList.toggle("on", on);
+}
+window.avatarTalk = talk;  // the end-to-end test holds the button this way
+
+const button = $("talk");
+button.addEventListener("pointerdown", () => talk(true));
+for (const name of ["pointerup", "pointerleave", "pointercancel"]) button.addEventListener(name, () => talk(false));
+button.addEventListener("keydown", (event) => { if (event.key === " " && !event.repeat) talk(true); });
+button.addEventListener("keyup", (event) => { if (event.key === " ") talk(false); });
+
+async function openMic() {
+  if (!wantsMic || !navigator.mediaDevices) return;
+  try {
+    const stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+    micTrack = stream.getAudioTracks()[0] || null;
+    if (micTrack) micTrack.enabled = studio;  // a viewer's mic is silent until the button is held
+    if (studio) {
+      $("talk").hidden = true;
+      $("name").value = $("name").value || "co-host";
+      stats.studio = true;
+    }
+  } catch (error) {
+    $("notice").textContent = "No microphone: " + error.message;
+  }
+}
+
 countFrames();
 loadProducts().catch((error) => console.error(error));
-connect().catch((error) => setStatus("Could not connect: " + error));
+openMic().then(connect).catch((error) => setStatus("Could not connect: " + error));

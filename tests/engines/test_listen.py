@@ -1,0 +1,82 @@
+"""The listener on real models: Silero VAD and faster-whisper tiny.en on the espeak-ng clips."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from avatar.brain.answerer import Answerer
+from avatar.brain.scene import Scene, load_scene
+from avatar.engines.asr import read_audio
+from avatar.engines.asr.bundled import BUNDLED
+from avatar.listen.listener import Listener, show_asr
+from avatar.listen.vad import SileroVAD, VADSegmenter
+from tests.conftest import require
+from tests.fakes import DEMO_SCENE, REPO
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+DATA = REPO / "tests" / "data"
+
+
+def _frames(audio: np.ndarray, size: int = 320) -> list[np.ndarray]:
+    return [audio[i : i + size] for i in range(0, audio.size, size)]
+
+
+@pytest.fixture(scope="module")
+def scene() -> Scene:
+    return load_scene(DEMO_SCENE)
+
+
+def test_silero_finds_one_utterance_in_a_spoken_question() -> None:
+    require(importlib.util.find_spec("silero_vad") is not None, "silero-vad package")
+    segmenter = VADSegmenter(SileroVAD())
+    audio = read_audio(DATA / "en_lamp_price.wav")
+    utterances = [
+        u for f in _frames(np.concatenate([audio, np.zeros(16_000, np.float32)])) for u in segmenter.feed(f)
+    ]
+    assert len(utterances) == 1
+    u = utterances[0]
+    assert 0.0 <= u.start < 0.6 and u.end <= audio.size / 16_000 + 0.3
+    assert u.seconds > 1.5  # the whole question, not a fragment
+
+
+@pytest.mark.parametrize("clip", ["silence", "noise"])
+def test_silero_finds_nothing_in_silence_or_noise(clip: str) -> None:
+    require(importlib.util.find_spec("silero_vad") is not None, "silero-vad package")
+    segmenter = VADSegmenter(SileroVAD())
+    audio = read_audio(DATA / f"{clip}.wav")
+    assert [u for f in _frames(audio) for u in segmenter.feed(f)] == []
+    assert segmenter.flush() is None
+
+
+async def test_listener_hears_a_price_question_from_48k_frames(scene: Scene) -> None:
+    model = BUNDLED["tiny.en"]
+    require(importlib.util.find_spec(model.package) is not None, f"tiny.en model package {model.package}")
+    asr = show_asr(scene.catalog)
+    finals: list[str] = []
+    interims: list[str] = []
+    listener = Listener(asr, on_final=finals.append, on_interim=interims.append)
+    audio = np.concatenate([read_audio(DATA / "en_lamp_price.wav"), np.zeros(16_000, np.float32)])
+    pcm = (np.repeat(audio, 3) * 32767).astype(np.int16)  # what a 48 kHz WebRTC track delivers
+    for frame in _frames(pcm, 960):
+        listener.feed(frame, 48_000)
+    await listener.drain()
+    await listener.close()
+    asr.close()
+    assert interims == [""]
+    assert len(finals) == 1, finals
+    assert Answerer(scene).answer(finals[0]).product_id == "lumen-lamp", finals[0]
+
+
+async def test_bench_times_every_spoken_clip(scene: Scene) -> None:
+    model = BUNDLED["tiny.en"]
+    require(importlib.util.find_spec(model.package) is not None, f"tiny.en model package {model.package}")
+    from avatar.listen.bench import CLIPS, bench_listen
+
+    report = await bench_listen(scene.catalog, DATA, rounds=1)
+    assert report["speech_end_to_final_transcript_ms"]["n"] == len(CLIPS)
+    # the VAD ends an utterance after its 0.4 s of silence, give or take a window and the resampler
+    assert 350 <= report["vad_endpoint_ms"]["p50"] <= 600
+    assert "Ridgeline" in report["transcripts"]["en_backpack_discount"]
