@@ -9,8 +9,10 @@ import contextlib
 import dataclasses
 import json
 import logging
+import os
 import signal
 import sys
+import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -210,7 +212,23 @@ def _run_live(args: argparse.Namespace) -> int:
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve())
+    _exit_past_busy_workers()
     return 0
+
+
+def _exit_past_busy_workers() -> None:
+    """Exit now even if a model call is still running on a worker thread.
+
+    The show is stopped and its state saved by now. A model that is still loading (SmolLM2 takes a
+    minute on 2 cores) cannot be interrupted, and Python would join its thread at exit, so a SIGTERM
+    would hang for that long; nothing on those threads needs to finish.
+    """
+    busy = [t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    if busy:
+        logging.getLogger("avatar").info("exiting past busy worker threads: %s", ", ".join(busy))
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 async def _reload(show: Any) -> None:
