@@ -64,6 +64,10 @@ def start_live(*extra: str) -> LiveServer:
     log_path = Path(tempfile.mkstemp(prefix="avatar-live-", suffix=".log")[1])
     command = [sys.executable, "-m", "avatar.cli", "live", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--ice-loopback", *extra]
+    if "--llm" not in extra:
+        # These tests watch the viewer path; SmolLM2 loading and rewording the script would take one
+        # of the machine's two cores next to Chromium. The model's own tests are in tests/engines.
+        command += ["--llm", "none"]
     if "--database" not in extra:  # a fresh show each time: nothing resumed from an earlier run
         command += ["--database", str(Path(tempfile.mkdtemp(prefix="avatar-db-")) / "show.sqlite3")]
     process = subprocess.Popen(command, cwd=REPO, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
