@@ -20,6 +20,7 @@ import contextlib
 import fractions
 import logging
 import queue
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -70,6 +71,37 @@ class _Disconnected(Exception):
     """The ingest went away (or never came): reconnect after a delay."""
 
 
+async def _reconnecting(
+    name: str,
+    session: Callable[[], Awaitable[None]],
+    clock: Clock,
+    backoff: Backoff,
+    stats: EgressStats,
+    connected: asyncio.Event,
+) -> None:
+    """Run ``session`` until cancelled, retrying after each disconnect with ``backoff``.
+
+    A session that stayed up for ``backoff.healthy_after_s`` resets the delay, so one drop after an
+    hour of streaming is retried after the first, short delay rather than the last, long one.
+    """
+    delay: float | None = None
+    while True:
+        started = clock.now()
+        try:
+            await session()
+        except _Disconnected as error:
+            stats.failures += 1
+            stats.last_error = str(error)
+        finally:
+            connected.clear()
+        if clock.now() - started >= backoff.healthy_after_s:
+            delay = None
+        delay = backoff.next(delay)
+        stats.delays_s.append(delay)
+        log.warning("%s: %s; retrying in %.1f s", name, stats.last_error, delay)
+        await clock.sleep_until(clock.now() + delay)
+
+
 class RtmpEgress:
     """Pushes the programme to one RTMP ingest as FLV (H.264 + AAC), reconnecting with backoff."""
 
@@ -106,24 +138,14 @@ class RtmpEgress:
     async def run(self) -> None:
         """Stream until cancelled, reconnecting after every failure."""
         loop = asyncio.get_running_loop()
-        delay: float | None = None
-        while True:
-            started = self.clock.now()
-            try:
-                await self._session(loop)
-            except _Disconnected as error:
-                self.stats.failures += 1
-                self.stats.last_error = str(error)
-            finally:
-                self.connected.clear()
-            if self.clock.now() - started >= self.backoff.healthy_after_s:
-                delay = None
-            delay = self.backoff.next(delay)
-            self.stats.delays_s.append(delay)
-            log.warning(
-                "rtmp egress %s: %s; retrying in %.1f s", _redact(self.url), self.stats.last_error, delay
-            )
-            await self.clock.sleep_until(self.clock.now() + delay)
+        await _reconnecting(
+            f"rtmp egress {_redact(self.url)}",
+            lambda: self._session(loop),
+            self.clock,
+            self.backoff,
+            self.stats,
+            self.connected,
+        )
 
     def close(self) -> None:
         """Release the encoder thread (after :meth:`run` was cancelled)."""
@@ -281,22 +303,9 @@ class WhipEgress:
 
     async def run(self) -> None:
         """Publish until cancelled; a failed or dropped session is retried after a delay."""
-        delay: float | None = None
-        while True:
-            started = self.clock.now()
-            try:
-                await self._session()
-            except _Disconnected as error:
-                self.stats.failures += 1
-                self.stats.last_error = str(error)
-            finally:
-                self.connected.clear()
-            if self.clock.now() - started >= self.backoff.healthy_after_s:
-                delay = None
-            delay = self.backoff.next(delay)
-            self.stats.delays_s.append(delay)
-            log.warning("whip egress %s: %s; retrying in %.1f s", self.url, self.stats.last_error, delay)
-            await self.clock.sleep_until(self.clock.now() + delay)
+        await _reconnecting(
+            f"whip egress {self.url}", self._session, self.clock, self.backoff, self.stats, self.connected
+        )
 
     async def _session(self) -> None:
         import aiohttp
