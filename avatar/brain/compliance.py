@@ -301,6 +301,13 @@ _WORD_NUMBERS = {
     "ten": 10,
     "eleven": 11,
     "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
     "twenty": 20,
     "thirty": 30,
     "forty": 40,
@@ -310,12 +317,17 @@ _WORD_NUMBERS = {
     "eighty": 80,
     "ninety": 90,
 }
+_DIGIT_WORDS = {"zero": 0, "oh": 0, "one": 1} | {w: n for w, n in _WORD_NUMBERS.items() if n < 10}
 _UNITS = "two|three|four|five|six|seven|eight|nine"
 _TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
-# "one" is left out on purpose: "the red one", "grab one" are not quantities.
+_TEENS = "ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen"
+_WHOLE_WORDS = rf"(?:{_TENS})(?:[\s-](?:{_UNITS}))?|{_TEENS}|{_UNITS}"
+# A spoken decimal as a transcript writes it: "four point six", "nineteen point nine nine".
+_POINT_WORDS = rf"\s+point(?:\s+(?:{'|'.join(_DIGIT_WORDS)}))+"
+# "one" is left out on purpose: "the red one", "grab one" are not quantities, but "one point five" is.
 _NUMBER = re.compile(
     r"(?P<digits>(?<![\d.,])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?!\d))"
-    rf"|(?<![A-Za-z-])(?P<words>(?:{_TENS})(?:[\s-](?:{_UNITS}))?|{_UNITS}|ten|eleven|twelve)(?![A-Za-z-])",
+    rf"|(?<![A-Za-z-])(?P<words>(?:{_WHOLE_WORDS})(?:{_POINT_WORDS})?|(?:zero|one){_POINT_WORDS})(?![A-Za-z-])",
     re.IGNORECASE,
 )
 _ZH_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -325,7 +337,7 @@ _PERCENT_AFTER = re.compile(r"^\s?(?:%|percent|per cent)", re.IGNORECASE)
 _ZHE_AFTER = re.compile(r"^\s?折")
 _ZH_PERCENT = re.compile(r"百分之([一二两三四五六七八九十]+)")
 _ZH_ZHE = re.compile(r"(?<![一二两三四五六七八九十\d])([一二三四五六七八九])([一二三四五六七八九])?折")
-_COUNT = rf"\d{{1,3}}(?:,\d{{3}})+|\d+|(?:{_TENS})(?:[\s-](?:{_UNITS}))?|{_UNITS}|ten|eleven|twelve"
+_COUNT = rf"\d{{1,3}}(?:,\d{{3}})+|\d+|{_WHOLE_WORDS}"
 _STOCK_EN = re.compile(
     rf"(?<![\w.,])(?P<n>{_COUNT})\s+(?:[a-z]+\s+){{0,2}}?"
     r"(?:left|in stock|remaining|(?:still |now )available|available now|ready to ship|in this drop)(?![a-z])",
@@ -355,8 +367,11 @@ def _numbers(text: str) -> Iterator[_Number]:
         if match.group("digits"):
             value = Decimal(match.group("digits").replace(",", ""))
         else:
-            words = re.split(r"[\s-]", match.group("words").lower())
-            value = Decimal(sum(_WORD_NUMBERS[w] for w in words))
+            whole, *fraction = re.split(r"\s+point\s+", match.group("words").lower(), maxsplit=1)
+            words = re.split(r"[\s-]", whole)
+            value = Decimal(sum(_WORD_NUMBERS.get(w) or _DIGIT_WORDS[w] for w in words))
+            if fraction:
+                value += Decimal("0." + "".join(str(_DIGIT_WORDS[w]) for w in fraction[0].split()))
         yield _Number(value, match.start(), match.end(), match.group(0))
 
 

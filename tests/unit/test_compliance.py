@@ -243,6 +243,14 @@ def test_numbers_must_be_in_the_catalog_for_that_product(checker: ComplianceChec
     blocked_by(checker.check("续航１２小时。", "zh", "aurora-buds"), Rule.NUMBER)
 
 
+def test_spoken_decimals_are_one_number(checker: ComplianceChecker) -> None:
+    """A transcript writes 4.6 as "four point six": that is the catalog's weight, not a stray six."""
+    line = "A light four point six gram fit that stays put at the gym."
+    passes(checker.check(line, "en", "aurora-buds"), line)
+    blocked_by(checker.check("Only four point two grams per bud.", "en", "aurora-buds"), Rule.NUMBER)
+    blocked_by(checker.check("The battery lasts thirteen hours.", "en", "aurora-buds"), Rule.NUMBER)
+
+
 # --- promises --------------------------------------------------------------------------------------
 
 
