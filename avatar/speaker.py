@@ -58,16 +58,51 @@ class SpeechResult:
 
     @property
     def heard_text(self) -> str:
-        """The part of the line the audience heard (whole sentences plus the cut one, if any)."""
-        heard = [p.text for p in self.played if p.completed or p.seconds > 0]
-        return " ".join(heard)
+        """The part of the line the audience heard: the sentences played to the end, then the words
+        of the cut sentence that went out before the cut."""
+        heard = [p.text if p.completed else heard_part(p) for p in self.played]
+        return " ".join(part for part in heard if part)
+
+    @property
+    def cut(self) -> Played | None:
+        """The sentence stopped part-way (it had started playing), if any."""
+        return next((p for p in self.played if not p.completed and p.seconds > 0), None)
+
+
+def heard_part(played: Played) -> str:
+    """The words of a sentence that the audience heard before it was cut.
+
+    Speech takes the sentence's audio less the pause after it; the share played of that, applied to
+    the text, is cut back to a word boundary (a character one for text written without spaces, such
+    as Chinese), so a half-said word is not kept as said.
+    """
+    if played.completed:
+        return played.text
+    speech_s = max(played.duration - PAUSE_AFTER_SENTENCE_S, 1e-6)
+    share = min(1.0, max(0.0, played.seconds / speech_s))
+    text = played.text.strip()
+    if share >= 1.0:
+        return text
+    chars = int(len(text) * share)
+    if " " not in text:
+        return text[:chars]
+    words: list[str] = []
+    position = 0
+    for word in text.split(" "):
+        position += len(word)
+        if position > chars:
+            break
+        words.append(word)
+        position += 1  # the space after it
+    return " ".join(w for w in words if w)
 
 
 class Voice:
     """A configured voice with its own worker; the engine loads on first use."""
 
-    def __init__(self, spec: VoiceSpec, engine: TTSEngine | None = None) -> None:
+    def __init__(self, spec: VoiceSpec, engine: TTSEngine | None = None, *, cache: bool = True) -> None:
         self.spec = spec
+        self.cache = cache  # False: every line is synthesised afresh (benches time the real work)
         self.engine = engine  # given directly in tests; otherwise built from the spec on first use
         self.worker = ModelWorker(f"tts-{spec.name}")
         self.failed = False
@@ -108,7 +143,7 @@ class Voice:
 
     def _remember(self, key: str, speech: TimedSpeech) -> None:
         with self._cache_lock:
-            if key in self._cache or speech.pcm.nbytes > RENDER_CACHE_BYTES:
+            if not self.cache or key in self._cache or speech.pcm.nbytes > RENDER_CACHE_BYTES:
                 return
             self._cache[key] = speech
             self._cache_bytes += speech.pcm.nbytes
@@ -132,6 +167,12 @@ class Speaker:
         self.on_synth: Callable[[str, float, BaseException | None], None] | None = None
         self._current_turn = 0  # turn id of the line being spoken (ids increase by one per line)
         self._interrupted: set[int] = set()
+        self._speaking: int | None = None  # the turn whose say() is running
+
+    @property
+    def speaking(self) -> bool:
+        """A line is being spoken (its :meth:`say` has not returned)."""
+        return self._speaking is not None
 
     @property
     def next_turn_id(self) -> int:
@@ -154,27 +195,40 @@ class Speaker:
         sentences = tuple(split_sentences(text))
         voice = self.voice_for(language)
         queued: list[asyncio.Future[Played]] = []
-        for index, sentence in enumerate(sentences):
-            if index >= SENTENCES_AHEAD:
-                await asyncio.wait({queued[index - SENTENCES_AHEAD]})
-            if turn in self._interrupted:
-                break
-            speech = await self._render(voice, sentence)
-            if turn in self._interrupted:
-                break
-            queued.append(
-                self.playout.enqueue(speech.pcm, turn_id=turn, text=sentence, phonemes=speech.phonemes)
-            )
-        played = tuple([await future for future in queued])
+        self._speaking = turn
+        try:
+            for index, sentence in enumerate(sentences):
+                if index >= SENTENCES_AHEAD:
+                    await asyncio.wait({queued[index - SENTENCES_AHEAD]})
+                if turn in self._interrupted:
+                    break
+                speech = await self._render(voice, sentence)
+                if turn in self._interrupted:
+                    break
+                queued.append(
+                    self.playout.enqueue(speech.pcm, turn_id=turn, text=sentence, phonemes=speech.phonemes)
+                )
+            played = tuple([await future for future in queued])
+        finally:
+            if self._speaking == turn:
+                self._speaking = None
         interrupted = turn in self._interrupted
         self._interrupted.discard(turn)
         return SpeechResult(turn, sentences, played, interrupted)
 
-    def interrupt(self) -> None:
-        """Stop the line being spoken: buffered audio is dropped within one 20 ms chunk."""
+    def interrupt(self, *, at_sentence_end: bool = False) -> None:
+        """Stop the line being spoken: buffered audio is dropped within one 20 ms chunk.
+
+        ``at_sentence_end``: the sentence playing now is finished first (a co-host's barge-in
+        sounds natural then); the sentences after it are dropped and no more are made.
+        """
         turn = self._current_turn
-        self._interrupted.add(turn)
-        self.playout.clear(before_turn=turn + 1)
+        if self._speaking == turn:  # a finished line keeps no mark (turn ids are never reused)
+            self._interrupted.add(turn)
+        if at_sentence_end:
+            self.playout.clear_after_current(before_turn=turn + 1)
+        else:
+            self.playout.clear(before_turn=turn + 1)
 
     async def _render(self, voice: Voice, sentence: str) -> TimedSpeech:
         for candidate in (voice, self.fallback):

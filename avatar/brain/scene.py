@@ -15,6 +15,7 @@ from avatar.brain.catalog import Catalog, FieldReader, load_catalog, read_yaml, 
 from avatar.brain.language import SUPPORTED_LANGUAGES
 from avatar.brain.promotions import Promotion, read_promotions
 from avatar.brain.script import check_template
+from avatar.config import BARGE_IN_MODES
 from avatar.errors import DataError
 
 __all__ = ["AVATAR_KINDS", "SCENE_FILE", "AvatarSpec", "Persona", "Scene", "Segment", "load_scene"]
@@ -76,10 +77,11 @@ class Scene:
     llm: str | None = None  # phrasing model (see avatar.brain.llm.engine_from_spec); None = default
     llm_budget_s: float | None = None  # seconds the model gets per answer before the template is said
     promotions: tuple[Promotion, ...] = ()  # timed coupon drops, flash sales, low-stock calls
+    barge_in: str = "sentence"  # a co-host's voice stops the host: sentence (at its end), immediate, off
 
 
 _REQUIRED = ("name", "language", "voice", "persona", "segments")
-_OPTIONAL = ("currency", "products", "idle_lines", "theme", "avatar", "llm", "promotions")
+_OPTIONAL = ("currency", "products", "idle_lines", "theme", "avatar", "llm", "promotions", "listen")
 
 
 def load_scene(path: Path | str) -> Scene:
@@ -152,6 +154,7 @@ def load_scene(path: Path | str) -> Scene:
     )
     llm, llm_budget = _read_llm(reader, raw.get("llm"))
     promotions = read_promotions(reader, raw.get("promotions"), catalog)
+    barge_in = _read_listen(reader, raw.get("listen"))
 
     return Scene(
         name=name,
@@ -167,7 +170,23 @@ def load_scene(path: Path | str) -> Scene:
         llm=llm,
         llm_budget_s=llm_budget,
         promotions=promotions,
+        barge_in=barge_in,
     )
+
+
+def _read_listen(reader: FieldReader, value: object) -> str:
+    """``listen: {barge_in: sentence|immediate|off}``: how the host yields to a co-host's voice."""
+    if value is None:
+        return "sentence"
+    raw = reader.mapping(value, "listen", optional=("barge_in",))
+    if raw.get("barge_in") is None:
+        return "sentence"
+    if raw["barge_in"] is False:  # YAML reads a bare `off` as false
+        return "off"
+    mode = reader.text(raw["barge_in"], "listen.barge_in")
+    if mode not in BARGE_IN_MODES:
+        reader.fail("listen.barge_in", f"must be one of {', '.join(BARGE_IN_MODES)}, got {mode!r}")
+    return mode
 
 
 def _read_avatar(reader: FieldReader, value: object, root: Path) -> AvatarSpec:

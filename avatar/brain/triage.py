@@ -38,6 +38,7 @@ _SIMILAR_MIN_CHARS: Final = 6  # shorter texts merge only when identical after n
 class Rank(IntEnum):
     """Answer order, most urgent first."""
 
+    COHOST = -1  # the co-host in the studio, speaking on air: answered before any viewer
     ON_SCREEN = 0  # a question about the product on screen (or naming none)
     PURCHASE = 1  # "how do I buy?", "I'll take it"
     OTHER_PRODUCT = 2  # questions about other products, comparisons, complaints, the rest
@@ -56,6 +57,7 @@ class Comment:
     intent: str = Intent.OTHER.value
     product_id: str | None = None  # the product it names, if any
     count: int = 1
+    role: str = "viewer"  # "viewer" (chat or push-to-talk) or "cohost" (the studio's microphone)
 
 
 class Verdict(StrEnum):
@@ -87,7 +89,13 @@ def _ttl(intent: str) -> float:
     return SOCIAL_TTL_S if intent in social else COMMENT_TTL_S
 
 
+COHOST: Final = "cohost"
+"""The role of the co-host's comments (their spoken questions, from the studio page)."""
+
+
 def _rank(comment: Comment, current_product_id: str | None) -> Rank:
+    if comment.role == COHOST:
+        return Rank.COHOST
     intent = comment.intent
     if intent == Intent.PURCHASE.value:
         return Rank.PURCHASE
@@ -140,32 +148,39 @@ class CommentQueue:
     def __len__(self) -> int:
         return len(self._items)
 
-    def submit(self, viewer_id: str, name: str, text: str, now: float) -> Verdict:
-        """Check a comment and queue it (or merge it into a waiting near-duplicate) if it passes."""
+    def submit(self, viewer_id: str, name: str, text: str, now: float, *, role: str = "viewer") -> Verdict:
+        """Check a comment and queue it (or merge it into a waiting near-duplicate) if it passes.
+
+        ``role`` :data:`COHOST`: the co-host's spoken question goes first, is not rate-limited (they
+        talk in turns on air) and is never folded into a viewer's comment (it would lose its place).
+        """
         text = " ".join(text.split())
         if not text:
             return Verdict.EMPTY
         if len(text) > MAX_COMMENT_CHARS:
             return Verdict.TOO_LONG
-        bucket = self._buckets.pop(viewer_id, None) or _Bucket(now)
-        self._buckets[viewer_id] = bucket
-        while len(self._buckets) > 10_000:  # forget the least recent viewers: memory stays flat
-            self._buckets.popitem(last=False)
-        if not bucket.take(now):
-            return Verdict.RATE_LIMITED
+        if role != COHOST:
+            bucket = self._buckets.pop(viewer_id, None) or _Bucket(now)
+            self._buckets[viewer_id] = bucket
+            while len(self._buckets) > 10_000:  # forget the least recent viewers: memory stays flat
+                self._buckets.popitem(last=False)
+            if not bucket.take(now):
+                return Verdict.RATE_LIMITED
         if not moderate(text).ok:
             self.moderated += 1
             return Verdict.MODERATED
 
         key = _key(text)
         for index, (waiting, waiting_key) in enumerate(self._items):
-            if _same(key, waiting_key):
+            if role != COHOST and waiting.role != COHOST and _same(key, waiting_key):
                 self._items[index] = (replace(waiting, count=waiting.count + 1), waiting_key)
                 self.merged += 1
                 return Verdict.ACCEPTED
         named = mentions(text, self.catalog) if self.catalog is not None else None
         intent = classify(text, detect_language(text)).value
-        comment = Comment(viewer_id, name[:40] or "viewer", text, now, intent, named.id if named else None)
+        comment = Comment(
+            viewer_id, name[:40] or "viewer", text, now, intent, named.id if named else None, role=role
+        )
         self._items.append((comment, key))
         if len(self._items) > QUEUE_CAPACITY:
             # Full: the least urgent, oldest comment goes (the newcomer itself if it is that one).

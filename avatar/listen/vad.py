@@ -84,6 +84,11 @@ class VADConfig:
     pad_s: float = 0.2  # audio kept before the first and after the last speech window
 
 
+COHOST_VAD: Final = VADConfig(min_silence_s=0.3)
+"""The studio co-host talks in turns with the host: a shorter pause ends their turn, so the answer
+comes sooner (a viewer's push-to-talk keeps the default 0.4 s)."""
+
+
 @dataclass(frozen=True)
 class Utterance:
     """A stretch of speech; times in seconds from the start of the stream."""
@@ -116,11 +121,38 @@ class VADSegmenter:
         self._start_window = 0
         self._silent_run = 0
         self._speech_count = 0
+        self._opened = 0
 
     @property
     def speaking(self) -> bool:
         """True while an utterance is open."""
         return bool(self._windows)
+
+    @property
+    def confirmed(self) -> bool:
+        """True once the open utterance has ``min_speech_s`` of speech: a person talking, not a click."""
+        return bool(self._windows) and self._speech_count >= self._min_speech_windows
+
+    @property
+    def utterances_opened(self) -> int:
+        """How many utterances have opened so far (tells one open utterance from the next)."""
+        return self._opened
+
+    @property
+    def in_silence(self) -> bool:
+        """The open utterance's last window was not speech (the person may be finishing)."""
+        return self._silent_run > 0
+
+    @property
+    def open_seconds(self) -> float:
+        """Length of the open utterance so far (0 when none is open)."""
+        return len(self._windows) * WINDOW_SECONDS
+
+    def open_audio(self) -> Samples:
+        """The audio of the open utterance so far (empty when none is open)."""
+        if not self._windows:
+            return np.zeros(0, dtype=np.float32)
+        return np.concatenate(self._windows)
 
     def feed(self, chunk: Samples) -> list[Utterance]:
         """Add the next piece of the stream; returns the utterances it finished (usually none)."""
@@ -157,6 +189,7 @@ class VADSegmenter:
                 self._preroll.clear()
                 self._silent_run = 0
                 self._speech_count = 1
+                self._opened += 1
             elif self._pad_windows:
                 self._preroll.append(window)
             return None

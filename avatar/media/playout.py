@@ -154,6 +154,17 @@ class Playout:
                 utterance.future.set_result(report)
         return reports
 
+    def clear_after_current(self, *, before_turn: int | None = None) -> list[Played]:
+        """Like :meth:`clear`, but the utterance already playing finishes first (a sentence
+        boundary); reports the utterances dropped. Nothing playing: everything buffered is dropped."""
+        if self._queue and self._queue[0].position > 0:
+            head = self._queue.popleft()
+            try:
+                return self.clear(before_turn=before_turn)
+            finally:
+                self._queue.appendleft(head)
+        return self.clear(before_turn=before_turn)
+
     # -- consumer side (the programme pump) ------------------------------------------------------
     def pull(self) -> Pcm:
         """The next chunk of the programme: queued speech, or silence when there is none."""

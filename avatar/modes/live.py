@@ -8,11 +8,12 @@ sentence afterwards. Answers themselves are never interrupted: later comments wa
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -27,7 +28,7 @@ from avatar.brain.retrieval import Retriever, embedder_from_name
 from avatar.brain.scene import Scene
 from avatar.brain.scriptgen import ScriptWriter, write_all
 from avatar.brain.show import RunOfShow
-from avatar.brain.triage import Comment, CommentQueue, Verdict
+from avatar.brain.triage import COHOST, Comment, CommentQueue, Verdict
 from avatar.config import Settings
 from avatar.engines.tts.voices import load_voice
 from avatar.errors import DataError
@@ -43,7 +44,7 @@ from avatar.ops.store import Store
 from avatar.render.animator import Animator
 from avatar.render.compositor import Renderer
 from avatar.render.frame import ProductCard
-from avatar.speaker import Speaker, SpeechResult, Voice
+from avatar.speaker import Speaker, SpeechResult, Voice, heard_part
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,9 @@ BRAIN_DOWN_LINE = {
     "en": "Good question! Give me a moment and ask me again, please.",
     "zh": "好问题！请稍等，再问我一次。",
 }
+COHOST_FLOOR_MAX_S: Final = 20.0
+"""The host waits at most this long for a co-host who started talking (a stuck mic cannot stall it)."""
+HISTORY_LINES: Final = 200
 DIRECTOR_TICK_S = 1.0  # how often promotions and scene edits are checked
 BLOCKED_LINE_PAUSE_S = 0.5  # pause after skipping a scripted line that failed compliance
 NOTICES = {
@@ -60,6 +64,16 @@ NOTICES = {
     # Never says what was wrong with it: the notice must not repeat or hint at abuse.
     Verdict.MODERATED: "The host can't take that message; please keep chat friendly and on today's products.",
 }
+
+
+@dataclass(frozen=True)
+class HeardLine:
+    """One line of the host as the audience heard it (an interrupted line keeps only what went out)."""
+
+    turn_id: int
+    text: str  # what was heard
+    full_text: str  # what the line would have said
+    interrupted: bool
 
 
 @dataclass(frozen=True)
@@ -141,6 +155,12 @@ class LiveShow:
         self.reloader = SceneReloader(scene)
         self.answer_timings: list[AnswerTiming] = []
         self.answering = False  # an answer is being spoken (comments wait; scripted lines yield)
+        # What the audience heard, newest last: the show's history (interrupted lines cut to what went out).
+        self.history: collections.deque[HeardLine] = collections.deque(maxlen=HISTORY_LINES)
+        self.barge_in = settings.barge_in or scene.barge_in  # sentence | immediate | off
+        self.barge_ins = 0  # lines a co-host's voice stopped
+        self._floor_free = asyncio.Event()  # cleared while the co-host has the floor
+        self._floor_free.set()
         self._card_language = scene.language
         self._pending_first_audio: dict[int, float] = {}  # turn id -> comment received_at
         self._started_wall = time.time()
@@ -237,6 +257,39 @@ class LiveShow:
             self.bus.publish(Notice(viewer_id, NOTICES[verdict]))
         return verdict
 
+    def cohost_speech_started(self) -> None:
+        """The co-host started talking (a quarter second of speech on the studio mic): the host
+        yields the floor, stopping the line being spoken per :attr:`barge_in`."""
+        if self.barge_in == "off":
+            return  # the host talks on; the co-host's question still goes first in the queue
+        self._floor_free.clear()
+        if self.speaker.speaking:
+            self.barge_ins += 1
+            when = "at once" if self.barge_in == "immediate" else "at the end of the sentence"
+            log.info("co-host barge-in: the host stops %s", when)
+            self.speaker.interrupt(at_sentence_end=self.barge_in == "sentence")
+
+    def cohost_said(self, name: str, text: str) -> Verdict:
+        """The co-host's final transcript: to the brain as the co-host, ahead of viewer chat."""
+        merged, now = self.comments.merged, self.clock.now()
+        verdict = self.comments.submit("studio", name, text, now, role=COHOST)
+        if verdict is Verdict.ACCEPTED:
+            self.ops.comment_accepted("studio", name, text, now, merged=self.comments.merged > merged)
+            self.bus.publish(ChatPosted("studio", name[:40] or "co-host", " ".join(text.split())))
+        self.cohost_done()
+        return verdict
+
+    def cohost_done(self) -> None:
+        """The co-host's turn is over (said, or nothing understood): the host may speak again."""
+        self._floor_free.set()
+
+    async def _wait_for_floor(self) -> None:
+        if self._floor_free.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._floor_free.wait(), COHOST_FLOOR_MAX_S)
+        self._floor_free.set()
+
     def viewer_joined(self, name: str) -> None:
         """A viewer's page connected: greet them when chat is quiet (rate-limited)."""
         self.director.viewer_joined(name, self.clock.now())
@@ -298,10 +351,11 @@ class LiveShow:
             )
             if greeting and not self.ops.resumed:  # a show resumed after a restart does not greet again
                 self.stage.greeting_turn = self.speaker.next_turn_id
-                await self.speaker.say(greeting, language=self.scene.language)
+                await self._say(greeting)
         control = self.ops.control
         while True:
             self.ops.beat()
+            await self._wait_for_floor()  # the co-host is talking: listen, then answer them first
             await control.wait_live(self.ops.beat)  # paused or muted by the operator
             if (jump := control.take_jump()) is not None and self.run_of_show.jump_to(jump):
                 self._show_product(jump, self.scene.language)
@@ -342,7 +396,7 @@ class LiveShow:
             self._show_product(line.product_id, self.scene.language)
         self.answering = True
         try:
-            await self.speaker.say(text, language=self.scene.language)
+            await self._say(text)
         finally:
             self.answering = False
 
@@ -362,9 +416,19 @@ class LiveShow:
         if result.interrupted:
             self.run_of_show.resume(line, result.sentences_completed)
 
+    async def _say(self, text: str, language: str | None = None) -> SpeechResult:
+        """Speak a line and keep in the history what the audience heard of it."""
+        result = await self.speaker.say(text, language=language or self.scene.language)
+        self.history.append(HeardLine(result.turn_id, result.heard_text, text, result.interrupted))
+        cut = result.cut
+        if cut is not None:
+            # The transcript took the whole sentence when it started playing: cut it back.
+            self.ops.cut(result.turn_id, cut.text, heard_part(cut))
+        return result
+
     async def _interruptible(self, text: str) -> SpeechResult:
         """Say ``text``, stopping at once when a comment arrives."""
-        speaking = asyncio.create_task(self.speaker.say(text, language=self.scene.language))
+        speaking = asyncio.create_task(self._say(text))
         waiting = asyncio.create_task(self.comments.wait())
         try:
             await asyncio.wait({speaking, waiting}, return_when=asyncio.FIRST_COMPLETED)
@@ -392,7 +456,7 @@ class LiveShow:
         except Exception:  # the brain crashed or hung (the supervisor restarts it): say so briefly
             log.exception("no answer for %r", comment.text[:80])
             self.stage.thinking = False
-            await self.speaker.say(BRAIN_DOWN_LINE.get(self.scene.language, BRAIN_DOWN_LINE["en"]))
+            await self._say(BRAIN_DOWN_LINE.get(self.scene.language, BRAIN_DOWN_LINE["en"]))
             return
         answer: Answer = self.last_phrased.answer
         log.info("answer to %s (%s): %s", comment.name, answer.intent, answer.text)
@@ -403,14 +467,16 @@ class LiveShow:
             self.stage.greeting_turn = self.speaker.next_turn_id
         self.answering = True
         try:
-            await self.speaker.say(answer.text, language=answer.language)
+            result = await self._say(answer.text, answer.language)
             timing = self.answer_timings[-1] if self.answer_timings else None
             heard = (
                 timing.first_audio_at - timing.received_at
                 if timing and timing.received_at == comment.received_at
                 else None
             )
-            self.ops.answered(comment, answer, heard)
+            self.ops.answered(
+                comment, answer, heard, spoken=result.heard_text if result.interrupted else None
+            )
         finally:
             self.answering = False
             self.stage.thinking = False

@@ -261,15 +261,24 @@ class Operations:
         if self.store is not None:
             self.store.transcript(turn_id, self.show.product_id, text)
 
-    def answered(self, comment: Comment, answer: Answer, latency_s: float | None) -> None:
-        """The host answered ``comment`` (``latency_s``: from the comment to the first audio)."""
+    def cut(self, turn_id: int, text: str, heard: str) -> None:
+        """A sentence that started playing was cut: its transcript keeps only ``heard``."""
+        if self.store is not None:
+            self.store.transcript_cut(turn_id, text, heard)
+
+    def answered(
+        self, comment: Comment, answer: Answer, latency_s: float | None, *, spoken: str | None = None
+    ) -> None:
+        """The host answered ``comment`` (``latency_s``: from the comment to the first audio;
+        ``spoken``: what was heard of an answer that was interrupted)."""
         if latency_s is not None:
             self.metrics.histogram("avatar_stage_latency_seconds", "", stage="answer_first_audio").observe(
                 latency_s
             )
         if self.store is not None:
             key = self._qkeys.pop((comment.viewer_id, comment.received_at), None)
-            self.store.answer(key, answer.text, answer.intent, answer.product_id, latency_s)
+            text = answer.text if spoken is None else spoken
+            self.store.answer(key, text, answer.intent, answer.product_id, latency_s)
             if answer.compliance:
                 actions = [action.as_dict() for action in answer.compliance]
                 blocked = any(action.fix.value == "block" for action in answer.compliance)
@@ -408,6 +417,7 @@ class Operations:
                     "intent": c.intent,
                     "product_id": c.product_id,
                     "count": c.count,
+                    "role": c.role,
                 }
                 for c in queue
                 if c is not None
@@ -454,6 +464,7 @@ class Operations:
                         str(item.get("intent", "other")),
                         product_id if product_id in show.scene.catalog else None,
                         int(item.get("count", 1)),
+                        str(item.get("role", "viewer")),
                     )
                 )
             self.control.paused = bool(state.get("paused", False))

@@ -111,6 +111,14 @@ class Store:
         """The host said ``text``."""
         self._write("INSERT INTO transcripts VALUES (?,?,?,?)", (self.wall(), turn, product, text))
 
+    def transcript_cut(self, turn: int, text: str, heard: str) -> None:
+        """The host's sentence ``text`` of ``turn`` was cut: keep only ``heard`` (nothing: the row goes)."""
+        target = "(SELECT max(rowid) FROM transcripts WHERE turn=? AND text=?)"
+        if heard:
+            self._write(f"UPDATE transcripts SET text=? WHERE rowid={target}", (heard, turn, text))
+        else:
+            self._write(f"DELETE FROM transcripts WHERE rowid={target}", (turn, text))
+
     def question(self, qkey: str, viewer: str, name: str, text: str, product: str | None) -> None:
         """A viewer's comment was accepted."""
         self._write(

@@ -18,7 +18,7 @@ from avatar.modes.live import LiveShow, product_card
 from avatar.render.snapshot import video_frame_png
 from avatar.web.console import CONSOLE_KEY, add_console, generate_token
 from avatar.web.monitoring import add_monitoring
-from avatar.web.viewers import SignalingError, ViewerRegistry
+from avatar.web.viewers import ROLES, SignalingError, ViewerRegistry
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +100,12 @@ async def offer(request: web.Request) -> web.Response:
         return json_error(400, 'expected {"sdp": "...", "type": "offer"}')
     if "m=" not in body["sdp"]:
         return json_error(400, "sdp has no media sections")
+    role = body.get("role", "viewer")
+    if role not in ROLES:
+        return json_error(400, f"role must be one of {', '.join(ROLES)}")
     viewers = request.app[VIEWERS_KEY]
     try:
-        session, answer = await viewers.join(body["sdp"], "offer")
+        session, answer = await viewers.join(body["sdp"], "offer", role=role)
     except SignalingError as error:
         log.info("bad offer from %s: %s", request.remote, error)
         return json_error(400, str(error))

@@ -21,6 +21,7 @@ from aiortc.rtcdatachannel import RTCDataChannel
 
 from avatar.events import Caption, ChatPosted, Event, Notice, ProductShown
 from avatar.listen.listener import Listener, SharedASR, Transcriber, mono_pcm, show_asr
+from avatar.listen.vad import COHOST_VAD
 from avatar.media.broadcaster import ProgrammeTrack
 from avatar.media.fanout import FanoutHub, bind_fanout_tracks
 from avatar.modes.live import LiveShow
@@ -28,6 +29,8 @@ from avatar.modes.live import LiveShow
 log = logging.getLogger(__name__)
 
 MAX_CHANNEL_BUFFER_BYTES = 256 * 1024  # a viewer whose data channel backs up misses events, not memory
+ROLES = ("viewer", "studio")
+"""Who a browser is: a viewer (push-to-talk questions) or the co-host on /studio (barges in)."""
 
 
 class SignalingError(ValueError):
@@ -54,12 +57,16 @@ class ViewerSession:
         connect_timeout_s: float,
         fanout: FanoutHub | None = None,
         asr: Callable[[], Transcriber] | None = None,
+        role: str = "viewer",
     ) -> None:
+        if role not in ROLES:
+            raise SignalingError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        self.role = role
         self.id = uuid.uuid4().hex[:12]
         self._asr = asr  # the show's shared recogniser, asked for only when a microphone arrives
         self.listener: Listener | None = None
         self.show = show
-        self.name = "viewer"
+        self.name = "co-host" if role == "studio" else "viewer"
         self.pc = RTCPeerConnection()
         self.subscription = show.broadcaster.subscribe()
         self.channel: RTCDataChannel | None = None
@@ -105,6 +112,8 @@ class ViewerSession:
         self.show.bus.unsubscribe(self._events)
         if self.listener is not None:
             await self.listener.close()
+            if self.role == "studio":
+                self.show.cohost_done()  # a co-host who leaves mid-sentence does not hold the floor
         with contextlib.suppress(Exception):
             await self.pc.close()
 
@@ -122,7 +131,18 @@ class ViewerSession:
 
     async def _listen(self, track: MediaStreamTrack, asr: Transcriber) -> None:
         try:
-            self.listener = listener = Listener(asr, on_final=self._on_transcript, on_interim=self._on_speech)
+            if self.role == "studio":
+                listener = Listener(
+                    asr,
+                    on_final=self._on_transcript,
+                    on_interim=self._on_speech,
+                    on_speech_start=self.show.cohost_speech_started,
+                    on_done=self.show.cohost_done,
+                    vad=COHOST_VAD,
+                )
+            else:  # a viewer's push-to-talk question waits its turn: it never stops the host
+                listener = Listener(asr, on_final=self._on_transcript, on_interim=self._on_speech)
+            self.listener = listener
         except Exception:  # no VAD model: the microphone is ignored, the show goes on
             log.exception("viewer %s: cannot listen to the microphone", self.id)
             await self._drain(track)
@@ -138,11 +158,17 @@ class ViewerSession:
         listener.end()
 
     def _on_speech(self, text: str) -> None:
-        self._send({"type": "transcript", "final": False, "text": text})
+        if text:  # what was understood so far, shown greyed until the final replaces it
+            self._send({"type": "interim", "text": text})
+        else:  # speech started
+            self._send({"type": "transcript", "final": False, "text": ""})
 
     def _on_transcript(self, text: str) -> None:
         self._send({"type": "transcript", "final": True, "text": text})
-        self.show.submit_comment(self.id, self.name, text)
+        if self.role == "studio":
+            self.show.cohost_said(self.name, text)
+        else:
+            self.show.submit_comment(self.id, self.name, text)
 
     @staticmethod
     async def _drain(track: MediaStreamTrack) -> None:
@@ -210,13 +236,17 @@ class ViewerRegistry:
         s = show.settings
         self.fanout = FanoutHub(show.broadcaster, show.clock, s.width, s.height, s.fps) if s.fanout else None
         self.sessions: dict[str, ViewerSession] = {}
-        self._make_asr = asr or (lambda: show_asr(show.scene.catalog))
+        self._make_asr = asr or (lambda: show_asr(show.scene.catalog, model=s.asr_model, engine=s.asr_engine))
         self.asr: SharedASR | None = None  # one recogniser for every microphone, made on first use
         self._watchers: set[asyncio.Task[None]] = set()
 
-    async def join(self, sdp: str, kind: str) -> tuple[ViewerSession, RTCSessionDescription]:
+    async def join(
+        self, sdp: str, kind: str, role: str = "viewer"
+    ) -> tuple[ViewerSession, RTCSessionDescription]:
         """Create a session for an offer; nothing is left behind if the offer is bad."""
-        session = ViewerSession(self.show, self.connect_timeout_s, self.fanout, asr=self.shared_asr)
+        session = ViewerSession(
+            self.show, self.connect_timeout_s, self.fanout, asr=self.shared_asr, role=role
+        )
         try:
             answer = await session.answer(sdp, kind)
         except SignalingError:

@@ -18,10 +18,19 @@ class FakeASR:
         self.calls: list[int] = []
         self.release = asyncio.Event()
         self.release.set()
+        self.running = 0
+
+    @property
+    def busy(self) -> bool:
+        return self.running > 0
 
     async def transcribe(self, audio: np.ndarray) -> str:
         self.calls.append(audio.size)
-        await self.release.wait()
+        self.running += 1
+        try:
+            await self.release.wait()
+        finally:
+            self.running -= 1
         return f"{audio.size / 16000:.1f} s"
 
 

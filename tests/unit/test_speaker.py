@@ -21,7 +21,7 @@ from avatar.engines.tts.text import normalise_for_speech, split_sentences
 from avatar.engines.tts.voices import VoiceSpec
 from avatar.media.audio import SAMPLE_RATE_HZ, Pcm
 from avatar.media.playout import Played, Playout
-from avatar.speaker import SENTENCES_AHEAD, Speaker, Voice
+from avatar.speaker import heard_part, SENTENCES_AHEAD, Speaker, Voice
 from tests.fakes import (
     DEMO_SCENE,
     FakeTTSEngine,
@@ -159,7 +159,11 @@ async def test_interrupt_mid_sentence_reports_what_was_heard_and_drops_the_rest(
     assert result.turn_id == turn
     assert result.interrupted
     assert result.sentences_completed == 1
-    assert result.heard_text == f"{sentences[0]} {sentences[1]}"
+    # Only the words of the second sentence that went out before the cut are kept as heard.
+    cut = heard_part(result.played[1])
+    assert result.cut == result.played[1]
+    assert sentences[1].startswith(cut) and len(cut) < len(sentences[1])
+    assert result.heard_text == f"{sentences[0]} {cut}".strip()
     assert result.played[1].seconds == pytest.approx(heard_of_second)
     assert not result.played[1].completed
     assert len(result.played) <= 2, "nothing after the cut sentence was queued"

@@ -44,6 +44,8 @@ class FakeMicTrack:
 
 
 class FixedASR:
+    busy = False
+
     def __init__(self) -> None:
         self.heard: list[float] = []
 
@@ -93,7 +95,10 @@ async def test_spoken_question_becomes_transcripts_and_a_comment(served: Served)
     transcripts = [m for m in channel.sent if m["type"] == "transcript"]
     assert transcripts[0] == {"type": "transcript", "final": False, "text": ""}
     assert {"type": "transcript", "final": True, "text": QUESTION} in transcripts
-    assert made == [1] and len(asr.heard) == 1 and 1.5 < asr.heard[0] < 3.5
+    # about one interim per second of speech on the audio so far, then the final on the whole question
+    assert made == [1] and 1.5 < asr.heard[-1] < 3.5
+    assert 1 <= len(asr.heard) - 1 <= 2 and asr.heard[:-1] == sorted(asr.heard[:-1])
+    assert {"type": "interim", "text": QUESTION} in channel.sent
     assert {"type": "chat", "name": "viewer", "text": QUESTION} in channel.sent
     assert session.listener is not None and session.listener.dropped == 0
 

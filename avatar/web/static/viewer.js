@@ -16,6 +16,7 @@ const studio = location.pathname === "/studio";
 const wantsMic = studio || new URLSearchParams(location.search).get("mic") === "1";
 let micTrack = null;
 stats.transcripts = [];
+stats.interims = [];
 
 function setStatus(text) { $("status").textContent = text; }
 
@@ -77,8 +78,15 @@ function onMessage(event) {
   } else if (msg.type === "product") {
     markCurrent(msg.id);
   } else if (msg.type === "transcript") {
-    $("heard").textContent = msg.final ? "You asked: " + msg.text : "Listening…";
+    $("heard").textContent = msg.final ? (studio ? "You said: " : "You asked: ") + msg.text : "Listening…";
+    $("heard").classList.remove("interim");
     if (msg.final) stats.transcripts.push(msg.text);
+  } else if (msg.type === "interim") {
+    // What was understood so far, greyed while the person speaks; the final transcript replaces it.
+    $("heard").textContent = msg.text + "…";
+    $("heard").classList.add("interim");
+    stats.interims.push(msg.text);
+    if (stats.interims.length > 100) stats.interims.shift();
   }
 }
 
@@ -145,7 +153,12 @@ async function connect() {
   const response = await fetch("/offer", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type }),
+    // The studio's co-host speaks on air (their voice interrupts the host); a viewer asks in turn.
+    body: JSON.stringify({
+      sdp: pc.localDescription.sdp,
+      type: pc.localDescription.type,
+      role: studio ? "studio" : "viewer",
+    }),
   });
   if (!response.ok) {
     setStatus("Could not connect: " + (await response.json()).error);
