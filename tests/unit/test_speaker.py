@@ -21,7 +21,7 @@ from avatar.engines.tts.text import normalise_for_speech, split_sentences
 from avatar.engines.tts.voices import VoiceSpec
 from avatar.media.audio import SAMPLE_RATE_HZ, Pcm
 from avatar.media.playout import Played, Playout
-from avatar.speaker import heard_part, SENTENCES_AHEAD, Speaker, Voice
+from avatar.speaker import SENTENCES_AHEAD, Speaker, Voice, heard_part
 from tests.fakes import (
     DEMO_SCENE,
     FakeTTSEngine,
