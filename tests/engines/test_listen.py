@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 
 import numpy as np
@@ -70,13 +71,48 @@ async def test_listener_hears_a_price_question_from_48k_frames(scene: Scene) -> 
     assert Answerer(scene).answer(finals[0]).product_id == "lumen-lamp", finals[0]
 
 
-async def test_bench_times_every_spoken_clip(scene: Scene) -> None:
+async def test_interim_transcripts_come_while_the_question_is_spoken(scene: Scene) -> None:
     model = BUNDLED["tiny.en"]
     require(importlib.util.find_spec(model.package) is not None, f"tiny.en model package {model.package}")
+    asr = show_asr(scene.catalog)
+    assert await asr.warm_up()
+    events: list[tuple[str, str]] = []
+    listener = Listener(
+        asr,
+        on_final=lambda text: events.append(("final", text)),
+        on_interim=lambda text: events.append(("interim", text)),
+    )
+    audio = np.concatenate([read_audio(DATA / "en_backpack_discount.wav"), np.zeros(16_000, np.float32)])
+    pcm = (np.repeat(audio, 3) * 32767).astype(np.int16)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for index, frame in enumerate(_frames(pcm, 960)):  # in real time, as a browser sends it
+        listener.feed(frame, 48_000)
+        await asyncio.sleep(max(0.0, started + (index + 1) * 0.02 - loop.time()))
+    await listener.drain()
+    await listener.close()
+    asr.close()
+    interims = [text for kind, text in events if kind == "interim" and text]
+    finals = [text for kind, text in events if kind == "final"]
+    assert interims, events  # the words so far, while the question was still being spoken
+    assert len(finals) == 1 and events[-1][0] == "final", events
+    first_words = set(interims[0].lower().replace(",", "").split())
+    assert first_words & set(finals[0].lower().replace(",", "").split()), (interims, finals)
+
+
+async def test_bench_times_every_spoken_clip_to_the_first_answer_audio(scene: Scene) -> None:
+    model = BUNDLED["tiny.en"]
+    require(importlib.util.find_spec(model.package) is not None, f"tiny.en model package {model.package}")
+    require(importlib.util.find_spec("piper") is not None, "piper-tts package (the scene's voice)")
     from avatar.listen.bench import CLIPS, bench_listen
 
-    report = await bench_listen(scene.catalog, DATA, rounds=1)
+    report = await bench_listen(scene, DATA, rounds=1)
     assert report["speech_end_to_final_transcript_ms"]["n"] == len(CLIPS)
-    # the VAD ends an utterance after its 0.4 s of silence, give or take a window and the resampler
-    assert 350 <= report["vad_endpoint_ms"]["p50"] <= 600
+    assert report["speech_end_to_first_answer_audio_ms"]["n"] == len(CLIPS)
+    # the co-host's VAD ends an utterance after 0.3 s of silence, give or take a window and the resampler
+    assert 250 <= report["vad_endpoint_ms"]["p50"] <= 500
+    assert (
+        report["speech_end_to_first_answer_audio_ms"]["p50"]
+        > report["speech_end_to_final_transcript_ms"]["p50"]
+    )
     assert "Ridgeline" in report["transcripts"]["en_backpack_discount"]

@@ -128,7 +128,9 @@ async def test_only_the_studio_microphone_barges_in(
     try:
         session.pc.emit("track", FakeMicTrack(clip))
         await wait_until(
-            lambda: any(m["type"] == "transcript" and m["final"] for m in channel.sent), 20, "a final transcript"
+            lambda: any(m["type"] == "transcript" and m["final"] for m in channel.sent),
+            20,
+            "a final transcript",
         )
         await wait_until(lambda: any(m["type"] == "chat" for m in channel.sent), 5, "the question in chat")
     finally:
