@@ -309,6 +309,7 @@ class LiveShow:
             "dropped_frames": stats.dropped_frames,
             "voice_failures": self.speaker.failures,
             "llm": {"engine": self.phraser.engine_name, "ready": self.phraser.ready, **self.phraser.stats},
+            "listen": {"barge_in": self.barge_in, "barge_ins": self.barge_ins},
             "scene_reloads": self.reloader.reloads,
             "scene_reload_error": self.reloader.last_error,
         }

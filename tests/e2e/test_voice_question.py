@@ -50,6 +50,7 @@ def test_spoken_price_question_gets_the_catalog_price(
 ) -> None:
     """A viewer holds the button; on /studio the co-host's microphone is simply open."""
     browser = mic_browser
+    barge_ins_before = live_server.health()["listen"]["barge_ins"]
     browser.get(live_server.url + page)
     held = page != "/studio"
     wait_for(
@@ -70,6 +71,11 @@ def test_spoken_price_question_gets_the_catalog_price(
         30,
         f"a caption with the lamp's price {expected}",
     )
+    barge_ins = live_server.health()["listen"]["barge_ins"] - barge_ins_before
+    if held:
+        assert barge_ins == 0, "a viewer's voice never interrupts the host"
+    else:
+        assert barge_ins >= 1, "the co-host's voice stopped the host"
 
 
 def test_microphone_sends_silence_until_the_button_is_held(live_server: LiveServer, mic_browser: Any) -> None:
