@@ -21,7 +21,7 @@ from avatar.engines.tts.text import normalise_for_speech, split_sentences
 from avatar.engines.tts.voices import VoiceSpec
 from avatar.media.audio import SAMPLE_RATE_HZ, Pcm
 from avatar.media.playout import Played, Playout
-from avatar.speaker import SENTENCES_AHEAD, Speaker, Voice
+from avatar.speaker import FIRST_PIECE_MAX_CHARS, PAUSE_AFTER_CLAUSE_S, SENTENCES_AHEAD, Speaker, Voice
 from tests.fakes import (
     DEMO_SCENE,
     FakeTTSEngine,
@@ -267,3 +267,55 @@ async def test_voices_are_chosen_by_language(speakers: list[Speaker]) -> None:
         await asyncio.wait_for(speaker.say("These earbuds are on sale today.", language="fr"), 5)
     assert chinese.finished == ["这款耳机今天只要三十九块九。"]
     assert english.finished == ["These earbuds are on sale today."], "unknown language: the first voice"
+
+
+LONG_FIRST = (
+    "The Summit bottle keeps your drinks cold for a full day, and it fits in every cup holder. Grab one now."
+)
+
+
+async def test_a_long_first_sentence_is_synthesised_clause_first_under_one_caption(
+    speakers: list[Speaker],
+) -> None:
+    playout = RecordingPlayout()
+    engine = FakeTTSEngine()
+    speaker = fake_speaker(playout, engine)
+    speakers.append(speaker)
+    first, second = split_sentences(LONG_FIRST)
+    assert len(first) > FIRST_PIECE_MAX_CHARS
+    async with pumping(playout):
+        result = await asyncio.wait_for(speaker.say(LONG_FIRST), 10)
+    head, rest = first.split(", ", 1)
+    assert engine.calls == [f"{head},", rest, second], "the short clause is asked for first"
+    assert [text for _, text in playout.started] == [first, second], "one caption per sentence"
+    assert result.sentences == (first, second) and result.sentences_completed == 2
+    assert result.heard_text == LONG_FIRST
+    # The clause ends with a short pause, the sentence with the usual one.
+    clause, tail = result.played[0].duration, result.played[1].duration
+    assert clause == pytest.approx(engine.seconds_for(f"{head},") + PAUSE_AFTER_CLAUSE_S, abs=1e-3)
+    assert tail == pytest.approx(sentence_seconds(engine, rest), abs=1e-3)
+
+
+async def test_an_interruption_inside_a_split_sentence_counts_it_as_not_completed(
+    speakers: list[Speaker],
+) -> None:
+    playout = Playout()
+    engine = FakeTTSEngine(delay_s=0.02)
+    speaker = fake_speaker(playout, engine)
+    speakers.append(speaker)
+    first = split_sentences(LONG_FIRST)[0]
+    clause_s = engine.seconds_for(first.split(", ")[0] + ",") + PAUSE_AFTER_CLAUSE_S
+    task = asyncio.create_task(speaker.say(LONG_FIRST))
+    await asyncio.sleep(0)
+    # The clause has played to the end and 0.05 s of the rest of the sentence (only queued audio
+    # is pulled, so the programme clock is the audio played).
+    await pull_until(
+        playout, lambda: playout.now_playing.samples_played >= (clause_s + 0.05) * SAMPLE_RATE_HZ
+    )
+    assert playout.now_playing.text == first, "the rest of the sentence plays under the same caption"
+    speaker.interrupt()
+    result = await asyncio.wait_for(task, 2)
+    assert result.interrupted
+    assert result.played[0].completed and not result.played[1].completed
+    assert result.sentences_completed == 0, "half a sentence is not a sentence: resume repeats it"
+    assert result.heard_text == first
