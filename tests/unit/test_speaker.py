@@ -8,6 +8,7 @@ voice never stops the show.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -319,3 +320,55 @@ async def test_an_interruption_inside_a_split_sentence_counts_it_as_not_complete
     assert result.played[0].completed and not result.played[1].completed
     assert result.sentences_completed == 0, "half a sentence is not a sentence: resume repeats it"
     assert result.heard_text == first
+
+
+async def test_three_thousand_characters_at_once_are_spoken_in_bounded_pieces_and_nothing_is_lost(
+    speakers: list[Speaker],
+) -> None:
+    playout = RecordingPlayout()
+    engine = FakeTTSEngine(seconds_per_char=0.0005)
+    speaker = fake_speaker(playout, engine)
+    speakers.append(speaker)
+    # One huge "sentence" of product words in a seeded random order (so no piece repeats and none
+    # comes from the voice's line cache).
+    rng = random.Random(7)
+    words = [
+        "lamp",
+        "glows",
+        "warm",
+        "and",
+        "bright",
+        "on",
+        "your",
+        "desk",
+        "tonight,",
+        "it",
+        "folds",
+        "flat",
+    ]
+    text = ""
+    while len(text) < 3000:
+        text = f"{text} {rng.choice(words)}".strip()
+    assert "." not in text
+    async with pumping(playout, interval_s=0.0005):
+        result = await asyncio.wait_for(speaker.say(text), 20)
+    assert not result.interrupted and result.sentences_completed == len(result.sentences) > 10
+    assert all(len(piece) <= 220 for piece in engine.calls), "no piece too long for a model"
+    assert " ".join(engine.calls).split() == text.split(), "every word spoken once, in order"
+    assert result.heard_text.split() == text.split()
+    assert max(playout.unplayed_at_enqueue) <= SENTENCES_AHEAD, "still never far ahead of playback"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "🔥🔥🔥 ✨", "<br/>**__**"])
+async def test_a_line_with_nothing_to_say_returns_at_once_and_the_next_line_plays(
+    text: str, speakers: list[Speaker]
+) -> None:
+    playout = Playout()
+    engine = FakeTTSEngine()
+    speaker = fake_speaker(playout, engine)
+    speakers.append(speaker)
+    async with pumping(playout):
+        empty = await asyncio.wait_for(speaker.say(text), 2)
+        after = await asyncio.wait_for(speaker.say("The show goes on."), 5)
+    assert not empty.interrupted and all(p.duration == 0 for p in empty.played)
+    assert after.heard_text == "The show goes on." and engine.finished == ["The show goes on."]
