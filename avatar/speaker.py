@@ -1,7 +1,8 @@
 """The speaker: text in, played audio out, sentence by sentence, interruptible.
 
 It synthesises the first sentence, queues it on the playout, and makes the next one while the first
-plays, never more than two sentences ahead (so an interruption throws little away). A voice that
+plays, never more than two sentences ahead (so an interruption throws little away). A long first
+sentence is cut at its first clause boundary, so the audience hears the short clause sooner. A voice that
 fails falls back to espeak-ng, and if that fails too the line is shown as captions only, paced as if
 spoken, so the show goes on.
 """
@@ -12,14 +13,14 @@ import asyncio
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
 
 from avatar.engines.tts.base import PhonemeTimedEngine, TimedSpeech, TTSEngine
-from avatar.engines.tts.text import normalise_for_speech, split_sentences
+from avatar.engines.tts.text import CLAUSE_MARKS, normalise_for_speech, split_first_clause, split_sentences
 from avatar.engines.tts.voices import VoiceSpec, build_engine
 from avatar.engines.worker import ModelWorker
 from avatar.media.audio import SAMPLE_RATE_HZ, Pcm, normalise_loudness, resample, silence
@@ -31,10 +32,21 @@ SENTENCES_AHEAD: Final = 2
 # Pace of captions-only lines when no voice works: about 14 characters per second of speech.
 CAPTION_ONLY_CHARS_PER_S: Final = 14.0
 PAUSE_AFTER_SENTENCE_S: Final = 0.12
+# A piece that ends at a comma: the voice already pauses briefly there; a short gap keeps the
+# rhythm of one sentence.
+PAUSE_AFTER_CLAUSE_S: Final = 0.04
+# A first sentence longer than this is spoken clause first: synthesis time grows with the length,
+# and about 60 characters (3-4 s of speech) renders in about 0.1 s with Piper on 2 cores.
+FIRST_PIECE_MAX_CHARS: Final = 60
 # Script lines come round again and again in a 24/7 show: keep their audio (48 kHz int16, about
 # 100 kB per second of speech), bounded by count and by bytes, least recently used out first.
 RENDER_CACHE_ENTRIES: Final = 256
 RENDER_CACHE_BYTES: Final = 48 * 2**20
+
+
+def pause_after(piece: str) -> float:
+    """Seconds of silence after a spoken piece: short after a clause, longer after a sentence."""
+    return PAUSE_AFTER_CLAUSE_S if piece.rstrip()[-1:] in CLAUSE_MARKS else PAUSE_AFTER_SENTENCE_S
 
 
 @dataclass(frozen=True)
@@ -43,44 +55,60 @@ class SpeechResult:
 
     turn_id: int
     sentences: tuple[str, ...]
-    played: tuple[Played, ...]  # one per sentence that reached the playout
+    played: tuple[Played, ...]  # one per piece that reached the playout
     interrupted: bool
+    # Index into ``sentences`` of each played piece (a long first sentence is played in two);
+    # empty: one piece per sentence.
+    sentence_of: tuple[int, ...] = ()
+    pieces: tuple[str, ...] = ()  # the text of each played piece; empty: the sentences
 
     @property
     def sentences_completed(self) -> int:
         """Sentences the audience heard to the end."""
+        owners = self.sentence_of or tuple(range(len(self.played)))
         count = 0
-        for report in self.played:
-            if not report.completed:
+        for index in range(len(self.sentences)):
+            pieces = [report for report, owner in zip(self.played, owners, strict=True) if owner == index]
+            if not pieces or not all(report.completed for report in pieces):
                 break
             count += 1
         return count
 
     @property
     def heard_text(self) -> str:
-        """The part of the line the audience heard: the sentences played to the end, then the words
-        of the cut sentence that went out before the cut."""
-        heard = [p.text if p.completed else heard_part(p) for p in self.played]
-        return " ".join(part for part in heard if part)
+        """The part of the line the audience heard: the pieces played to the end, then the words
+        of the cut piece that went out before the cut."""
+        return self._heard(range(len(self.played)))
 
     @property
-    def cut(self) -> Played | None:
-        """The sentence stopped part-way (it had started playing), if any."""
-        return next((p for p in self.played if not p.completed and p.seconds > 0), None)
+    def cut(self) -> tuple[str, str] | None:
+        """The sentence stopped part-way (it had started playing) and the part of it heard, if any."""
+        owners = self.sentence_of or tuple(range(len(self.played)))
+        for position, report in enumerate(self.played):
+            if not report.completed and report.seconds > 0:
+                sentence = owners[position]
+                same = [i for i in range(position + 1) if owners[i] == sentence]
+                return self.sentences[sentence], self._heard(same)
+        return None
+
+    def _heard(self, positions: Iterable[int]) -> str:
+        texts = self.pieces or self.sentences
+        heard = [heard_part(self.played[i], texts[i]) for i in positions]
+        return " ".join(part for part in heard if part)
 
 
-def heard_part(played: Played) -> str:
-    """The words of a sentence that the audience heard before it was cut.
+def heard_part(played: Played, text: str | None = None) -> str:
+    """The words of a spoken piece that the audience heard before it was cut.
 
-    Speech takes the sentence's audio less the pause after it; the share played of that, applied to
+    Speech takes the piece's audio less the pause after it; the share played of that, applied to
     the text, is cut back to a word boundary (a character one for text written without spaces, such
     as Chinese), so a half-said word is not kept as said.
     """
+    text = (played.text if text is None else text).strip()
     if played.completed:
-        return played.text
-    speech_s = max(played.duration - PAUSE_AFTER_SENTENCE_S, 1e-6)
+        return text
+    speech_s = max(played.duration - pause_after(text), 1e-6)
     share = min(1.0, max(0.0, played.seconds / speech_s))
-    text = played.text.strip()
     if share >= 1.0:
         return text
     chars = int(len(text) * share)
@@ -134,7 +162,7 @@ class Voice:
         pcm = speech.pcm if speech is not None else engine.synthesize(spoken)
         # Resampling keeps time, so the timings (in seconds) stay valid at 48 kHz.
         pcm = resample(pcm, engine.capabilities.sample_rate, SAMPLE_RATE_HZ)
-        pause = silence(int(PAUSE_AFTER_SENTENCE_S * SAMPLE_RATE_HZ))
+        pause = silence(int(pause_after(spoken) * SAMPLE_RATE_HZ))
         out = np.concatenate([normalise_loudness(pcm, gain=self.spec.volume), pause])
         out.flags.writeable = False  # shared by every replay of this line
         timed = TimedSpeech(out, speech.phonemes if speech is not None else None)
@@ -193,20 +221,33 @@ class Speaker:
         self._current_turn += 1
         turn = self._current_turn
         sentences = tuple(split_sentences(text))
+        pieces = [
+            (index, piece)
+            for index, sentence in enumerate(sentences)
+            for piece in (split_first_clause(sentence, FIRST_PIECE_MAX_CHARS) if index == 0 else [sentence])
+        ]
         voice = self.voice_for(language)
         queued: list[asyncio.Future[Played]] = []
         self._speaking = turn
         try:
-            for index, sentence in enumerate(sentences):
-                if index >= SENTENCES_AHEAD:
-                    await asyncio.wait({queued[index - SENTENCES_AHEAD]})
+            for position, (index, piece) in enumerate(pieces):
+                if position >= SENTENCES_AHEAD:
+                    await asyncio.wait({queued[position - SENTENCES_AHEAD]})
                 if turn in self._interrupted:
                     break
-                speech = await self._render(voice, sentence)
+                speech = await self._render(voice, piece)
                 if turn in self._interrupted:
                     break
+                # Both pieces of a split sentence carry the whole sentence: its caption stays up.
+                continues = position > 0 and pieces[position - 1][0] == index
                 queued.append(
-                    self.playout.enqueue(speech.pcm, turn_id=turn, text=sentence, phonemes=speech.phonemes)
+                    self.playout.enqueue(
+                        speech.pcm,
+                        turn_id=turn,
+                        text=sentences[index],
+                        phonemes=speech.phonemes,
+                        continues=continues,
+                    )
                 )
             played = tuple([await future for future in queued])
         finally:
@@ -214,7 +255,9 @@ class Speaker:
                 self._speaking = None
         interrupted = turn in self._interrupted
         self._interrupted.discard(turn)
-        return SpeechResult(turn, sentences, played, interrupted)
+        owners = tuple(index for index, _ in pieces[: len(played)])
+        texts = tuple(piece for _, piece in pieces[: len(played)])
+        return SpeechResult(turn, sentences, played, interrupted, owners, texts)
 
     def interrupt(self, *, at_sentence_end: bool = False) -> None:
         """Stop the line being spoken: buffered audio is dropped within one 20 ms chunk.

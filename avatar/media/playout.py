@@ -60,6 +60,7 @@ class _Utterance:
     future: asyncio.Future[Played]
     position: int = 0  # samples already pulled
     started: bool = field(default=False)
+    continues: bool = False  # the rest of the utterance before it: its start is not announced
     phoneme_starts: list[int] = field(default_factory=list)  # sample offsets, ascending
     phonemes: list[str] = field(default_factory=list)
 
@@ -108,15 +109,19 @@ class Playout:
         turn_id: int,
         text: str = "",
         phonemes: Sequence[tuple[float, str]] | None = None,
+        continues: bool = False,
     ) -> asyncio.Future[Played]:
         """Queue one utterance (48 kHz mono int16); the future resolves once it is played or dropped.
 
         ``phonemes``: (start seconds into the utterance, phoneme) pairs, for voice engines that
         report their timing; the mouth then shapes each phoneme exactly instead of guessing it from
-        the spectrum.
+        the spectrum. ``continues``: this is the rest of the utterance queued before it (a long
+        sentence synthesised in two pieces, with the same ``text``): ``on_start`` is not called
+        again when it starts, so the caption stays up.
         """
         future: asyncio.Future[Played] = asyncio.get_running_loop().create_future()
         utterance = _Utterance(np.ascontiguousarray(pcm, dtype=np.int16), turn_id, text, future)
+        utterance.continues = continues
         for start_s, phoneme in sorted(phonemes or (), key=lambda p: p[0]):
             utterance.phoneme_starts.append(round(start_s * SAMPLE_RATE_HZ))
             utterance.phonemes.append(phoneme)
@@ -180,7 +185,7 @@ class Playout:
             head = self._queue[0]
             if not head.started:
                 head.started = True
-                if self.on_start is not None:
+                if self.on_start is not None and not head.continues:
                     self.on_start(head.turn_id, head.text)
             n = min(self.chunk_samples - filled, head.pcm.size - head.position)
             out[filled : filled + n] = head.pcm[head.position : head.position + n]

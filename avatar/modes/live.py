@@ -44,7 +44,7 @@ from avatar.ops.store import Store
 from avatar.render.animator import Animator
 from avatar.render.compositor import Renderer
 from avatar.render.frame import ProductCard
-from avatar.speaker import Speaker, SpeechResult, Voice, heard_part
+from avatar.speaker import Speaker, SpeechResult, Voice
 
 log = logging.getLogger(__name__)
 
@@ -424,7 +424,8 @@ class LiveShow:
         cut = result.cut
         if cut is not None:
             # The transcript took the whole sentence when it started playing: cut it back.
-            self.ops.cut(result.turn_id, cut.text, heard_part(cut))
+            sentence, heard = cut
+            self.ops.cut(result.turn_id, sentence, heard)
         return result
 
     async def _interruptible(self, text: str) -> SpeechResult:

@@ -28,7 +28,7 @@ from avatar.brain.scene import load_scene
 from avatar.engines.tts.base import TTSError
 from avatar.engines.tts.coqui_engine import CoquiEngine
 from avatar.engines.tts.piper_to_coqui import convert, ensure_joe, files_in
-from avatar.engines.tts.voices import build_engine, load_voice
+from avatar.engines.tts.voices import build_engine, load_voice, voice_names
 from avatar.media.audio import SAMPLE_RATE_HZ, Pcm, resample
 from avatar.speaker import PAUSE_AFTER_SENTENCE_S, Voice
 from tests.conftest import require
@@ -36,8 +36,8 @@ from tests.fakes import DEMO_SCENE
 
 pytestmark = pytest.mark.slow
 
-# Product sentences as the host says them (product names from the demo catalog), numbers in words so
-# the transcript's digits can be compared after the same normalisation.
+# Product sentences as the host says them (product names from the demo catalog). Reference and
+# transcript both go through words(), so "$50" and "fifty dollars" compare equal.
 PRODUCT_SENTENCES = (
     "Meet the Lumen desk lamp, with five brightness levels.",
     "The Aurora Buds cancel noise on a busy commute.",
@@ -47,11 +47,21 @@ PRODUCT_SENTENCES = (
     "The Summit bottle keeps your drinks cold all day long.",
     "Each coffee set comes with a ceramic dripper and two cups.",
     "We only have a few left in stock, so do not wait.",
+    # As the script writes them: prices, percentages and units go through the voice's normalisation.
+    "Today it is just $39.99, down from $49.99.",
+    "Save 20% on the Aurora Buds this weekend.",
+    "The bottle holds 750 ml and keeps water cold for 24 hours.",
+    "The lamp has a warm light that is easy on your eyes.",
+    "Add it to your cart before the sale ends tonight.",
+    "We have twelve left in stock, so do not wait too long.",
 )
+# The same limit for every English voice. Measured WER (tiny.en, these 14 sentences, 154 words):
+# joe 3.9-4.5 % (Piper samples noise, so runs differ), joe-coqui 1.3 %, espeak-en (en-us+klatt)
+# 7.1 %. The plain espeak-ng en-us voice measured 15 % ("brightness" -> "brighter", "padded sleeve"
+# -> "abandoned scene"); voices/espeak-en.yaml lists the settings tried.
 WER_LIMIT = 0.10
-# espeak-ng is the formant fallback that is always there, not a show voice: tiny.en mishears it more
-# (measured 17.7 % on these sentences, e.g. "brightness" -> "brighter", "fifty" -> "15").
-FALLBACK_WER_LIMIT = {"espeak-en": 0.25}
+# Every English voice file in voices/ takes the round trip, so a new one cannot slip past it.
+ENGLISH_VOICES = tuple(name for name in voice_names() if load_voice(name).language == "en")
 PAUSE_SAMPLES = round(PAUSE_AFTER_SENTENCE_S * SAMPLE_RATE_HZ)
 # Log-mel distance (mean absolute difference of 64-band log-mel frames after DTW alignment, natural
 # log units) between two voices saying the same sentence. Measured on these sentences (2 cores):
@@ -78,7 +88,7 @@ def coqui() -> CoquiEngine:
 def voices() -> Iterator[dict[str, Voice]]:
     require_models()
     require(shutil.which("espeak-ng") is not None, "the espeak-ng program")
-    loaded = {name: Voice(load_voice(name)) for name in ("joe", "joe-coqui", "espeak-en")}
+    loaded = {name: Voice(load_voice(name)) for name in ENGLISH_VOICES}
     yield loaded
     for voice in loaded.values():
         voice.worker.close()
@@ -243,10 +253,15 @@ def whisper_transcriber() -> Callable[[npt.NDArray[np.float32], str], str]:
 
 
 def words(text: str) -> list[str]:
-    """Lower-case words, numbers as words ("$50" -> "fifty dollars"), no punctuation."""
+    """Lower-case words, numbers as words ("$50" -> "fifty dollars"), no punctuation.
+
+    Reference and transcript go through the same rules, so "20%" and "20 percent", "750ml" and
+    "750 milliliters", "$39.99" and "39 dollars 99" count as the same words.
+    """
     from num2words import num2words
 
-    text = re.sub(r"\$(\d+)", r"\1 dollars", text.lower())
+    text = re.sub(r"\$(\d+)", r"\1 dollars", text.lower()).replace("%", " percent ")
+    text = re.sub(r"(\d)\s*ml\b", r"\1 milliliters", text)
     text = re.sub(r"\d+", lambda m: f" {num2words(int(m.group()))} ", text)
     return re.sub(r"[^a-z' ]+", " ", text.replace("-", " ")).split()
 
@@ -267,7 +282,7 @@ def transcribe() -> Callable[[npt.NDArray[np.float32], str], str]:
 
 
 @pytest.mark.timeout(600)
-@pytest.mark.parametrize("voice_name", ["joe", "joe-coqui", "espeak-en"])
+@pytest.mark.parametrize("voice_name", ENGLISH_VOICES)
 def test_whisper_understands_each_english_voice(
     voice_name: str,
     spoken: dict[str, list[Pcm]],
@@ -283,5 +298,4 @@ def test_whisper_understands_each_english_voice(
         heard.append(text)
         errors += word_errors(words(sentence), words(text))
         total += len(words(sentence))
-    limit = FALLBACK_WER_LIMIT.get(voice_name, WER_LIMIT)
-    assert errors / total <= limit, f"{voice_name}: WER {errors / total:.1%}: {heard}"
+    assert errors / total <= WER_LIMIT, f"{voice_name}: WER {errors / total:.1%}: {heard}"

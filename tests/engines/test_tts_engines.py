@@ -15,10 +15,10 @@ import pytest
 from avatar.brain.scene import Scene, load_scene
 from avatar.brain.script import script_lines
 from avatar.engines.tts.base import TTSCapabilities, TTSEngine
-from avatar.engines.tts.text import normalise_for_speech
+from avatar.engines.tts.text import normalise_for_speech, split_first_clause, split_sentences
 from avatar.engines.tts.voices import build_engine, load_voice
 from avatar.media.audio import SAMPLE_RATE_HZ, SPEECH_LOUDNESS_DBFS, Pcm, Resampler, active_rms_dbfs, resample
-from avatar.speaker import PAUSE_AFTER_SENTENCE_S, Voice
+from avatar.speaker import FIRST_PIECE_MAX_CHARS, PAUSE_AFTER_SENTENCE_S, Voice, pause_after
 from tests.conftest import require
 from tests.fakes import DEMO_SCENE
 
@@ -205,3 +205,36 @@ def test_same_rate_passes_through_untouched() -> None:
     pcm = sine(440.0, SAMPLE_RATE_HZ, 0.1)
     stream = Resampler(SAMPLE_RATE_HZ)
     assert np.array_equal(stream.push(pcm), pcm) and stream.flush().size == 0
+
+
+# -- no clicks where pieces meet ----------------------------------------------------------------------
+
+QUIET = 328  # 1 % of full scale: a step this small into silence is inaudible
+EDGE = 240  # 5 ms at 48 kHz
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("voice_name", ["joe", "espeak-en"])
+def test_the_pieces_of_a_line_start_and_end_quietly_so_their_joins_do_not_click(voice_name: str) -> None:
+    """The playout plays queued pieces back to back: each must start and stop near silence (the
+    speech itself fading in and out, then the pause), so no join can jump."""
+    if voice_name == "joe":
+        require_piper()
+    else:
+        require_espeak()
+    line = "Today it is just $39.99, down from $49.99 for the whole weekend only. Grab one now."
+    first, second = split_sentences(line)
+    pieces = [*split_first_clause(first, FIRST_PIECE_MAX_CHARS), second]
+    assert len(pieces) == 3, "the first sentence is spoken in two pieces"
+    voice = Voice(load_voice(voice_name))
+    try:
+        for piece in pieces:
+            out = voice.render(piece).astype(np.int32)
+            pause = round(pause_after(piece) * SAMPLE_RATE_HZ)
+            speech = out[:-pause]
+            assert np.abs(speech).max() > 10_000, "real speech in between"
+            assert np.abs(speech[:EDGE]).max() < QUIET, (piece, "starts quietly")
+            assert np.abs(speech[-EDGE:]).max() < QUIET, (piece, "fades out before the pause")
+            assert not out[-pause:].any(), "then true silence up to the next piece"
+    finally:
+        voice.worker.close()

@@ -8,6 +8,7 @@ voice never stops the show.
 from __future__ import annotations
 
 import asyncio
+import random
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,14 @@ from avatar.engines.tts.text import normalise_for_speech, split_sentences
 from avatar.engines.tts.voices import VoiceSpec
 from avatar.media.audio import SAMPLE_RATE_HZ, Pcm
 from avatar.media.playout import Played, Playout
-from avatar.speaker import SENTENCES_AHEAD, Speaker, Voice, heard_part
+from avatar.speaker import (
+    FIRST_PIECE_MAX_CHARS,
+    PAUSE_AFTER_CLAUSE_S,
+    SENTENCES_AHEAD,
+    Speaker,
+    Voice,
+    heard_part,
+)
 from tests.fakes import (
     DEMO_SCENE,
     FakeTTSEngine,
@@ -161,7 +169,7 @@ async def test_interrupt_mid_sentence_reports_what_was_heard_and_drops_the_rest(
     assert result.sentences_completed == 1
     # Only the words of the second sentence that went out before the cut are kept as heard.
     cut = heard_part(result.played[1])
-    assert result.cut == result.played[1]
+    assert result.cut == (sentences[1], cut)
     assert sentences[1].startswith(cut) and len(cut) < len(sentences[1])
     assert result.heard_text == f"{sentences[0]} {cut}".strip()
     assert result.played[1].seconds == pytest.approx(heard_of_second)
@@ -271,3 +279,110 @@ async def test_voices_are_chosen_by_language(speakers: list[Speaker]) -> None:
         await asyncio.wait_for(speaker.say("These earbuds are on sale today.", language="fr"), 5)
     assert chinese.finished == ["这款耳机今天只要三十九块九。"]
     assert english.finished == ["These earbuds are on sale today."], "unknown language: the first voice"
+
+
+LONG_FIRST = (
+    "The Summit bottle keeps your drinks cold for a full day, and it fits in every cup holder. Grab one now."
+)
+
+
+async def test_a_long_first_sentence_is_synthesised_clause_first_under_one_caption(
+    speakers: list[Speaker],
+) -> None:
+    playout = RecordingPlayout()
+    engine = FakeTTSEngine()
+    speaker = fake_speaker(playout, engine)
+    speakers.append(speaker)
+    first, second = split_sentences(LONG_FIRST)
+    assert len(first) > FIRST_PIECE_MAX_CHARS
+    async with pumping(playout):
+        result = await asyncio.wait_for(speaker.say(LONG_FIRST), 10)
+    head, rest = first.split(", ", 1)
+    assert engine.calls == [f"{head},", rest, second], "the short clause is asked for first"
+    assert [text for _, text in playout.started] == [first, second], "one caption per sentence"
+    assert result.sentences == (first, second) and result.sentences_completed == 2
+    assert result.heard_text == LONG_FIRST
+    # The clause ends with a short pause, the sentence with the usual one.
+    clause, tail = result.played[0].duration, result.played[1].duration
+    assert clause == pytest.approx(engine.seconds_for(f"{head},") + PAUSE_AFTER_CLAUSE_S, abs=1e-3)
+    assert tail == pytest.approx(sentence_seconds(engine, rest), abs=1e-3)
+
+
+async def test_an_interruption_inside_a_split_sentence_counts_it_as_not_completed(
+    speakers: list[Speaker],
+) -> None:
+    playout = Playout()
+    engine = FakeTTSEngine(delay_s=0.02)
+    speaker = fake_speaker(playout, engine)
+    speakers.append(speaker)
+    first = split_sentences(LONG_FIRST)[0]
+    clause_s = engine.seconds_for(first.split(", ")[0] + ",") + PAUSE_AFTER_CLAUSE_S
+    task = asyncio.create_task(speaker.say(LONG_FIRST))
+    await asyncio.sleep(0)
+    # The clause has played to the end and 0.05 s of the rest of the sentence (only queued audio
+    # is pulled, so the programme clock is the audio played).
+    await pull_until(
+        playout, lambda: playout.now_playing.samples_played >= (clause_s + 0.05) * SAMPLE_RATE_HZ
+    )
+    assert playout.now_playing.text == first, "the rest of the sentence plays under the same caption"
+    speaker.interrupt()
+    result = await asyncio.wait_for(task, 2)
+    assert result.interrupted
+    assert result.played[0].completed and not result.played[1].completed
+    assert result.sentences_completed == 0, "half a sentence is not a sentence: resume repeats it"
+    # Heard: the clause, then the few words of the rest that went out before the cut.
+    assert first.startswith(result.heard_text) and len(result.heard_text) < len(first)
+    assert result.heard_text.startswith(first.split(", ")[0] + ",")
+    assert result.cut is not None and result.cut == (first, result.heard_text)
+
+
+async def test_three_thousand_characters_at_once_are_spoken_in_bounded_pieces_and_nothing_is_lost(
+    speakers: list[Speaker],
+) -> None:
+    playout = RecordingPlayout()
+    engine = FakeTTSEngine(seconds_per_char=0.0005)
+    speaker = fake_speaker(playout, engine)
+    speakers.append(speaker)
+    # One huge "sentence" of product words in a seeded random order (so no piece repeats and none
+    # comes from the voice's line cache).
+    rng = random.Random(7)
+    words = [
+        "lamp",
+        "glows",
+        "warm",
+        "and",
+        "bright",
+        "on",
+        "your",
+        "desk",
+        "tonight,",
+        "it",
+        "folds",
+        "flat",
+    ]
+    text = ""
+    while len(text) < 3000:
+        text = f"{text} {rng.choice(words)}".strip()
+    assert "." not in text
+    async with pumping(playout, interval_s=0.0005):
+        result = await asyncio.wait_for(speaker.say(text), 20)
+    assert not result.interrupted and result.sentences_completed == len(result.sentences) > 10
+    assert all(len(piece) <= 220 for piece in engine.calls), "no piece too long for a model"
+    assert " ".join(engine.calls).split() == text.split(), "every word spoken once, in order"
+    assert result.heard_text.split() == text.split()
+    assert max(playout.unplayed_at_enqueue) <= SENTENCES_AHEAD, "still never far ahead of playback"
+
+
+@pytest.mark.parametrize("text", ["", "   ", "🔥🔥🔥 ✨", "<br/>**__**"])
+async def test_a_line_with_nothing_to_say_returns_at_once_and_the_next_line_plays(
+    text: str, speakers: list[Speaker]
+) -> None:
+    playout = Playout()
+    engine = FakeTTSEngine()
+    speaker = fake_speaker(playout, engine)
+    speakers.append(speaker)
+    async with pumping(playout):
+        empty = await asyncio.wait_for(speaker.say(text), 2)
+        after = await asyncio.wait_for(speaker.say("The show goes on."), 5)
+    assert not empty.interrupted and all(p.duration == 0 for p in empty.played)
+    assert after.heard_text == "The show goes on." and engine.finished == ["The show goes on."]

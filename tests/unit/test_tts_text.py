@@ -12,7 +12,7 @@ import pytest
 
 from avatar.brain.catalog import Catalog
 from avatar.brain.scene import load_scene
-from avatar.engines.tts.text import normalise_for_speech, split_sentences
+from avatar.engines.tts.text import normalise_for_speech, split_first_clause, split_sentences
 from tests.fakes import DEMO_SCENE
 
 LONG_LIMIT = 220  # the longest sentence the speaker is given at once
@@ -237,3 +237,38 @@ def test_text_no_voice_can_say_comes_out_empty() -> None:
     assert normalise_for_speech("🔥🔥🔥 ✨") == ""
     assert normalise_for_speech("<br/>**__**") == ""
     assert normalise_for_speech("") == ""
+
+
+@pytest.mark.parametrize(
+    ("sentence", "pieces"),
+    [
+        # Long: cut at the first clause boundary that leaves a real clause on both sides.
+        (
+            "Today it is just $39.99, down from $49.99 for the whole weekend only.",
+            ["Today it is just $39.99,", "down from $49.99 for the whole weekend only."],
+        ),
+        (
+            "Hi, this lamp has five brightness levels; the warmest is for reading at night.",
+            ["Hi, this lamp has five brightness levels;", "the warmest is for reading at night."],
+        ),
+        (
+            "欢迎来到直播间，今天给大家推荐这款台灯，它有五档亮度可以调节，非常适合晚上看书用。",
+            # A Chinese character takes about as long to say as three Latin letters.
+            ["欢迎来到直播间，", "今天给大家推荐这款台灯，它有五档亮度可以调节，非常适合晚上看书用。"],
+        ),
+        # Commas inside numbers and times are not clause boundaries.
+        (
+            "We sold 1,000 lamps at 10:30 today and every single one was gone in an hour.",
+            ["We sold 1,000 lamps at 10:30 today and every single one was gone in an hour."],
+        ),
+        # The rest would be a fragment: kept whole.
+        (
+            "The Aurora Buds cancel noise on a busy commute and last all day, really.",
+            ["The Aurora Buds cancel noise on a busy commute and last all day, really."],
+        ),
+        # Short enough already.
+        ("First up, the Aurora Buds!", ["First up, the Aurora Buds!"]),
+    ],
+)
+def test_a_long_first_sentence_splits_at_a_clause(sentence: str, pieces: list[str]) -> None:
+    assert split_first_clause(sentence, 60) == pieces

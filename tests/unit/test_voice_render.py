@@ -4,6 +4,7 @@ and ``say`` commands report clearly."""
 
 from __future__ import annotations
 
+import shutil
 import wave
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +17,7 @@ from avatar.cli import main
 from avatar.engines.tts.base import TTSCapabilities
 from avatar.engines.tts.espeak_engine import mandarin_ssml
 from avatar.engines.tts.say import voices_report
-from avatar.engines.tts.voices import PitchShifted, VoiceSpec, load_voice, voices_dir
+from avatar.engines.tts.voices import PitchShifted, VoiceSpec, load_voice, voice_status, voices_dir
 from avatar.media.audio import (
     SAMPLE_RATE_HZ,
     SPEECH_LOUDNESS_DBFS,
@@ -188,7 +189,6 @@ def test_say_rejects_bad_input_clearly(
 def test_say_falls_back_to_espeak_when_the_voice_cannot_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import shutil
 
     from avatar.engines.tts import say as say_module
 
@@ -208,3 +208,12 @@ def test_say_falls_back_to_espeak_when_the_voice_cannot_load(
 def test_a_voice_spec_without_new_fields_keeps_defaults(tmp_path: Path) -> None:
     spec = VoiceSpec("old", "espeak", "en", "en-us", 1.0, tmp_path / "old.yaml")
     assert (spec.pitch, spec.volume, spec.speaker, spec.config) == (0.0, 1.0, None, None)
+
+
+def test_an_espeak_voice_with_a_variant_is_known_and_a_made_up_variant_is_not(tmp_path: Path) -> None:
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed")
+    assert voice_status(load_voice("espeak-en"))[0], "the shipped fallback voice (en-us+klatt) is there"
+    (tmp_path / "odd.yaml").write_text("engine: espeak\nmodel: en-us+nosuchvariant\n", encoding="utf-8")
+    ok, detail = voice_status(load_voice("odd", tmp_path))
+    assert not ok and "en-us+nosuchvariant is not installed" in detail

@@ -9,8 +9,14 @@ import re
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 _CJK_END = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]$")
+_CJK_CHAR = re.compile(r"[\u4e00-\u9fff]")
 _MIN_SENTENCE_CHARS = 12  # shorter fragments ("Hi!") are merged with the next one
 _MAX_SENTENCE_CHARS = 220  # longer runs are cut at a comma so the first audio comes quickly
+# A clause boundary a long first sentence may be cut at: a comma, semicolon or colon followed by a
+# space (so "1,000" and "10:30" stay whole), or a full-width Chinese one.
+_CLAUSE_END = re.compile(r"(?<=[,;:])\s+|(?<=[，；：、])")
+CLAUSE_MARKS = frozenset(",;:，；：、")
+"""Punctuation a piece of a sentence (not the sentence itself) may end with."""
 _PRICE = re.compile(r"([$¥€£])\s?(\d+)(?:\.(\d{1,2}))?")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s?%")
 _MARKUP = re.compile(r"<[^>]{0,200}>|[*_`#~]")
@@ -37,6 +43,29 @@ def split_sentences(text: str) -> list[str]:
         else:
             sentences.append(carry)
     return sentences
+
+
+def split_first_clause(sentence: str, max_chars: int) -> list[str]:
+    """``sentence`` as one piece, or, when it is longer than ``max_chars``, as its first clause and
+    the rest: the voice then speaks the short clause first, and the audience hears it sooner.
+
+    Lengths count a Chinese character as three Latin ones (about the same speaking time). Only a
+    clause of at least the minimum sentence length is split off, and only when the rest is
+    not a fragment either; a sentence without a clause boundary stays whole.
+    """
+    if _speech_length(sentence) <= max_chars:
+        return [sentence]
+    for boundary in _CLAUSE_END.finditer(sentence):
+        head, rest = sentence[: boundary.start()].strip(), sentence[boundary.end() :].strip()
+        if _speech_length(head) >= _MIN_SENTENCE_CHARS:
+            return [head, rest] if _speech_length(rest) >= _MIN_SENTENCE_CHARS else [sentence]
+    return [sentence]
+
+
+def _speech_length(text: str) -> int:
+    """Length in Latin characters of about the same speaking time: a Chinese character is a
+    syllable, about as long as three Latin letters."""
+    return len(text) + 2 * len(_CJK_CHAR.findall(text))
 
 
 def _join(first: str, second: str) -> str:

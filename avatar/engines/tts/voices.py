@@ -189,12 +189,14 @@ def build_engine(spec: VoiceSpec) -> TTSEngine:
 
 
 @cache
-def _espeak_voices() -> frozenset[str]:
+def _espeak_voices(kind: str = "") -> frozenset[str]:
+    """Names espeak-ng knows: its voices, or with ``kind="variant"`` its voice variants."""
     binary = shutil.which("espeak-ng")
     if binary is None:
         return frozenset()
+    option = f"--voices={kind}" if kind else "--voices"
     try:
-        listing = subprocess.run([binary, "--voices"], capture_output=True, text=True, timeout=10, check=True)
+        listing = subprocess.run([binary, option], capture_output=True, text=True, timeout=10, check=True)
     except (subprocess.SubprocessError, OSError):
         return frozenset()
     names: set[str] = set()
@@ -205,12 +207,18 @@ def _espeak_voices() -> frozenset[str]:
     return frozenset(names)
 
 
+def espeak_voice_known(model: str) -> bool:
+    """Whether espeak-ng has a voice such as ``en-us`` or ``en-us+klatt`` (a voice plus a variant)."""
+    voice, _, variant = model.lower().partition("+")
+    return voice in _espeak_voices() and (not variant or variant in _espeak_voices("variant"))
+
+
 def voice_status(spec: VoiceSpec) -> tuple[bool, str]:
     """Whether a voice can speak here, and a one-line reason; cheap (loads no model)."""
     if spec.engine == "espeak":
         if shutil.which("espeak-ng") is None:
             return False, "espeak-ng is not installed (Debian package espeak-ng)"
-        known = spec.model.lower() in _espeak_voices()
+        known = espeak_voice_known(spec.model)
         return known, f"espeak-ng voice {spec.model}" + ("" if known else " is not installed in espeak-ng")
     if spec.engine == "piper":
         if importlib.util.find_spec("piper") is None:
