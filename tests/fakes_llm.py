@@ -36,7 +36,9 @@ class FakeLLM:
         if self.fail_load:
             raise LLMError("fake model missing")
 
-    async def complete(self, messages: list[Message], max_tokens: int) -> str:
+    async def complete(
+        self, messages: list[Message], max_tokens: int, *, first_sentence: bool = False
+    ) -> str:
         self.prompts.append(messages)
         try:
             if self.delay_s:

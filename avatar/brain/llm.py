@@ -23,21 +23,27 @@ import asyncio
 import importlib.util
 import logging
 import os
+import re
+import shutil
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol
 
 from avatar.engines.worker import ModelWorker
+from avatar.paths import cache_dir
 
 __all__ = [
     "SMOLLM2",
+    "SENTENCE_DONE",
     "HttpEngine",
     "LLMEngine",
     "LLMError",
     "Message",
     "TransformersEngine",
     "engine_from_spec",
+    "first_sentence_done",
+    "first_sentence_end",
     "smollm2_gguf",
 ]
 
@@ -66,8 +72,14 @@ class LLMEngine(Protocol):
         """Load the model (off the event loop); raises :class:`LLMError` when it cannot."""
         ...
 
-    async def complete(self, messages: list[Message], max_tokens: int) -> str:
-        """The assistant's reply to ``messages``, at most ``max_tokens`` tokens."""
+    async def complete(
+        self, messages: list[Message], max_tokens: int, *, first_sentence: bool = False
+    ) -> str:
+        """The assistant's reply to ``messages``, at most ``max_tokens`` tokens.
+
+        ``first_sentence``: the caller keeps only the first sentence, so an engine that streams may
+        stop there (one that cannot returns the whole reply; the caller cuts it).
+        """
         ...
 
     def close(self) -> None:
@@ -90,19 +102,71 @@ def smollm2_gguf() -> Path | None:
     return None
 
 
-@dataclass(frozen=True)
+SENTENCE_DONE: Final = re.compile(r"[.!?]+(?=\s)|[。！？]+")
+"""An end of sentence: an end mark followed by a space ("4.6" is no end; a reply that ends on "."
+ends with the end-of-turn token), or a Chinese end mark."""
+MIN_SENTENCE_CHARS: Final = {"latin": 12, "cjk": 5}
+"""A shorter "sentence" ("Hey there!", "好的！") is an opener, not the answer: the first sentence
+runs on to the next end (the speaker merges such fragments the same way)."""
+WARM_UP_TOKENS: Final = 4
+PREFIX_CACHES: Final = 4
+"""System prompts whose prefilled keys/values are kept (one per language and persona in practice)."""
+
+
+DRAFT_TOKENS: Final = 10
+"""Tokens guessed from the prompt per forward pass (see :func:`_draft`)."""
+
+
+def _draft(sequence: list[int], start: int, count: int) -> list[int]:
+    """Up to ``count`` tokens that followed the last occurrence in ``sequence[start:]`` of the
+    sequence's last two tokens (else its last token): the reply is most likely copying from there."""
+    for size in (2, 1):
+        if len(sequence) - start <= size:
+            continue
+        tail = sequence[-size:]
+        for at in range(len(sequence) - size - 1, start - 1, -1):
+            if sequence[at : at + size] == tail:
+                return sequence[at + size : at + size + count]
+    return []
+
+
+def first_sentence_end(text: str) -> int | None:
+    """Where the first sentence of ``text`` (a model's reply so far) ends, or None while it runs."""
+    for end in SENTENCE_DONE.finditer(text):
+        latin = end.group()[0] in ".!?"
+        if len(text[: end.end()].strip()) >= MIN_SENTENCE_CHARS["latin" if latin else "cjk"]:
+            return end.end()
+    return None
+
+
+def first_sentence_done(text: str) -> bool:
+    """True once ``text`` (a model's reply so far) holds a whole first sentence."""
+    return first_sentence_end(text.lstrip()) is not None
+
+
+@dataclass
 class _Loaded:
     model: Any
     tokenizer: Any
+    stop_ids: frozenset[int]
+    # System prompt -> (its token ids, the model's keys/values for them). Each question only
+    # prefills its own part; the cache is cropped back to the prefix after every reply.
+    prefixes: dict[str, tuple[list[int], Any]] = field(default_factory=dict)
 
 
 class TransformersEngine:
-    """A Hugging Face causal LM on its own worker thread (greedy decoding, CPU)."""
+    """A Hugging Face causal LM on its own worker thread: greedy decoding on the CPU, token by token.
+
+    The system prompt's keys and values are computed once and reused (each question prefills only
+    its own tokens), and with ``first_sentence`` the generation stops at the first sentence's end:
+    that is all the phraser speaks (see :mod:`avatar.brain.phrasing`).
+    """
 
     def __init__(self, model: str | Path, *, gguf_file: str | None = None, threads: int = 1) -> None:
         """``model``: a hub name or local folder; ``gguf_file``: a GGUF file name inside that folder.
 
-        ``threads`` caps torch's intra-op threads: the show's other workers need the cores too.
+        ``threads`` caps torch's intra-op threads. One: on 2 cores SmolLM2 decodes as fast with one
+        as with two (about 24 tok/s, per-token overhead bound), and the stream needs the other core.
         """
         self.model_ref = str(model)
         self.gguf_file = gguf_file
@@ -110,7 +174,7 @@ class TransformersEngine:
         self.name = f"transformers:{Path(gguf_file).stem if gguf_file else self.model_ref}"
         self._worker = ModelWorker("llm")
         self._loaded: _Loaded | None = None
-        self._stop = threading.Event()
+        self._calls: set[threading.Event] = set()  # stop flags of generations queued or running
 
     @classmethod
     def smollm2(cls) -> TransformersEngine:
@@ -128,9 +192,15 @@ class TransformersEngine:
         return self._loaded is not None
 
     async def load(self) -> None:
-        """Load tokenizer and weights on the worker thread (tens of seconds on a busy CPU)."""
+        """Load tokenizer and weights on the worker thread (seconds from the converted copy)."""
         if self._loaded is None:
             self._loaded = await self._worker.run(self._load)
+
+    def converted_folder(self) -> Path | None:
+        """Where a GGUF model's converted copy (safetensors + tokenizer) is cached; None for others."""
+        if not self.gguf_file:
+            return None
+        return cache_dir("llm") / Path(self.gguf_file).stem
 
     def _load(self) -> _Loaded:
         # Nothing may reach a model hub at run time: only local files.
@@ -141,21 +211,47 @@ class TransformersEngine:
             from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
             torch.set_num_threads(self.threads)
-            options: dict[str, Any] = {"local_files_only": True}
-            if self.gguf_file:
-                options["gguf_file"] = self.gguf_file
-            tokenizer = AutoTokenizer.from_pretrained(self.model_ref, **options)
-            if self.gguf_file:
-                model = self._load_gguf(AutoConfig, AutoModelForCausalLM, options)
+            converted = self.converted_folder()
+            model: Any
+            if converted is not None and (converted / "config.json").is_file():
+                # Converting the GGUF file (tokenizer and dequantised tensors) takes tens of seconds
+                # of pure-Python CPU next to the stream; the converted copy loads in about one.
+                tokenizer = AutoTokenizer.from_pretrained(converted, local_files_only=True)
+                model = AutoModelForCausalLM.from_pretrained(converted, local_files_only=True)
             else:
-                model = AutoModelForCausalLM.from_pretrained(self.model_ref, **options)
+                options: dict[str, Any] = {"local_files_only": True}
+                if self.gguf_file:
+                    options["gguf_file"] = self.gguf_file
+                tokenizer = AutoTokenizer.from_pretrained(self.model_ref, **options)
+                if self.gguf_file:
+                    model = self._load_gguf(AutoConfig, AutoModelForCausalLM, options)
+                else:
+                    model = AutoModelForCausalLM.from_pretrained(self.model_ref, **options)
+                if converted is not None:
+                    self._save_converted(model, tokenizer, converted)
             model.eval()
         except LLMError:
             raise
         except Exception as error:  # transformers raises OSError, ValueError, ImportError, ...
             raise LLMError(f"cannot load {self.model_ref!r}: {error}") from error
+        configured = getattr(model.generation_config, "eos_token_id", None)
+        ends = configured if isinstance(configured, list) else [configured]
+        stop_ids = {tokenizer.eos_token_id, *ends}
         log.info("LLM %s loaded", self.name)
-        return _Loaded(model, tokenizer)
+        return _Loaded(model, tokenizer, frozenset(int(i) for i in stop_ids if i is not None))
+
+    @staticmethod
+    def _save_converted(model: Any, tokenizer: Any, folder: Path) -> None:
+        """Write the converted copy atomically (a half-written folder is never loaded)."""
+        partial = folder.with_name(folder.name + ".partial")
+        try:
+            shutil.rmtree(partial, ignore_errors=True)
+            model.save_pretrained(partial)
+            tokenizer.save_pretrained(partial)
+            shutil.rmtree(folder, ignore_errors=True)
+            partial.rename(folder)
+        except OSError as error:  # a read-only cache only costs the next load its time
+            log.warning("could not cache the converted model in %s: %s", folder, error)
 
     def _load_gguf(self, auto_config: Any, auto_model: Any, options: dict[str, Any]) -> Any:
         """A GGUF checkpoint, dequantised to float32.
@@ -184,48 +280,122 @@ class TransformersEngine:
         model.tie_weights()
         return model
 
-    async def complete(self, messages: list[Message], max_tokens: int) -> str:
-        """Generate on the worker; a cancelled call stops the generation at the next token."""
+    async def complete(
+        self, messages: list[Message], max_tokens: int, *, first_sentence: bool = False
+    ) -> str:
+        """Generate on the worker; a cancelled call stops the generation at the next token.
+
+        With ``first_sentence`` the generation ends with the reply's first sentence.
+        """
         if self._loaded is None:
             raise LLMError(f"{self.name} is not loaded")
-        self._stop.clear()
+        stop = threading.Event()  # this call's own flag: a later call must not clear it
+        self._calls.add(stop)
         try:
-            return await self._worker.run(self._generate, self._loaded, messages, max_tokens)
+            return await self._worker.run(
+                self._generate, self._loaded, messages, max_tokens, first_sentence, stop
+            )
         except asyncio.CancelledError:
-            self._stop.set()
+            stop.set()
             raise
+        finally:
+            self._calls.discard(stop)
 
-    def _generate(self, loaded: _Loaded, messages: list[Message], max_tokens: int) -> str:
+    async def warm(self, prompts: list[list[Message]]) -> None:
+        """Word each prompt once (a few tokens): prefills and caches their system prompts and
+        warms the kernels, so the first viewer's answer is as quick as the later ones."""
+        for messages in prompts:
+            await self.complete(messages, WARM_UP_TOKENS, first_sentence=True)
+
+    def _prefix(self, loaded: _Loaded, system: Message) -> tuple[list[int], Any]:
+        """The system prompt's token ids and its prefilled keys/values (computed once)."""
+        cached = loaded.prefixes.get(system["content"])
+        if cached is not None:
+            return cached
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList
+        from transformers import DynamicCache
 
-        stop = self._stop
+        ids = loaded.tokenizer.apply_chat_template([system], add_generation_prompt=False, tokenize=True)
+        if isinstance(ids, dict) or hasattr(ids, "keys"):
+            ids = ids["input_ids"]
+        ids = [int(i) for i in ids]
+        cache = DynamicCache()
+        loaded.model(input_ids=torch.tensor([ids]), past_key_values=cache, use_cache=True, logits_to_keep=1)
+        if len(loaded.prefixes) >= PREFIX_CACHES:
+            loaded.prefixes.pop(next(iter(loaded.prefixes)))
+        loaded.prefixes[system["content"]] = (ids, cache)
+        return ids, cache
 
-        class _Cancelled(StoppingCriteria):
-            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-                return torch.full((input_ids.shape[0],), stop.is_set(), dtype=torch.bool)
+    def _generate(
+        self,
+        loaded: _Loaded,
+        messages: list[Message],
+        max_tokens: int,
+        first_sentence: bool,
+        stop: threading.Event,
+    ) -> str:
+        import torch
+        from transformers import DynamicCache
 
         if stop.is_set():
-            return ""
-        encoded = loaded.tokenizer.apply_chat_template(
-            messages, add_generation_prompt=True, return_tensors="pt", return_dict=True
-        )
-        input_ids = encoded["input_ids"]
+            return ""  # cancelled while it waited for the worker
+        torch.set_num_threads(self.threads)  # process-wide: re-assert what this model may use
+        tokenizer = loaded.tokenizer
+        encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)
+        ids = [int(i) for i in encoded["input_ids"]]
+        generated: list[int] = []
         with torch.inference_mode():
-            output = loaded.model.generate(
-                input_ids,
-                attention_mask=encoded.get("attention_mask"),
-                max_new_tokens=max_tokens,
-                do_sample=False,
-                stopping_criteria=StoppingCriteriaList([_Cancelled()]),
-                pad_token_id=loaded.tokenizer.eos_token_id,
-            )
-        text: str = loaded.tokenizer.decode(output[0, input_ids.shape[1] :], skip_special_tokens=True)
+            prefix_ids: list[int] = []
+            cache: Any = None
+            if messages and messages[0]["role"] == "system":
+                prefix_ids, cache = self._prefix(loaded, messages[0])
+            if cache is None or ids[: len(prefix_ids)] != prefix_ids:
+                prefix_ids, cache = [], DynamicCache()
+            feed = ids[len(prefix_ids) :]  # tokens not in the cache yet
+            try:
+                while len(generated) < max_tokens and not stop.is_set():
+                    # A rewording mostly copies the answer from the prompt: guess the next tokens
+                    # from it and check the guess in the same forward pass (prompt lookup decoding).
+                    # Greedy output is unchanged; a copied phrase costs one pass instead of one each.
+                    draft = _draft(ids + generated, len(prefix_ids), DRAFT_TOKENS)
+                    out = loaded.model(
+                        input_ids=torch.tensor([feed + draft]),
+                        past_key_values=cache,
+                        use_cache=True,
+                        logits_to_keep=len(draft) + 1,
+                    )
+                    predicted = [int(t) for t in out.logits[0].argmax(-1).tolist()]
+                    kept = 0
+                    while kept < len(draft) and predicted[kept] == draft[kept]:
+                        kept += 1
+                    if kept < len(draft):
+                        cache.crop(kept - len(draft))  # forget the guessed tokens that were wrong
+                    new = predicted[: kept + 1]  # the right guesses and the model's next token
+                    finished = False
+                    for token in new:
+                        if token in loaded.stop_ids or len(generated) >= max_tokens:
+                            finished = True
+                            break
+                        generated.append(token)
+                        if first_sentence and first_sentence_done(
+                            tokenizer.decode(generated, skip_special_tokens=True)
+                        ):
+                            finished = True
+                            break
+                    if finished:
+                        break
+                    feed = [new[-1]]
+            finally:
+                extra = int(cache.get_seq_length()) - len(prefix_ids)
+                if prefix_ids and extra > 0:
+                    cache.crop(-extra)  # back to the system prompt for the next question
+        text: str = tokenizer.decode(generated, skip_special_tokens=True)
         return text.strip()
 
     def close(self) -> None:
         """Stop any generation and the worker thread."""
-        self._stop.set()
+        for stop in list(self._calls):
+            stop.set()
         self._worker.close()
 
 
@@ -247,8 +417,13 @@ class HttpEngine:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
 
-    async def complete(self, messages: list[Message], max_tokens: int) -> str:
-        """POST the messages; raises :class:`LLMError` on HTTP errors and malformed replies."""
+    async def complete(
+        self, messages: list[Message], max_tokens: int, *, first_sentence: bool = False
+    ) -> str:
+        """POST the messages (the whole reply: the caller cuts the first sentence).
+
+        Raises :class:`LLMError` on HTTP errors and malformed replies.
+        """
         import aiohttp
 
         await self.load()

@@ -14,9 +14,19 @@ in it:
 - it does not turn a yes into a no (a negation added or removed), stays in the viewer's language,
   stays short, and carries no link or contact detail.
 
-Anything else, a model that is not loaded, or a reply that takes longer than the time budget
-(the chat -> first audio target is one second) gives the template answer, and each fallback is
-logged with its reason. Generation runs on the model's own worker thread; a late one is cancelled.
+**The model words the first sentence only.** Its generation stops at the end of its first
+sentence (the first audio waits for nothing more), that sentence alone goes through the fact lock,
+and the rest of what is said is the template's: the sentence is checked against the template's
+first sentence, then its first two, ..., then the whole template, and the template's sentences it
+does not stand for follow it. Whatever the model
+wrote after its first sentence is never spoken, so a wrong number there cannot reach the audience.
+
+Anything else, a model that is not loaded, or a first sentence that takes longer than the time
+budget (the chat -> first audio target is one second) gives the template answer, and each fallback
+is logged with its reason. Generation runs on the model's own worker thread; a late one is
+cancelled. Live answers come first: background rewording (the run of show's script lines) is
+cancelled when a live answer needs the model, and can wait on :attr:`Phraser.live` to stay out of
+its way.
 """
 
 from __future__ import annotations
@@ -34,25 +44,32 @@ from avatar.brain.catalog import Catalog
 from avatar.brain.compliance import ComplianceChecker, Fix
 from avatar.brain.intents import Intent, mentioned
 from avatar.brain.language import detect_language
-from avatar.brain.llm import LLMEngine, LLMError, Message, engine_from_spec
+from avatar.brain.llm import LLMEngine, LLMError, Message, engine_from_spec, first_sentence_end
 from avatar.brain.scene import Scene
 
 __all__ = [
     "DEFAULT_BUDGET_S",
+    "PREEMPTED",
     "FactLock",
     "LockVerdict",
     "Phrased",
     "Phraser",
     "build_phraser",
+    "first_sentence",
+    "template_sentences",
 ]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_S: Final = 0.7
 """Time the LLM gets for an answer; leaves room for the first sentence's synthesis within 1 s."""
-MAX_NEW_TOKENS: Final = 48
-"""Two short spoken sentences."""
+MAX_NEW_TOKENS: Final = 40
+"""One spoken sentence (generation stops at its end; this only bounds a run-on one)."""
 MAX_SENTENCES: Final = 3
+PREEMPTED: Final = "preempted by a live answer"
+"""The fallback reason of a background rewording cancelled for a viewer's answer."""
+WARM_UP_LINE: Final = {"en": "Welcome to the show.", "zh": "欢迎来到直播间。"}
+"""Worded once per language at load: prefills each language's system prompt."""
 SLOW_STREAK: Final = 3
 """After this many answers in a row over the budget the model is too slow on this machine ..."""
 SLOW_SKIP: Final = 10
@@ -69,6 +86,7 @@ _CONTACT = re.compile(r"https?://|www\.|@\w|\.com(?![a-z])|微信|vx|wechat|what
 _CAPITALISED = re.compile(r"(?<![A-Za-z'’])([A-Z][a-zA-Z]+)")
 _SENTENCE_END = re.compile(r"[.!?。！？]+(?=\s|$)|[。！？]+")
 _SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]*")
+_TEMPLATE_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 _PREFIX = re.compile(r"^\s*(?:reworded answer|answer|host|assistant|reply)\s*[:：]\s*", re.IGNORECASE)
 
 
@@ -170,6 +188,18 @@ class FactLock:
         return found
 
 
+def template_sentences(text: str) -> list[str]:
+    """A template answer's sentences (an end mark then a space, or a Chinese end mark)."""
+    return [piece.strip() for piece in _TEMPLATE_SENTENCE_END.split(text.strip()) if piece.strip()]
+
+
+def first_sentence(reply: str) -> str:
+    """The first sentence of a model's reply (after :func:`_clean`); the rest is never spoken."""
+    text = _clean(reply)
+    end = first_sentence_end(text)
+    return text[:end].strip() if end is not None else text
+
+
 def _sentences(text: str) -> int:
     """Sentences in ``text``: ends of sentence followed by a space or the end ("4.6" is no end)."""
     return max(1, len(_SENTENCE_END.findall(text.strip())))
@@ -209,6 +239,8 @@ class Phraser:
         self.ready = False
         self.failed: str | None = None
         self.stats: Counter[str] = Counter()
+        self.live = 0  # live answers being worded now (background rewording waits for none)
+        self._background: asyncio.Future[str] | None = None  # a script line being worded
         self._late_streak = 0  # answers in a row that ran over the budget
         self._skip = 0  # answers left to skip the model for (it is too slow here)
 
@@ -223,6 +255,10 @@ class Phraser:
             return self.ready
         try:
             await self.engine.load()
+            warm = getattr(self.engine, "warm", None)
+            if warm is not None:
+                # The first answers must not pay for the system prompts' prefill or cold kernels.
+                await warm([self.messages(WARM_UP_LINE[lang], lang, {}) for lang in WARM_UP_LINE])
         except Exception as error:  # any failure of a model library degrades, never stops the show
             self.failed = str(error) or type(error).__name__
             log.warning("LLM %s failed to load, answers stay templates: %s", self.engine.name, self.failed)
@@ -292,13 +328,22 @@ class Phraser:
             self.stats[reason] += 1
             return None, reason, None
         started = time.perf_counter()  # for the log and the bench only; no decision uses it
-        try:
-            reply = await asyncio.wait_for(
-                self.engine.complete(self.messages(template, language, facts or {}), self.max_tokens),
-                self.budget_s if budget_s is None else budget_s,
+        live = budget_s is None
+        if live:
+            self.live += 1
+            if self._background is not None and not self._background.done():
+                self._background.cancel()  # the script line waits; the viewer does not
+        call = asyncio.ensure_future(
+            self.engine.complete(
+                self.messages(template, language, facts or {}), self.max_tokens, first_sentence=True
             )
+        )
+        if not live:
+            self._background = call
+        try:
+            reply = await asyncio.wait_for(call, self.budget_s if live else budget_s)
         except TimeoutError:
-            if budget_s is None:
+            if live:
                 self._late_streak += 1
                 if self._late_streak >= SLOW_STREAK:
                     self._late_streak, self._skip = 0, SLOW_SKIP
@@ -309,17 +354,48 @@ class Phraser:
                         SLOW_SKIP,
                     )
             return self._fallback(template, None, "over the time budget", started)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if live or (task is not None and task.cancelling()):
+                raise  # our caller was cancelled, not just this background call
+            return self._fallback(template, None, PREEMPTED, started)
         except LLMError as error:
             return self._fallback(template, None, f"llm error: {error}", started)
         except Exception as error:  # a model library failing mid-show degrades to templates
             return self._fallback(template, None, f"llm error: {type(error).__name__}: {error}", started)
-        self._late_streak = 0
-        verdict = self.lock.check(reply, template, language, product_id)
+        finally:
+            if live:
+                self.live -= 1
+            elif self._background is call:
+                self._background = None
+        if live:
+            self._late_streak = 0
+        first = first_sentence(reply)
+        verdict, spoken = self._lock_first_sentence(first, template, language, product_id)
         ms = (time.perf_counter() - started) * 1000
         if not verdict.ok:
             return self._fallback(template, reply, f"fact lock: {verdict.reason}", started)
-        log.info("LLM phrased (%.0f ms): %r -> %r", ms, template, verdict.text)
-        return verdict.text, None, ms
+        log.info("LLM phrased (%.0f ms): %r -> %r", ms, template, spoken)
+        return spoken, None, ms
+
+    def _lock_first_sentence(
+        self, first: str, template: str, language: str, product_id: str | None
+    ) -> tuple[LockVerdict, str]:
+        """The lock's verdict on the model's first sentence, and the full line to speak with it.
+
+        The sentence stands for the template's first sentence, else its first two, ..., else the
+        whole template (the fewest it can: a sentence that carries no number or name would pass for
+        the whole template and silently drop the rest of it); the template's remaining sentences
+        follow it. When no reading passes, the verdict against the whole template is reported.
+        """
+        sentences = template_sentences(template) or [template]
+        joiner = "" if language == "zh" else " "
+        for covered in range(1, len(sentences)):
+            verdict = self.lock.check(first, joiner.join(sentences[:covered]), language, product_id)
+            if verdict.ok:
+                return verdict, joiner.join([verdict.text, *sentences[covered:]])
+        whole = self.lock.check(first, template, language, product_id)
+        return whole, whole.text if whole.ok else template
 
     def _fallback(
         self, template: str, reply: str | None, reason: str, started: float
