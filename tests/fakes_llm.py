@@ -29,6 +29,7 @@ class FakeLLM:
         self.delay_s = delay_s
         self.fail_load = fail_load
         self.prompts: list[list[Message]] = []
+        self.first_sentence: list[bool] = []  # what each call asked for
         self.cancelled = 0
         self.closed = False
 
@@ -40,6 +41,7 @@ class FakeLLM:
         self, messages: list[Message], max_tokens: int, *, first_sentence: bool = False
     ) -> str:
         self.prompts.append(messages)
+        self.first_sentence.append(first_sentence)
         try:
             if self.delay_s:
                 await asyncio.sleep(self.delay_s)

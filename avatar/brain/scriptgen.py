@@ -7,20 +7,26 @@ model is loaded, stays the template line. Scripts are cached under
 ``avatar.paths.cache_dir("scripts")`` keyed by a hash of the product's data, the template lines
 and the model, so they are written once and rewritten only when the product or its lines change.
 Cached lines are checked again when loaded (the rules may have changed since).
+
+Writing runs next to the live stream on a 2-core machine, so it takes the CPU politely: one line
+at a time, a pause after each line, and no line at all while ``should_pause`` says the show needs
+the model or the CPU (viewers waiting, an answer being worded or spoken, the renderer lagging). A
+line cancelled for a live answer is tried again once the show is quiet.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
 from avatar.brain.catalog import Product
-from avatar.brain.phrasing import Phraser
+from avatar.brain.phrasing import PREEMPTED, Phraser
 from avatar.brain.scene import Scene, Segment
 from avatar.brain.script import script_lines
 from avatar.brain.show import RunOfShow
@@ -32,6 +38,16 @@ log = logging.getLogger(__name__)
 
 LINE_BUDGET_S: Final = 20.0
 """Time the model gets per script line (written in the background, not live)."""
+LINE_PAUSE_S: Final = 1.0
+"""Rest after each line written: the stream's render and encode get the CPU back in between."""
+WAIT_POLL_S: Final = 0.5
+"""How often a paused writer looks again whether the show is quiet."""
+MAX_WAIT_S: Final = 300.0
+"""A writer paused this long leaves the line a template (and the script uncached) and goes on."""
+MAX_ATTEMPTS: Final = 3
+"""Tries per line when live answers keep cancelling it."""
+
+Sleep = Callable[[float], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -56,9 +72,19 @@ def script_key(product: Product, templates: list[str], language: str, engine: st
 class ScriptWriter:
     """Writes and caches scripts for a scene's segments with a :class:`Phraser`."""
 
-    def __init__(self, phraser: Phraser, folder: Path | None = None) -> None:
+    def __init__(
+        self,
+        phraser: Phraser,
+        folder: Path | None = None,
+        *,
+        pause_s: float = LINE_PAUSE_S,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        """``pause_s``: rest after each line; ``sleep``: how to wait (tests drive it)."""
         self.phraser = phraser
         self.folder = folder
+        self.pause_s = pause_s
+        self.sleep = sleep
         self.written = 0  # lines the model wrote (this process)
         self.fallbacks = 0  # lines that stayed templates
 
@@ -79,16 +105,18 @@ class ScriptWriter:
             return cached
         lines: list[str] = []
         by_llm: list[bool] = []
+        complete = True
         for template in templates:
-            if should_pause is not None and should_pause():
-                # Viewers are waiting for answers on the same model: leave the rest as templates
-                # for now and do not cache a half-written script.
-                lines.append(template)
-                by_llm.append(False)
-                continue
-            text, reason, _ = await self.phraser.reword(
-                template, language, product.id, budget_s=LINE_BUDGET_S
-            )
+            text: str | None = None
+            reason: str | None = PREEMPTED
+            for _ in range(MAX_ATTEMPTS):
+                if not await self._quiet(should_pause):
+                    break
+                text, reason, _ms = await self.phraser.reword(
+                    template, language, product.id, budget_s=LINE_BUDGET_S
+                )
+                if reason != PREEMPTED:
+                    break
             accepted = reason is None and text is not None
             lines.append(text if accepted and text is not None else template)
             by_llm.append(accepted)
@@ -96,11 +124,24 @@ class ScriptWriter:
                 self.written += 1
             else:
                 self.fallbacks += 1
+                # A line the show kept the model from is not the model's verdict: do not cache it.
+                complete = complete and reason not in (PREEMPTED, None)
+            if self.pause_s > 0:
+                await self.sleep(self.pause_s)
         script = GeneratedScript(product.id, language, tuple(templates), tuple(lines), tuple(by_llm))
-        complete = self.phraser.ready and not (should_pause is not None and should_pause())
-        if complete:
+        if complete and self.phraser.ready:
             self._save(file, script)
         return script
+
+    async def _quiet(self, should_pause: Callable[[], bool] | None) -> bool:
+        """Wait (bounded) until the show does not need the model or the CPU; False if it never did."""
+        waited = 0.0
+        while should_pause is not None and should_pause():
+            if waited >= MAX_WAIT_S:
+                return False
+            await self.sleep(WAIT_POLL_S)
+            waited += WAIT_POLL_S
+        return True
 
     def _load(
         self, file: Path, templates: list[str], language: str, product_id: str

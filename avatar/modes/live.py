@@ -132,7 +132,10 @@ class LiveShow:
         self.phraser = phraser or build_phraser(scene, settings.llm, self.answerer.compliance)
         self.last_phrased: Phrased | None = None
         self.retriever = Retriever(scene.catalog, embedder_from_name(settings.embedder or "none"))
-        self.script_writer = ScriptWriter(self.phraser)
+        self.script_writer = ScriptWriter(
+            self.phraser, sleep=lambda seconds: self.clock.sleep_until(self.clock.now() + seconds)
+        )
+        self._lag_seen = 0  # dropped frames + resyncs when the script writer last looked
         self.run_of_show = RunOfShow(scene)
         self.playout = Playout(on_start=self._on_sentence_start)
         self.broadcaster = Broadcaster()
@@ -203,9 +206,15 @@ class LiveShow:
 
     async def _write_scripts(self) -> None:
         # The LLM rewords the scene's lines in the background; answers to viewers go first.
-        await write_all(
-            self.script_writer, self.scene, self.run_of_show, lambda: bool(self.comments) or self.answering
-        )
+        await write_all(self.script_writer, self.scene, self.run_of_show, self._script_writer_waits)
+
+    def _script_writer_waits(self) -> bool:
+        """Script rewording waits while viewers wait, an answer is worded or spoken, or the
+        renderer lags (frames dropped or a resync since the last look): the stream needs the CPU."""
+        stats = self.programme.stats
+        lag = stats.dropped_frames + stats.resyncs
+        lagging, self._lag_seen = lag > self._lag_seen, lag
+        return bool(self.comments) or self.answering or self.phraser.live > 0 or lagging
 
     async def _direct(self) -> None:
         """Once a second: start and end promotions, and pick up edits of the scene's files."""

@@ -38,7 +38,7 @@ def scene() -> Scene:
 
 
 async def test_each_line_is_reworded_or_stays_the_template(scene: Scene, tmp_path: Path) -> None:
-    writer = ScriptWriter(await ready_phraser(scene), tmp_path)
+    writer = ScriptWriter(await ready_phraser(scene), tmp_path, pause_s=0)
     segment = scene.segments[0]
     script = await writer.write(scene, segment, "en")
     templates = script_lines(scene, segment, "en")
@@ -54,9 +54,11 @@ async def test_each_line_is_reworded_or_stays_the_template(scene: Scene, tmp_pat
 async def test_scripts_are_cached_until_the_product_changes(scene: Scene, tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     cache.mkdir()
-    first = await ScriptWriter(await ready_phraser(scene), cache).write(scene, scene.segments[3], "en")
+    first = await ScriptWriter(await ready_phraser(scene), cache, pause_s=0).write(
+        scene, scene.segments[3], "en"
+    )
     phraser = await ready_phraser(scene)
-    again = await ScriptWriter(phraser, cache).write(scene, scene.segments[3], "en")
+    again = await ScriptWriter(phraser, cache, pause_s=0).write(scene, scene.segments[3], "en")
     assert again.lines == first.lines
     assert phraser.engine is not None and phraser.engine.prompts == []  # type: ignore[attr-defined]
 
@@ -69,14 +71,14 @@ async def test_scripts_are_cached_until_the_product_changes(scene: Scene, tmp_pa
     products.write_text(text.replace("    stock: 8\n", "    stock: 7\n"), encoding="utf-8")
     changed = load_scene(root)
     phraser = await ready_phraser(changed)
-    rewritten = await ScriptWriter(phraser, cache).write(changed, changed.segments[3], "en")
+    rewritten = await ScriptWriter(phraser, cache, pause_s=0).write(changed, changed.segments[3], "en")
     assert phraser.engine is not None and phraser.engine.prompts  # type: ignore[attr-defined]
     assert any("7 left" in line for line in rewritten.lines)
 
 
 async def test_the_run_of_show_says_the_written_lines(scene: Scene, tmp_path: Path) -> None:
     show = RunOfShow(scene)
-    assert await write_all(ScriptWriter(await ready_phraser(scene), tmp_path), scene, show) > 0
+    assert await write_all(ScriptWriter(await ready_phraser(scene), tmp_path, pause_s=0), scene, show) > 0
     said = [show.next_line().text for _ in scene.segments[0].lines["en"]]
     assert said[0] == "Hey there! " + script_lines(scene, scene.segments[0], "en")[0]
     assert any(line.startswith("Normally $49.99") for line in said)  # the price line stayed a template
@@ -86,7 +88,7 @@ async def test_without_a_loaded_model_nothing_is_written(scene: Scene, tmp_path:
     phraser = Phraser(FakeLLM("x", fail_load=True), ComplianceChecker.for_scene(scene))
     await phraser.load()
     show = RunOfShow(scene)
-    assert await write_all(ScriptWriter(phraser, tmp_path), scene, show) == 0
+    assert await write_all(ScriptWriter(phraser, tmp_path, pause_s=0), scene, show) == 0
     assert show.next_line().text == script_lines(scene, scene.segments[0], "en")[0]
     assert not files_in(tmp_path)
 
