@@ -133,6 +133,9 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--tts-only", action="store_true", help="only the voices section (tts)")
     bench.add_argument("--listen-only", action="store_true", help="only the voice questions section (listen)")
     _add_asr_options(bench)
+    bench.add_argument(
+        "--llm-only", action="store_true", help="only the answers-with-the-LLM section (first sentence ms)"
+    )
 
     commands.add_parser("voices", help="list the voices in voices/ with a one-line status each")
     say = commands.add_parser("say", help="speak a line with a voice into a WAV file (48 kHz mono)")
@@ -387,6 +390,16 @@ def _run_bench(args: argparse.Namespace) -> int:
 
     if args.tts_only:
         print(json.dumps({"tts": bench_tts()}, indent=2))
+        return 0
+    if args.llm_only:
+        from avatar.brain.answer_bench import bench_answers
+        from avatar.brain.scene import load_scene
+
+        scene = load_scene(args.scene or Path("scenes/demo"))
+        llm = _llm_spec(args.llm, None)
+        print(
+            json.dumps({"answers_with_llm": asyncio.run(bench_answers(scene, llm, args.questions))}, indent=2)
+        )
         return 0
     asr = load_settings(asr_model=args.asr_model, asr_engine=args.asr_engine)  # checked before any work
     if args.listen_only:

@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_S: Final = 0.7
 """Time the LLM gets for an answer; leaves room for the first sentence's synthesis within 1 s."""
-MAX_NEW_TOKENS: Final = 40
+MAX_NEW_TOKENS: Final = 64
 """One spoken sentence (generation stops at its end; this only bounds a run-on one)."""
 MAX_SENTENCES: Final = 3
 PREEMPTED: Final = "preempted by a live answer"
@@ -267,7 +267,12 @@ class Phraser:
         return True
 
     def messages(self, text: str, language: str, facts: dict[str, str]) -> list[Message]:
-        """The prompt: the facts and the template answer, and a request for a short rewording."""
+        """The prompt: a fixed system prompt per language and the template answer to reword.
+
+        The system prompt is the same for every answer, so the model prefills it once; the answer
+        is the only per-question part. ``facts`` are not listed: the template already states every
+        fact it uses, and each prompt token costs prefill time on the way to the first sentence.
+        """
         who = (
             f"You are {self.persona}, a live shopping host."
             if self.persona
@@ -276,17 +281,14 @@ class Phraser:
         tone = f" Style: {self.style}" if self.style else ""
         lang = "Chinese" if language == "zh" else "English"
         system = (
-            f"{who}{tone} Reword the host's answer in {lang}, in one or two short friendly sentences. "
+            f"{who}{tone} Reword the host's answer in {lang} as one short friendly sentence. "
             "Keep every number, price and product name exactly as written. Add no facts, no promises "
             "and no superlatives."
         )
-        listed = "; ".join(f"{key}: {value}" for key, value in facts.items())
-        user = (
-            f"Facts: {listed}\nAnswer: {text}\nReworded answer:"
-            if listed
-            else f"Answer: {text}\nReworded answer:"
-        )
-        return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        return [
+            {"role": "system", "content": system},
+            {"role": "user", "content": f"Answer: {text}\nReworded answer:"},
+        ]
 
     async def phrase(self, answer: Answer) -> Phrased:
         """``answer`` reworded by the model when it passes the fact lock in time, else as it is."""

@@ -136,7 +136,7 @@ async def test_refusals_are_never_reworded(answerer: Answerer) -> None:
     assert phrased.by == "template" and engine.prompts == []
 
 
-async def test_the_prompt_carries_the_facts_and_the_template(answerer: Answerer) -> None:
+async def test_the_prompt_is_the_template_behind_a_fixed_system_prompt(answerer: Answerer) -> None:
     engine = FakeLLM(lambda prompt: template_of(prompt))
     phraser = Phraser(engine, answerer.compliance, persona="Mia", style="Warm")
     await phraser.load()
@@ -144,7 +144,9 @@ async def test_the_prompt_carries_the_facts_and_the_template(answerer: Answerer)
     assert phrased.by == "llm"
     system, user = engine.prompts[0][0]["content"], engine.prompts[0][1]["content"]
     assert "Mia" in system and "Keep every number" in system
-    assert "price: $39.99" in user and "You can get the Lumen LED Desk Lamp for $39.99." in user
+    assert user == "Answer: You can get the Lumen LED Desk Lamp for $39.99.\nReworded answer:"
+    other = phraser.messages("We have 340 left.", "en", {"stock": "340"})
+    assert other[0]["content"] == system, "one system prompt per language: prefilled once, reused"
 
 
 def test_engine_specs() -> None:
