@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -345,11 +345,17 @@ def _grounding(catalog: Catalog, now: datetime | None) -> tuple[set[Decimal], se
 # --- running ---------------------------------------------------------------------------------
 
 
-def run_eval(scene: Scene, cases: EvalSet, answerer: Answerer | None = None) -> EvalReport:
+def run_eval(
+    scene: Scene,
+    cases: EvalSet,
+    answerer: Answerer | None = None,
+    rephrase: Callable[[Answer], Answer] | None = None,
+) -> EvalReport:
     """Ask every case, time each answer, and score it (see the module docstring).
 
     The answerer and a fresh compliance checker run at ``cases.now`` (the real clock when the
-    file gives none).
+    file gives none). ``rephrase`` (``avatar eval --llm``) words each answer with a model behind
+    the fact lock before it is scored, so the score is of what the host would say with it on.
     """
     now = cases.now
     clock = (lambda: now) if now is not None else None
@@ -361,6 +367,8 @@ def run_eval(scene: Scene, cases: EvalSet, answerer: Answerer | None = None) -> 
     for case in cases.cases:
         started = time.perf_counter()
         answer = answerer.answer(case.question, case.on_screen)
+        if rephrase is not None:
+            answer = rephrase(answer)
         ms = (time.perf_counter() - started) * 1000
         results.append(_score(case, answer, ms, scene.catalog, now, numbers, money, recheck))
     return EvalReport(results)

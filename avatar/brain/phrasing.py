@@ -11,6 +11,8 @@ in it:
   that forgets the price is not an answer);
 - it names no product the template does not, keeps the ones the template names, and introduces no
   other capitalised name (an invented brand or model);
+- every catalog value the template says in words (a colour, an FAQ answer, the shipping text) is
+  said word for word;
 - it does not turn a yes into a no (a negation added or removed), stays in the viewer's language,
   stays short, and carries no link or contact detail.
 
@@ -36,6 +38,7 @@ import logging
 import re
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Final
 
@@ -135,8 +138,20 @@ class FactLock:
                     vocabulary |= {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
         self._vocabulary = frozenset(vocabulary)
 
-    def check(self, text: str, template: str, language: str, product_id: str | None) -> LockVerdict:
-        """Whether ``text`` may be spoken instead of ``template`` (both about ``product_id``)."""
+    def check(
+        self,
+        text: str,
+        template: str,
+        language: str,
+        product_id: str | None,
+        facts: Mapping[str, str] | None = None,
+    ) -> LockVerdict:
+        """Whether ``text`` may be spoken instead of ``template`` (both about ``product_id``).
+
+        ``facts`` are the catalog values the answer states (field -> text); each one the template
+        says must be said word for word (a colour, an FAQ answer, a shipping text: facts in words
+        that the number and name checks cannot see).
+        """
         text = _clean(text)
         if not text:
             return LockVerdict(False, "", "empty reply")
@@ -165,6 +180,8 @@ class FactLock:
             invented = self._new_names(text, template)
             if invented:
                 return LockVerdict(False, "", f"unknown name: {', '.join(invented)}")
+        if lost_facts := _dropped_facts(text, template, facts or {}):
+            return LockVerdict(False, "", f"dropped a fact: {', '.join(lost_facts)}")
         if bool(_NEGATION.search(text)) != bool(_NEGATION.search(template)):
             return LockVerdict(False, "", "negation added or removed")
         result = self.compliance.check(text, language, product_id)
@@ -186,6 +203,20 @@ class FactLock:
                     continue
                 found.append(word)
         return found
+
+
+def _dropped_facts(text: str, template: str, facts: Mapping[str, str]) -> list[str]:
+    """The fields whose value the template says and ``text`` does not (case and spacing aside)."""
+
+    def norm(value: str) -> str:
+        return " ".join(value.lower().split()).rstrip(".。!！")
+
+    said, meant = norm(text), norm(template)
+    return sorted(
+        key
+        for key, value in facts.items()
+        if norm(value) and norm(value) in meant and norm(value) not in said
+    )
 
 
 def template_sentences(text: str) -> list[str]:
@@ -373,7 +404,7 @@ class Phraser:
         if live:
             self._late_streak = 0
         first = first_sentence(reply)
-        verdict, spoken = self._lock_first_sentence(first, template, language, product_id)
+        verdict, spoken = self._lock_first_sentence(first, template, language, product_id, facts or {})
         ms = (time.perf_counter() - started) * 1000
         if not verdict.ok:
             return self._fallback(template, reply, f"fact lock: {verdict.reason}", started)
@@ -381,7 +412,7 @@ class Phraser:
         return spoken, None, ms
 
     def _lock_first_sentence(
-        self, first: str, template: str, language: str, product_id: str | None
+        self, first: str, template: str, language: str, product_id: str | None, facts: Mapping[str, str]
     ) -> tuple[LockVerdict, str]:
         """The lock's verdict on the model's first sentence, and the full line to speak with it.
 
@@ -393,10 +424,10 @@ class Phraser:
         sentences = template_sentences(template) or [template]
         joiner = "" if language == "zh" else " "
         for covered in range(1, len(sentences)):
-            verdict = self.lock.check(first, joiner.join(sentences[:covered]), language, product_id)
+            verdict = self.lock.check(first, joiner.join(sentences[:covered]), language, product_id, facts)
             if verdict.ok:
                 return verdict, joiner.join([verdict.text, *sentences[covered:]])
-        whole = self.lock.check(first, template, language, product_id)
+        whole = self.lock.check(first, template, language, product_id, facts)
         return whole, whole.text if whole.ok else template
 
     def _fallback(

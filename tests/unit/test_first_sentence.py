@@ -106,14 +106,25 @@ async def test_the_template_says_what_the_first_sentence_does_not(answerer: Answ
     assert "$5" not in text
 
 
-async def test_a_first_sentence_that_carries_every_fact_is_said_alone(answerer: Answerer) -> None:
-    text, by, _, _ = await spoken(
-        answerer,
-        "Free shipping in 1 to 2 business days, and free returns within 30 days! Anything else?",
-        "shipping for the lamp?",
-        "lumen-lamp",
+async def test_a_first_sentence_that_carries_every_number_is_said_alone(answerer: Answerer) -> None:
+    # A script line (no catalog fields to say word for word): numbers and names decide.
+    phraser = Phraser(
+        FakeLLM("Free shipping in 1 to 2 business days, and free returns within 30 days! Anything else?"),
+        answerer.compliance,
     )
-    assert (text, by) == ("Free shipping in 1 to 2 business days, and free returns within 30 days!", "llm")
+    assert await phraser.load()
+    text, reason, _ = await phraser.reword(SHIPPING, "en", "lumen-lamp", budget_s=1)
+    assert (text, reason) == ("Free shipping in 1 to 2 business days, and free returns within 30 days!", None)
+
+
+async def test_a_fact_in_words_must_be_said_word_for_word(answerer: Answerer) -> None:
+    template = answerer.answer("what colour is the backpack?", "aurora-buds").text
+    assert "forest green" in template.lower()
+    text, by, fallback, _ = await spoken(
+        answerer, "The Ridgeline 30L Backpack is a luxury item, a rare find.", "what colour is the backpack?"
+    )
+    assert (text, by) == (template, "template")
+    assert fallback is not None and "dropped a fact: spec:colour" in fallback
 
 
 async def test_a_first_sentence_dropping_a_fact_the_rest_needs_falls_back(answerer: Answerer) -> None:
