@@ -87,6 +87,15 @@ class SharedASR:
         """The worker has a transcription queued or running."""
         return self.worker.busy
 
+    @property
+    def state(self) -> str:
+        """For /healthz: "ready", "off" (it failed to load), "loading" or "idle" (not asked yet)."""
+        if self._failed is not None:
+            return "off"
+        if self._engine is not None:
+            return "ready"
+        return "loading" if self.worker.busy else "idle"
+
     async def warm_up(self) -> bool:
         """Load the model and decode a moment of quiet now, so the first question does not pay for
         it; False when the model cannot load (the show goes on without speech recognition)."""

@@ -38,8 +38,10 @@ async def index(request: web.Request) -> web.FileResponse:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    show = request.app[SHOW_KEY]
-    return web.json_response(show.health())
+    health = request.app[SHOW_KEY].health()
+    asr = request.app[VIEWERS_KEY].asr
+    health["listen"]["speech_model"] = asr.state if asr is not None else "idle"
+    return web.json_response(health)
 
 
 async def snapshot(request: web.Request) -> web.Response:

@@ -77,10 +77,13 @@ def start_live(*extra: str) -> LiveServer:
         if process.poll() is not None:
             raise RuntimeError(f"avatar live exited early:\n{server.log()}")
         try:
-            server.health()
-            return server
+            # Ready once the speech model has loaded: its load takes a core for seconds, and the
+            # tests measure the stream next to Chromium after that.
+            if server.health()["listen"]["speech_model"] in {"ready", "off"}:
+                return server
         except OSError:
-            time.sleep(0.3)
+            pass
+        time.sleep(0.3)
     process.kill()
     raise RuntimeError(f"avatar live did not come up:\n{server.log()}")
 

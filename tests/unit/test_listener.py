@@ -130,10 +130,11 @@ async def test_shared_asr_loads_once_lazily_and_passes_the_prompt() -> None:
         return engine
 
     asr = SharedASR(load, prompt="Lumen desk lamp.")
-    assert loads == []
+    assert loads == [] and asr.state == "idle"
     texts = await asyncio.gather(*(asr.transcribe(np.zeros(n, np.float32)) for n in (100, 200)))
     assert texts == ["100 samples", "200 samples"]
     assert loads == [1] and engine.prompts == ["Lumen desk lamp.", "Lumen desk lamp."]
+    assert asr.state == "ready"
     asr.close()
 
 
@@ -144,4 +145,5 @@ async def test_shared_asr_that_cannot_load_gives_no_text() -> None:
     asr = SharedASR(load)
     assert await asr.transcribe(np.zeros(10, np.float32)) == ""
     assert await asr.transcribe(np.zeros(10, np.float32)) == ""
+    assert asr.state == "off"
     asr.close()

@@ -105,6 +105,7 @@ async def test_healthz_reports_the_running_show(served: Served, scene: Scene) ->
     assert health["current_product"] == scene.segments[0].product_id
     assert health["queue_depth"] == 0
     assert isinstance(health["uptime_s"], float)
+    assert health["listen"]["speech_model"] == "idle", "nobody spoke and nothing warmed the model"
     await wait_until(lambda: served.show.programme.stats.frames > 0, 2, "the programme to run")
     assert (await served.health())["frames"] > 0, "the show runs with nobody watching"
 
