@@ -29,6 +29,7 @@ from avatar.brain.intents import Intent, classify, mentioned, resolve_product
 from avatar.brain.language import EN_STOP_WORDS, content_words, detect_language, is_cjk
 from avatar.brain.recommend import Pick, read_need, recommend, use_label
 from avatar.brain.scene import Scene
+from avatar.engines.tts.text import english_date
 
 __all__ = ["MAX_QUESTION_CHARS", "Answer", "Answerer"]
 
@@ -849,24 +850,7 @@ def _date(moment: datetime, lang: str) -> str:
     """A promo end date as spoken, in the timezone the catalog author wrote."""
     if lang == "zh":
         return f"{moment.year}年{moment.month}月{moment.day}日"
-    # Month names from a table, not strftime("%B"): that follows the process locale.
-    return f"{_MONTHS[moment.month - 1]} {moment.day}, {moment.year}"
-
-
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
+    return english_date(moment.year, moment.month, moment.day)
 
 
 def _no_details(product: Product, lang: str, intent: Intent, topic_en: str, topic_zh: str) -> Answer:

@@ -170,6 +170,11 @@ def _speak_date(match: re.Match[str]) -> str:
     year, month, day = (int(g) for g in match.groups())
     if not 1 <= month <= 12 or not 1 <= day <= 31:
         return match.group()
+    return english_date(year, month, day)
+
+
+def english_date(year: int, month: int, day: int) -> str:
+    """A date as said in English ("March 5, 2026"); month names from a table, not the process locale."""
     return f"{_MONTHS[month - 1]} {day}, {year}"
 
 
