@@ -26,6 +26,8 @@ STATIC_DIR: Final = Path(__file__).parent / "static"
 MAX_OFFER_BYTES: Final = 64 * 1024
 SHOW_KEY: Final = web.AppKey("show", LiveShow)
 VIEWERS_KEY: Final = web.AppKey("viewers", ViewerRegistry)
+STUDIO_PAGE: Final = "/console/studio"
+STUDIO_OFFER: Final = "/console/offer"
 
 
 def json_error(status: int, message: str) -> web.Response:
@@ -35,6 +37,10 @@ def json_error(status: int, message: str) -> web.Response:
 
 async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html")
+
+
+async def studio_moved(request: web.Request) -> web.Response:
+    raise web.HTTPFound(STUDIO_PAGE)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -105,6 +111,9 @@ async def offer(request: web.Request) -> web.Response:
     role = body.get("role", "viewer")
     if role not in ROLES:
         return json_error(400, f"role must be one of {', '.join(ROLES)}")
+    if role == "studio" and request.path != STUDIO_OFFER:
+        # Only /console/offer, behind the operator's sign-in, admits a co-host.
+        return json_error(403, "the studio role needs the operator's sign-in: open /console/studio")
     viewers = request.app[VIEWERS_KEY]
     try:
         session, answer = await viewers.join(body["sdp"], "offer", role=role)
@@ -120,7 +129,7 @@ def create_app(show: LiveShow) -> web.Application:
     app[SHOW_KEY] = show
     app[VIEWERS_KEY] = ViewerRegistry(show, show.settings.connect_timeout_s)
     app.router.add_get("/", index)
-    app.router.add_get("/studio", index)  # the same page; viewer.js keeps the co-host's mic open
+    app.router.add_get("/studio", studio_moved)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/snapshot.png", snapshot)
     app.router.add_get("/api/products", products)
@@ -130,6 +139,10 @@ def create_app(show: LiveShow) -> web.Application:
     add_monitoring(app, show)  # /readyz, /metrics
     # Operator-only routes under /console (their own auth guard); a token is made up if none is set.
     add_console(app, show, show.settings.operator_token or generate_token())
+    # The co-host's page is the viewer page with the microphone open (viewer.js tells by the path).
+    # It sits under /console, behind the operator's sign-in: a co-host's voice stops the host.
+    app.router.add_get(STUDIO_PAGE, index)
+    app.router.add_post(STUDIO_OFFER, offer)
 
     async def lifecycle(app: web.Application) -> Any:
         await show.start()

@@ -51,6 +51,8 @@ CONSOLE_FILES: Final = {
     "analytics.js": "application/javascript",
 }
 TOKEN_KEY: Final = web.AppKey("operator_token", str)
+# The pages a sign-in returns to (the form's ``next``); anything else returns to /console.
+RETURN_PAGES: Final = frozenset({"/console", "/console/analytics", "/console/studio"})
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -102,13 +104,16 @@ def _json_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def _login_page(status: int = 401, message: str = "") -> web.Response:
+def _login_page(status: int = 401, message: str = "", after: str = "/console") -> web.Response:
     note = f'<p class="error">{message}</p>' if message else ""
+    # Only known pages come back after sign-in: a path from the URL is never written into the page.
+    after = after if after in RETURN_PAGES else "/console"
     body = (
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>avatar console: sign in</title>"
         '<meta name=viewport content="width=device-width"></head><body style="font-family:sans-serif;'
         'max-width:24em;margin:4em auto"><h1>Operator console</h1>'
-        f"{note}<form method=post action=/console/login><label>Operator token "
+        f"{note}<form method=post action=/console/login><input type=hidden name=next value='{after}'>"
+        "<label>Operator token "
         "<input type=password name=token autocomplete=current-password autofocus required></label> "
         "<button>Sign in</button></form><p>The token is printed once when <code>avatar live</code> "
         "starts (or set with <code>--operator-token</code> / <code>AVATAR_OPERATOR_TOKEN</code>).</p>"
@@ -175,7 +180,7 @@ def console_guard(token: str) -> Middleware:
             or request.method != "GET"
         ):
             return _json_error(401, "operator token required")
-        return _login_page()
+        return _login_page(after=request.path)
 
     return guard
 
@@ -217,8 +222,10 @@ class Console:
         ):
             self._limiter.fail(address, loop.time())
             log.warning("console: failed login from %s", address)
-            return _login_page(401, "Wrong token.")
-        response = web.Response(status=303, headers={"Location": "/console"})
+            return _login_page(401, "Wrong token.", after=str(form.get("next", "")))
+        after = form.get("next")
+        location = after if isinstance(after, str) and after in RETURN_PAGES else "/console"
+        response = web.Response(status=303, headers={"Location": location})
         response.set_cookie(
             COOKIE,
             _session_value(self.token),

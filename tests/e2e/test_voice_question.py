@@ -48,11 +48,17 @@ def mic_browser() -> Iterator[Any]:
 def test_spoken_price_question_gets_the_catalog_price(
     live_server: LiveServer, mic_browser: Any, page: str
 ) -> None:
-    """A viewer holds the button; on /studio the co-host's microphone is simply open."""
+    """A viewer holds the button; on the studio page (operator sign-in) the co-host's mic is open."""
+    from selenium.webdriver.common.by import By
+
     browser = mic_browser
     barge_ins_before = live_server.health()["listen"]["barge_ins"]
     browser.get(live_server.url + page)
     held = page != "/studio"
+    if not held:  # /studio leads to the operator's sign-in, which returns to the studio page
+        browser.find_element(By.NAME, "token").send_keys(live_server.operator_token)
+        browser.find_element(By.TAG_NAME, "form").submit()
+        wait_for(lambda: browser.current_url.endswith("/console/studio"), 10, "the studio page")
     wait_for(
         lambda: browser.execute_script("return window.avatarStats.state") == "connected", 20, "connection"
     )

@@ -15,15 +15,17 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from aiortc import RTCPeerConnection
 
 from avatar.brain.scene import load_scene
 from avatar.config import Settings
 from avatar.media.playout import Playout
 from avatar.modes.live import LiveShow
 from avatar.ops.store import Store
-from avatar.web.app import create_app
+from avatar.web.app import VIEWERS_KEY, create_app
 from avatar.web.console import COOKIE, MAX_BODY_BYTES, MAX_WS_BAD_MESSAGES
 from tests.fakes import DEMO_SCENE, REPO, FakeTTSEngine, fake_speaker, wait_until
+from tests.unit.test_web_app import loopback_ice  # noqa: F401  (fixture)
 
 TOKEN = "op-secret-token-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -170,6 +172,62 @@ async def test_login_form_sets_a_session_cookie_that_opens_the_console(console: 
     assert "http" not in re.sub(r"location\.protocol|https?:\"|wss?://", "", await script.text()).replace(
         "http://www.w3.org", ""
     ), "no external scripts or CDNs"
+
+
+async def studio_offer() -> dict[str, str]:
+    """A browser's offer as the studio page makes it (receive the show, send the microphone)."""
+    pc = RTCPeerConnection()
+    try:
+        pc.addTransceiver("video", direction="recvonly")
+        pc.addTransceiver("audio", direction="sendrecv")
+        pc.createDataChannel("chat")
+        await pc.setLocalDescription(await pc.createOffer())
+        return {"sdp": pc.localDescription.sdp, "type": "offer", "role": "studio"}
+    finally:
+        await pc.close()
+
+
+async def test_the_studio_page_and_its_offers_need_the_operator_sign_in(
+    console: Console,
+    loopback_ice: None,  # noqa: F811
+) -> None:
+    # A co-host's voice stops the host: only the operator may open the studio's microphone.
+    client = console.client
+    registry = client.app[VIEWERS_KEY]
+    moved = await client.get("/studio", allow_redirects=False)
+    assert moved.status == 302 and moved.headers["Location"] == "/console/studio"
+    page = await client.get("/console/studio")
+    assert page.status == 401 and "name=next value='/console/studio'" in await page.text()
+    offer = await studio_offer()
+    refused = await client.post("/offer", json=offer)
+    assert refused.status == 403 and "/console/studio" in (await refused.json())["error"]
+    assert (await client.post("/console/offer", json=offer)).status == 401
+    assert registry.sessions == {}
+    signed_in = await client.post(
+        "/console/login", data={"token": TOKEN, "next": "/console/studio"}, allow_redirects=False
+    )
+    assert signed_in.status == 303 and signed_in.headers["Location"] == "/console/studio"
+    page = await client.get("/console/studio")  # the client keeps the cookie
+    assert page.status == 200 and "viewer.js" in await page.text()
+    script = await (await client.get("/static/viewer.js")).text()
+    assert '"/console/studio"' in script and '"/console/offer"' in script and "getUserMedia" in script
+    admitted = await client.post("/console/offer", json=offer)
+    assert admitted.status == 200, await admitted.text()
+    answer = await admitted.json()
+    assert answer["type"] == "answer" and registry.sessions[answer["viewer_id"]].role == "studio"
+
+
+@pytest.mark.parametrize("after", ["//evil.example/", "https://evil.example/", "/console/api/pause", ""])
+async def test_a_sign_in_returns_only_to_a_console_page(console: Console, after: str) -> None:
+    response = await console.client.post(
+        "/console/login", data={"token": TOKEN, "next": after}, allow_redirects=False
+    )
+    assert response.status == 303 and response.headers["Location"] == "/console"
+
+
+async def test_the_sign_in_page_never_writes_the_requested_path_into_the_form(console: Console) -> None:
+    status, body = await console.raw_get("/console/x'%3E%3Cscript%3Ealert(1)%3C/script%3E")
+    assert status == 401 and b"<script" not in body and b"name=next value='/console'" in body
 
 
 async def test_repeated_failed_logins_are_throttled(console: Console) -> None:

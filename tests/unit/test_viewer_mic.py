@@ -101,10 +101,3 @@ async def test_spoken_question_becomes_transcripts_and_a_comment(served: Served)
     assert {"type": "interim", "text": QUESTION} in channel.sent
     assert {"type": "chat", "name": "viewer", "text": QUESTION} in channel.sent
     assert session.listener is not None and session.listener.dropped == 0
-
-
-async def test_studio_serves_the_viewer_page_with_an_open_microphone(served: Served) -> None:  # noqa: F811
-    response = await served.client.get("/studio")
-    assert response.status == 200 and "viewer.js" in await response.text()
-    script = await (await served.client.get("/static/viewer.js")).text()
-    assert '"/studio"' in script and "getUserMedia" in script

@@ -11,8 +11,8 @@ let channel = null;
 // The microphone is asked for only when the page is opened with ?mic=1 (the "Ask by voice" button
 // reloads with it): then the offer carries a sendrecv audio line; the track stays disabled (silence)
 // except while the button is held.
-// On /studio the co-host's microphone is always open (no button to hold).
-const studio = location.pathname === "/studio";
+// On /console/studio (operator sign-in) the co-host's microphone is always open (no button to hold).
+const studio = location.pathname === "/console/studio";
 const wantsMic = studio || new URLSearchParams(location.search).get("mic") === "1";
 let micTrack = null;
 stats.transcripts = [];
@@ -150,7 +150,7 @@ async function connect() {
     });
     setTimeout(resolve, 2000);  // enough candidates for a LAN; do not hang on a slow STUN path
   });
-  const response = await fetch("/offer", {
+  const response = await fetch(studio ? "/console/offer" : "/offer", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     // The studio's co-host speaks on air (their voice interrupts the host); a viewer asks in turn.
