@@ -37,7 +37,7 @@ from avatar.media.broadcaster import Broadcaster
 from avatar.media.clock import Clock, LoopClock
 from avatar.media.playout import NowPlaying, Playout
 from avatar.media.programme import Programme
-from avatar.modes.stage import Stage
+from avatar.modes.stage import Stage, cut_caption
 from avatar.ops.control import OperatorLine
 from avatar.ops.operations import Operations
 from avatar.ops.store import Store
@@ -435,6 +435,9 @@ class LiveShow:
             # The transcript took the whole sentence when it started playing: cut it back.
             sentence, heard = cut
             self.ops.cut(result.turn_id, sentence, heard)
+            # Captions too show only what was heard, on the picture and on viewers' pages.
+            self.stage.cut = (result.turn_id, sentence, heard)
+            self.bus.publish(Caption(cut_caption(heard), result.turn_id))
         return result
 
     async def _interruptible(self, text: str) -> SpeechResult:

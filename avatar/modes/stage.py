@@ -34,6 +34,11 @@ TICKER_NAME_CHARS: Final[int] = 24
 TICKER_TEXT_CHARS: Final[int] = 90
 
 
+def cut_caption(heard: str) -> str:
+    """The caption of a sentence stopped part-way: the words heard, trailing off."""
+    return f"{heard}…" if heard else ""
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -59,8 +64,15 @@ class Stage:
         """Recent viewer comments for the ticker, oldest first, ``"name: text"``."""
         self.flash_sale: tuple[str, datetime] | None = None
         """A scheduled flash sale: (product id, when it ends); counts down on that product's card."""
+        self.cut: tuple[int, str, str] | None = None
+        """The last sentence stopped part-way: (turn id, sentence, the words heard). Its caption,
+        held after the voice stops, shows only what was heard."""
         # Render-thread state.
-        self._last_caption = ("", 0.0)  # text, programme seconds when it was last heard
+        self._last_caption: tuple[int | None, str, float] = (
+            None,
+            "",
+            0.0,
+        )  # turn id, text, programme seconds when it was last heard
         self._ticker: tuple[str, ...] = ()
         self._ticker_since = 0.0
         self._product_id: str | None = None
@@ -81,9 +93,12 @@ class Stage:
         """The frame state at programme time ``t`` (render thread)."""
         if playing.text:
             caption = playing.text
-            self._last_caption = (caption, t)
+            self._last_caption = (playing.turn_id, caption, t)
         else:
-            text, since = self._last_caption
+            turn_id, text, since = self._last_caption
+            cut = self.cut
+            if cut is not None and cut[:2] == (turn_id, text):
+                text = cut_caption(cut[2])
             caption = text if t - since < CAPTION_HOLD_S else ""
         now = self.wall_clock()
         mood = self._mood(playing, product, now)

@@ -15,6 +15,7 @@ from avatar.brain.scene import Scene
 from avatar.config import Settings
 from avatar.engines.asr import read_audio
 from avatar.events import ChatPosted
+from avatar.modes.stage import cut_caption
 from avatar.ops.store import Store
 from avatar.web.viewers import ViewerSession
 from tests.conftest import require
@@ -72,11 +73,15 @@ async def test_immediate_barge_in_cuts_mid_sentence_and_keeps_the_words_heard(
     await show.start()
     sentences = await on_first_sentence(running, scene)
     turn = running.playing.turn_id
+    mark = len(running.events)
     show.cohost_speech_started()
     await wait_until(lambda: any(h.turn_id == turn for h in show.history), 2, "the line to stop")
     line = next(h for h in show.history if h.turn_id == turn)
     assert line.interrupted and line.full_text.startswith(sentences[0])
     assert sentences[0].startswith(line.text) and len(line.text) < len(sentences[0])
+    # The captions, on viewers' pages and on the picture, are cut back to the words heard.
+    assert running.caption_texts(mark) == [cut_caption(line.text)]
+    assert show.stage.cut == (turn, sentences[0], line.text)
     await asyncio.sleep(0.1)
     assert running.playing.turn_id is None, "the voice stopped at once"
     show.cohost_done()  # nothing understood: the host goes on, from the cut sentence

@@ -23,6 +23,7 @@ from avatar.engines.tts.text import split_sentences
 from avatar.events import Caption, ChatPosted, Event, Notice, ProductShown
 from avatar.media.playout import NowPlaying, Playout
 from avatar.modes.live import LiveShow
+from avatar.modes.stage import cut_caption
 from avatar.render.frame import FrameState
 from tests.fakes import DEMO_SCENE, FakeTTSEngine, fake_speaker, wait_until
 
@@ -125,13 +126,19 @@ async def test_a_question_interrupts_the_script_and_the_answer_has_the_catalog_p
 
     answer = Answerer(scene).answer(question, scene.segments[0].product_id)
     answer_sentences = split_sentences(answer.text)
-    expected = [*answer_sentences, sentences[1]]
+    await wait_until(
+        lambda: any(h.turn_id == scripted_turn for h in show.history), 1, "the cut line's record"
+    )
+    heard = next(h.text for h in show.history if h.turn_id == scripted_turn)
+    assert sentences[1] not in heard, "the second sentence was cut part-way"
+    # The cut sentence's caption is cut back to the words heard; then the answer; then the script.
+    expected = [cut_caption(heard.removeprefix(sentences[0]).strip()), *answer_sentences, sentences[1]]
     await wait_until(lambda: len(running.caption_texts(mark)) >= len(expected), 1.5, "answer then script")
     captions = running.caption_texts(mark)
     assert captions[: len(expected)] == expected, "the answer, then the script from the cut sentence"
     lamp_price = price_of(scene, "lumen-lamp")
     assert lamp_price in " ".join(answer_sentences)
-    answer_turns = {e.turn_id for e in running.events[mark:] if isinstance(e, Caption)}
+    answer_turns = {e.turn_id for e in running.events[mark:] if isinstance(e, Caption)} - {scripted_turn}
     assert scripted_turn is not None and min(answer_turns) > scripted_turn
     assert ChatPosted("v1", "Ann", question) in running.events[mark:]
     shown = [e.product_id for e in running.events[mark:] if isinstance(e, ProductShown)]
@@ -148,6 +155,7 @@ async def test_comments_are_answered_in_the_order_they_came(
     await show.start()
     sentences = first_line_sentences(scene)
     await wait_until(lambda: running.playing.text in sentences, 1.5, "the first scripted line")
+    scripted_turn = running.playing.turn_id
     mark = len(running.events)
     questions = [
         ("v1", "How much is the desk lamp?"),
@@ -160,8 +168,14 @@ async def test_comments_are_answered_in_the_order_they_came(
     expected: list[str] = []
     for _, question in questions:
         expected += split_sentences(answerer.answer(question, scene.segments[0].product_id).text)
-    await wait_until(lambda: len(running.caption_texts(mark)) >= len(expected), 1.8, "three answers")
-    captions = running.caption_texts(mark)
+
+    def answer_captions() -> list[str]:  # not the cut scripted line's
+        return [
+            e.text for e in running.events[mark:] if isinstance(e, Caption) and e.turn_id != scripted_turn
+        ]
+
+    await wait_until(lambda: len(answer_captions()) >= len(expected), 1.8, "three answers")
+    captions = answer_captions()
     assert captions[: len(expected)] == expected, "answers in arrival order, none cut by the next"
     spoken = " ".join(captions[: len(expected)])
     positions = [

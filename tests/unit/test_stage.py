@@ -58,6 +58,21 @@ def test_caption_is_what_is_heard_held_briefly(scene: Scene) -> None:
     assert stage.frame(3.0, silent(), p, None).caption == ""
 
 
+def test_a_caption_cut_part_way_shows_only_the_words_heard(scene: Scene) -> None:
+    stage = Stage(scene, Animator())
+    p = lamp(scene)
+    line = "Normally fifty-nine dollars, but today thirty-nine."
+    assert stage.frame(1.0, saying(line, turn=7), p, None).caption == line
+    stage.cut = (7, line, "Normally fifty-nine dollars, but")
+    assert stage.frame(1.1, silent(), p, None).caption == "Normally fifty-nine dollars, but…"
+    # The same sentence said again in a later turn and finished is held whole.
+    assert stage.frame(2.0, saying(line, turn=9), p, None).caption == line
+    assert stage.frame(2.1, silent(), p, None).caption == line
+    # Cut before a word was heard: no caption is held.
+    stage.cut = (9, line, "")
+    assert stage.frame(2.2, silent(), p, None).caption == ""
+
+
 def test_thinking_until_the_answer_is_heard(scene: Scene) -> None:
     stage = Stage(scene, Animator())
     p = lamp(scene)
