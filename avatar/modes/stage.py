@@ -68,11 +68,8 @@ class Stage:
         """The last sentence stopped part-way: (turn id, sentence, the words heard). Its caption,
         held after the voice stops, shows only what was heard."""
         # Render-thread state.
-        self._last_caption: tuple[int | None, str, float] = (
-            None,
-            "",
-            0.0,
-        )  # turn id, text, programme seconds when it was last heard
+        # The last caption heard: turn id, text, programme seconds when it was last heard.
+        self._last_caption: tuple[int | None, str, float] = (None, "", 0.0)
         self._ticker: tuple[str, ...] = ()
         self._ticker_since = 0.0
         self._product_id: str | None = None

@@ -104,15 +104,19 @@ def _json_error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-def _login_page(status: int = 401, message: str = "", after: str = "/console") -> web.Response:
+def _return_page(requested: object) -> str:
+    """Where a sign-in goes next: a known console page, never a path taken from the request."""
+    return requested if isinstance(requested, str) and requested in RETURN_PAGES else "/console"
+
+
+def _login_page(status: int = 401, message: str = "", after: object = "/console") -> web.Response:
     note = f'<p class="error">{message}</p>' if message else ""
-    # Only known pages come back after sign-in: a path from the URL is never written into the page.
-    after = after if after in RETURN_PAGES else "/console"
     body = (
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>avatar console: sign in</title>"
         '<meta name=viewport content="width=device-width"></head><body style="font-family:sans-serif;'
         'max-width:24em;margin:4em auto"><h1>Operator console</h1>'
-        f"{note}<form method=post action=/console/login><input type=hidden name=next value='{after}'>"
+        f"{note}<form method=post action=/console/login>"
+        f"<input type=hidden name=next value='{_return_page(after)}'>"
         "<label>Operator token "
         "<input type=password name=token autocomplete=current-password autofocus required></label> "
         "<button>Sign in</button></form><p>The token is printed once when <code>avatar live</code> "
@@ -222,10 +226,8 @@ class Console:
         ):
             self._limiter.fail(address, loop.time())
             log.warning("console: failed login from %s", address)
-            return _login_page(401, "Wrong token.", after=str(form.get("next", "")))
-        after = form.get("next")
-        location = after if isinstance(after, str) and after in RETURN_PAGES else "/console"
-        response = web.Response(status=303, headers={"Location": location})
+            return _login_page(401, "Wrong token.", after=form.get("next"))
+        response = web.Response(status=303, headers={"Location": _return_page(form.get("next"))})
         response.set_cookie(
             COOKIE,
             _session_value(self.token),

@@ -203,6 +203,8 @@ async def test_the_studio_page_and_its_offers_need_the_operator_sign_in(
     assert refused.status == 403 and "/console/studio" in (await refused.json())["error"]
     assert (await client.post("/console/offer", json=offer)).status == 401
     assert registry.sessions == {}
+    wrong = await client.post("/console/login", data={"token": "nope", "next": "/console/studio"})
+    assert wrong.status == 401 and "name=next value='/console/studio'" in await wrong.text()
     signed_in = await client.post(
         "/console/login", data={"token": TOKEN, "next": "/console/studio"}, allow_redirects=False
     )
