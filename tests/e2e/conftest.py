@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -37,15 +38,11 @@ CHROMIUM_FLAGS = [
 ]
 
 
-OPERATOR_TOKEN = "e2e-operator-token"
-
-
 @dataclass
 class LiveServer:
     url: str
     process: subprocess.Popen[bytes]
     log_path: Path
-    operator_token: str
 
     def health(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"{self.url}/healthz", timeout=5) as response:
@@ -54,6 +51,12 @@ class LiveServer:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
+
+    def printed_token(self) -> str:
+        """The operator token ``avatar live`` made up and printed (none was given)."""
+        found = re.search(r"operator console \S+ token (\S+)", self.log())
+        assert found, f"no operator token printed:\n{self.log()}"
+        return found.group(1)
 
 
 def free_port() -> int:
@@ -72,15 +75,10 @@ def start_live(*extra: str) -> LiveServer:
         # These tests watch the viewer path; SmolLM2 loading and rewording the script would take one
         # of the machine's two cores next to Chromium. The model's own tests are in tests/engines.
         command += ["--llm", "none"]
-    token = OPERATOR_TOKEN
-    if "--operator-token" in extra:
-        token = extra[extra.index("--operator-token") + 1]
-    else:
-        command += ["--operator-token", token]
     if "--database" not in extra:  # a fresh show each time: nothing resumed from an earlier run
         command += ["--database", str(Path(tempfile.mkdtemp(prefix="avatar-db-")) / "show.sqlite3")]
     process = subprocess.Popen(command, cwd=REPO, stdout=log_path.open("wb"), stderr=subprocess.STDOUT)
-    server = LiveServer(f"http://127.0.0.1:{port}", process, log_path, token)
+    server = LiveServer(f"http://127.0.0.1:{port}", process, log_path)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
