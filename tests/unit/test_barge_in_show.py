@@ -8,20 +8,18 @@ import importlib.util
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from avatar.brain.scene import Scene
 from avatar.config import Settings
-from avatar.engines.asr import read_audio
 from avatar.events import ChatPosted
 from avatar.modes.stage import cut_caption
 from avatar.ops.store import Store
 from avatar.web.viewers import ViewerSession
 from tests.conftest import require
-from tests.fakes import DEMO_SCENE, REPO, wait_until
+from tests.fakes import DEMO_SCENE, wait_until
 from tests.unit.test_live_show import Running, first_line_sentences, make_show, price_of, scene  # noqa: F401
-from tests.unit.test_viewer_mic import FakeMicTrack, FixedASR
+from tests.unit.test_viewer_mic import FixedASR, ask_the_lamp_price_aloud
 from tests.unit.test_web_app import FakeChannel, Served, served  # noqa: F401
 
 LAMP_QUESTION = "How much is the desk lamp?"
@@ -128,15 +126,8 @@ async def test_only_the_studio_microphone_barges_in(
     monkeypatch.setattr(show, "cohost_speech_started", lambda: starts.append(1))
     session = ViewerSession(show, 30.0, asr=FixedASR, role=role)
     channel = FakeChannel()
-    session.pc.emit("datachannel", channel)
-    clip = np.concatenate([read_audio(REPO / "tests/data/en_lamp_price.wav"), np.zeros(16_000, np.float32)])
     try:
-        session.pc.emit("track", FakeMicTrack(clip))
-        await wait_until(
-            lambda: any(m["type"] == "transcript" and m["final"] for m in channel.sent),
-            20,
-            "a final transcript",
-        )
+        await ask_the_lamp_price_aloud(session, channel)
         await wait_until(lambda: any(m["type"] == "chat" for m in channel.sent), 5, "the question in chat")
     finally:
         await session.close()

@@ -64,6 +64,17 @@ def test_mono_pcm_averages_stereo_frames() -> None:
     assert np.all(pcm == 2000)
 
 
+async def ask_the_lamp_price_aloud(session: ViewerSession, channel: FakeChannel) -> None:
+    """Open ``session``'s chat on ``channel``, play the recorded lamp question into its microphone
+    (then a second of silence), and wait for the final transcript."""
+    session.pc.emit("datachannel", channel)
+    clip = np.concatenate([read_audio(REPO / "tests/data/en_lamp_price.wav"), np.zeros(16_000, np.float32)])
+    session.pc.emit("track", FakeMicTrack(clip))
+    await wait_until(
+        lambda: any(m["type"] == "transcript" and m["final"] for m in channel.sent), 20, "a final transcript"
+    )
+
+
 async def test_spoken_question_becomes_transcripts_and_a_comment(served: Served) -> None:  # noqa: F811
     require(importlib.util.find_spec("silero_vad") is not None, "silero-vad package")
     show = served.show
@@ -76,15 +87,8 @@ async def test_spoken_question_becomes_transcripts_and_a_comment(served: Served)
 
     session = ViewerSession(show, 30.0, asr=shared)
     channel = FakeChannel()
-    session.pc.emit("datachannel", channel)
-    clip = np.concatenate([read_audio(REPO / "tests/data/en_lamp_price.wav"), np.zeros(16_000, np.float32)])
     try:
-        session.pc.emit("track", FakeMicTrack(clip))
-        await wait_until(
-            lambda: any(m["type"] == "transcript" and m["final"] for m in channel.sent),
-            20,
-            "a final transcript",
-        )
+        await ask_the_lamp_price_aloud(session, channel)
         lamp = show.scene.catalog.get("lumen-lamp")
         price = show.scene.catalog.format_price(lamp.current_price())
         await wait_until(
