@@ -23,12 +23,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from avatar.brain.catalog import FAQ, Product, Spec, localized
+from avatar.brain.catalog import FAQ, Product, Spec, Variant, localized
 from avatar.brain.compliance import Action, ComplianceChecker
-from avatar.brain.intents import Intent, classify, mentioned, resolve_product
-from avatar.brain.language import EN_STOP_WORDS, content_words, detect_language, is_cjk
+from avatar.brain.intents import Intent, classify, resolve_product
+from avatar.brain.knowledge import best_fact, catalog_facts
+from avatar.brain.language import content_words, is_cjk
 from avatar.brain.recommend import Pick, read_need, recommend, use_label
 from avatar.brain.scene import Scene
+from avatar.brain.understanding import Understanding, read, understand
 from avatar.engines.tts.text import english_date
 
 __all__ = ["MAX_QUESTION_CHARS", "Answer", "Answerer"]
@@ -78,6 +80,12 @@ class Answer:
     language: str
     facts: dict[str, str] = field(default_factory=dict)
     compliance: tuple[Action, ...] = ()
+    understanding: Understanding | None = None  # what the question was taken to ask
+
+    @property
+    def not_stated(self) -> bool:
+        """True when the answer says the catalog does not state what was asked."""
+        return self.facts.get("not_stated") == "yes"
 
 
 def _overlap(a: set[str], b: set[str]) -> float:
@@ -99,46 +107,7 @@ def _clause(text: str) -> str:
     return text.strip().rstrip(".!?。！？")
 
 
-# Words viewers use for a spec, keyed by words of its key or English label ("battery life").
-_SPEC_WORDS: dict[str, frozenset[str]] = {
-    "battery": frozenset({"battery", "last", "hour", "charge", "charging", "续航", "电池", "充电", "多久"}),
-    "noise": frozenset({"noise", "anc", "quiet", "cancelling", "canceling", "降噪", "噪音", "安静"}),
-    "water": frozenset({"water", "waterproof", "rain", "sweat", "ipx4", "防水", "下雨", "出汗", "汗"}),
-    "weight": frozenset(
-        {"weight", "weigh", "heavy", "heavier", "light", "lighter", "gram", "kg", "重量", "多重", "重", "轻"}
-    ),
-    "capacity": frozenset(
-        {"capacity", "hold", "big", "bigger", "size", "liter", "litre", "ml", "容量", "装", "多大", "大"}
-    ),
-    "size": frozenset(
-        {"size", "big", "dimension", "tall", "wide", "long", "尺寸", "大小", "多大", "多高", "多长"}
-    ),
-    "material": frozenset({"material", "made", "plastic", "metal", "材质", "材料", "做的"}),
-    "colour": frozenset({"colour", "color", "colours", "colors", "颜色", "色"}),
-    "insulation": frozenset(
-        {"cold", "hot", "warm", "ice", "insulated", "insulation", "保温", "保冷", "冰", "热"}
-    ),
-    "bluetooth": frozenset({"bluetooth", "connect", "pair", "pairing", "range", "蓝牙", "连接"}),
-    "brightness": frozenset({"bright", "brightness", "dim", "dimmable", "亮度", "亮", "调光"}),
-    "light": frozenset({"warm", "cool", "kelvin", "tone", "temperature", "色温", "暖光", "白光"}),
-    "laptop": frozenset({"laptop", "computer", "inch", "电脑", "笔记本"}),
-    "includes": frozenset({"include", "included", "come", "box", "包含", "包括", "配件", "送"}),
-    "filter": frozenset({"filter", "paper", "滤纸", "滤杯"}),
-    "power": frozenset({"power", "watt", "usb", "plug", "功率", "插头", "供电"}),
-}
-
-
-def _spec_words(spec: Spec) -> tuple[set[str], tuple[str, ...]]:
-    """Latin words and Chinese phrases that identify ``spec`` in a question."""
-    named = " ".join([spec.key.replace("_", " "), *spec.label.values()]).lower()
-    latin = set(re.findall(r"[a-z0-9]+", named)) - EN_STOP_WORDS
-    chinese = [text for text in spec.label.values() if any(is_cjk(ch) for ch in text)]
-    for word in list(latin):
-        for key, synonyms in _SPEC_WORDS.items():
-            if word == key or word in synonyms:
-                latin |= {s for s in synonyms if not any(is_cjk(ch) for ch in s)}
-                chinese += [s for s in synonyms if any(is_cjk(ch) for ch in s)]
-    return latin, tuple(chinese)
+_SOCIAL = (Intent.GREETING, Intent.CHITCHAT, Intent.OFF_TOPIC, Intent.ABUSE, Intent.SPAM, Intent.INJECTION)
 
 
 class Answerer:
@@ -191,28 +160,57 @@ class Answerer:
                 else "Ask me anything about today's products!"
             )
             return Answer(text, None, Intent.OTHER.value, lang, {})
+        reading = read(question[:MAX_QUESTION_CHARS], self.catalog)
+        return self.plan(understand(reading, self.catalog, current_product_id))
 
-        question = question[:MAX_QUESTION_CHARS]
-        lang = detect_language(question)
-        intent = classify(question, lang)
+    def respond(self, understanding: Understanding) -> Answer:
+        """The checked reply to a question already understood (the live path and the eval)."""
+        if not understanding.reading.text.strip():
+            return self.answer("", understanding.product_id)
+        return self._checked(self.plan(understanding))
+
+    def plan(self, u: Understanding) -> Answer:
+        """The template reply to an understood question, before the compliance check."""
+        answer = self._plan(u)
+        if u.reading.questions >= 2 and len(u.reading.text) > 80 and u.intent not in _SOCIAL:
+            # A ramble with two questions: the first is answered, the other acknowledged.
+            lang = answer.language
+            answer = replace(
+                answer,
+                text=answer.text
+                + (
+                    "你的另一个问题，麻烦单独再发一次哦！"
+                    if lang == "zh"
+                    else " Send me your other question on its own and I'll answer it too!"
+                ),
+            )
+        return replace(answer, understanding=u)
+
+    def _plan(self, u: Understanding) -> Answer:
+        reading, intent, lang = u.reading, u.intent, u.language
+        question = reading.text
+        if reading.foreign and not reading.named:
+            return self._foreign(lang)
         if intent in (Intent.ABUSE, Intent.SPAM, Intent.INJECTION):
-            return self._moderated(intent, question, current_product_id, lang)
+            return self._moderated(intent, question, u.product_id, lang)
+        if reading.ambiguous and not reading.named and u.product_id is None:
+            return self._ambiguous(reading.ambiguous, intent, lang)
 
-        named = mentioned(question, self.catalog)
-        product = resolve_product(question, self.catalog, current_product_id)
+        named = [self.catalog.get(i) for i in reading.named]
+        product = self.catalog.get(u.product_id) if u.product_id is not None else None
         if intent is Intent.OFF_TOPIC and named:
             # "Is the lamp good for watching the news?" names a product: answer about it.
             intent = classify(question, lang, skip=(Intent.OFF_TOPIC,))
         if intent is Intent.COMPARISON or (
             intent in (Intent.PRICE, Intent.SPEC, Intent.PRODUCT_INFO) and len(named) >= 2
         ):
-            pair = self._pair(question, named, current_product_id)
+            pair = self._pair(question, named, u.product_id if u.remembered else None, reading.deixis, u)
             if pair is not None:
-                return self._compare(question, pair[0], pair[1], lang)
+                return self._compare(u, pair[0], pair[1], lang)
             intent = classify(question, lang, skip=(Intent.COMPARISON,))
 
         if intent is Intent.RECOMMENDATION:
-            return self._recommend(question, current_product_id, lang)
+            return self._recommend(question, u.product_id if not reading.named else None, lang)
         if intent is Intent.COMPLAINT:
             return self._complaint(named[0] if named else None, lang)
         if intent is Intent.CHITCHAT:
@@ -232,25 +230,32 @@ class Answerer:
                 return self._faq_answer(faq[0], faq[1], intent, lang)
             return self._which_product(intent, lang)
 
+        variant = product.variant(u.variant) if u.variant else None
+        if u.missing_variant is not None and intent in (
+            Intent.PRICE,
+            Intent.STOCK,
+            Intent.SPEC,
+            Intent.OTHER,
+            Intent.PURCHASE,
+            Intent.PRODUCT_INFO,
+        ):
+            return self._variants(product, lang, intent, missing=u.missing_variant)
+        if reading.medical and intent in (Intent.OTHER, Intent.SPEC, Intent.PRODUCT_INFO) and not u.attribute:
+            return self._no_medical(product, lang)
         if intent is Intent.PURCHASE:
             return self._purchase(product, lang)
         if intent is Intent.PRICE:
-            return self._price(product, lang)
+            return self._price(product, lang, variant, reading.quantity)
+        if intent is Intent.PROMO and u.attribute is not None and u.attribute.startswith("offer:"):
+            return self._offer(product, int(u.attribute.split(":")[1]), lang)
         if intent is Intent.PROMO:
             return self._promo(product, lang)
         if intent is Intent.STOCK:
-            return self._stock(product, lang)
-        if intent is Intent.SPEC:
-            faq = self._faq(question, product, _FAQ_STRONG_SCORE)
-            if faq is not None:
-                return self._faq_answer(faq[0], faq[1], intent, lang)
-            spec = self._match_spec(question, product)
-            if spec is not None:
-                return self._one_spec(spec, product, lang)
-        # A prepared FAQ answer beats a generic spec list or policy text when it fits the question.
-        faq = self._faq(question, product)
-        if faq is not None:
-            return self._faq_answer(faq[0], faq[1], intent, lang)
+            return self._stock(product, lang, variant, reading.quantity)
+        if u.attribute is not None:
+            return self._attribute(product, u.attribute, intent, lang, variant)
+        if u.unknown:
+            return self._not_stated(product, u, lang)
         if intent is Intent.SPEC:
             return self._key_specs(product, lang)
         if intent is Intent.SHIPPING:
@@ -260,6 +265,8 @@ class Answerer:
             if need.uses or need.unknown_use:
                 return self._suits(product, question, lang)
             return self._info(product, lang)
+        if variant is not None:
+            return self._stock(product, lang, variant, None)
         return self._unknown(product, lang)
 
     # --- compliance ----------------------------------------------------------------------------
@@ -311,8 +318,24 @@ class Answerer:
                 facts["promo_ends"] = _date(promo.ends_at, lang)
         return facts
 
-    def _price(self, product: Product, lang: str) -> Answer:
+    def _price(
+        self, product: Product, lang: str, variant: Variant | None = None, quantity: int | None = None
+    ) -> Answer:
         f = self._price_facts(product, lang)
+        if variant is not None and variant.price is not None and variant.price != product.price:
+            # A variant with its own price: that price, and no promo the catalog did not give it.
+            name, price = f"{variant.name(lang)} {f['name']}", self.catalog.format_price(variant.price)
+            facts = {
+                "name": f["name"],
+                f"variant_price:{variant.sku}": price,
+                f"variant:{variant.sku}": variant.name(lang),
+            }
+            text = (
+                f"{f['name']}（{variant.name(lang)}）售价{price}。"
+                if lang == "zh"
+                else f"The {name} is {price}."
+            )
+            return Answer(text, product.id, Intent.PRICE.value, lang, facts)
         if "promo_price" in f:
             if lang == "zh":
                 text = f"{f['name']}现在{f['promo_label']}只要{f['promo_price']}，原价{f['price']}。"
@@ -327,9 +350,20 @@ class Answerer:
                 if lang == "zh"
                 else f"You can get the {f['name']} for {f['price']}."
             )
+        for number, offer in enumerate(product.offers, start=1):
+            said = _clause(localized(offer, lang))
+            f[f"offer:{number}"] = said
+            text += f"另外{said}。" if lang == "zh" else f" Also: {said}."
         if product.stock == 0:
             f["stock"] = "0"
             text += "不过现在已经售罄了。" if lang == "zh" else " It's sold out right now, though."
+        elif quantity is not None and quantity > product.stock:
+            f["stock"] = str(product.stock)
+            text += (
+                f"不过现在只剩{product.stock}{product.unit_word(lang)}。"
+                if lang == "zh"
+                else f" Only {product.stock} left, though."
+            )
         return Answer(text, product.id, Intent.PRICE.value, lang, f)
 
     def _promo(self, product: Product, lang: str) -> Answer:
@@ -375,27 +409,185 @@ class Answerer:
         answer = self._promo(deal, lang)
         return Answer(answer.text, deal.id, intent.value, lang, answer.facts)
 
-    def _stock(self, product: Product, lang: str) -> Answer:
+    def _stock(
+        self, product: Product, lang: str, variant: Variant | None = None, quantity: int | None = None
+    ) -> Answer:
         name, n = product.name(lang), product.stock
+        unit = product.unit_word(lang)
         facts = {"name": name, "stock": str(n)}
+        if variant is not None and variant.stock is not None:
+            n, which = variant.stock, variant.name(lang)
+            facts = {"name": name, f"variant:{variant.sku}": which, f"variant_stock:{variant.sku}": str(n)}
+            name = f"{name}（{which}）" if lang == "zh" else f"{which} {name}"
+        elif variant is not None:
+            facts[f"variant:{variant.sku}"] = variant.name(lang)
+            name = f"{name}（{variant.name(lang)}）" if lang == "zh" else f"{variant.name(lang)} {name}"
         if n == 0:
-            text = f"{name}已经售罄了，抱歉！" if lang == "zh" else f"Sorry, the {name} just sold out."
+            text = (
+                f"{name}已经售罄了，抱歉！" if lang == "zh" else f"Sorry, the {name} is sold out right now."
+            )
+            if variant is not None:
+                others = [v.name(lang) for v in product.variants if v.sku != variant.sku and v.stock != 0]
+                if others:
+                    facts["variants"] = ", ".join(others)
+                    text += (
+                        f"还有货的：{'、'.join(others)}。"
+                        if lang == "zh"
+                        else f" Still available: {', '.join(others)}."
+                    )
+        elif quantity is not None and quantity > n:
+            text = (
+                f"要{quantity}{unit}的话，{name}现在只剩{n}{unit}了。"
+                if lang == "zh"
+                else f"You'd like {quantity}, but only {n} of the {name} are left."
+            )
+        elif quantity is not None:
+            text = (
+                f"没问题，{name}现在有{n}{unit}现货，{quantity}{unit}够的。"
+                if lang == "zh"
+                else f"No problem: we have {n} of the {name}, enough for {quantity}."
+            )
         elif n <= _LOW_STOCK:
             text = (
-                f"{name}只剩{n}件了，喜欢的抓紧！"
+                f"{name}只剩{n}{unit}了，喜欢的抓紧！"
                 if lang == "zh"
                 else f"Only {n} left of the {name}, so grab one soon!"
             )
         else:
-            text = f"{name}还有{n}件现货。" if lang == "zh" else f"We have {n} left of the {name}."
+            text = f"{name}还有{n}{unit}现货。" if lang == "zh" else f"We have {n} left of the {name}."
         return Answer(text, product.id, Intent.STOCK.value, lang, facts)
 
-    def _one_spec(self, spec: Spec, product: Product, lang: str) -> Answer:
+    def _one_spec(self, spec: Spec, product: Product, lang: str, field: str, intent: Intent) -> Answer:
+        """One spec or safety entry, said the way a host would say it."""
         name = product.name(lang)
         label, value = localized(spec.label, lang), _clause(localized(spec.value, lang))
-        facts = {"name": name, f"spec:{spec.key}": value}
-        text = f"{name}的{label}：{value}。" if lang == "zh" else f"{label} of the {name}: {value}."
-        return Answer(text, product.id, Intent.SPEC.value, lang, facts)
+        facts = {"name": name, field: value}
+        if lang == "zh":
+            text = f"{name}的{label}：{value}。"
+        elif field.startswith("safety:"):
+            text = f"Good that you ask. On the {name}, {_lower_first(label)}: {_lower_first(value)}."
+        else:
+            text = f"The {_lower_first(label)} of the {name}: {value}."
+        return Answer(text, product.id, intent.value, lang, facts)
+
+    def _attribute(
+        self, product: Product, attribute: str, intent: Intent, lang: str, variant: Variant | None
+    ) -> Answer:
+        """The catalog fact the question is about (spec, safety, FAQ, offer, shipping, variants)."""
+        kind, _, arg = attribute.partition(":")
+        if kind == "spec" and (spec := product.spec(arg)) is not None:
+            return self._one_spec(spec, product, lang, attribute, intent)
+        if kind == "safety" and (entry := product.safety_fact(arg)) is not None:
+            return self._one_spec(entry, product, lang, attribute, intent)
+        if kind == "faq" and arg.isdigit() and 1 <= int(arg) <= len(product.faq):
+            answer = self._faq_answer(product.faq[int(arg) - 1], product, intent, lang)
+            return replace(answer, facts={**answer.facts, attribute: answer.facts["faq_answer"]})
+        if kind == "offer" and arg.isdigit():
+            return self._offer(product, int(arg), lang)
+        if kind == "variants":
+            if variant is not None:
+                return self._stock(product, lang, variant, None)
+            return self._variants(product, lang, intent)
+        return self._shipping(product, lang)
+
+    def _offer(self, product: Product, number: int, lang: str) -> Answer:
+        """A bundle deal or gift, exactly as the catalog words it."""
+        name = product.name(lang)
+        offer = _clause(localized(product.offers[number - 1], lang))
+        facts = {"name": name, f"offer:{number}": offer}
+        text = f"{name}现在有活动：{offer}。" if lang == "zh" else f"On the {name} right now: {offer}."
+        return Answer(text, product.id, Intent.PROMO.value, lang, facts)
+
+    def _variants(self, product: Product, lang: str, intent: Intent, missing: str | None = None) -> Answer:
+        """Which versions there are (and which are sold out); a missing one is said plainly."""
+        name = product.name(lang)
+        label = (
+            localized(product.variant_label, lang)
+            if product.variant_label
+            else ("款式" if lang == "zh" else "options")
+        )
+        names = [v.name(lang) for v in product.variants]
+        sold_out = [v.name(lang) for v in product.variants if v.stock == 0]
+        facts = {"name": name, "variants": ", ".join(names)}
+        if lang == "zh":
+            listed = "、".join(names)
+            text = f"{name}没有{missing}哦，" if missing else ""
+            text += f"{name}有这些{label}：{listed}。"
+            if sold_out:
+                text += f"其中{'、'.join(sold_out)}已经售罄。"
+        else:
+            listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+            plural = label if label.endswith("s") else f"{label}s"
+            text = f"The {name} doesn't come in {missing}. " if missing else ""
+            text += f"The {name} comes in these {plural}: {listed}."
+            if sold_out:
+                text += f" Sold out right now: {', '.join(sold_out)}."
+        return Answer(text, product.id, intent.value, lang, facts)
+
+    def _not_stated(self, product: Product, u: Understanding, lang: str) -> Answer:
+        """The catalog does not say: say so plainly, and offer the nearest fact it does state."""
+        name = product.name(lang)
+        facts = {"name": name, "not_stated": "yes"}
+        hit = best_fact(product, self.catalog, u.reading.words, u.reading.concepts)
+        nearest = None
+        if hit is not None and hit.fact.field.startswith(("spec:", "safety:")):
+            kind, _, key = hit.fact.field.partition(":")
+            nearest = product.spec(key) if kind == "spec" else product.safety_fact(key)
+        if nearest is None and product.specs:
+            nearest = product.specs[0]
+        if lang == "zh":
+            text = f"{name}的资料里没有写这一点，我不乱说。"
+        else:
+            text = f"My notes on the {name} don't say, so I won't guess."
+        if nearest is not None:
+            value = _clause(localized(nearest.value, lang))
+            label = localized(nearest.label, lang)
+            facts[f"spec:{nearest.key}"] = value
+            text += (
+                f"能确定的是：{label}{value}。"
+                if lang == "zh"
+                else f" What I can tell you: {_lower_first(label)}, {value}."
+            )
+        return Answer(text, product.id, u.intent.value, lang, facts)
+
+    def _no_medical(self, product: Product, lang: str) -> Answer:
+        """Health-claim bait: no promise, and what the product does per its catalog."""
+        name = product.name(lang)
+        facts = {"name": name}
+        points = product.selling_points.get(lang) or product.selling_points.get("en") or ()
+        if lang == "zh":
+            text = f"{name}不是药品，我不能做功效承诺，身体问题请咨询医生。"
+        else:
+            text = (
+                f"The {name} isn't a medicine, so I can't promise health effects; "
+                "please ask a doctor about that."
+            )
+        if points:
+            facts["point:1"] = _clause(points[0])
+            text += (
+                f"它能做的是：{facts['point:1']}。"
+                if lang == "zh"
+                else f" What it does: {_lower_first(facts['point:1'])}."
+            )
+        return Answer(text, product.id, Intent.PRODUCT_INFO.value, lang, facts)
+
+    def _foreign(self, lang: str) -> Answer:
+        text = (
+            "抱歉，我只会说中文和英文。Sorry, I can answer in English or Chinese."
+            if self.scene.language == "zh"
+            else "Sorry, I can answer in English or Chinese. 抱歉，我只会说中文和英文。"
+        )
+        return Answer(text, None, Intent.OTHER.value, self.scene.language, {})
+
+    def _ambiguous(self, ids: tuple[str, ...], intent: Intent, lang: str) -> Answer:
+        """A name two products share: ask which one."""
+        names = [self.catalog.get(i).name(lang) for i in ids]
+        facts = {"products": ", ".join(names)}
+        if lang == "zh":
+            text = f"你说的是{'还是'.join(names)}呢？"
+        else:
+            text = "Which one do you mean: " + " or ".join(f"the {n}" for n in names) + "?"
+        return Answer(text, None, intent.value, lang, facts)
 
     def _key_specs(self, product: Product, lang: str) -> Answer:
         """No spec named (or none that this product has): the first two, as the author ordered them."""
@@ -413,22 +605,6 @@ class Answerer:
             ]
             text = f"On the {name}, {', and '.join(parts)}."
         return Answer(text, product.id, Intent.SPEC.value, lang, facts)
-
-    def _match_spec(self, question: str, product: Product, keys: set[str] | None = None) -> Spec | None:
-        """The spec the question names (by key, label or synonym), among ``keys`` when given."""
-        asked = {
-            w[:-1] if len(w) > 3 and w.endswith("s") else w
-            for w in re.findall(r"[a-z0-9]+", question.lower())
-        }
-        best: tuple[int, Spec] | None = None
-        for spec in product.specs:
-            if keys is not None and spec.key not in keys:
-                continue
-            latin, chinese = _spec_words(spec)
-            score = len(asked & latin) + sum(1 for phrase in set(chinese) if phrase in question)
-            if score and (best is None or score > best[0]):
-                best = (score, spec)
-        return best[1] if best else None
 
     def _shipping(self, product: Product, lang: str) -> Answer:
         name = product.name(lang)
@@ -560,22 +736,19 @@ class Answerer:
     # --- two products, and products for a need -----------------------------------------------
 
     def _pair(
-        self, question: str, named: list[Product], current_id: str | None
+        self, question: str, named: list[Product], remembered: str | None, deixis: bool, u: Understanding
     ) -> tuple[Product, Product] | None:
         """The two products a comparison is about: two named, or "this" (on screen) and one named."""
+        del question, remembered
         if len(named) >= 2:
             return named[0], named[1]
-        if (
-            len(named) == 1
-            and _THIS.search(question)
-            and current_id is not None
-            and current_id in self.catalog
-            and current_id != named[0].id
-        ):
-            return self.catalog.get(current_id), named[0]
+        current = u.product_id if not u.reading.named else None
+        on_screen = current
+        if len(named) == 1 and deixis and on_screen is not None and on_screen != named[0].id:
+            return self.catalog.get(on_screen), named[0]
         return None
 
-    def _compare(self, question: str, a: Product, b: Product, lang: str) -> Answer:
+    def _compare(self, u: Understanding, a: Product, b: Product, lang: str) -> Answer:
         """Both prices, then the spec the question is about (or the first one both have)."""
         name_a, name_b = a.name(lang), b.name(lang)
         price_a, price_b = self._current(a, lang), self._current(b, lang)
@@ -590,12 +763,9 @@ class Answerer:
         else:
             text = f"You can get the {name_a} for {price_a} and the {name_b} for {price_b}."
         shared = {s.key for s in a.specs} & {s.key for s in b.specs}
-        asked = self._match_spec(question, a, keys=shared) or self._match_spec(question, b, keys=shared)
-        key = (
-            asked.key
-            if asked
-            else next((s.key for s in a.specs if s.key in shared and s.key != "colour"), None)
-        )
+        key = self._asked_spec(u, a, shared) or self._asked_spec(u, b, shared)
+        if key is None:
+            key = next((s.key for s in a.specs if s.key in shared and s.key != "colour"), None)
         if key is not None:
             spec_a, spec_b = a.spec(key), b.spec(key)
             assert spec_a is not None and spec_b is not None  # key is in both
@@ -607,6 +777,19 @@ class Answerer:
             else:
                 text += f" {label}: {value_a} on the {name_a}, {value_b} on the {name_b}."
         return Answer(text, a.id, Intent.COMPARISON.value, lang, facts)
+
+    def _asked_spec(self, u: Understanding, product: Product, keys: set[str]) -> str | None:
+        """The spec among ``keys`` the question is about, if any matches."""
+        words, concepts = u.reading.words, u.reading.concepts
+        best: tuple[float, str] | None = None
+        for fact in catalog_facts(self.catalog).get(product.id, ()):
+            kind, _, key = fact.field.partition(":")
+            if kind != "spec" or key not in keys:
+                continue
+            hits = len(concepts & fact.cue_concepts) + len(words & fact.cue_words)
+            if hits and (best is None or hits > best[0]):
+                best = (hits, key)
+        return best[1] if best else None
 
     def _recommend(self, question: str, current_id: str | None, lang: str) -> Answer:
         """A product for what the viewer said they need (use, budget), and the catalog's reason."""

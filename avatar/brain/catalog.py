@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -29,6 +29,7 @@ __all__ = [
     "Product",
     "Promo",
     "Spec",
+    "Variant",
     "load_catalog",
     "read_yaml",
 ]
@@ -45,12 +46,14 @@ class Promo:
     price: Decimal
     label: dict[str, str]
     ends_at: datetime | None  # timezone-aware; None means "until the data changes"
+    starts_at: datetime | None = None  # timezone-aware; None means "already running"
 
     def active(self, now: datetime | None = None) -> bool:
         """True while the promo runs; ``now`` is injectable so tests and replays control time."""
-        if self.ends_at is None:
-            return True
-        return (now or datetime.now(UTC)) < self.ends_at
+        moment = now or datetime.now(UTC)
+        if self.starts_at is not None and moment < self.starts_at:
+            return False
+        return self.ends_at is None or moment < self.ends_at
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,23 @@ class FAQ:
 
 
 @dataclass(frozen=True)
+class Variant:
+    """One version of a product a viewer can pick (a shade, a size, a flavour), with its own SKU and,
+    where the catalog gives them, its own price, stock and picture."""
+
+    sku: str
+    names: dict[str, str]
+    aliases: tuple[str, ...]
+    price: Decimal | None  # None: the product's price
+    stock: int | None  # None: not counted per variant
+    image: Path | None
+
+    def name(self, lang: str) -> str:
+        """The variant's name in ``lang``, falling back to English, then to any language."""
+        return localized(self.names, lang)
+
+
+@dataclass(frozen=True)
 class Product:
     """One product as the host may talk about it. Text fields map a language code to text."""
 
@@ -86,6 +106,12 @@ class Product:
     faq: tuple[FAQ, ...]
     shipping: dict[str, str]
     image: Path | None
+    unit: dict[str, str] = field(default_factory=dict)  # counting word: {en: tube, zh: 支}
+    url: str | None = None  # where viewers buy it
+    offers: tuple[dict[str, str], ...] = ()  # bundle deals and gifts, said exactly as written
+    variant_label: dict[str, str] = field(default_factory=dict)  # what variants differ in: shade, 色号
+    variants: tuple[Variant, ...] = ()
+    safety: tuple[Spec, ...] = ()  # allergens, who should not use it: always answered as written
 
     def name(self, lang: str) -> str:
         """The product name in ``lang``, falling back to English, then to any language."""
@@ -94,6 +120,20 @@ class Product:
     def spec(self, key: str) -> Spec | None:
         """The spec with this key, or None."""
         return next((s for s in self.specs if s.key == key), None)
+
+    def safety_fact(self, key: str) -> Spec | None:
+        """The safety entry with this key, or None."""
+        return next((s for s in self.safety if s.key == key), None)
+
+    def variant(self, sku: str) -> Variant | None:
+        """The variant with this SKU, or None."""
+        return next((v for v in self.variants if v.sku == sku), None)
+
+    def unit_word(self, lang: str) -> str:
+        """The counting word in ``lang`` ("pieces" / "件" when the catalog gives none)."""
+        if self.unit:
+            return localized(self.unit, lang)
+        return "件" if lang == "zh" else "pieces"
 
     def promo_active(self, now: datetime | None = None) -> bool:
         """True when a promo exists and has not ended."""
@@ -320,8 +360,9 @@ def _kind(value: object) -> str:
 
 # --- products.yaml -----------------------------------------------------------------------------
 
-_PRODUCT_REQUIRED = ("id", "names", "price", "stock")
+_PRODUCT_REQUIRED = ("id", "names", "price")
 _PRODUCT_OPTIONAL = (
+    "stock",  # required unless every variant counts its own stock
     "aliases",
     "category",
     "promo",
@@ -330,7 +371,14 @@ _PRODUCT_OPTIONAL = (
     "faq",
     "shipping",
     "image",
+    "unit",
+    "url",
+    "offers",
+    "variant_label",
+    "variants",
+    "safety",
 )
+_URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
 
 
 def load_catalog(path: Path, currency_code: str = "USD", currency_symbol: str = "$") -> Catalog:
@@ -355,6 +403,7 @@ def load_catalog(path: Path, currency_code: str = "USD", currency_symbol: str = 
 
     products: list[Product] = []
     seen: dict[str, int] = {}
+    skus: dict[str, str] = {}  # SKU -> where it was first given
     for index, item in enumerate(items):
         product = _read_product(reader, item, sub("products", index), path.parent)
         if product.id in seen:
@@ -363,6 +412,11 @@ def load_catalog(path: Path, currency_code: str = "USD", currency_symbol: str = 
                 f"duplicate id {product.id!r} (also products[{seen[product.id]}])",
             )
         seen[product.id] = index
+        for number, variant in enumerate(product.variants):
+            where = sub(sub(sub("products", index), "variants"), number)
+            if variant.sku in skus:
+                reader.fail(sub(where, "sku"), f"duplicate SKU {variant.sku!r} (also {skus[variant.sku]})")
+            skus[variant.sku] = where
         products.append(product)
     return Catalog(tuple(products), path, currency_code, currency_symbol)
 
@@ -374,19 +428,32 @@ def _read_product(reader: FieldReader, value: object, field: str, folder: Path) 
         reader.fail(sub(field, "id"), f"must be a lowercase slug like 'aurora-buds', got {product_id!r}")
     names = reader.localized(raw["names"], sub(field, "names"), need=("en",))
     price = reader.money(raw["price"], sub(field, "price"))
-    stock = reader.integer(raw["stock"], sub(field, "stock"), minimum=0)
+    variants = tuple(
+        _read_variant(reader, item, sub(sub(field, "variants"), i), folder, price)
+        for i, item in enumerate(
+            reader.sequence(raw["variants"], sub(field, "variants"))
+            if raw.get("variants") is not None
+            else []
+        )
+    )
+    if raw.get("stock") is not None:
+        stock = reader.integer(raw["stock"], sub(field, "stock"), minimum=0)
+    elif variants and all(v.stock is not None for v in variants):
+        stock = sum(v.stock or 0 for v in variants)
+    else:
+        reader.fail(sub(field, "stock"), "required field is missing (or give every variant its own stock)")
 
     promo = None
     if raw.get("promo") is not None:
         promo = _read_promo(reader, raw["promo"], sub(field, "promo"), price)
 
-    specs: list[Spec] = []
-    if raw.get("specs") is not None:
-        for i, item in enumerate(reader.sequence(raw["specs"], sub(field, "specs"))):
-            spec = _read_spec(reader, item, sub(sub(field, "specs"), i))
-            if any(s.key == spec.key for s in specs):
-                reader.fail(sub(sub(sub(field, "specs"), i), "key"), f"duplicate spec key {spec.key!r}")
-            specs.append(spec)
+    specs = _read_specs(reader, raw.get("specs"), sub(field, "specs"))
+    safety = _read_specs(reader, raw.get("safety"), sub(field, "safety"))
+    url = None
+    if raw.get("url") is not None:
+        url = reader.text(raw["url"], sub(field, "url"))
+        if not _URL.match(url):
+            reader.fail(sub(field, "url"), f"expected an http(s) address, got {url!r}")
 
     faq: list[FAQ] = []
     if raw.get("faq") is not None:
@@ -402,13 +469,6 @@ def _read_product(reader: FieldReader, value: object, field: str, folder: Path) 
                     )
             faq.append(FAQ(question, answer))
 
-    image = None
-    if raw.get("image") is not None:
-        relative = reader.text(raw["image"], sub(field, "image"))
-        image = (folder / relative).resolve()
-        if not image.is_file():
-            reader.fail(sub(field, "image"), f"image file not found: {image}")
-
     return Product(
         id=product_id,
         names=names,
@@ -419,7 +479,7 @@ def _read_product(reader: FieldReader, value: object, field: str, folder: Path) 
         price=price,
         promo=promo,
         stock=stock,
-        specs=tuple(specs),
+        specs=specs,
         selling_points=(
             reader.localized_lists(raw["selling_points"], sub(field, "selling_points"))
             if raw.get("selling_points") is not None
@@ -431,7 +491,64 @@ def _read_product(reader: FieldReader, value: object, field: str, folder: Path) 
             if raw.get("shipping") is not None
             else {}
         ),
-        image=image,
+        image=_read_image(reader, raw.get("image"), sub(field, "image"), folder),
+        unit=reader.localized(raw["unit"], sub(field, "unit")) if raw.get("unit") is not None else {},
+        url=url,
+        offers=tuple(
+            reader.localized(item, sub(sub(field, "offers"), i))
+            for i, item in enumerate(
+                reader.sequence(raw["offers"], sub(field, "offers")) if raw.get("offers") is not None else []
+            )
+        ),
+        variant_label=(
+            reader.localized(raw["variant_label"], sub(field, "variant_label"))
+            if raw.get("variant_label") is not None
+            else {}
+        ),
+        variants=variants,
+        safety=safety,
+    )
+
+
+def _read_image(reader: FieldReader, value: object, field: str, folder: Path) -> Path | None:
+    if value is None:
+        return None
+    image = (folder / reader.text(value, field)).resolve()
+    if not image.is_file():
+        reader.fail(field, f"image file not found: {image}")
+    return image
+
+
+def _read_specs(reader: FieldReader, value: object, field: str) -> tuple[Spec, ...]:
+    specs: list[Spec] = []
+    if value is None:
+        return ()
+    for i, item in enumerate(reader.sequence(value, field)):
+        spec = _read_spec(reader, item, sub(field, i))
+        if any(s.key == spec.key for s in specs):
+            reader.fail(sub(sub(field, i), "key"), f"duplicate key {spec.key!r}")
+        specs.append(spec)
+    return tuple(specs)
+
+
+def _read_variant(
+    reader: FieldReader, value: object, field: str, folder: Path, list_price: Decimal
+) -> Variant:
+    raw = reader.mapping(
+        value, field, required=("sku", "name"), optional=("aliases", "price", "stock", "image")
+    )
+    price = reader.money(raw["price"], sub(field, "price")) if raw.get("price") is not None else None
+    if price is not None and price > list_price:
+        reader.fail(sub(field, "price"), f"variant price {price} is above the product's price {list_price}")
+    return Variant(
+        sku=reader.text(str(raw["sku"]) if isinstance(raw["sku"], int) else raw["sku"], sub(field, "sku")),
+        names=reader.localized(raw["name"], sub(field, "name")),
+        aliases=_read_aliases(reader, raw.get("aliases"), sub(field, "aliases")),
+        price=price,
+        stock=reader.integer(raw["stock"], sub(field, "stock"), minimum=0)
+        if raw.get("stock") is not None
+        else None,
+        image=_read_image(reader, raw.get("image"), sub(field, "image"), folder),
     )
 
 
@@ -447,7 +564,7 @@ def _read_aliases(reader: FieldReader, value: object, field: str) -> tuple[str, 
 
 
 def _read_promo(reader: FieldReader, value: object, field: str, price: Decimal) -> Promo:
-    raw = reader.mapping(value, field, required=("price", "label"), optional=("ends_at",))
+    raw = reader.mapping(value, field, required=("price", "label"), optional=("starts_at", "ends_at"))
     promo_price = reader.money(raw["price"], sub(field, "price"))
     if promo_price >= price:
         reader.fail(sub(field, "price"), f"promo price {promo_price} must be lower than the price {price}")
@@ -455,7 +572,14 @@ def _read_promo(reader: FieldReader, value: object, field: str, price: Decimal) 
     ends_at = (
         reader.timestamp(raw["ends_at"], sub(field, "ends_at")) if raw.get("ends_at") is not None else None
     )
-    return Promo(promo_price, label, ends_at)
+    starts_at = (
+        reader.timestamp(raw["starts_at"], sub(field, "starts_at"))
+        if raw.get("starts_at") is not None
+        else None
+    )
+    if starts_at is not None and ends_at is not None and starts_at >= ends_at:
+        reader.fail(sub(field, "ends_at"), "the promo ends before it starts")
+    return Promo(promo_price, label, ends_at, starts_at)
 
 
 def _read_spec(reader: FieldReader, value: object, field: str) -> Spec:

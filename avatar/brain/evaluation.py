@@ -22,13 +22,14 @@ import re
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Final
 
 from avatar.brain.answerer import Answer, Answerer
+from avatar.brain.brain import Brain
 from avatar.brain.catalog import Catalog, FieldReader, Product, localized, read_yaml, sub
 from avatar.brain.compliance import ComplianceChecker
 from avatar.brain.intents import Intent
@@ -55,8 +56,15 @@ class _Unset:
 
 
 UNSET: Final = _Unset()
-_FIELDS = ("name", "price", "promo_price", "current_price", "promo_label", "stock", "shipping")
+_FIELDS = ("name", "price", "promo_price", "current_price", "promo_label", "stock", "shipping", "unit")
 _INDEXED = ("spec", "point", "faq")  # spec:<key>, point:<n>, faq:<n> (n from 1)
+_VARIANT_FIELDS = ("variant", "variant_price", "variant_stock")  # <field>:<sku>
+# How an answer says plainly that the catalog does not state something (expect_unknown).
+_ADMITS = re.compile(
+    r"don'?t say|doesn'?t say|not (?:stated|listed|say)|won'?t guess|no (?:\w+ )?details|don'?t have that"
+    r"|没有写|资料里没有|没有资料|不乱说|没有提到|不清楚",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,9 @@ class EvalCase:
     must_not_say: tuple[re.Pattern[str], ...]
     expect_intent: str | None
     tags: tuple[str, ...]
+    must_say: tuple[re.Pattern[str], ...] = ()
+    expect_unknown: bool = False
+    turns: tuple[EvalCase, ...] = ()  # a multi-turn case: these, in order, by one viewer
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,25 @@ class EvalReport:
         """True when ``avatar eval`` should exit 0."""
         return self.grounded_accuracy >= MIN_ACCURACY and self.violations == 0
 
+    def per_intent(self) -> dict[str, dict[str, float]]:
+        """Accuracy per expected intent (cases without one under "unlabelled")."""
+        groups: dict[str, list[bool]] = {}
+        for r in self.results:
+            groups.setdefault(r.case.expect_intent or "unlabelled", []).append(r.grounded)
+        return {
+            intent: {"cases": len(marks), "accuracy": round(sum(marks) / len(marks), 4)}
+            for intent, marks in sorted(groups.items())
+        }
+
+    def confusion(self) -> dict[str, dict[str, int]]:
+        """Expected intent -> intent answered -> count, for cases that name an intent."""
+        table: dict[str, dict[str, int]] = {}
+        for r in self.results:
+            if r.case.expect_intent is not None:
+                row = table.setdefault(r.case.expect_intent, {})
+                row[r.answer.intent] = row.get(r.answer.intent, 0) + 1
+        return table
+
     def as_dict(self) -> dict[str, Any]:
         """The JSON report ``avatar eval`` prints."""
         times = sorted(r.ms for r in self.results)
@@ -141,6 +171,13 @@ class EvalReport:
                 else None,
                 "max": round(times[-1], 3) if times else None,
             },
+            "per_intent": self.per_intent(),
+            "confusion": self.confusion(),
+            "not_stated": [
+                {"question": r.case.question[:120], "answer": r.answer.text}
+                for r in self.results
+                if _ADMITS.search(r.answer.text)
+            ],
             "failures": [
                 {
                     "case": r.case.field,
@@ -159,7 +196,16 @@ class EvalReport:
 
 # --- the case file -----------------------------------------------------------------------------
 
-_CASE_KEYS = ("on_screen", "expect_product", "expect_facts", "must_not_say", "expect_intent", "tags")
+_CASE_KEYS = (
+    "on_screen",
+    "expect_product",
+    "expect_facts",
+    "must_not_say",
+    "must_say",
+    "expect_intent",
+    "expect_unknown",
+    "tags",
+)
 
 
 def load_cases(path: Path, catalog: Catalog) -> EvalSet:
@@ -188,7 +234,20 @@ def _product_id(reader: FieldReader, value: object, where: str, catalog: Catalog
 
 
 def _read_case(reader: FieldReader, value: object, where: str, catalog: Catalog) -> EvalCase:
-    raw = reader.mapping(value, where, required=(), optional=("question", *_CASE_KEYS))
+    raw = reader.mapping(value, where, required=(), optional=("question", "turns", *_CASE_KEYS))
+    if raw.get("turns") is not None:
+        if "question" in raw:
+            reader.fail(sub(where, "question"), "a case has either a question or turns, not both")
+        items = reader.sequence(raw["turns"], sub(where, "turns"))
+        if not items:
+            reader.fail(sub(where, "turns"), "needs at least one turn")
+        turns = tuple(
+            _read_case(reader, t, sub(sub(where, "turns"), i), catalog) for i, t in enumerate(items)
+        )
+        if any(t.turns for t in turns):
+            reader.fail(sub(where, "turns"), "turns cannot hold turns")
+        last = turns[-1]
+        return replace(last, field=where, turns=turns, tags=_patterns_tags(reader, raw, where))
     if "question" not in raw or not isinstance(raw["question"], str):
         reader.fail(sub(where, "question"), "expected the question as text (it may be empty)")
     question = raw["question"]
@@ -216,11 +275,32 @@ def _read_case(reader: FieldReader, value: object, where: str, catalog: Catalog)
         problem = _fact_problem(fact, expect_product, catalog)
         if problem is not None:
             reader.fail(sub(sub(where, "expect_facts"), i), problem)
+    unknown = raw.get("expect_unknown", False)
+    if not isinstance(unknown, bool):
+        reader.fail(sub(where, "expect_unknown"), "expected true or false")
+    return EvalCase(
+        where,
+        question,
+        on_screen,
+        expect_product,
+        facts,
+        _patterns(reader, raw.get("must_not_say"), sub(where, "must_not_say")),
+        intent,
+        _patterns_tags(reader, raw, where),
+        must_say=_patterns(reader, raw.get("must_say"), sub(where, "must_say")),
+        expect_unknown=unknown,
+    )
+
+
+def _patterns_tags(reader: FieldReader, raw: dict[str, object], where: str) -> tuple[str, ...]:
+    return reader.texts(raw["tags"], sub(where, "tags")) if raw.get("tags") else ()
+
+
+def _patterns(reader: FieldReader, value: object, where: str) -> tuple[re.Pattern[str], ...]:
+    """Text (matched literally) or ``{regex: ...}`` items, case-insensitive."""
     patterns = []
-    for i, item in enumerate(
-        reader.sequence(raw["must_not_say"], sub(where, "must_not_say")) if raw.get("must_not_say") else []
-    ):
-        spot = sub(sub(where, "must_not_say"), i)
+    for i, item in enumerate(reader.sequence(value, where) if value else []):
+        spot = sub(where, i)
         if isinstance(item, dict):
             entry = reader.mapping(item, spot, required=("regex",), optional=())
             try:
@@ -228,9 +308,8 @@ def _read_case(reader: FieldReader, value: object, where: str, catalog: Catalog)
             except re.error as exc:
                 reader.fail(sub(spot, "regex"), f"not a regular expression: {exc}")
         else:
-            patterns.append(re.compile(re.escape(reader.text(item, spot)), re.IGNORECASE))
-    tags = reader.texts(raw["tags"], sub(where, "tags")) if raw.get("tags") else ()
-    return EvalCase(where, question, on_screen, expect_product, facts, tuple(patterns), intent, tags)
+            patterns.append(re.compile(re.escape(reader.text(str(item), spot)), re.IGNORECASE))
+    return tuple(patterns)
 
 
 def _split(fact: str) -> tuple[str, str | None]:
@@ -255,6 +334,21 @@ def _fact_problem(fact: str, expect_product: str | None | _Unset, catalog: Catal
         return None
     if kind == "spec" and product.spec(arg) is None:
         return f"{fact!r}: {product_id} has no spec {arg!r}"
+    if kind == "safety" and product.safety_fact(arg) is None:
+        return f"{fact!r}: {product_id} has no safety entry {arg!r}"
+    if kind in _VARIANT_FIELDS:
+        variant = product.variant(arg)
+        if variant is None:
+            return f"{fact!r}: {product_id} has no variant with SKU {arg!r}"
+        if kind == "variant_stock" and variant.stock is None:
+            return f"{fact!r}: variant {arg!r} has no stock of its own"
+        return None
+    if kind == "offer":
+        if not arg.isdigit() or not 1 <= int(arg) <= len(product.offers):
+            return f"{fact!r}: {product_id} has {len(product.offers)} offers"
+        return None
+    if kind == "unit" and not product.unit:
+        return f"{fact!r}: {product_id} has no unit"
     if kind in ("point", "faq"):
         count = (
             len(product.faq)
@@ -264,9 +358,12 @@ def _fact_problem(fact: str, expect_product: str | None | _Unset, catalog: Catal
         if not arg.isdigit() or not 1 <= int(arg) <= count:
             return f"{fact!r}: {product_id} has {count} {'FAQs' if kind == 'faq' else 'selling points'}"
         return None
-    if kind in _INDEXED:
+    if kind in _INDEXED or kind == "safety":
         return None
-    return f"{fact!r}: unknown field; use {', '.join(_FIELDS)}, spec:<key>, point:<n> or faq:<n>"
+    return (
+        f"{fact!r}: unknown field; use {', '.join(_FIELDS)}, spec:<key>, safety:<key>, point:<n>, faq:<n>, "
+        "offer:<n>, variant:<sku>, variant_price:<sku> or variant_stock:<sku>"
+    )
 
 
 def expected_value(
@@ -290,9 +387,21 @@ def expected_value(
         return str(product.stock)
     if kind == "shipping":
         return _clause(localized(product.shipping, lang))
-    if kind == "spec":
-        spec = product.spec(arg)
+    if kind in ("spec", "safety"):
+        spec = product.spec(arg) if kind == "spec" else product.safety_fact(arg)
         return _clause(localized(spec.value, lang)) if spec else ""
+    if kind in _VARIANT_FIELDS:
+        variant = product.variant(arg)
+        assert variant is not None  # load_cases checked it
+        if kind == "variant":
+            return variant.name(lang)
+        if kind == "variant_price":
+            return catalog.format_price(variant.price or product.price)
+        return str(variant.stock)
+    if kind == "offer":
+        return _clause(localized(product.offers[int(arg) - 1], lang))
+    if kind == "unit":
+        return product.unit_word(lang)
     if kind == "point":
         points = product.selling_points.get(lang) or product.selling_points.get("en") or ()
         return _clause(points[int(arg) - 1])
@@ -321,6 +430,12 @@ def _texts(product: Product) -> Iterator[str]:
     for entry in product.faq:
         yield from (*entry.question.values(), *entry.answer.values())
     yield from product.shipping.values()
+    for caution in product.safety:
+        yield from (*caution.label.values(), *caution.value.values())
+    for offer in product.offers:
+        yield from offer.values()
+    for variant in product.variants:
+        yield from (*variant.names.values(), *variant.aliases, variant.sku)
 
 
 def _grounding(catalog: Catalog, now: datetime | None) -> tuple[set[Decimal], set[Decimal]]:
@@ -332,6 +447,12 @@ def _grounding(catalog: Catalog, now: datetime | None) -> tuple[set[Decimal], se
             numbers |= {Decimal(n.replace(",", "")) for n in _NUMBER.findall(text)}
         numbers |= {product.price, Decimal(product.stock)}
         money.add(product.price)
+        for variant in product.variants:
+            if variant.price is not None:
+                numbers.add(variant.price)
+                money.add(variant.price)
+            if variant.stock is not None:
+                numbers.add(Decimal(variant.stock))
         if product.promo is not None:
             numbers.add(product.promo.price)
             if product.promo.active(now):
@@ -351,26 +472,41 @@ def run_eval(
     answerer: Answerer | None = None,
     rephrase: Callable[[Answer], Answer] | None = None,
 ) -> EvalReport:
-    """Ask every case, time each answer, and score it (see the module docstring).
+    """Ask every case through the live show's answer path and score it (module docstring).
 
-    The answerer and a fresh compliance checker run at ``cases.now`` (the real clock when the
-    file gives none). ``rephrase`` (``avatar eval --llm``) words each answer with a model behind
-    the fact lock before it is scored, so the score is of what the host would say with it on.
+    The :class:`~avatar.brain.brain.Brain` (understanding, the viewer's memory, the catalog answer
+    and the compliance check) runs at ``cases.now`` (the real clock when the file gives none); each
+    case is a new viewer, and a multi-turn case's turns come from one viewer a few seconds apart.
+    ``rephrase`` (``avatar eval --llm``) words each answer with a model behind the fact lock before
+    it is scored, so the score is of what the host would say with it on.
     """
     now = cases.now
     clock = (lambda: now) if now is not None else None
-    answerer = answerer or Answerer(scene, now=clock)
+    brain = Brain(scene, now=clock, answerer=answerer or Answerer(scene, now=clock))
     recheck = ComplianceChecker.for_scene(scene, now=clock)
     numbers, money = _grounding(scene.catalog, now)
-    answerer.answer("warm-up", None)  # first-call caches (name tables) are not what a viewer waits for
+    brain.respond("warm-up", None)  # first-call caches (name tables) are not what a viewer waits for
     results = []
-    for case in cases.cases:
-        started = time.perf_counter()
-        answer = answerer.answer(case.question, case.on_screen)
-        if rephrase is not None:
-            answer = rephrase(answer)
-        ms = (time.perf_counter() - started) * 1000
-        results.append(_score(case, answer, ms, scene.catalog, now, numbers, money, recheck))
+    for number, case in enumerate(cases.cases):
+        viewer, at = f"eval-{number}", number * 1_000.0
+        turns = case.turns or (case,)
+        turn_results = []
+        for step, turn in enumerate(turns):
+            started = time.perf_counter()
+            answer = brain.respond(turn.question, turn.on_screen, viewer, at + 5.0 * step)
+            if rephrase is not None:
+                answer = rephrase(answer)
+            ms = (time.perf_counter() - started) * 1000
+            turn_results.append(_score(turn, answer, ms, scene.catalog, now, numbers, money, recheck))
+        result = turn_results[-1]
+        if len(turn_results) > 1:
+            result = CaseResult(case, result.answer, result.ms)
+            for step, turn_result in enumerate(turn_results):
+                prefix = f"turn {step + 1}: "
+                result.problems += [prefix + p for p in turn_result.problems]
+                result.hallucinations += [prefix + p for p in turn_result.hallucinations]
+                result.violations += [prefix + p for p in turn_result.violations]
+        results.append(result)
     return EvalReport(results)
 
 
@@ -395,6 +531,9 @@ def _score(
         value = expected_value(fact, default, catalog, answer.language, now)
         if value.lower() not in text.lower():
             result.problems.append(f"does not say {fact} ({value!r})")
+    result.problems += [f"does not say {p.pattern!r}" for p in case.must_say if not p.search(text)]
+    if case.expect_unknown and not _ADMITS.search(text):
+        result.problems.append("does not say plainly that the catalog does not state it")
 
     for found in _NUMBER.findall(text):
         if Decimal(found.replace(",", "")) not in numbers:

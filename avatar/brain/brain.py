@@ -1,0 +1,71 @@
+"""The brain of one show: a comment in, the checked catalog answer out, with the viewer's memory.
+
+One object owns what the answer path needs of the scene (catalog, fact lock, answerer, memory)
+and swaps it all at once (:meth:`Brain.swap_scene`), so a reload can never leave the fact lock on
+an old catalog. The live show and ``avatar eval`` call the same :meth:`Brain.respond`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from avatar.brain.answerer import MAX_QUESTION_CHARS, Answer, Answerer
+from avatar.brain.memory import Memory
+from avatar.brain.scene import Scene
+from avatar.brain.understanding import Reading, read, topic_of, understand
+
+__all__ = ["Brain"]
+
+log = logging.getLogger(__name__)
+
+
+class Brain:
+    """Understands comments and answers them from one scene's catalog."""
+
+    def __init__(
+        self,
+        scene: Scene,
+        now: Callable[[], datetime] | None = None,
+        answerer: Answerer | None = None,
+    ) -> None:
+        """``now`` is the clock promos are judged at (injectable for tests and the eval); a
+        malformed ``compliance.yaml`` raises :class:`~avatar.errors.DataError` here."""
+        self._now = now
+        self.scene = scene
+        self.answerer = answerer or Answerer(scene, now=now)
+        self.memory = Memory()
+
+    def swap_scene(self, scene: Scene) -> None:
+        """Answer from ``scene`` from now on: catalog, fact lock and answerer change together and
+        memories of the old catalog are dropped. Raises DataError (and changes nothing) when the
+        scene's compliance rules are broken."""
+        answerer = Answerer(scene, now=self._now)
+        self.scene, self.answerer = scene, answerer
+        self.memory.clear()
+
+    def read(self, text: str) -> Reading:
+        """The context-free reading of a comment (what triage keeps with it)."""
+        return read(text[:MAX_QUESTION_CHARS], self.scene.catalog)
+
+    def respond(
+        self,
+        text: str,
+        on_screen: str | None,
+        viewer: str = "",
+        at: float = 0.0,
+        reading: Reading | None = None,
+    ) -> Answer:
+        """The checked answer to ``text`` from ``viewer`` at clock second ``at``, with the
+        product on screen; remembers what it was about for the viewer's next question."""
+        if not text.strip():
+            return self.answerer.answer("", on_screen)
+        reading = reading if reading is not None and reading.text else self.read(text)
+        topic = self.memory.recall(viewer, at) if viewer else None
+        understanding = understand(reading, self.scene.catalog, on_screen, topic)
+        answer = self.answerer.respond(understanding)
+        if viewer and answer.product_id is not None:
+            self.memory.remember(viewer, topic_of(understanding, on_screen, at))
+        log.debug("understood %r as %s", text[:80], understanding)
+        return answer

@@ -1,0 +1,137 @@
+"""A shop's catalog as facts a question can be matched against.
+
+Every spec, safety entry, FAQ, offer, the shipping text and the variant list of each product
+becomes a :class:`Fact`: its field name (``spec:spf``, ``safety:allergens``, ``faq:2``,
+``offer:1``, ``shipping``, ``variants``), the words that say what it is about (key, label, FAQ
+question) and what it says (value, answer), and the general concepts both speak of
+(:mod:`avatar.brain.lexicon`). :func:`best_fact` answers "which of this product's facts is the
+question about" from those, so a field the demo never had works as soon as a shop writes it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+from avatar.brain.catalog import Catalog, Product
+from avatar.brain.language import content_words
+from avatar.brain.lexicon import lexicon
+
+__all__ = ["FACT_MATCH", "Fact", "FactHit", "best_fact", "facts_of", "name_words"]
+
+FACT_MATCH = 0.45
+"""A fact scoring at least this is what the question is about."""
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One catalog fact of a product, ready for matching."""
+
+    product_id: str
+    field: str  # spec:<key>, safety:<key>, faq:<n>, offer:<n>, shipping, variants
+    cue_words: frozenset[str]  # words of what it is about (key, label, FAQ question)
+    value_words: frozenset[str]  # words of what it says (value, answer)
+    cue_concepts: frozenset[str]
+    value_concepts: frozenset[str]
+
+
+@dataclass(frozen=True)
+class FactHit:
+    """A fact and how well a question matches it (0..1)."""
+
+    fact: Fact
+    score: float
+
+
+def _fact(product: Product, field: str, cue: list[str], value: list[str], strip: frozenset[str]) -> Fact:
+    words = lexicon()
+    cue_text, value_text = " ".join(cue), " ".join(value)
+    return Fact(
+        product.id,
+        field,
+        frozenset(content_words(cue_text) - strip),
+        frozenset(content_words(value_text) - strip),
+        words.concepts_in(cue_text),
+        words.concepts_in(value_text),
+    )
+
+
+def name_words(product: Product) -> frozenset[str]:
+    """Content words of a product's names and aliases (they say which product, not which fact)."""
+    return frozenset(content_words(" ".join([*product.names.values(), *product.aliases])))
+
+
+def facts_of(product: Product) -> tuple[Fact, ...]:
+    """Every fact of ``product`` that a viewer question can be about."""
+    strip = name_words(product)
+    facts = []
+    for spec in product.specs:
+        cue = [spec.key.replace("_", " "), *spec.label.values()]
+        facts.append(_fact(product, f"spec:{spec.key}", cue, list(spec.value.values()), strip))
+    for entry in product.safety:
+        cue = [entry.key.replace("_", " "), *entry.label.values()]
+        facts.append(_fact(product, f"safety:{entry.key}", cue, list(entry.value.values()), strip))
+    for number, faq in enumerate(product.faq, start=1):
+        facts.append(
+            _fact(product, f"faq:{number}", list(faq.question.values()), list(faq.answer.values()), strip)
+        )
+    for number, offer in enumerate(product.offers, start=1):
+        facts.append(_fact(product, f"offer:{number}", [], list(offer.values()), strip))
+    if product.shipping:
+        facts.append(_fact(product, "shipping", [], list(product.shipping.values()), strip))
+    if product.variants:
+        cue = [*product.variant_label.values(), *(n for v in product.variants for n in v.names.values())]
+        facts.append(_fact(product, "variants", cue, [], strip))
+    return tuple(facts)
+
+
+@lru_cache(maxsize=16)
+def catalog_facts(catalog: Catalog) -> dict[str, tuple[Fact, ...]]:
+    """Facts per product id (catalogs are immutable once loaded, hashed by identity)."""
+    return {product.id: facts_of(product) for product in catalog.products}
+
+
+def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / math.sqrt(len(a) * max(len(b), 1))
+
+
+# Concepts every product's shipping text speaks of: they pick the shipping fact, never a spec.
+_SHIPPING_CONCEPTS = frozenset({"shipping", "returns", "warranty"})
+
+
+def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> float:
+    """How well a question (its content words and concepts) matches ``fact``, 0..1.
+
+    A concept the fact is *about* (its label or FAQ question) counts most; one it merely mentions
+    in its value counts less; shared words add on top. Shipping questions only match the
+    shipping text or an FAQ, so "does it ship fast" never picks a spec that says "fast".
+    """
+    about = concepts & fact.cue_concepts
+    mentions = concepts & fact.value_concepts
+    if fact.field == "shipping":
+        about = concepts & (fact.value_concepts & _SHIPPING_CONCEPTS)
+        mentions = frozenset()
+    elif not fact.field.startswith("faq:") and concepts & _SHIPPING_CONCEPTS and not about:
+        return 0.0
+    score = 0.0
+    if about:
+        score = 0.6 + 0.1 * (len(about) - 1)
+    elif mentions:
+        score = 0.35 + 0.05 * (len(mentions) - 1)
+    score += 0.5 * _overlap(words, fact.cue_words) + 0.25 * _overlap(words, fact.value_words)
+    return min(score, 1.0)
+
+
+def best_fact(
+    product: Product, catalog: Catalog, words: frozenset[str], concepts: frozenset[str]
+) -> FactHit | None:
+    """The fact of ``product`` the question is most about, or None when nothing scores above zero."""
+    best: FactHit | None = None
+    for fact in catalog_facts(catalog).get(product.id, ()):
+        score = score_fact(fact, words, concepts)
+        if score > 0 and (best is None or score > best.score):
+            best = FactHit(fact, score)
+    return best

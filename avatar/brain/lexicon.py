@@ -1,0 +1,108 @@
+"""Shop-independent words: attribute concepts, emoji, colours, foreign words (``brain/data``).
+
+A new shop's ``spf``, ``shelf_life`` or ``voltage`` field is understood without code because the
+question and the field are both read into the same general concepts ("sun", "shelf_life",
+"voltage") from a word list in data files, and a shared concept ties them together. Nothing here
+names a product.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from avatar.brain.language import is_cjk
+
+__all__ = ["Lexicon", "lexicon"]
+
+
+def _english_pattern(words: list[str]) -> re.Pattern[str] | None:
+    if not words:
+        return None
+    # Longest first so "shelf life" wins over "life"; letters-only lookarounds (not \b) so a
+    # keyword next to a Chinese character still counts ("这个spf多少").
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?:s|es)?(?![a-z0-9])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class _Concept:
+    name: str
+    english: re.Pattern[str] | None
+    chinese: tuple[str, ...]
+
+    def found_in(self, lowered: str) -> bool:
+        if self.english is not None and self.english.search(lowered):
+            return True
+        return any(word in lowered for word in self.chinese)
+
+
+class Lexicon:
+    """The word lists of ``avatar/brain/data``, compiled once."""
+
+    def __init__(self, attributes: dict[str, Any], words: dict[str, Any]) -> None:
+        self.concepts = tuple(
+            _Concept(
+                name,
+                _english_pattern([str(w).lower() for w in entry.get("en", [])]),
+                tuple(str(w) for w in entry.get("zh", [])),
+            )
+            for name, entry in attributes.items()
+        )
+        self.emoji: dict[str, str] = {str(k): str(v) for k, v in words.get("emoji", {}).items()}
+        colours = words.get("colours", {})
+        self.colours_en = tuple(str(w) for w in colours.get("en", []))
+        self.colours_zh = tuple(str(w) for w in colours.get("zh", []))
+        self._colour_en = _english_pattern(list(self.colours_en))
+        self.foreign = frozenset(str(w) for w in words.get("foreign", []))
+
+    def concepts_in(self, text: str) -> frozenset[str]:
+        """The attribute concepts ``text`` speaks of."""
+        lowered = text.lower()
+        return frozenset(c.name for c in self.concepts if c.found_in(lowered))
+
+    def spell_emoji(self, text: str) -> str:
+        """``text`` with each known emoji replaced by its words (variation selectors dropped)."""
+        if text.isascii():
+            return text
+        out = []
+        for char in text.replace("\ufe0f", ""):
+            word = self.emoji.get(char)
+            out.append(f" {word} " if word else char)
+        return "".join(out)
+
+    def colour_in(self, text: str) -> str | None:
+        """A colour word in ``text`` ("blue", "黑色"), or None."""
+        if self._colour_en is not None and (found := self._colour_en.search(text)):
+            return found.group(0).lower()
+        return next((w for w in self.colours_zh if w in text), None)
+
+    def is_foreign(self, text: str) -> bool:
+        """True when ``text`` is written in a language the host does not speak (kana, hangul,
+        Cyrillic, Arabic, Thai scripts, or mostly Spanish/German/French/Italian/Portuguese words)."""
+        for char in text:
+            name = unicodedata.name(char, "")
+            if name.startswith(("HIRAGANA", "KATAKANA", "HANGUL", "CYRILLIC", "ARABIC", "THAI", "HEBREW")):
+                return True
+        if any(is_cjk(ch) for ch in text):
+            return False
+        words = re.findall(r"[^\W\d_]+", text.lower())
+        hits = sum(1 for w in words if w in self.foreign)
+        return hits >= 2 and hits * 2 >= len(words) or "¿" in text
+
+
+def _load(name: str) -> dict[str, Any]:
+    data = yaml.safe_load(resources.files("avatar.brain").joinpath("data", name).read_text("utf-8"))
+    return data if isinstance(data, dict) else {}
+
+
+@cache
+def lexicon() -> Lexicon:
+    """The shared lexicon (loaded on first use)."""
+    return Lexicon(_load("attributes.yaml"), _load("words.yaml"))

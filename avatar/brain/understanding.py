@@ -1,0 +1,558 @@
+"""A viewer's comment, understood once: what they ask, about which product and variant, which
+catalog fact answers it, and the slots that shape the answer (budget, quantity, colour).
+
+Two steps, so nothing is classified twice:
+
+- :func:`read` looks at the text alone (language, intent keywords, moderation, products and
+  variants it names, concepts, budget, quantity). Triage does this when the comment arrives and
+  the record travels with the comment.
+- :func:`understand` puts a :class:`Reading` in context when the host answers it: the product on
+  screen, what this viewer asked last (:mod:`avatar.brain.memory`) and the product's own facts
+  (:mod:`avatar.brain.knowledge`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+
+import cn2an
+from rapidfuzz import fuzz
+
+from avatar.brain.catalog import Catalog, Product
+from avatar.brain.intents import Intent, classify
+from avatar.brain.knowledge import FACT_MATCH, FactHit, best_fact, catalog_facts, name_words, score_fact
+from avatar.brain.language import content_words, detect_language, is_cjk
+from avatar.brain.lexicon import lexicon
+from avatar.brain.memory import Topic
+
+__all__ = ["Reading", "Understanding", "read", "understand"]
+
+MAX_READ_CHARS = 1_000  # chat is capped far below; a longer paste is read only this far
+
+_MODERATED = (Intent.ABUSE, Intent.SPAM, Intent.INJECTION)
+# Generic words never identify a product on their own even when only one name contains them.
+_GENERIC = frozenset(
+    {
+        "with",
+        "the",
+        "and",
+        "for",
+        "set",
+        "pro",
+        "mini",
+        "max",
+        "plus",
+        "one",
+        "ones",
+        "pack",
+        "box",
+        "edition",
+    }
+)
+_THIS = re.compile(
+    r"(?<![a-z])(?:this|these|it)(?![a-z])|这个|这款|这件|这条|这双|这盒|这支|这瓶", re.IGNORECASE
+)
+_FOLLOW_UP = re.compile(
+    r"^\s*(?:and|what about|how about|also|plus|the other)(?![a-z])|^\s*那|^\s*还有|呢\s*[?？!！]*\s*$",
+    re.IGNORECASE,
+)
+_YES_NO = re.compile(
+    r"^\s*(?:is|does|do|can|will|are|has|have|could|would)(?![a-z])|吗\s*[?？!！。~～]*\s*$|么\s*[?？]*\s*$"
+    r"|是不是|能不能|有没有|可不可以|会不会|可以.{0,6}吗",
+    re.IGNORECASE,
+)
+# Health claims viewers fish for: the host says what the product does per the catalog instead.
+_MEDICAL_BAIT = re.compile(
+    r"(?<![a-z])(?:cure[sd]?|heal|treat(?:s|ment)?|acne|eczema|cancer|diabetes|blood (?:sugar|pressure)|"
+    r"lose weight|weight loss|slimming|detox|medicine|medical|doctor|disease|sick|cold|flu|covid)(?![a-z])"
+    r"|祛斑|祛痘|去痘|治|疗效|降血糖|降血压|降三高|减肥|瘦身|排毒|抗癌|药|病",
+    re.IGNORECASE,
+)
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "a dozen": 12, "a couple": 2, "a pair": 1,
+}  # fmt: skip
+_COUNTED = (
+    r"boxes|box|pieces|piece|pcs|pairs|pair|packs|pack|bottles|bottle|bags|bag|units|unit|sets|set|"
+    r"tubes|tube|cans|can|jars|jar|items|item|of them|of these|for the office|x(?![a-z])"
+)
+_QUANTITY_EN = re.compile(
+    rf"(?<![a-z])(?:need|want|get|buy|take|order|grab|getting|buying|ordering)\s+(\d+|{'|'.join(_NUMBER_WORDS)})"
+    rf"(?![\d.])|(?<![\d.$¥])(\d+)\s*(?:{_COUNTED})",
+    re.IGNORECASE,
+)
+_QUANTITY_ZH = re.compile(r"(?:要|买|拍|来|拿|订|需要)\s*(\d+)\s*[个件盒支瓶袋双包罐条份套箱斤块只台副]")
+_AMOUNT = r"(\d+(?:\.\d{1,2})?)"
+_CURRENCY_BEFORE = r"(?:([$¥￥€£])\s*)?"
+_CURRENCY_AFTER = r"\s*(块钱|块|元|rmb|yuan|美元|美金|刀|dollars?|bucks|usd|cny)?"
+_BUDGET = (
+    re.compile(
+        rf"(?:under|below|less than|at most|max(?:imum)?|up to|within|no more than|cheaper than|<)\s*"
+        rf"(?:about\s*)?{_CURRENCY_BEFORE}{_AMOUNT}{_CURRENCY_AFTER}",
+        re.IGNORECASE,
+    ),
+    re.compile(
+        rf"budget(?:\s+(?:is|of|around|about))?\s*(?:is\s*)?{_CURRENCY_BEFORE}{_AMOUNT}{_CURRENCY_AFTER}",
+        re.I,
+    ),
+    re.compile(rf"{_CURRENCY_BEFORE}{_AMOUNT}{_CURRENCY_AFTER}\s*(?:or less|max|tops|budget)", re.IGNORECASE),
+    re.compile(rf"{_CURRENCY_BEFORE}{_AMOUNT}{_CURRENCY_AFTER}\s*钱?\s*(?:以内|以下|之内|左右|内)"),
+    re.compile(rf"预算\s*(?:是|有|大概|在|只有)?\s*{_CURRENCY_BEFORE}{_AMOUNT}{_CURRENCY_AFTER}"),
+    re.compile(rf"不超过\s*{_CURRENCY_BEFORE}{_AMOUNT}{_CURRENCY_AFTER}"),
+)
+_YUAN = frozenset({"¥", "￥", "块钱", "块", "元", "rmb", "yuan", "cny"})
+_DOLLAR = frozenset({"$", "美元", "美金", "刀", "dollar", "dollars", "bucks", "usd"})
+# Price asked without a price word: "这个多少", "咋卖", "多少💰" (💰 is spelled "price" by then).
+_BARE_PRICE = re.compile(r"多少\s*[?？!！~～。]*\s*$|咋卖|怎么卖|啥价|多少一|几多钱|多钱")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A most-spend the viewer gave, in the currency they said it in (None: not said)."""
+
+    amount: Decimal
+    currency: str | None  # "$", "¥" or None
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the text of one comment says, before any context."""
+
+    text: str  # as read: NFKC, emoji spelled out, capped
+    language: str  # "en" or "zh": the language to answer in
+    intent: Intent
+    named: tuple[str, ...]  # product ids named, in order of mention
+    ambiguous: tuple[str, ...]  # product ids a shared word could mean ("the charger")
+    variants: tuple[tuple[str, str], ...]  # (product id, SKU) named
+    colour: str | None  # a colour word, whether or not a variant has it
+    words: frozenset[str]  # content words, product names left in
+    concepts: frozenset[str]  # attribute concepts (lexicon)
+    budget: Budget | None
+    quantity: int | None
+    deixis: bool  # "this", "这个": the product on screen
+    follow_up: bool  # "and the blue one?", "那黑色呢"
+    yes_no: bool  # "is it ...?", "...吗"
+    medical: bool  # fishing for a health claim
+    foreign: bool  # written in a language the host does not speak
+    questions: int  # question sentences in it (a ramble may hold two)
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """A reading in context: the one record the answer plan, the store and the eval read."""
+
+    reading: Reading
+    intent: Intent
+    product_id: str | None
+    variant: str | None = None  # SKU
+    attribute: str | None = None  # the fact field asked about (spec:<key>, faq:<n>, ...)
+    score: float = 0.0  # how well ``attribute`` matched
+    unknown: bool = False  # asks for something this product's catalog does not state
+    missing_variant: str | None = None  # a colour or option asked for that the product lacks
+    remembered: bool = False  # product or topic taken from this viewer's previous question
+    switched: bool = False  # another product's facts matched clearly better than the one on screen
+    notes: tuple[str, ...] = field(default=())  # why, for logs and the eval's confusion report
+
+    @property
+    def language(self) -> str:
+        """The language to answer in."""
+        return self.reading.language
+
+
+# --- names -----------------------------------------------------------------------------------
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+@dataclass(frozen=True)
+class _Names:
+    terms: tuple[tuple[str, frozenset[str]], ...]  # phrase -> products it names, longest first
+    fuzzy: tuple[tuple[str, str], ...]  # single Latin words (>= 5 letters) -> the product they name
+    variants: tuple[tuple[str, str, str], ...]  # (phrase, product id, sku), longest first
+
+
+@lru_cache(maxsize=16)
+def _names(catalog: Catalog) -> _Names:
+    owners: dict[str, set[str]] = {}
+
+    def add(phrase: str, product_id: str) -> None:
+        phrase = _norm(phrase)
+        if phrase:
+            owners.setdefault(phrase, set()).add(product_id)
+
+    word_owners: dict[str, set[str]] = {}
+    bigram_owners: dict[str, set[str]] = {}
+    for product in catalog.products:
+        for phrase in (*product.names.values(), *product.aliases):
+            add(phrase, product.id)
+            add(re.sub(r"^(the|a|an)\s+", "", _norm(phrase)), product.id)
+            for word in re.findall(r"[a-z0-9][a-z0-9'-]*", phrase.lower()):
+                word_owners.setdefault(word, set()).add(product.id)
+            chinese = "".join(ch for ch in phrase if is_cjk(ch))
+            for i in range(len(chinese) - 1):
+                bigram_owners.setdefault(chinese[i : i + 2], set()).add(product.id)
+    terms = {phrase: frozenset(ids) for phrase, ids in owners.items()}
+    # Viewers shorten names ("the Auroras", "防晒"): a name word of one product is enough, and a
+    # word several names share ("charger") means one of them, so the host asks which.
+    for word, ids in word_owners.items():
+        if len(word) >= 4 and word not in _GENERIC and word not in terms:
+            terms[word] = frozenset(ids)
+    for bigram, ids in bigram_owners.items():
+        if len(ids) == 1 and bigram not in terms:
+            terms[bigram] = frozenset(ids)
+    fuzzy = tuple(
+        (word, next(iter(ids)))
+        for word, ids in word_owners.items()
+        if len(ids) == 1 and len(word) >= 5 and word not in _GENERIC
+    )
+    variants = []
+    for product in catalog.products:
+        for variant in product.variants:
+            for phrase in (*variant.names.values(), *variant.aliases, variant.sku):
+                variants.append((phrase.strip(), product.id, variant.sku))
+    variants.sort(key=lambda item: -len(item[0]))
+    return _Names(tuple(sorted(terms.items(), key=lambda item: -len(item[0]))), fuzzy, tuple(variants))
+
+
+@lru_cache(maxsize=4096)
+def _pattern(term: str, case_sensitive: bool = False) -> re.Pattern[str]:
+    if any(is_cjk(ch) for ch in term):
+        return re.compile(re.escape(term))
+    flags = 0 if case_sensitive else re.IGNORECASE
+    # An optional plural; no letter or digit on either side (a Chinese character is fine).
+    return re.compile(r"(?<![a-zA-Z0-9'’])" + re.escape(term) + r"(?:s|es)?(?![a-zA-Z0-9])", flags)
+
+
+def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Products named (in order) and, when only a shared word matched, the ones it could mean."""
+    lowered = _norm(text)
+    names = _names(catalog)
+    claimed: list[tuple[int, int]] = []
+    found: list[tuple[int, frozenset[str]]] = []
+    for term, ids in names.terms:
+        for match in _pattern(term).finditer(lowered):
+            start, end = match.span()
+            if any(start < e and s < end for s, e in claimed):
+                continue
+            claimed.append((start, end))
+            found.append((start, ids))
+    found.sort(key=lambda item: item[0])
+    named: list[str] = []
+    ambiguous: list[str] = []
+    for _, ids in found:
+        if len(ids) == 1:
+            (product_id,) = ids
+            if product_id not in named:
+                named.append(product_id)
+        else:
+            ambiguous += [i for i in sorted(ids) if i not in ambiguous]
+    if not named and not ambiguous:
+        # Typos: "sunscren", "hoddie". Whole words only, and close ones.
+        for token in re.findall(r"[a-z]{5,}", lowered):
+            best = max(names.fuzzy, key=lambda item: fuzz.ratio(token, item[0]), default=None)
+            if best is not None and fuzz.ratio(token, best[0]) >= 80 and best[1] not in named:
+                named.append(best[1])
+    if named:
+        ambiguous = [i for i in ambiguous if i not in named]
+    return tuple(named), tuple(ambiguous)
+
+
+def _variants_named(text: str, catalog: Catalog) -> tuple[tuple[str, str], ...]:
+    found: list[tuple[int, tuple[str, str]]] = []
+    claimed: list[tuple[int, int]] = []
+    for phrase, product_id, sku in _names(catalog).variants:
+        # "M", "L": a one-letter size counts only in capitals ("I'm" is no size M).
+        pattern = _pattern(phrase, case_sensitive=len(phrase) <= 2 and phrase.isalpha())
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if any(start < e and s < end for s, e in claimed):
+                continue
+            claimed.append((start, end))
+            if (product_id, sku) not in [item for _, item in found]:
+                found.append((start, (product_id, sku)))
+    found.sort(key=lambda item: item[0])
+    return tuple(item for _, item in found)
+
+
+# --- slots -------------------------------------------------------------------------------------
+
+
+def _arabic(text: str) -> str:
+    """Chinese numerals as digits ("要三盒" -> "要3盒"), for reading amounts and counts only."""
+    if not any(is_cjk(ch) for ch in text):
+        return text
+    try:
+        return str(cn2an.transform(text, "cn2an"))
+    except (ValueError, KeyError, IndexError):  # cn2an gives up on odd mixes; keep the text
+        return text
+
+
+def read_budget(text: str) -> Budget | None:
+    """The most a viewer wants to spend, with the currency they named."""
+    text = _arabic(unicodedata.normalize("NFKC", text))
+    for pattern in _BUDGET:
+        found = pattern.search(text)
+        if found is None:
+            continue
+        symbol, amount, word = found.group(1), found.group(2), (found.group(3) or "").lower()
+        try:
+            value = Decimal(amount)
+        except InvalidOperation:  # pragma: no cover - the pattern captures digits only
+            continue
+        said = symbol or word
+        currency = "¥" if said in _YUAN else "$" if said in _DOLLAR else None
+        return Budget(value, currency)
+    return None
+
+
+def _quantity(text: str) -> int | None:
+    text = _arabic(text)
+    found = _QUANTITY_ZH.search(text)
+    if found:
+        return int(found.group(1))
+    found = _QUANTITY_EN.search(text)
+    if found:
+        said = (found.group(1) or found.group(2) or "").lower()
+        number = int(said) if said.isdigit() else _NUMBER_WORDS.get(said)
+        if number is not None and 1 <= number <= 10_000:
+            return number
+    return None
+
+
+def _questions(text: str) -> int:
+    parts = [p for p in re.split(r"(?<=[?？])|[。！!\n]", text) if p.strip()]
+    return max(1, sum(1 for p in parts if p.strip().endswith(("?", "？"))))
+
+
+def read(text: str, catalog: Catalog) -> Reading:
+    """What ``text`` says on its own (see the module docstring)."""
+    raw = text[:MAX_READ_CHARS]
+    words = lexicon()
+    language = detect_language(raw)
+    spelled = unicodedata.normalize("NFKC", words.spell_emoji(raw))
+    intent = classify(spelled, language)
+    if intent is Intent.OTHER and _BARE_PRICE.search(spelled):
+        intent = Intent.PRICE
+    named, ambiguous = _products_named(spelled, catalog)
+    quantity = _quantity(spelled)
+    return Reading(
+        text=spelled,
+        language=language,
+        intent=intent,
+        named=named,
+        ambiguous=ambiguous,
+        variants=_variants_named(spelled, catalog),
+        colour=words.colour_in(spelled.lower()),
+        words=frozenset(content_words(spelled)),
+        concepts=words.concepts_in(spelled),
+        budget=read_budget(spelled),
+        quantity=quantity,
+        deixis=bool(_THIS.search(spelled)),
+        follow_up=bool(_FOLLOW_UP.search(spelled)) and len(spelled) <= 40,
+        yes_no=bool(_YES_NO.search(spelled)),
+        medical=bool(_MEDICAL_BAIT.search(spelled)),
+        foreign=words.is_foreign(raw),
+        questions=_questions(spelled),
+    )
+
+
+# --- in context --------------------------------------------------------------------------------
+
+# Intents whose answer is one fact of one product: the attribute match may refine them.
+_REFINABLE = (
+    Intent.OTHER,
+    Intent.SPEC,
+    Intent.PRODUCT_INFO,
+    Intent.STOCK,
+    Intent.PRICE,
+    Intent.SHIPPING,
+    Intent.PROMO,
+)
+# Concepts that are the commerce fields themselves, answered by their own intents.
+_COMMERCE = frozenset({"price", "stock"})
+_GENERIC_INFO = re.compile(r"tell me (?:about|more)|介绍|讲讲|说说|what is (?:it|this)|是什么", re.IGNORECASE)
+
+
+def _strip_names(reading: Reading, product: Product) -> frozenset[str]:
+    return reading.words - name_words(product)
+
+
+def understand(
+    reading: Reading,
+    catalog: Catalog,
+    on_screen: str | None,
+    topic: Topic | None = None,
+) -> Understanding:
+    """Put ``reading`` in context (see the module docstring). ``topic`` is the viewer's last
+    question, when fresh."""
+    intent = reading.intent
+    notes: list[str] = []
+    on_screen = on_screen if on_screen in catalog else None
+    if intent in _MODERATED:
+        return Understanding(reading, intent, reading.named[0] if reading.named else on_screen)
+
+    # Which product.
+    remembered = False
+    variant: str | None = None
+    product_id: str | None
+    if reading.named:
+        product_id = reading.named[0]
+    elif reading.variants:
+        own = [v for v in reading.variants if v[0] in (on_screen, topic.product_id if topic else None)]
+        product_id = (own or list(reading.variants))[0][0]
+    elif reading.ambiguous:
+        return Understanding(reading, intent, None, notes=("ambiguous name",))
+    elif reading.deixis and on_screen is not None:
+        product_id = on_screen
+    elif (
+        topic is not None
+        and topic.product_id in catalog
+        and (reading.follow_up or topic.product_id != topic.on_screen or topic.on_screen == on_screen)
+    ):
+        product_id, remembered = topic.product_id, True
+    else:
+        product_id = on_screen
+    product = catalog.get(product_id) if product_id is not None else None
+    named_variants = [sku for pid, sku in reading.variants if pid == product_id]
+    if named_variants:
+        variant = named_variants[0]
+
+    # A follow-up with no question of its own ("and the blue one?") asks the last question again.
+    if (
+        topic is not None
+        and intent is Intent.OTHER
+        and (reading.follow_up or named_variants or reading.named)
+    ):
+        if topic.intent in {i.value for i in _REFINABLE} and (reading.follow_up or len(reading.text) <= 30):
+            intent = Intent(topic.intent)
+            remembered = True
+            notes.append("follow-up")
+            if not named_variants and not reading.named and topic.attribute:
+                return Understanding(
+                    reading,
+                    intent,
+                    product_id,
+                    variant,
+                    topic.attribute,
+                    1.0,
+                    remembered=True,
+                    notes=tuple(notes),
+                )
+            if named_variants and topic.attribute and not reading.concepts:
+                return Understanding(
+                    reading,
+                    intent,
+                    product_id,
+                    variant,
+                    topic.attribute,
+                    1.0,
+                    remembered=True,
+                    notes=tuple(notes),
+                )
+
+    if product is None:
+        return Understanding(reading, intent, None, remembered=remembered, notes=tuple(notes))
+
+    missing = None
+    if reading.colour and product.variants and variant is None and not reading.named[1:]:
+        missing = reading.colour
+
+    # Which of the product's facts.
+    hit: FactHit | None = None
+    switched = False
+    if intent in _REFINABLE:
+        words = _strip_names(reading, product)
+        hit = best_fact(product, catalog, words, reading.concepts)
+        if (
+            (hit is None or hit.score < FACT_MATCH)
+            and not reading.named
+            and not reading.deixis
+            and not variant
+        ):
+            other = _better_product(reading, catalog, product.id)
+            if other is not None:
+                product, hit, switched = catalog.get(other.fact.product_id), other, True
+                product_id = product.id
+                notes.append("facts of another product")
+    attribute, score = (
+        (hit.fact.field, hit.score) if hit is not None and hit.score >= FACT_MATCH else (None, 0.0)
+    )
+    commerce = reading.concepts & _COMMERCE
+    if attribute is not None:
+        keep = (
+            (intent is Intent.PRICE and "price" in commerce)
+            or (intent is Intent.STOCK and "stock" in commerce)
+            or (intent is Intent.PROMO and not attribute.startswith("offer:"))
+            or (intent is Intent.PRODUCT_INFO and _GENERIC_INFO.search(reading.text) is not None)
+            or (intent is Intent.SHIPPING and attribute != "shipping" and not attribute.startswith("faq:"))
+        )
+        if keep:
+            attribute, score = None, 0.0
+        elif attribute == "shipping":
+            intent = Intent.SHIPPING
+        elif attribute.startswith(("spec:", "safety:", "variants")):
+            intent = Intent.SPEC
+        elif attribute.startswith("offer:"):
+            intent = Intent.PROMO
+        elif intent in (Intent.PRICE, Intent.STOCK):
+            intent = Intent.SPEC  # "how many watts" is no stock question
+    if reading.quantity is not None and intent in (Intent.OTHER, Intent.PURCHASE, Intent.STOCK):
+        intent = Intent.STOCK
+    unknown = False
+    if attribute is None and intent in (Intent.SPEC, Intent.OTHER, Intent.PRODUCT_INFO):
+        asked = reading.concepts - _COMMERCE
+        generic = intent is Intent.PRODUCT_INFO and _GENERIC_INFO.search(reading.text) is not None
+        unknown = (
+            not generic
+            and not missing
+            and (bool(asked) or (reading.yes_no and intent is not Intent.PRODUCT_INFO))
+        )
+        if intent is Intent.SPEC and not asked and not reading.yes_no:
+            unknown = False  # "what are the specs?": the key specs
+    return Understanding(
+        reading,
+        intent,
+        product_id,
+        variant,
+        attribute,
+        score,
+        unknown=unknown,
+        missing_variant=missing,
+        remembered=remembered,
+        switched=switched,
+        notes=tuple(notes),
+    )
+
+
+def _better_product(reading: Reading, catalog: Catalog, current: str) -> FactHit | None:
+    """Another product whose facts clearly answer the question (shared specific words, not only a
+    general concept): "does it have peanuts?" with the tea on screen is about the nuts."""
+    best: FactHit | None = None
+    for product_id, facts in catalog_facts(catalog).items():
+        if product_id == current:
+            continue
+        for fact in facts:
+            if not (reading.words & (fact.cue_words | fact.value_words)):
+                continue
+            score = score_fact(fact, reading.words, reading.concepts)
+            if score >= 0.6 and (best is None or score > best.score):
+                best = FactHit(fact, score)
+    return best
+
+
+def topic_of(understanding: Understanding, on_screen: str | None, now: float) -> Topic:
+    """What to remember of an answered question."""
+    return Topic(
+        understanding.product_id,
+        understanding.variant,
+        understanding.intent.value,
+        understanding.attribute,
+        on_screen,
+        now,
+    )
