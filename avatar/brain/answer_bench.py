@@ -14,9 +14,8 @@ import time
 from collections import Counter
 from typing import Any, Final
 
-from avatar.brain.answerer import Answerer
+from avatar.brain.brain import Brain
 from avatar.brain.phrasing import build_phraser
-from avatar.brain.reply import reply
 from avatar.brain.scene import Scene
 
 __all__ = ["MAX_QUESTIONS", "bench_answers"]
@@ -49,8 +48,8 @@ async def bench_answers(
     scene: Scene, llm: str, questions: int, budget_s: float | None = None
 ) -> dict[str, Any]:
     """Time ``questions`` answers (at most :data:`MAX_QUESTIONS`) with the model ``llm``."""
-    answerer = Answerer(scene)
-    phraser = build_phraser(scene, llm, answerer.compliance)
+    brain = Brain(scene)
+    phraser = build_phraser(scene, llm, brain.answerer.compliance)
     if budget_s is not None:
         phraser.budget_s = budget_s
     began = time.perf_counter()
@@ -66,7 +65,7 @@ async def bench_answers(
             product = products[index % len(products)]
             text = QUESTIONS[index % len(QUESTIONS)].format(name=product.name("en"))
             started = time.perf_counter()
-            phrased = await reply(answerer, None, phraser, text, product.id)
+            phrased = await phraser.phrase(brain.respond(text, product.id))
             latencies.append((time.perf_counter() - started) * 1000)
             if phrased.ms is not None:
                 model_ms.append(phrased.ms)

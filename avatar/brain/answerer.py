@@ -253,7 +253,15 @@ class Answerer:
         if intent is Intent.STOCK:
             return self._stock(product, lang, variant, reading.quantity)
         if u.attribute is not None:
-            return self._attribute(product, u.attribute, intent, lang, variant)
+            answer = self._attribute(product, u.attribute, intent, lang, variant)
+            if u.also is not None:
+                more = self._attribute(product, u.also, intent, lang, variant)
+                answer = replace(
+                    answer,
+                    text=f"{answer.text} {more.text}".replace("。 ", "。"),
+                    facts={**more.facts, **answer.facts},
+                )
+            return answer
         if u.unknown:
             return self._not_stated(product, u, lang)
         if intent is Intent.SPEC:
@@ -484,6 +492,17 @@ class Answerer:
             return replace(answer, facts={**answer.facts, attribute: answer.facts["faq_answer"]})
         if kind == "offer" and arg.isdigit():
             return self._offer(product, int(arg), lang)
+        if kind == "point" and arg.isdigit():
+            points = product.selling_points.get(lang) or product.selling_points.get("en") or ()
+            if 1 <= int(arg) <= len(points):
+                said = _end(points[int(arg) - 1], lang)
+                return Answer(
+                    said,
+                    product.id,
+                    intent.value,
+                    lang,
+                    {"name": product.name(lang), attribute: _clause(said)},
+                )
         if kind == "variants":
             if variant is not None:
                 return self._stock(product, lang, variant, None)
@@ -742,8 +761,7 @@ class Answerer:
         del question, remembered
         if len(named) >= 2:
             return named[0], named[1]
-        current = u.product_id if not u.reading.named else None
-        on_screen = current
+        on_screen = u.on_screen
         if len(named) == 1 and deixis and on_screen is not None and on_screen != named[0].id:
             return self.catalog.get(on_screen), named[0]
         return None
@@ -786,7 +804,9 @@ class Answerer:
             kind, _, key = fact.field.partition(":")
             if kind != "spec" or key not in keys:
                 continue
-            hits = len(concepts & fact.cue_concepts) + len(words & fact.cue_words)
+            hits = len(concepts & fact.cue_concepts) + max(
+                (len(words & w) for w in fact.cue_words), default=0
+            )
             if hits and (best is None or hits > best[0]):
                 best = (hits, key)
         return best[1] if best else None

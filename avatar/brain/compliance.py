@@ -494,6 +494,7 @@ class _Known:
     percents: set[Decimal] = field(default_factory=set)
     money: set[Decimal] = field(default_factory=set)  # amounts its text quotes (FAQ, shipping)
     promises: list[_Promise] = field(default_factory=list)
+    stock: set[Decimal] = field(default_factory=set)  # per-variant stock counts
 
 
 def _product_texts(product: Product) -> Iterator[str]:
@@ -510,6 +511,12 @@ def _product_texts(product: Product) -> Iterator[str]:
     yield from product.shipping.values()
     if product.promo is not None:
         yield from product.promo.label.values()
+    for caution in product.safety:
+        yield from (*caution.label.values(), *caution.value.values())
+    for offer in product.offers:
+        yield from offer.values()
+    for variant in product.variants:
+        yield from (*variant.names.values(), *variant.aliases, variant.sku)
 
 
 def _normalise(text: str) -> str:
@@ -528,12 +535,22 @@ def _known(product: Product) -> _Known:
                 known.percents.add(number.value)
             if _CURRENCY_BEFORE.search(text[: number.start]) or _CURRENCY_AFTER.match(after):
                 known.money.add(number.value)
-    for raw in (*product.shipping.values(), *(a for e in product.faq for a in e.answer.values())):
+    said = (*product.shipping.values(), *(a for e in product.faq for a in e.answer.values()))
+    said += tuple(t for o in product.offers for t in o.values())
+    said += tuple(t for c in product.safety for t in c.value.values())
+    for raw in said:
         known.promises.extend(_promises(_normalise(raw)))
     if product.promo is not None and product.promo.ends_at is not None:
         end = product.promo.ends_at
         known.numbers.update(Decimal(n) for n in (end.year, end.month, end.day))
     known.numbers.add(Decimal(product.stock))
+    for variant in product.variants:
+        if variant.price is not None:
+            known.money.add(variant.price)
+            known.numbers.add(variant.price)
+        if variant.stock is not None:
+            known.stock.add(Decimal(variant.stock))
+            known.numbers.add(Decimal(variant.stock))
     return known
 
 
@@ -556,6 +573,19 @@ class ComplianceChecker:
         self._name_numbers = {
             n.value for p in catalog.products for name in p.names.values() for n in _numbers(_normalise(name))
         }
+        # The shop's own words: a line quoting them ("100% merino wool") is not the host's claim.
+        self._catalog_texts = tuple(
+            sorted(
+                {
+                    _normalise(t).strip().rstrip(".!?。！？")
+                    for p in catalog.products
+                    for t in _product_texts(p)
+                    if len(t.strip()) >= 4
+                },
+                key=len,
+                reverse=True,
+            )
+        )
 
     @classmethod
     def for_scene(cls, scene: Scene, now: Callable[[], datetime] | None = None) -> ComplianceChecker:
@@ -593,6 +623,11 @@ class ComplianceChecker:
 
     def _words(self, text: str, actions: list[Action]) -> str:
         exempt = [m.span() for term in self.rules.allowed for m in term.pattern.finditer(text)]
+        for quoted in self._catalog_texts:
+            start = text.find(quoted)
+            while start >= 0:
+                exempt.append((start, start + len(quoted)))
+                start = text.find(quoted, start + 1)
         hits: list[tuple[int, int, Term, Rule]] = []
         for rule, terms in ((Rule.MEDICAL, self.rules.medical), (Rule.ABSOLUTE, self.rules.banned)):
             for term in terms:
@@ -643,7 +678,7 @@ class ComplianceChecker:
             money |= {product.price, *known.money}
             percents |= known.percents
             numbers |= known.numbers
-            stock.add(Decimal(product.stock))
+            stock |= {Decimal(product.stock), *known.stock}
             promo = product.promo
             if promo is not None and promo.active(now):
                 money |= {promo.price, product.price - promo.price}

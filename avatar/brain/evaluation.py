@@ -445,6 +445,7 @@ def _grounding(catalog: Catalog, now: datetime | None) -> tuple[set[Decimal], se
     for product in catalog.products:
         for text in _texts(product):
             numbers |= {Decimal(n.replace(",", "")) for n in _NUMBER.findall(text)}
+            money |= {Decimal(n.replace(",", "")) for n in _MONEY.findall(text)}  # "free over $50"
         numbers |= {product.price, Decimal(product.stock)}
         money.add(product.price)
         for variant in product.variants:

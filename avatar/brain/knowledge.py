@@ -29,9 +29,9 @@ class Fact:
     """One catalog fact of a product, ready for matching."""
 
     product_id: str
-    field: str  # spec:<key>, safety:<key>, faq:<n>, offer:<n>, shipping, variants
-    cue_words: frozenset[str]  # words of what it is about (key, label, FAQ question)
-    value_words: frozenset[str]  # words of what it says (value, answer)
+    field: str  # spec:<key>, safety:<key>, faq:<n>, offer:<n>, point:<n>, shipping, variants
+    cue_words: tuple[frozenset[str], ...]  # per language: words of what it is about (key, label, question)
+    value_words: tuple[frozenset[str], ...]  # per language: words of what it says (value, answer)
     cue_concepts: frozenset[str]
     value_concepts: frozenset[str]
 
@@ -44,14 +44,16 @@ class FactHit:
     score: float
 
 
-def _fact(product: Product, field: str, cue: list[str], value: list[str], strip: frozenset[str]) -> Fact:
+def _fact(product: Product, field: str, cue: list[str], value: list[str]) -> Fact:
+    # Words per language: an English question is compared with the English text alone, so the
+    # Chinese version does not dilute the overlap (and the other way round).
     words = lexicon()
     cue_text, value_text = " ".join(cue), " ".join(value)
     return Fact(
         product.id,
         field,
-        frozenset(content_words(cue_text) - strip),
-        frozenset(content_words(value_text) - strip),
+        tuple(frozenset(content_words(text)) for text in cue if text.strip()),
+        tuple(frozenset(content_words(text)) for text in value if text.strip()),
         words.concepts_in(cue_text),
         words.concepts_in(value_text),
     )
@@ -64,25 +66,28 @@ def name_words(product: Product) -> frozenset[str]:
 
 def facts_of(product: Product) -> tuple[Fact, ...]:
     """Every fact of ``product`` that a viewer question can be about."""
-    strip = name_words(product)
     facts = []
     for spec in product.specs:
         cue = [spec.key.replace("_", " "), *spec.label.values()]
-        facts.append(_fact(product, f"spec:{spec.key}", cue, list(spec.value.values()), strip))
+        facts.append(_fact(product, f"spec:{spec.key}", cue, list(spec.value.values())))
     for entry in product.safety:
         cue = [entry.key.replace("_", " "), *entry.label.values()]
-        facts.append(_fact(product, f"safety:{entry.key}", cue, list(entry.value.values()), strip))
+        facts.append(_fact(product, f"safety:{entry.key}", cue, list(entry.value.values())))
     for number, faq in enumerate(product.faq, start=1):
-        facts.append(
-            _fact(product, f"faq:{number}", list(faq.question.values()), list(faq.answer.values()), strip)
-        )
+        facts.append(_fact(product, f"faq:{number}", list(faq.question.values()), list(faq.answer.values())))
     for number, offer in enumerate(product.offers, start=1):
-        facts.append(_fact(product, f"offer:{number}", [], list(offer.values()), strip))
+        facts.append(_fact(product, f"offer:{number}", [], list(offer.values())))
     if product.shipping:
-        facts.append(_fact(product, "shipping", [], list(product.shipping.values()), strip))
+        facts.append(_fact(product, "shipping", [], list(product.shipping.values())))
+    # Selling points say what the product is good for ("quiets a busy commute"); as cues they
+    # answer "can it ...?" questions no spec names.
+    count = max((len(points) for points in product.selling_points.values()), default=0)
+    for number in range(1, count + 1):
+        said = [points[number - 1] for points in product.selling_points.values() if len(points) >= number]
+        facts.append(_fact(product, f"point:{number}", said, []))
     if product.variants:
         cue = [*product.variant_label.values(), *(n for v in product.variants for n in v.names.values())]
-        facts.append(_fact(product, "variants", cue, [], strip))
+        facts.append(_fact(product, "variants", cue, []))
     return tuple(facts)
 
 
@@ -92,10 +97,13 @@ def catalog_facts(catalog: Catalog) -> dict[str, tuple[Fact, ...]]:
     return {product.id: facts_of(product) for product in catalog.products}
 
 
-def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
-    if not a or not b:
-        return 0.0
-    return len(a & b) / math.sqrt(len(a) * max(len(b), 1))
+def _overlap(a: frozenset[str], texts: tuple[frozenset[str], ...]) -> float:
+    """Cosine-style word overlap with the best-matching text (one per language)."""
+    best = 0.0
+    for b in texts:
+        if a and b:
+            best = max(best, len(a & b) / math.sqrt(len(a) * len(b)))
+    return best
 
 
 # Concepts every product's shipping text speaks of: they pick the shipping fact, never a spec.
@@ -112,7 +120,8 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
     about = concepts & fact.cue_concepts
     mentions = concepts & fact.value_concepts
     if fact.field == "shipping":
-        about = concepts & (fact.value_concepts & _SHIPPING_CONCEPTS)
+        # Any shipping, returns or warranty question is about the policy text, whatever it covers.
+        about = concepts & _SHIPPING_CONCEPTS if fact.value_concepts & _SHIPPING_CONCEPTS else frozenset()
         mentions = frozenset()
     elif not fact.field.startswith("faq:") and concepts & _SHIPPING_CONCEPTS and not about:
         return 0.0
@@ -121,7 +130,10 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
         score = 0.6 + 0.1 * (len(about) - 1)
     elif mentions:
         score = 0.35 + 0.05 * (len(mentions) - 1)
-    score += 0.5 * _overlap(words, fact.cue_words) + 0.25 * _overlap(words, fact.value_words)
+    cue = 0.75 if fact.field.startswith("faq:") else 0.5  # an FAQ's question is what it is about
+    score += cue * _overlap(words, fact.cue_words) + 0.25 * _overlap(words, fact.value_words)
+    if fact.field.startswith("point:"):
+        score *= 0.8  # a selling point answers only what no spec, FAQ or policy does
     return min(score, 1.0)
 
 

@@ -99,6 +99,11 @@ _EN_AT_SOMEONE = (
     r"shut\s+up",
 )
 _ZH_PROFANITY = (
+    "真丑",
+    "丑八怪",
+    "是垃圾",
+    "都是垃圾",
+    "垃圾主播",
     "傻逼",
     "傻b",
     "傻B",
@@ -214,6 +219,8 @@ _ZH_INJECTION = (
     re.compile(r"从现在(开始|起)"),
     re.compile(r"扮演"),
     re.compile(r"系统提示"),
+    re.compile(r"(系统|管理员|后台)(指令|消息|通知|命令)"),
+    re.compile(r"(全场|所有商品|全部).{0,4}(0|零)元"),
     re.compile(r"提示词"),
     re.compile(r"开发者模式"),
     re.compile(r"越狱"),

@@ -16,14 +16,15 @@ import collections
 import difflib
 import re
 import unicodedata
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import Final
 
 from avatar.brain.catalog import Catalog
-from avatar.brain.intents import Intent, classify, mentions
+from avatar.brain.intents import Intent, classify
 from avatar.brain.language import detect_language
 from avatar.brain.moderation import moderate
+from avatar.brain.understanding import Reading, read
 
 MAX_COMMENT_CHARS: Final = 300
 QUEUE_CAPACITY: Final = 20
@@ -58,6 +59,8 @@ class Comment:
     product_id: str | None = None  # the product it names, if any
     count: int = 1
     role: str = "viewer"  # "viewer" (chat or push-to-talk) or "cohost" (the studio's microphone)
+    # What the text says, read once on arrival; the brain puts it in context when it answers.
+    reading: Reading | None = field(default=None, compare=False, repr=False)
 
 
 class Verdict(StrEnum):
@@ -176,10 +179,13 @@ class CommentQueue:
                 self._items[index] = (replace(waiting, count=waiting.count + 1), waiting_key)
                 self.merged += 1
                 return Verdict.ACCEPTED
-        named = mentions(text, self.catalog) if self.catalog is not None else None
-        intent = classify(text, detect_language(text)).value
+        reading = read(text, self.catalog) if self.catalog is not None else None
+        if reading is not None:
+            intent, named = reading.intent.value, (reading.named[0] if reading.named else None)
+        else:
+            intent, named = classify(text, detect_language(text)).value, None
         comment = Comment(
-            viewer_id, name[:40] or "viewer", text, now, intent, named.id if named else None, role=role
+            viewer_id, name[:40] or "viewer", text, now, intent, named, role=role, reading=reading
         )
         self._items.append((comment, key))
         if len(self._items) > QUEUE_CAPACITY:

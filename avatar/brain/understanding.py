@@ -20,11 +20,11 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
 import cn2an
-from rapidfuzz import fuzz
+from rapidfuzz.distance import Levenshtein
 
 from avatar.brain.catalog import Catalog, Product
 from avatar.brain.intents import Intent, classify
-from avatar.brain.knowledge import FACT_MATCH, FactHit, best_fact, catalog_facts, name_words, score_fact
+from avatar.brain.knowledge import FACT_MATCH, FactHit, best_fact, catalog_facts, score_fact
 from avatar.brain.language import content_words, detect_language, is_cjk
 from avatar.brain.lexicon import lexicon
 from avatar.brain.memory import Topic
@@ -107,6 +107,12 @@ _BUDGET = (
 _YUAN = frozenset({"¥", "￥", "块钱", "块", "元", "rmb", "yuan", "cny"})
 _DOLLAR = frozenset({"$", "美元", "美金", "刀", "dollar", "dollars", "bucks", "usd"})
 # Price asked without a price word: "这个多少", "咋卖", "多少💰" (💰 is spelled "price" by then).
+# A size asked for ("XXL", "45码", "size 45"): answered with the sizes there are when none matches.
+_SIZE = re.compile(
+    r"(?<![A-Za-z])(XXXL|XXL|[23]XL|XS|XXS)(?![A-Za-z])|(?<![A-Za-z])(?:size|EU)\s*(\d{2})(?!\d)|(?<!\d)(\d{2})\s*码"
+    r"|come in (\d{2})(?!\d)",
+    re.IGNORECASE,
+)
 _BARE_PRICE = re.compile(r"多少\s*[?？!！~～。]*\s*$|咋卖|怎么卖|啥价|多少一|几多钱|多钱")
 
 
@@ -153,8 +159,10 @@ class Understanding:
     score: float = 0.0  # how well ``attribute`` matched
     unknown: bool = False  # asks for something this product's catalog does not state
     missing_variant: str | None = None  # a colour or option asked for that the product lacks
+    also: str | None = None  # a second fact asked in the same breath ("material? machine wash?")
     remembered: bool = False  # product or topic taken from this viewer's previous question
     switched: bool = False  # another product's facts matched clearly better than the one on screen
+    on_screen: str | None = None  # the product on screen when it was asked
     notes: tuple[str, ...] = field(default=())  # why, for logs and the eval's confusion report
 
     @property
@@ -253,11 +261,17 @@ def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple
         else:
             ambiguous += [i for i in sorted(ids) if i not in ambiguous]
     if not named and not ambiguous:
-        # Typos: "sunscren", "hoddie". Whole words only, and close ones.
+        # Typos: "sunscren", "hoddie". Whole words, same first letter, one edit (two in long words):
+        # "weather" is no typo of "water".
         for token in re.findall(r"[a-z]{5,}", lowered):
-            best = max(names.fuzzy, key=lambda item: fuzz.ratio(token, item[0]), default=None)
-            if best is not None and fuzz.ratio(token, best[0]) >= 80 and best[1] not in named:
-                named.append(best[1])
+            for word, product_id in names.fuzzy:
+                allowed = 1 if len(word) < 8 else 2
+                if (
+                    word[0] == token[0]
+                    and Levenshtein.distance(token, word) <= allowed
+                    and product_id not in named
+                ):
+                    named.append(product_id)
     if named:
         ambiguous = [i for i in ambiguous if i not in named]
     return tuple(named), tuple(ambiguous)
@@ -376,11 +390,8 @@ _REFINABLE = (
 )
 # Concepts that are the commerce fields themselves, answered by their own intents.
 _COMMERCE = frozenset({"price", "stock"})
+_SHIPPING = frozenset({"shipping", "returns", "warranty"})
 _GENERIC_INFO = re.compile(r"tell me (?:about|more)|介绍|讲讲|说说|what is (?:it|this)|是什么", re.IGNORECASE)
-
-
-def _strip_names(reading: Reading, product: Product) -> frozenset[str]:
-    return reading.words - name_words(product)
 
 
 def understand(
@@ -460,14 +471,15 @@ def understand(
         return Understanding(reading, intent, None, remembered=remembered, notes=tuple(notes))
 
     missing = None
-    if reading.colour and product.variants and variant is None and not reading.named[1:]:
-        missing = reading.colour
+    if product.variants and variant is None and not reading.named[1:]:
+        size = _SIZE.search(reading.text)
+        missing = reading.colour or (next(g for g in size.groups() if g) if size else None)
 
     # Which of the product's facts.
     hit: FactHit | None = None
     switched = False
     if intent in _REFINABLE:
-        words = _strip_names(reading, product)
+        words = reading.words
         hit = best_fact(product, catalog, words, reading.concepts)
         if (
             (hit is None or hit.score < FACT_MATCH)
@@ -483,6 +495,7 @@ def understand(
     attribute, score = (
         (hit.fact.field, hit.score) if hit is not None and hit.score >= FACT_MATCH else (None, 0.0)
     )
+    also = _second_fact(reading, catalog, product, hit) if attribute is not None and hit is not None else None
     commerce = reading.concepts & _COMMERCE
     if attribute is not None:
         keep = (
@@ -498,12 +511,25 @@ def understand(
             intent = Intent.SHIPPING
         elif attribute.startswith(("spec:", "safety:", "variants")):
             intent = Intent.SPEC
+        elif attribute.startswith("point:") and intent in (
+            Intent.PRICE,
+            Intent.STOCK,
+            Intent.SHIPPING,
+            Intent.PROMO,
+        ):
+            attribute, score = None, 0.0  # a selling point never answers a commerce question
         elif attribute.startswith("offer:"):
             intent = Intent.PROMO
         elif intent in (Intent.PRICE, Intent.STOCK):
             intent = Intent.SPEC  # "how many watts" is no stock question
     if reading.quantity is not None and intent in (Intent.OTHER, Intent.PURCHASE, Intent.STOCK):
         intent = Intent.STOCK
+    if (
+        reading.budget is not None
+        and not reading.named
+        and intent in (Intent.OTHER, Intent.PRICE, Intent.PRODUCT_INFO)
+    ):
+        intent = Intent.RECOMMENDATION
     unknown = False
     if attribute is None and intent in (Intent.SPEC, Intent.OTHER, Intent.PRODUCT_INFO):
         asked = reading.concepts - _COMMERCE
@@ -524,21 +550,38 @@ def understand(
         score,
         unknown=unknown,
         missing_variant=missing,
+        also=also,
         remembered=remembered,
         switched=switched,
+        on_screen=on_screen,
         notes=tuple(notes),
     )
 
 
+def _second_fact(reading: Reading, catalog: Catalog, product: Product, first: FactHit) -> str | None:
+    """Another fact asked about in the same comment, on a concept the first one does not cover."""
+    rest = reading.concepts - first.fact.cue_concepts - first.fact.value_concepts - _COMMERCE
+    if not rest:
+        return None
+    words = reading.words
+    second = best_fact(product, catalog, words, rest)
+    if second is None or second.score < 0.6 or second.fact.field == first.fact.field:
+        return None
+    return second.fact.field
+
+
 def _better_product(reading: Reading, catalog: Catalog, current: str) -> FactHit | None:
     """Another product whose facts clearly answer the question (shared specific words, not only a
-    general concept): "does it have peanuts?" with the tea on screen is about the nuts."""
+    general concept): "does it have peanuts?" with the tea on screen is about the nuts. Never for
+    shipping and returns, which every product has a word on."""
+    if reading.concepts & _SHIPPING:
+        return None
     best: FactHit | None = None
     for product_id, facts in catalog_facts(catalog).items():
         if product_id == current:
             continue
         for fact in facts:
-            if not (reading.words & (fact.cue_words | fact.value_words)):
+            if not any(reading.words & w for w in (*fact.cue_words, *fact.value_words)):
                 continue
             score = score_fact(fact, reading.words, reading.concepts)
             if score >= 0.6 and (best is None or score > best.score):

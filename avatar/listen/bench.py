@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from avatar.brain.answerer import Answerer
-from avatar.brain.reply import answer_question
+from avatar.brain.brain import Brain
 from avatar.brain.scene import Scene
 from avatar.engines.asr.audio_file import read_audio
 from avatar.engines.asr.factory import DEFAULT_ENGINE, DEFAULT_MODEL
@@ -66,20 +65,17 @@ class _AnswerPath:
 
     def __init__(self, scene: Scene) -> None:
         self.scene = scene
-        self.answerer = Answerer(scene)
+        self.answers = Brain(scene)
         self.brain = ModelWorker("bench-brain")
         self.voice = Voice(load_voice(scene.voice), cache=False)
         self.on_screen = scene.segments[0].product_id
 
     async def warm_up(self) -> None:
         await self.voice.worker.run(self.voice.render_timed, "Hello there.")
-        await self.brain.run(self.answerer.answer, "hello", self.on_screen)
+        await self.brain.run(self.answers.respond, "hello", self.on_screen)
 
     async def first_audio(self, question: str) -> int:
-        async def ask(text: str, product: str | None) -> Any:
-            return await self.brain.run(self.answerer.answer, text, product)
-
-        answer = await answer_question(self.answerer, None, question, self.on_screen, ask=ask)
+        answer = await self.brain.run(self.answers.respond, question, self.on_screen)
         first = (split_sentences(answer.text) or [answer.text])[0]
         speech = await self.voice.worker.run(self.voice.render_timed, first)
         return int(speech.pcm.size)

@@ -19,12 +19,12 @@ import numpy as np
 import numpy.typing as npt
 
 from avatar.brain.answerer import Answer, Answerer
+from avatar.brain.brain import Brain
 from avatar.brain.catalog import Product
 from avatar.brain.director import Director, Extra
 from avatar.brain.phrasing import Phrased, Phraser, build_phraser
 from avatar.brain.reload import SceneReloader
 from avatar.brain.reply import reply
-from avatar.brain.retrieval import Retriever, embedder_from_name
 from avatar.brain.scene import Scene
 from avatar.brain.scriptgen import ScriptWriter, write_all
 from avatar.brain.show import RunOfShow
@@ -128,10 +128,9 @@ class LiveShow:
         self.clock: Clock = clock or LoopClock()
         self.bus = EventBus()
         self.comments = CommentQueue(scene.catalog)
-        self.answerer = Answerer(scene)
+        self.brain = Brain(scene)  # understanding, memory, answers, fact lock: one owner
         self.phraser = phraser or build_phraser(scene, settings.llm, self.answerer.compliance)
         self.last_phrased: Phrased | None = None
-        self.retriever = Retriever(scene.catalog, embedder_from_name(settings.embedder or "none"))
         self.script_writer = ScriptWriter(
             self.phraser, sleep=lambda seconds: self.clock.sleep_until(self.clock.now() + seconds)
         )
@@ -173,6 +172,11 @@ class LiveShow:
         self._tasks: list[asyncio.Task[None]] = []
         self._reindex: asyncio.Task[None] | None = None
 
+    @property
+    def answerer(self) -> Answerer:
+        """The brain's answerer (its ``compliance`` is the show's fact lock)."""
+        return self.brain.answerer
+
     # -- lifecycle -------------------------------------------------------------------------------
     async def start(self) -> None:
         """Start the programme at once (silence and idle motion) and the host after warm-up."""
@@ -197,10 +201,8 @@ class LiveShow:
         if self._reindex is not None:
             self._reindex.cancel()
         self.phraser.close()
-        self.retriever.close()
 
     async def _load_llm(self) -> None:
-        await self.retriever.build()  # cached on disk: fast after the first run
         if await self.phraser.load():
             await self._write_scripts()
 
@@ -229,25 +231,24 @@ class LiveShow:
             tick += 1
             await self.clock.sleep_until(start + tick * DIRECTOR_TICK_S)
 
-    async def _reindex_and_rewrite(self) -> None:
-        await self.retriever.build()
-        await self._write_scripts()
-
     def use_scene(self, scene: Scene) -> None:
-        """Put a reloaded scene on air without stopping the stream (a bad compliance file is refused)."""
+        """Put a reloaded scene on air without stopping the stream: the one swap every reload
+        (file watcher, SIGHUP, console) goes through, so catalog, fact lock, answerer, memory, run
+        of show and director change together (a bad compliance file is refused)."""
         try:
-            answerer = Answerer(scene)
+            self.brain.swap_scene(scene)
         except DataError as error:
             log.error("scene edit refused, the show keeps the previous version: %s", error)
             return
-        self.scene, self.answerer = scene, answerer
+        self.scene = scene
+        answerer = self.brain.answerer
         self.comments.catalog = scene.catalog
         self.run_of_show.use_scene(scene)
         self.stage.scene = scene
         self.phraser.use_compliance(answerer.compliance)
-        old, self.retriever = self.retriever, Retriever(scene.catalog, self.retriever.embedder)
-        old.close()
-        self._reindex = asyncio.create_task(self._reindex_and_rewrite(), name="reindex")
+        if self._reindex is not None:
+            self._reindex.cancel()
+        self._reindex = asyncio.create_task(self._write_scripts(), name="rewrite-scripts")
         self.director.use_scene(scene, answerer.compliance)
         if self.product_id not in scene.catalog:
             self.product_id = self.run_of_show.current_product_id
@@ -460,12 +461,12 @@ class LiveShow:
             # Catalog answer (retrieval picks the product when no name does; the answerer runs on the
             # supervised brain worker), reworded by the LLM when it passes the fact lock in budget.
             self.last_phrased = await reply(
-                self.answerer,
-                self.retriever,
                 self.phraser,
                 comment.text,
                 self.product_id,
-                ask=self.ops.answer,
+                ask=lambda text, on_screen: self.ops.answer(
+                    text, on_screen, comment.viewer_id, comment.received_at, comment.reading
+                ),
             )
         except Exception:  # the brain crashed or hung (the supervisor restarts it): say so briefly
             log.exception("no answer for %r", comment.text[:80])

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any, Final
 
 from avatar.brain.answerer import Answer, Answerer
 from avatar.brain.compliance import ComplianceResult
-from avatar.brain.scene import Scene, load_scene
-from avatar.brain.show import RunOfShow
+from avatar.brain.scene import load_scene
 from avatar.brain.triage import COMMENT_TTL_S, Comment
+from avatar.brain.understanding import Reading
 from avatar.engines.worker import ModelWorker
 from avatar.ops.control import Control, OperatorLine, comment_key
 from avatar.ops.metrics import Registry
@@ -290,12 +290,20 @@ class Operations:
             actions = [action.as_dict() for action in result.actions]
             self.store.compliance(source, product_id, original, result.blocked, actions)
 
-    async def answer(self, text: str, product_id: str | None) -> Answer:
-        """The answerer's reply, computed on the brain worker (timed; errors counted, then raised)."""
+    async def answer(
+        self,
+        text: str,
+        product_id: str | None,
+        viewer: str = "",
+        at: float = 0.0,
+        reading: Reading | None = None,
+    ) -> Answer:
+        """The brain's reply to ``viewer`` (product on screen ``product_id``, clock second ``at``),
+        computed on the brain worker (timed; errors counted, then raised)."""
         loop = asyncio.get_running_loop()
         began = loop.time()
         try:
-            return await self.brain.run(self.show.answerer.answer, text, product_id)
+            return await self.brain.run(self.show.brain.respond, text, product_id, viewer, at, reading)
         except Exception as error:
             self.supervisor.error("brain", error)
             raise
@@ -383,19 +391,9 @@ class Operations:
         show = self.show
         loop = asyncio.get_running_loop()
 
-        def load() -> tuple[Scene, Answerer]:
-            scene = load_scene(show.scene.root)
-            return scene, Answerer(scene)
-
-        scene, answerer = await loop.run_in_executor(None, load)
-        position = show.run_of_show.position
-        run_of_show = RunOfShow(scene)
-        run_of_show.seek(*position)
-        show.scene, show.answerer, show.run_of_show = scene, answerer, run_of_show
-        show.comments.catalog = scene.catalog
-        show.stage.scene = scene
-        if show.product_id not in scene.catalog:
-            show.product_id = run_of_show.current_product_id
+        scene = await loop.run_in_executor(None, load_scene, show.scene.root)
+        Answerer(scene)  # a broken compliance file raises here, before anything changes
+        show.use_scene(scene)
         self.record("reload", str(scene.root))
 
     # -- persistence across restarts -----------------------------------------------------------------

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from avatar.brain.answerer import Answerer
-from avatar.brain.reply import answer_question
+from avatar.brain.brain import Brain
 from avatar.brain.retrieval import Retriever, Vectors, passages
 from avatar.brain.scene import Scene, load_scene
 from tests.fakes import DEMO_SCENE
@@ -34,19 +33,16 @@ async def test_a_question_naming_nothing_moves_to_the_product_whose_text_matches
     assert await retriever.context_product("what's your favourite film?", "aurora-buds") == "aurora-buds"
 
 
-async def test_a_matching_passage_replaces_i_dont_have_that_detail(scene: Scene) -> None:
-    answerer = Answerer(scene)
-    question = "can it quiet a busy commute?"
-    assert answerer.answer(question, "aurora-buds").text.startswith("I don't have that detail")
-    answer = await answer_question(answerer, Retriever(scene.catalog), question, "aurora-buds")
+def test_a_matching_selling_point_answers_a_question_no_spec_names(scene: Scene) -> None:
+    answer = Brain(scene).respond("can it quiet a busy commute?", "aurora-buds")
     assert answer.text == "Active noise cancelling that quiets a busy commute."
-    assert answer.facts["passage"] == "point" and answer.product_id == "aurora-buds"
+    assert answer.product_id == "aurora-buds"
 
 
-async def test_without_a_matching_passage_the_host_still_says_she_does_not_know(scene: Scene) -> None:
-    answerer = Answerer(scene)
-    answer = await answer_question(answerer, Retriever(scene.catalog), "is it vegan?", "aurora-buds")
-    assert answer.text.startswith("I don't have that detail for the Aurora Buds")
+def test_without_a_matching_fact_the_host_says_the_catalog_does_not_say(scene: Scene) -> None:
+    answer = Brain(scene).respond("is it vegan?", "aurora-buds")
+    assert answer.text.startswith("My notes on the Aurora Buds don't say, so I won't guess.")
+    assert answer.not_stated
 
 
 class CountingEmbedder:
