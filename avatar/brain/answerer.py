@@ -80,7 +80,7 @@ class Answer:
     language: str
     facts: dict[str, str] = field(default_factory=dict)
     compliance: tuple[Action, ...] = ()
-    understanding: Understanding | None = None  # what the question was taken to ask
+    understanding: Understanding | None = field(default=None, compare=False)  # what it was taken to ask
 
     @property
     def not_stated(self) -> bool:
@@ -431,9 +431,7 @@ class Answerer:
             facts[f"variant:{variant.sku}"] = variant.name(lang)
             name = f"{name}（{variant.name(lang)}）" if lang == "zh" else f"{variant.name(lang)} {name}"
         if n == 0:
-            text = (
-                f"{name}已经售罄了，抱歉！" if lang == "zh" else f"Sorry, the {name} is sold out right now."
-            )
+            text = f"{name}已经售罄了，抱歉！" if lang == "zh" else f"Sorry, the {name} just sold out."
             if variant is not None:
                 others = [v.name(lang) for v in product.variants if v.sku != variant.sku and v.stock != 0]
                 if others:

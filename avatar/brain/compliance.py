@@ -573,19 +573,6 @@ class ComplianceChecker:
         self._name_numbers = {
             n.value for p in catalog.products for name in p.names.values() for n in _numbers(_normalise(name))
         }
-        # The shop's own words: a line quoting them ("100% merino wool") is not the host's claim.
-        self._catalog_texts = tuple(
-            sorted(
-                {
-                    _normalise(t).strip().rstrip(".!?。！？")
-                    for p in catalog.products
-                    for t in _product_texts(p)
-                    if len(t.strip()) >= 4
-                },
-                key=len,
-                reverse=True,
-            )
-        )
 
     @classmethod
     def for_scene(cls, scene: Scene, now: Callable[[], datetime] | None = None) -> ComplianceChecker:
@@ -623,11 +610,6 @@ class ComplianceChecker:
 
     def _words(self, text: str, actions: list[Action]) -> str:
         exempt = [m.span() for term in self.rules.allowed for m in term.pattern.finditer(text)]
-        for quoted in self._catalog_texts:
-            start = text.find(quoted)
-            while start >= 0:
-                exempt.append((start, start + len(quoted)))
-                start = text.find(quoted, start + 1)
         hits: list[tuple[int, int, Term, Rule]] = []
         for rule, terms in ((Rule.MEDICAL, self.rules.medical), (Rule.ABSOLUTE, self.rules.banned)):
             for term in terms:

@@ -130,7 +130,7 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
         score = 0.6 + 0.1 * (len(about) - 1)
     elif mentions:
         score = 0.35 + 0.05 * (len(mentions) - 1)
-    cue = 0.75 if fact.field.startswith("faq:") else 0.5  # an FAQ's question is what it is about
+    cue = 0.9 if fact.field.startswith("faq:") else 0.5  # an FAQ's question is what it is about
     score += cue * _overlap(words, fact.cue_words) + 0.25 * _overlap(words, fact.value_words)
     if fact.field.startswith("point:"):
         score *= 0.8  # a selling point answers only what no spec, FAQ or policy does

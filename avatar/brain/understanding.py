@@ -23,7 +23,7 @@ import cn2an
 from rapidfuzz.distance import Levenshtein
 
 from avatar.brain.catalog import Catalog, Product
-from avatar.brain.intents import Intent, classify
+from avatar.brain.intents import Intent, classify, resolve_product
 from avatar.brain.knowledge import FACT_MATCH, FactHit, best_fact, catalog_facts, score_fact
 from avatar.brain.language import content_words, detect_language, is_cjk
 from avatar.brain.lexicon import lexicon
@@ -200,6 +200,7 @@ def _names(catalog: Catalog) -> _Names:
         for phrase in (*product.names.values(), *product.aliases):
             add(phrase, product.id)
             add(re.sub(r"^(the|a|an)\s+", "", _norm(phrase)), product.id)
+        for phrase in product.names.values():  # name words, not alias words ("hiking backpack")
             for word in re.findall(r"[a-z0-9][a-z0-9'-]*", phrase.lower()):
                 word_owners.setdefault(word, set()).add(product.id)
             chinese = "".join(ch for ch in phrase if is_cjk(ch))
@@ -427,6 +428,8 @@ def understand(
         and (reading.follow_up or topic.product_id != topic.on_screen or topic.on_screen == on_screen)
     ):
         product_id, remembered = topic.product_id, True
+    elif resolve_product(reading.text, catalog, on_screen) is None:
+        product_id = None  # "the blue one" when the product on screen has no colours: ask which
     else:
         product_id = on_screen
     product = catalog.get(product_id) if product_id is not None else None
@@ -439,33 +442,34 @@ def understand(
         topic is not None
         and intent is Intent.OTHER
         and (reading.follow_up or named_variants or reading.named)
+        and topic.intent in {i.value for i in _REFINABLE}
+        and (reading.follow_up or len(reading.text) <= 30)
     ):
-        if topic.intent in {i.value for i in _REFINABLE} and (reading.follow_up or len(reading.text) <= 30):
-            intent = Intent(topic.intent)
-            remembered = True
-            notes.append("follow-up")
-            if not named_variants and not reading.named and topic.attribute:
-                return Understanding(
-                    reading,
-                    intent,
-                    product_id,
-                    variant,
-                    topic.attribute,
-                    1.0,
-                    remembered=True,
-                    notes=tuple(notes),
-                )
-            if named_variants and topic.attribute and not reading.concepts:
-                return Understanding(
-                    reading,
-                    intent,
-                    product_id,
-                    variant,
-                    topic.attribute,
-                    1.0,
-                    remembered=True,
-                    notes=tuple(notes),
-                )
+        intent = Intent(topic.intent)
+        remembered = True
+        notes.append("follow-up")
+        if not named_variants and not reading.named and topic.attribute:
+            return Understanding(
+                reading,
+                intent,
+                product_id,
+                variant,
+                topic.attribute,
+                1.0,
+                remembered=True,
+                notes=tuple(notes),
+            )
+        if named_variants and topic.attribute and not reading.concepts:
+            return Understanding(
+                reading,
+                intent,
+                product_id,
+                variant,
+                topic.attribute,
+                1.0,
+                remembered=True,
+                notes=tuple(notes),
+            )
 
     if product is None:
         return Understanding(reading, intent, None, remembered=remembered, notes=tuple(notes))

@@ -211,7 +211,7 @@ def test_stock(host: Answerer) -> None:
 def test_spec_asked_by_name(host: Answerer) -> None:
     answer = host.answer("how long does the battery last?", "aurora-buds")
     assert answer.intent == "spec"
-    assert answer.text == "Battery life of the Aurora Buds: 8 hours per charge, 32 hours with the case."
+    assert answer.text == "The battery life of the Aurora Buds: 8 hours per charge, 32 hours with the case."
     assert answer.facts["spec:battery"] == "8 hours per charge, 32 hours with the case"
     zh = host.answer("续航多久？", "aurora-buds")
     assert zh.text == "极光真无线耳机的续航：单次8小时，配合充电盒共32小时。"
@@ -284,8 +284,9 @@ def test_unknown_product_is_honest(host: Answerer) -> None:
 def test_unanswerable_question_about_the_product_on_screen(host: Answerer) -> None:
     answer = host.answer("can I engrave my name on it?", "summit-bottle")
     assert answer.intent == "other" and answer.product_id == "summit-bottle"
-    assert answer.text.startswith("I don't have that detail for the Summit Steel Bottle, so I won't guess.")
-    assert not numbers_in(answer.text)
+    assert answer.text.startswith("My notes on the Summit Steel Bottle don't say, so I won't guess.")
+    # The nearest fact the catalog does state, word for word: its only numbers are the catalog's.
+    assert answer.not_stated and "What I can tell you: capacity, 750 ml." in answer.text
 
 
 def test_empty_question_prompts_politely(host: Answerer) -> None:
@@ -369,8 +370,8 @@ def test_suitability_of_the_product_on_screen(host: Answerer) -> None:
     assert host.answer("is it good for the gym?", "aurora-buds").text.startswith("Yes, good for workouts")
     lamp = host.answer("is it good for hiking?", "lumen-lamp")
     assert lamp.intent == "product_info" and "Ridgeline 30L Backpack" in lamp.text
-    swim = host.answer("适合游泳吗", "aurora-buds")
-    assert "不乱承诺" in swim.text
+    swim = host.answer("适合游泳吗", "aurora-buds")  # the catalog's water rating, no promise
+    assert "IPX4级防泼溅、防汗" in swim.text and "可以游泳" not in swim.text
 
 
 @pytest.mark.parametrize("question", ["how do I buy?", "I'll take it!", "add it to my cart", "怎么下单"])

@@ -138,13 +138,13 @@ async def test_hung_answerer_gets_a_holding_line_then_answers_again(
     driven: DrivenShow = await started(scene)
     show = driven.show
     captions = record_captions(show)
-    real_answer = show.answerer.answer
+    real_answer = show.brain.respond
 
-    def hung_answer(text: str, product_id: str) -> Any:
+    def hung_answer(text: str, product_id: str, *args: Any) -> Any:
         release.wait(60)  # an LLM that never returns
-        return real_answer(text, product_id)
+        return real_answer(text, product_id, *args)
 
-    show.answerer.answer = hung_answer  # type: ignore[method-assign]
+    show.brain.respond = hung_answer  # type: ignore[method-assign]
     driven.settle_limit_s = 0.01  # the hung call never returns: do not wait for it each tick
     assert show.submit_comment("v1", "Ann", "How much is the desk lamp?").value == "accepted"
     pace = Pace()
@@ -153,7 +153,7 @@ async def test_hung_answerer_gets_a_holding_line_then_answers_again(
     assert show.ops.supervisor.stages["brain"].restarts == 1
     assert BRAIN_DOWN_LINE["en"].split("!")[0] in " ".join(captions), "the host says she needs a moment"
 
-    show.answerer.answer = real_answer  # type: ignore[method-assign]
+    show.brain.respond = real_answer  # type: ignore[method-assign]
     driven.settle_limit_s = 2.0
     price = scene.catalog.format_price(scene.catalog.get("lumen-lamp").current_price())
     assert show.submit_comment("v2", "Bo", "How much is the desk lamp?").value == "accepted"
