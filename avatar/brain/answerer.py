@@ -443,15 +443,15 @@ class Answerer:
                     )
         elif quantity is not None and quantity > n:
             text = (
-                f"要{quantity}{unit}的话，{name}现在只剩{n}{unit}了。"
+                f"{name}现在只剩{n}{unit}了，不够这个数量哦。"
                 if lang == "zh"
-                else f"You'd like {quantity}, but only {n} of the {name} are left."
+                else f"Only {n} of the {name} are left, not enough for that many."
             )
         elif quantity is not None:
             text = (
-                f"没问题，{name}现在有{n}{unit}现货，{quantity}{unit}够的。"
+                f"没问题，{name}现在有{n}{unit}现货，够的。"
                 if lang == "zh"
-                else f"No problem: we have {n} of the {name}, enough for {quantity}."
+                else f"No problem: we have {n} of the {name}, plenty for that."
             )
         elif n <= _LOW_STOCK:
             text = (

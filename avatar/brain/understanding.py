@@ -580,12 +580,16 @@ def _better_product(reading: Reading, catalog: Catalog, current: str) -> FactHit
     shipping and returns, which every product has a word on."""
     if reading.concepts & _SHIPPING:
         return None
+    # Every specific word must be the other product's: "made in italy?" is not about the jeans that
+    # are "made in Turkey" (concept words like "made", "allergic" need no match).
+    specific = {w for w in reading.words if not lexicon().concepts_in(w)}
     best: FactHit | None = None
     for product_id, facts in catalog_facts(catalog).items():
         if product_id == current:
             continue
         for fact in facts:
-            if not any(reading.words & w for w in (*fact.cue_words, *fact.value_words)):
+            said = frozenset().union(*fact.cue_words, *fact.value_words)
+            if not reading.words & said or specific - said:
                 continue
             score = score_fact(fact, reading.words, reading.concepts)
             if score >= 0.6 and (best is None or score > best.score):
