@@ -388,8 +388,10 @@ class Answerer:
                 )
                 if "promo_ends" in f:
                     text += f" The deal runs until {f['promo_ends']}."
-            return Answer(text, product.id, Intent.PROMO.value, lang, f)
+            return self._with_offers(Answer(text, product.id, Intent.PROMO.value, lang, f), product)
 
+        if product.offers:
+            return self._with_offers(self._price(product, lang), product, intent=Intent.PROMO, again=False)
         if lang == "zh":
             text = f"{f['name']}目前没有优惠活动，售价{f['price']}。"
         else:
@@ -407,6 +409,22 @@ class Answerer:
                 else f" Our {label} is on the {other.name(lang)}, though!"
             )
         return Answer(text, product.id, Intent.PROMO.value, lang, f)
+
+    def _with_offers(
+        self, answer: Answer, product: Product, intent: Intent | None = None, again: bool = True
+    ) -> Answer:
+        """``answer`` with the product's bundle offers added as written (once)."""
+        text, facts, lang = answer.text, dict(answer.facts), answer.language
+        for number, offer in enumerate(product.offers, start=1):
+            said = _clause(localized(offer, lang))
+            if f"offer:{number}" in facts and not again:
+                continue
+            if said in text:
+                facts[f"offer:{number}"] = said
+                continue
+            facts[f"offer:{number}"] = said
+            text += f"另外{said}。" if lang == "zh" else f" Also: {said}."
+        return replace(answer, text=text, facts=facts, intent=(intent or Intent(answer.intent)).value)
 
     def _any_promo(self, intent: Intent, lang: str) -> Answer:
         """A deal question with no product in view: name a running deal, if there is one."""

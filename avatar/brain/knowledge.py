@@ -76,7 +76,7 @@ def facts_of(product: Product) -> tuple[Fact, ...]:
     for number, faq in enumerate(product.faq, start=1):
         facts.append(_fact(product, f"faq:{number}", list(faq.question.values()), list(faq.answer.values())))
     for number, offer in enumerate(product.offers, start=1):
-        facts.append(_fact(product, f"offer:{number}", [], list(offer.values())))
+        facts.append(_fact(product, f"offer:{number}", list(offer.values()), []))
     if product.shipping:
         facts.append(_fact(product, "shipping", [], list(product.shipping.values())))
     # Selling points say what the product is good for ("quiets a busy commute"); as cues they

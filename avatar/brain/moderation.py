@@ -97,6 +97,7 @@ _EN_AT_SOMEONE = (
     r"(an?\s+|so\s+|such\s+an?\s+|really\s+)?" + _EN_INSULTS,
     _EN_INSULTS + r"\s+(host|bot|ai)",
     r"shut\s+up",
+    r"worst (host|shop|stream|seller)s?( ever)?",
 )
 _ZH_PROFANITY = (
     "真丑",
@@ -182,6 +183,8 @@ _ZH_LINK = (
 _PHONE = re.compile(r"(?<!\d)\+?\d(?:[\s-]?\d){6,}(?!\d)")
 
 _EN_INJECTION = (
+    r"(admin|moderator|system|developer) here",
+    r"announce (it|this|that) to (everyone|everybody|all|the chat)",
     r"ignore (all |any |the |your |my )*(previous |prior |above |earlier |preceding |system )?"
     r"(instructions?|prompts?|rules?|directions?|guidelines?)",
     r"disregard (all |any |the |your )*(previous |prior |above )?(instructions?|prompts?|rules?)",

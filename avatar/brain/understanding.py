@@ -222,8 +222,19 @@ def _names(catalog: Catalog) -> _Names:
     )
     variants = []
     for product in catalog.products:
+        # Words every variant name shares ("iPhone", "switch") say nothing about which one: viewers
+        # type "16 pro" for "iPhone 16 Pro" and "brown" for "Brown switch".
+        shared = None
         for variant in product.variants:
-            for phrase in (*variant.names.values(), *variant.aliases, variant.sku):
+            tokens = set(variant.name("en").lower().split())
+            shared = tokens if shared is None else shared & tokens
+        for variant in product.variants:
+            phrases = [*variant.names.values(), *variant.aliases, variant.sku]
+            if shared:
+                short = " ".join(t for t in variant.name("en").split() if t.lower() not in shared)
+                if short and (len(short) >= 2 or short.isdigit()):
+                    phrases.append(short)
+            for phrase in phrases:
                 variants.append((phrase.strip(), product.id, variant.sku))
     variants.sort(key=lambda item: -len(item[0]))
     return _Names(tuple(sorted(terms.items(), key=lambda item: -len(item[0]))), fuzzy, tuple(variants))
@@ -238,8 +249,9 @@ def _pattern(term: str, case_sensitive: bool = False) -> re.Pattern[str]:
     return re.compile(r"(?<![a-zA-Z0-9'’])" + re.escape(term) + r"(?:s|es)?(?![a-zA-Z0-9])", flags)
 
 
-def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Products named (in order) and, when only a shared word matched, the ones it could mean."""
+def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple[str, ...], str]:
+    """Products named (in order), the ones a shared word could mean ("the charger"), and the text
+    with the names taken out (a name says which product, not what is asked: "充电宝多少钱")."""
     lowered = _norm(text)
     names = _names(catalog)
     claimed: list[tuple[int, int]] = []
@@ -275,7 +287,10 @@ def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple
                     named.append(product_id)
     if named:
         ambiguous = [i for i in ambiguous if i not in named]
-    return tuple(named), tuple(ambiguous)
+    rest = lowered
+    for start, end in sorted(claimed, reverse=True):
+        rest = rest[:start] + " " + rest[end:]
+    return tuple(named), tuple(ambiguous), rest
 
 
 def _variants_named(text: str, catalog: Catalog) -> tuple[tuple[str, str], ...]:
@@ -345,16 +360,23 @@ def _questions(text: str) -> int:
     return max(1, sum(1 for p in parts if p.strip().endswith(("?", "？"))))
 
 
+def _first_question(text: str) -> str:
+    parts = [p for p in re.split(r"(?<=[?？])", text) if p.strip()]
+    return next((p for p in parts if p.strip().endswith(("?", "？"))), text)
+
+
 def read(text: str, catalog: Catalog) -> Reading:
     """What ``text`` says on its own (see the module docstring)."""
     raw = text[:MAX_READ_CHARS]
     words = lexicon()
     language = detect_language(raw)
     spelled = unicodedata.normalize("NFKC", words.spell_emoji(raw))
-    intent = classify(spelled, language)
+    questions = _questions(spelled)
+    # A ramble with several questions: its first question says what to answer first.
+    intent = classify(_first_question(spelled) if questions >= 2 else spelled, language)
     if intent is Intent.OTHER and _BARE_PRICE.search(spelled):
         intent = Intent.PRICE
-    named, ambiguous = _products_named(spelled, catalog)
+    named, ambiguous, asked = _products_named(spelled, catalog)
     quantity = _quantity(spelled)
     return Reading(
         text=spelled,
@@ -364,8 +386,8 @@ def read(text: str, catalog: Catalog) -> Reading:
         ambiguous=ambiguous,
         variants=_variants_named(spelled, catalog),
         colour=words.colour_in(spelled.lower()),
-        words=frozenset(content_words(spelled)),
-        concepts=words.concepts_in(spelled),
+        words=frozenset(content_words(asked)),
+        concepts=words.concepts_in(asked),
         budget=read_budget(spelled),
         quantity=quantity,
         deixis=bool(_THIS.search(spelled)),
@@ -373,7 +395,7 @@ def read(text: str, catalog: Catalog) -> Reading:
         yes_no=bool(_YES_NO.search(spelled)),
         medical=bool(_MEDICAL_BAIT.search(spelled)),
         foreign=words.is_foreign(raw),
-        questions=_questions(spelled),
+        questions=questions,
     )
 
 
@@ -507,7 +529,13 @@ def understand(
             or (intent is Intent.STOCK and "stock" in commerce)
             or (intent is Intent.PROMO and not attribute.startswith("offer:"))
             or (intent is Intent.PRODUCT_INFO and _GENERIC_INFO.search(reading.text) is not None)
-            or (intent is Intent.SHIPPING and attribute != "shipping" and not attribute.startswith("faq:"))
+            or (
+                intent is Intent.SHIPPING
+                and attribute != "shipping"
+                and not attribute.startswith("faq:")
+                and hit is not None
+                and not reading.concepts & hit.fact.cue_concepts
+            )
         )
         if keep:
             attribute, score = None, 0.0
