@@ -243,7 +243,9 @@ class Answerer:
         if reading.medical and intent in (Intent.OTHER, Intent.SPEC, Intent.PRODUCT_INFO) and not u.attribute:
             return self._no_medical(product, lang)
         if intent is Intent.PURCHASE:
-            return self._purchase(product, lang)
+            return self._purchase(product, lang, reading.quantity)
+        if intent is Intent.PRICE and reading.price_claim:
+            return self._no_price_claim(product, lang)
         if intent is Intent.PRICE:
             return self._price(product, lang, variant, reading.quantity)
         if intent is Intent.PROMO and u.attribute is not None and u.attribute.startswith("offer:"):
@@ -497,7 +499,19 @@ class Answerer:
     def _attribute(
         self, product: Product, attribute: str, intent: Intent, lang: str, variant: Variant | None
     ) -> Answer:
-        """The catalog fact the question is about (spec, safety, FAQ, offer, shipping, variants)."""
+        """The catalog fact the question is about (spec, safety, FAQ, offer, shipping, variants);
+        a sold-out product says so first when the question is about getting it."""
+        answer = self._fact(product, attribute, intent, lang, variant)
+        if product.stock == 0 and attribute != "variants" and variant is None and intent is not Intent.SPEC:
+            name = product.name(lang)
+            first = f"{name}现在已经售罄。" if lang == "zh" else f"The {name} is sold out right now."
+            joiner = "" if lang == "zh" else " "
+            answer = replace(answer, text=first + joiner + answer.text, facts={**answer.facts, "stock": "0"})
+        return answer
+
+    def _fact(
+        self, product: Product, attribute: str, intent: Intent, lang: str, variant: Variant | None
+    ) -> Answer:
         kind, _, arg = attribute.partition(":")
         if kind == "spec" and (spec := product.spec(arg)) is not None:
             return self._one_spec(spec, product, lang, attribute, intent)
@@ -546,14 +560,14 @@ class Answerer:
         facts = {"name": name, "variants": ", ".join(names)}
         if lang == "zh":
             listed = "、".join(names)
-            text = f"{name}没有{missing}哦，" if missing else ""
+            text = f"{name}没有{missing or '这个选项'}哦，" if missing is not None else ""
             text += f"{name}有这些{label}：{listed}。"
             if sold_out:
                 text += f"其中{'、'.join(sold_out)}已经售罄。"
         else:
             listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
             plural = label if label.endswith("s") else f"{label}s"
-            text = f"The {name} doesn't come in {missing}. " if missing else ""
+            text = f"The {name} doesn't come in {missing or 'that'}. " if missing is not None else ""
             text += f"The {name} comes in these {plural}: {listed}."
             if sold_out:
                 text += f" Sold out right now: {', '.join(sold_out)}."
@@ -584,6 +598,17 @@ class Answerer:
                 else f" What I can tell you: {_lower_first(label)}, {value}."
             )
         return Answer(text, product.id, u.intent.value, lang, facts)
+
+    def _no_price_claim(self, product: Product, lang: str) -> Answer:
+        """ "Cheapest anywhere?": other shops' prices are not known here, so only ours is said."""
+        answer = self._price(product, lang)
+        first = (
+            "别家的价格我不清楚，不做比较。"
+            if lang == "zh"
+            else "I can't speak for other shops' prices, so no comparisons from me."
+        )
+        joiner = "" if lang == "zh" else " "
+        return replace(answer, text=first + joiner + answer.text)
 
     def _no_medical(self, product: Product, lang: str) -> Answer:
         """Health-claim bait: no promise, and what the product does per its catalog."""
@@ -916,8 +941,9 @@ class Answerer:
             )
         return Answer(text, product.id, Intent.PRODUCT_INFO.value, lang, {"name": name})
 
-    def _purchase(self, product: Product, lang: str) -> Answer:
-        """How to buy: the cart, the price that applies now, and the stock when it is low."""
+    def _purchase(self, product: Product, lang: str, quantity: int | None = None) -> Answer:
+        """How to buy: the cart, the price that applies now, bundle offers, and the stock when it
+        is low or short of the quantity asked for."""
         f = self._price_facts(product, lang)
         f.pop("promo_ends", None)  # facts list what is said, and the end date is not
         if "promo_price" in f:
@@ -942,14 +968,22 @@ class Answerer:
             )
         else:
             text = f"Tap the cart to order the {f['name']} for {f['price']}."
-        if product.stock <= _LOW_STOCK:
+        unit = product.unit_word(lang)
+        if quantity is not None and quantity > product.stock:
             f["stock"] = str(product.stock)
             text += (
-                f"只剩{product.stock}件了，抓紧！"
+                f"不过只剩{product.stock}{unit}了，不够这个数量哦。"
+                if lang == "zh"
+                else f" Only {product.stock} left, though, not enough for that many."
+            )
+        elif product.stock <= _LOW_STOCK:
+            f["stock"] = str(product.stock)
+            text += (
+                f"只剩{product.stock}{unit}了，抓紧！"
                 if lang == "zh"
                 else f" Only {product.stock} left, so be quick!"
             )
-        return Answer(text, product.id, Intent.PURCHASE.value, lang, f)
+        return self._with_offers(Answer(text, product.id, Intent.PURCHASE.value, lang, f), product)
 
     # --- the social side of chat -----------------------------------------------------------------
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from avatar.brain.catalog import Catalog, Product
-from avatar.brain.language import content_words
+from avatar.brain.language import stems
 from avatar.brain.lexicon import lexicon
 
-__all__ = ["FACT_MATCH", "Fact", "FactHit", "best_fact", "facts_of", "name_words"]
+__all__ = ["FACT_MATCH", "Fact", "FactHit", "best_fact", "catalog_facts", "facts_of", "score_fact"]
 
 FACT_MATCH = 0.45
 """A fact scoring at least this is what the question is about."""
@@ -52,16 +52,11 @@ def _fact(product: Product, field: str, cue: list[str], value: list[str]) -> Fac
     return Fact(
         product.id,
         field,
-        tuple(frozenset(content_words(text)) for text in cue if text.strip()),
-        tuple(frozenset(content_words(text)) for text in value if text.strip()),
+        tuple(stems(text) for text in cue if text.strip()),
+        tuple(stems(text) for text in value if text.strip()),
         words.concepts_in(cue_text),
         words.concepts_in(value_text),
     )
-
-
-def name_words(product: Product) -> frozenset[str]:
-    """Content words of a product's names and aliases (they say which product, not which fact)."""
-    return frozenset(content_words(" ".join([*product.names.values(), *product.aliases])))
 
 
 def facts_of(product: Product) -> tuple[Fact, ...]:
@@ -130,7 +125,7 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
         score = 0.6 + 0.1 * (len(about) - 1)
     elif mentions:
         score = 0.35 + 0.05 * (len(mentions) - 1)
-    cue = 0.9 if fact.field.startswith("faq:") else 0.5  # an FAQ's question is what it is about
+    cue = 0.9 if fact.field.startswith("faq:") else 0.65  # an FAQ's question is what it is about
     score += cue * _overlap(words, fact.cue_words) + 0.25 * _overlap(words, fact.value_words)
     if fact.field.startswith("point:"):
         score *= 0.8  # a selling point answers only what no spec, FAQ or policy does
@@ -138,12 +133,25 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
 
 
 def best_fact(
-    product: Product, catalog: Catalog, words: frozenset[str], concepts: frozenset[str]
+    product: Product,
+    catalog: Catalog,
+    words: frozenset[str],
+    concepts: frozenset[str],
+    listing: bool = False,
+    only: str = "",
 ) -> FactHit | None:
-    """The fact of ``product`` the question is most about, or None when nothing scores above zero."""
+    """The fact of ``product`` the question is most about, or None when nothing scores above zero.
+
+    ``listing``: the question asks which options there are ("what flavours?"), so the variant list
+    is preferred; ``only``: consider fields with this prefix only (``safety:``).
+    """
     best: FactHit | None = None
     for fact in catalog_facts(catalog).get(product.id, ()):
+        if not fact.field.startswith(only):
+            continue
         score = score_fact(fact, words, concepts)
+        if listing and fact.field == "variants" and score > 0:
+            score = min(1.0, score + 0.25)
         if score > 0 and (best is None or score > best.score):
             best = FactHit(fact, score)
     return best

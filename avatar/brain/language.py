@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["EN_STOP_WORDS", "SUPPORTED_LANGUAGES", "content_words", "detect_language", "is_cjk"]
+__all__ = ["EN_STOP_WORDS", "SUPPORTED_LANGUAGES", "content_words", "detect_language", "is_cjk", "stems"]
 
 SUPPORTED_LANGUAGES = ("en", "zh")
 
@@ -63,3 +63,19 @@ def content_words(text: str) -> set[str]:
         words.add(word)
     words.update(ch for ch in lowered if is_cjk(ch) and ch not in _ZH_STOP)
     return words
+
+
+def _stem(word: str) -> str:
+    # A light English stemmer, the same on both sides of a match: "heating"/"heat",
+    # "charging"/"charge" -> "charg", "flavoured"/"flavour".
+    if not word.isascii() or len(word) <= 4:
+        return word
+    for ending in ("ing", "ed", "e"):
+        if word.endswith(ending) and len(word) - len(ending) >= 3:
+            return word[: -len(ending)]
+    return word
+
+
+def stems(text: str) -> frozenset[str]:
+    """:func:`content_words` with English words reduced to a rough stem, for matching facts."""
+    return frozenset(_stem(word) for word in content_words(text))

@@ -27,6 +27,7 @@ class Topic:
     attribute: str | None  # fact field (spec:<key>, faq:<n>, ...)
     on_screen: str | None  # what was on screen when they asked
     at: float  # clock seconds
+    concepts: frozenset[str] = frozenset()  # what kind of fact it was ("shelf_life"), for "那蜂蜜呢"
 
 
 class Memory:

@@ -100,6 +100,11 @@ _EN_AT_SOMEONE = (
     r"worst (host|shop|stream|seller)s?( ever)?",
 )
 _ZH_PROFANITY = (
+    "主播骗子",
+    "傻x",
+    "傻X",
+    "滚蛋",
+    "主播滚",
     "真丑",
     "丑八怪",
     "是垃圾",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
@@ -25,7 +25,7 @@ from rapidfuzz.distance import Levenshtein
 from avatar.brain.catalog import Catalog, Product
 from avatar.brain.intents import Intent, classify, resolve_product
 from avatar.brain.knowledge import FACT_MATCH, FactHit, best_fact, catalog_facts, score_fact
-from avatar.brain.language import content_words, detect_language, is_cjk
+from avatar.brain.language import detect_language, is_cjk, stems
 from avatar.brain.lexicon import lexicon
 from avatar.brain.memory import Topic
 
@@ -113,6 +113,18 @@ _SIZE = re.compile(
     r"|come in (\d{2})(?!\d)",
     re.IGNORECASE,
 )
+# "还有麻辣的吗", "龙井还有吗": is there any left.
+_STILL_THERE = re.compile(r"还有.{0,10}吗|还有没有|还有的吗|还剩")
+# "which flavours do you have?", "有哪些色号": the options there are.
+_LISTING = re.compile(
+    r"(?<![a-z])(?:which|what)(?![a-z])|哪些|哪几|几种|几个色|什么色|什么味|什么口味", re.IGNORECASE
+)
+# Claims about other shops' prices: the host cannot know them, says so and gives its own price.
+_PRICE_CLAIM = re.compile(
+    r"cheapest (?:anywhere|online|on the market|price)|lowest price|cheaper than (?:anywhere|amazon|other)|"
+    r"全网最低|全网最便宜|最低价|比别家便宜|别家更便宜",
+    re.IGNORECASE,
+)
 _BARE_PRICE = re.compile(r"多少\s*[?？!！~～。]*\s*$|咋卖|怎么卖|啥价|多少一|几多钱|多钱")
 
 
@@ -142,6 +154,8 @@ class Reading:
     deixis: bool  # "this", "这个": the product on screen
     follow_up: bool  # "and the blue one?", "那黑色呢"
     yes_no: bool  # "is it ...?", "...吗"
+    listing: bool  # "which flavours?", "有哪些": the options there are
+    price_claim: bool  # "cheapest anywhere?", 全网最低
     medical: bool  # fishing for a health claim
     foreign: bool  # written in a language the host does not speak
     questions: int  # question sentences in it (a ramble may hold two)
@@ -289,8 +303,10 @@ def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple
         ambiguous = [i for i in ambiguous if i not in named]
     rest = lowered
     for start, end in sorted(claimed, reverse=True):
-        rest = rest[:start] + " " + rest[end:]
-    return tuple(named), tuple(ambiguous), rest
+        # "where is the jerky from?" reads as "where is it from?"
+        before = re.sub(r"(?:^|\s)(?:the|this|that|these|those|your)\s*$", " ", rest[:start])
+        rest = before + (" it " if rest[:start].strip() and not is_cjk(rest[start]) else " ") + rest[end:]
+    return tuple(named), tuple(ambiguous), " ".join(rest.split())
 
 
 def _variants_named(text: str, catalog: Catalog) -> tuple[tuple[str, str], ...]:
@@ -376,6 +392,10 @@ def read(text: str, catalog: Catalog) -> Reading:
     intent = classify(_first_question(spelled) if questions >= 2 else spelled, language)
     if intent is Intent.OTHER and _BARE_PRICE.search(spelled):
         intent = Intent.PRICE
+    elif intent is Intent.OTHER and _STILL_THERE.search(spelled):
+        intent = Intent.STOCK
+    if _PRICE_CLAIM.search(spelled) and intent not in (Intent.INJECTION, Intent.ABUSE, Intent.SPAM):
+        intent = Intent.PRICE
     named, ambiguous, asked = _products_named(spelled, catalog)
     quantity = _quantity(spelled)
     return Reading(
@@ -386,13 +406,15 @@ def read(text: str, catalog: Catalog) -> Reading:
         ambiguous=ambiguous,
         variants=_variants_named(spelled, catalog),
         colour=words.colour_in(spelled.lower()),
-        words=frozenset(content_words(asked)),
+        words=stems(asked),
         concepts=words.concepts_in(asked),
         budget=read_budget(spelled),
         quantity=quantity,
         deixis=bool(_THIS.search(spelled)),
         follow_up=bool(_FOLLOW_UP.search(spelled)) and len(spelled) <= 40,
         yes_no=bool(_YES_NO.search(spelled)),
+        listing=bool(_LISTING.search(spelled)),
+        price_claim=bool(_PRICE_CLAIM.search(spelled)),
         medical=bool(_MEDICAL_BAIT.search(spelled)),
         foreign=words.is_foreign(raw),
         questions=questions,
@@ -481,6 +503,9 @@ def understand(
                 remembered=True,
                 notes=tuple(notes),
             )
+        if reading.named and topic.concepts and not reading.concepts and reading.named[0] != topic.product_id:
+            # "那蜂蜜呢" after "保质期多久": the same kind of fact, of the product now named.
+            reading = replace(reading, concepts=topic.concepts)
         if named_variants and topic.attribute and not reading.concepts:
             return Understanding(
                 reading,
@@ -500,13 +525,23 @@ def understand(
     if product.variants and variant is None and not reading.named[1:]:
         size = _SIZE.search(reading.text)
         missing = reading.colour or (next(g for g in size.groups() if g) if size else None)
+        options = next((f for f in catalog_facts(catalog)[product.id] if f.field == "variants"), None)
+        if (
+            missing is None
+            and options is not None
+            and reading.yes_no
+            and not reading.listing
+            and reading.concepts & options.cue_concepts
+            and intent in (Intent.OTHER, Intent.SPEC, Intent.STOCK, Intent.PRODUCT_INFO)
+        ):
+            missing = ""  # "有没有咖喱味的?": an option of that kind the product does not have
 
     # Which of the product's facts.
     hit: FactHit | None = None
     switched = False
     if intent in _REFINABLE:
         words = reading.words
-        hit = best_fact(product, catalog, words, reading.concepts)
+        hit = best_fact(product, catalog, words, reading.concepts, listing=reading.listing)
         if (
             (hit is None or hit.score < FACT_MATCH)
             and not reading.named
@@ -555,7 +590,12 @@ def understand(
         elif intent in (Intent.PRICE, Intent.STOCK):
             intent = Intent.SPEC  # "how many watts" is no stock question
     if reading.quantity is not None and intent in (Intent.OTHER, Intent.PURCHASE, Intent.STOCK):
-        intent = Intent.STOCK
+        # "要三盒", "need 4 for the office": an order, checked against the stock when it is said.
+        intent = Intent.STOCK if "stock" in reading.concepts else Intent.PURCHASE
+    if variant is not None and intent is Intent.OTHER and (attribute is None or score < 0.8):
+        intent, attribute, score = Intent.STOCK, None, 0.0  # "还有麻辣的吗": is that one there
+    if intent is Intent.RECOMMENDATION and len(reading.named) >= 2:
+        intent = Intent.COMPARISON  # "nuts or tea, which is the better gift?"
     if (
         reading.budget is not None
         and not reading.named
@@ -591,7 +631,18 @@ def understand(
 
 
 def _second_fact(reading: Reading, catalog: Catalog, product: Product, first: FactHit) -> str | None:
-    """Another fact asked about in the same comment, on a concept the first one does not cover."""
+    """Another fact asked about in the same comment, on a concept the first one does not cover;
+    for a safety question, any other safety entry that speaks to it (safety is said in full)."""
+    if first.fact.field.startswith("safety:"):
+        others = [
+            f
+            for f in catalog_facts(catalog)[product.id]
+            if f.field.startswith("safety:") and f.field != first.fact.field
+        ]
+        scored = [(score_fact(f, reading.words, reading.concepts), f.field) for f in others]
+        strong = [field for score, field in sorted(scored, reverse=True) if score >= 0.45]
+        if strong:
+            return strong[0]
     rest = reading.concepts - first.fact.cue_concepts - first.fact.value_concepts - _COMMERCE
     if not rest:
         return None
@@ -634,4 +685,5 @@ def topic_of(understanding: Understanding, on_screen: str | None, now: float) ->
         understanding.attribute,
         on_screen,
         now,
+        understanding.reading.concepts,
     )
