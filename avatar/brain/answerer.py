@@ -557,6 +557,8 @@ class Answerer:
         )
         names = [v.name(lang) for v in product.variants]
         sold_out = [v.name(lang) for v in product.variants if v.stock == 0]
+        if missing and any(ch.isdigit() for ch in missing):
+            missing = ""  # the viewer's number ("size 45") is not the host's to repeat
         facts = {"name": name, "variants": ", ".join(names)}
         if lang == "zh":
             listed = "、".join(names)

@@ -573,6 +573,22 @@ class ComplianceChecker:
         self._name_numbers = {
             n.value for p in catalog.products for name in p.names.values() for n in _numbers(_normalise(name))
         }
+        # Spec and safety values are the shop's stated facts ("100% merino wool" is a composition,
+        # not an absolute claim): quoted word for word they are not checked for advertising words.
+        # Selling points and FAQ answers are marketing and stay checked.
+        self._stated = tuple(
+            sorted(
+                {
+                    _normalise(v).strip().rstrip(".!?。！？")
+                    for p in catalog.products
+                    for spec in (*p.specs, *p.safety)
+                    for v in spec.value.values()
+                    if len(v.strip()) >= 4
+                },
+                key=len,
+                reverse=True,
+            )
+        )
 
     @classmethod
     def for_scene(cls, scene: Scene, now: Callable[[], datetime] | None = None) -> ComplianceChecker:
@@ -610,6 +626,11 @@ class ComplianceChecker:
 
     def _words(self, text: str, actions: list[Action]) -> str:
         exempt = [m.span() for term in self.rules.allowed for m in term.pattern.finditer(text)]
+        for stated in self._stated:
+            start = text.find(stated)
+            while start >= 0:
+                exempt.append((start, start + len(stated)))
+                start = text.find(stated, start + 1)
         hits: list[tuple[int, int, Term, Rule]] = []
         for rule, terms in ((Rule.MEDICAL, self.rules.medical), (Rule.ABSOLUTE, self.rules.banned)):
             for term in terms:
@@ -707,7 +728,8 @@ class ComplianceChecker:
             product = products[0]
             if product.stock == 0 and (claim := _IN_STOCK.search(text)):
                 actions.append(Action(Rule.STOCK, Fix.BLOCK, claim.group(0), f"{names} is sold out"))
-            if product.stock > 0 and (claim := _SOLD_OUT.search(text)):
+            some_sold_out = any(v.stock == 0 for v in product.variants)  # "the XL just sold out"
+            if product.stock > 0 and not some_sold_out and (claim := _SOLD_OUT.search(text)):
                 actions.append(Action(Rule.STOCK, Fix.BLOCK, claim.group(0), f"{names} is in stock"))
 
         lowered = text.lower()
