@@ -22,12 +22,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from decimal import Decimal
 
 from avatar.brain.catalog import FAQ, Product, Spec, Variant, localized
 from avatar.brain.compliance import Action, ComplianceChecker
 from avatar.brain.intents import Intent, classify, resolve_product
 from avatar.brain.knowledge import best_fact, catalog_facts
-from avatar.brain.language import content_words, is_cjk
+from avatar.brain.language import content_words, is_cjk, stems
 from avatar.brain.recommend import Pick, read_need, recommend, use_label
 from avatar.brain.scene import Scene
 from avatar.brain.understanding import Understanding, read, understand
@@ -107,6 +108,7 @@ def _clause(text: str) -> str:
     return text.strip().rstrip(".!?。！？")
 
 
+_CHEAPEST = re.compile(r"cheapest|least expensive|most affordable|最便宜|最实惠", re.IGNORECASE)
 _SOCIAL = (Intent.GREETING, Intent.CHITCHAT, Intent.OFF_TOPIC, Intent.ABUSE, Intent.SPAM, Intent.INJECTION)
 
 
@@ -210,7 +212,7 @@ class Answerer:
             intent = classify(question, lang, skip=(Intent.COMPARISON,))
 
         if intent is Intent.RECOMMENDATION:
-            return self._recommend(question, u.product_id if not reading.named else None, lang)
+            return self._recommend(u, u.on_screen if not reading.named else None, lang)
         if intent is Intent.COMPLAINT:
             return self._complaint(named[0] if named else None, lang)
         if intent is Intent.CHITCHAT:
@@ -854,10 +856,19 @@ class Answerer:
                 best = (hits, key)
         return best[1] if best else None
 
-    def _recommend(self, question: str, current_id: str | None, lang: str) -> Answer:
+    def _recommend(self, u: Understanding, current_id: str | None, lang: str) -> Answer:
         """A product for what the viewer said they need (use, budget), and the catalog's reason."""
-        need = read_need(question)
+        need = read_need(u.reading.text)
+        if u.reading.budget is not None:
+            need = replace(need, budget=u.reading.budget.amount)
         picks = recommend(self.catalog, need, lang, self._time(), prefer=current_id)
+        if _CHEAPEST.search(u.reading.text) and picks:
+            cheapest = min(picks, key=lambda p: p.price)
+            return self._suggest(replace(cheapest, uses=frozenset()), False, False, lang)
+        if not need.uses or not picks:
+            fit = self._fit(u, need.budget)
+            if fit is not None:
+                return self._suggest(fit, need.budget is not None, need.gift, lang)
         if need.unknown_use or (need.uses and not picks):
             names, listed = self._listing(lang)
             if lang == "zh":
@@ -882,6 +893,30 @@ class Answerer:
                 text = f"Nothing today fits that budget; the most affordable is the {name} at {price}."
             return Answer(text, cheapest.product.id, Intent.RECOMMENDATION.value, lang, facts)
         return self._suggest(top, need.budget is not None, need.gift, lang)
+
+    def _fit(self, u: Understanding, budget: Decimal | None) -> Pick | None:
+        """The product whose own catalog text best fits what the viewer described ("2 cats and fur
+        everywhere", "warm for winter", "礼盒"), in stock and within budget; None when nothing does."""
+        words, concepts = u.reading.words, u.reading.concepts - {"price", "stock"}
+        if not words and not concepts:
+            return None
+        best: tuple[float, Pick] | None = None
+        for product in self.catalog.products:
+            price = product.current_price(self._time())
+            if product.stock == 0 or (budget is not None and price > budget):
+                continue
+            hit = best_fact(product, self.catalog, words, concepts)
+            head = stems(" ".join([product.category, *product.names.values(), *product.aliases]))
+            named = len(words & head) / max(len(words), 1)
+            score = (hit.score if hit is not None else 0.0) + 0.6 * named
+            if score < 0.45 or (best is not None and score <= best[0]):
+                continue
+            points = product.selling_points.get(u.language) or product.selling_points.get("en") or ()
+            reason = points[0] if points else ""
+            if hit is not None and hit.fact.field.startswith("point:"):
+                reason = points[int(hit.fact.field.split(":")[1]) - 1] if points else reason
+            best = (score, Pick(product, frozenset(), reason, price, True))
+        return best[1] if best else None
 
     def _suggest(self, pick: Pick, budget: bool, gift: bool, lang: str) -> Answer:
         name, price = pick.product.name(lang), self.catalog.format_price(pick.price)

@@ -226,9 +226,18 @@ def _names(catalog: Catalog) -> _Names:
     for word, ids in word_owners.items():
         if len(word) >= 4 and word not in _GENERIC and word not in terms:
             terms[word] = frozenset(ids)
+    starts: dict[str, set[str]] = {}
+    for product in catalog.products:
+        chinese = "".join(ch for ch in product.name("zh") if is_cjk(ch))
+        if len(chinese) >= 2:
+            starts.setdefault(chinese[:2], set()).add(product.id)
     for bigram, ids in bigram_owners.items():
-        if len(ids) == 1 and bigram not in terms:
+        if bigram in terms:
+            continue
+        if len(ids) == 1:
             terms[bigram] = frozenset(ids)
+        elif len(starts.get(bigram, ())) >= 2:
+            terms[bigram] = frozenset(starts[bigram])  # "云朵那款": two names start with it
     fuzzy = tuple(
         (word, next(iter(ids)))
         for word, ids in word_owners.items()
@@ -518,8 +527,16 @@ def understand(
                 notes=tuple(notes),
             )
 
-    if product is None:
-        return Understanding(reading, intent, None, remembered=remembered, notes=tuple(notes))
+    if (
+        reading.budget is not None
+        and not reading.named
+        and intent in (Intent.OTHER, Intent.PRICE, Intent.PRODUCT_INFO)
+    ):
+        intent = Intent.RECOMMENDATION  # "有没有二十块以下的": something within a budget
+    if product is None or intent is Intent.RECOMMENDATION:
+        return Understanding(
+            reading, intent, product_id, remembered=remembered, on_screen=on_screen, notes=tuple(notes)
+        )
 
     missing = None
     if product.variants and variant is None and not reading.named[1:]:
@@ -596,12 +613,6 @@ def understand(
         intent, attribute, score = Intent.STOCK, None, 0.0  # "还有麻辣的吗": is that one there
     if intent is Intent.RECOMMENDATION and len(reading.named) >= 2:
         intent = Intent.COMPARISON  # "nuts or tea, which is the better gift?"
-    if (
-        reading.budget is not None
-        and not reading.named
-        and intent in (Intent.OTHER, Intent.PRICE, Intent.PRODUCT_INFO)
-    ):
-        intent = Intent.RECOMMENDATION
     unknown = False
     if attribute is None and intent in (Intent.SPEC, Intent.OTHER, Intent.PRODUCT_INFO):
         asked = reading.concepts - _COMMERCE
