@@ -256,6 +256,8 @@ class Answerer:
             return self._promo(product, lang)
         if intent is Intent.STOCK:
             return self._stock(product, lang, variant, reading.quantity)
+        if intent is Intent.SHIPPING and u.unknown:
+            return self._shipping_not_stated(product, lang)
         if u.attribute is not None:
             answer = self._attribute(product, u.attribute, intent, lang, variant)
             if u.also is not None:
@@ -676,6 +678,17 @@ class Answerer:
             return _no_details(product, lang, Intent.SHIPPING, "shipping", "发货信息")
         shipping = _end(localized(product.shipping, lang), lang)
         return Answer(shipping, product.id, Intent.SHIPPING.value, lang, {"name": name, "shipping": shipping})
+
+    def _shipping_not_stated(self, product: Product, lang: str) -> Answer:
+        """A shipping question the policy text does not answer: say so, then what it does say."""
+        answer = self._shipping(product, lang)
+        first = (
+            "这一点发货说明里没有写，我不乱说。"
+            if lang == "zh"
+            else "My shipping notes don't say that, so I won't guess."
+        )
+        joiner = "能确定的是：" if lang == "zh" else " What they do say: "
+        return replace(answer, text=first + joiner + answer.text, facts={**answer.facts, "not_stated": "yes"})
 
     def _info(self, product: Product, lang: str) -> Answer:
         f = self._price_facts(product, lang)

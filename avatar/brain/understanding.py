@@ -125,6 +125,13 @@ _PRICE_CLAIM = re.compile(
     r"全网最低|全网最便宜|最低价|比别家便宜|别家更便宜",
     re.IGNORECASE,
 )
+# "ship to canada?", "能寄到香港吗": a destination the shipping text may not name.
+_DESTINATION = re.compile(
+    r"(?<![a-z])(?:ship|deliver|send|post)(?:ping|s)?\s+(?:it\s+|them\s+)?to\s+"
+    r"([a-z][a-z ]{1,20}?)\s*[?？!.]*$"
+    r"|(?:寄到|发到|送到|能发|能寄|发往|寄往)([\u4e00-\u9fff]{2,4}?)(?:吗|嘛|么|不|没|$)",
+    re.IGNORECASE,
+)
 _BARE_PRICE = re.compile(r"多少\s*[?？!！~～。]*\s*$|咋卖|怎么卖|啥价|多少一|几多钱|多钱")
 
 
@@ -614,6 +621,8 @@ def understand(
     if intent is Intent.RECOMMENDATION and len(reading.named) >= 2:
         intent = Intent.COMPARISON  # "nuts or tea, which is the better gift?"
     unknown = False
+    if intent is Intent.SHIPPING and attribute in (None, "shipping"):
+        unknown = _shipping_unstated(reading, catalog, product)
     if attribute is None and intent in (Intent.SPEC, Intent.OTHER, Intent.PRODUCT_INFO):
         asked = reading.concepts - _COMMERCE
         generic = intent is Intent.PRODUCT_INFO and _GENERIC_INFO.search(reading.text) is not None
@@ -639,6 +648,22 @@ def understand(
         on_screen=on_screen,
         notes=tuple(notes),
     )
+
+
+def _shipping_unstated(reading: Reading, catalog: Catalog, product: Product) -> bool:
+    """True when a shipping question asks what the shipping text does not say: a destination it
+    does not name ("ship to canada?"), or a warranty when it names none."""
+    text = " ".join(product.shipping.values()).lower()
+    if not text:
+        return False
+    found = _DESTINATION.search(reading.text)
+    if found is not None:
+        place = (found.group(1) or found.group(2) or "").strip().lower()
+        if place and place not in text:
+            return True
+    shipping = next((f for f in catalog_facts(catalog)[product.id] if f.field == "shipping"), None)
+    asked = reading.concepts & {"warranty", "returns"}
+    return bool(shipping is not None and asked and not asked <= shipping.value_concepts)
 
 
 def _second_fact(reading: Reading, catalog: Catalog, product: Product, first: FactHit) -> str | None:
