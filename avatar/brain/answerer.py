@@ -841,6 +841,21 @@ class Answerer:
         shared = {s.key for s in a.specs} & {s.key for s in b.specs}
         key = self._asked_spec(u, a, shared) or self._asked_spec(u, b, shared)
         if key is None:
+            own = self._own_spec(u, a), self._own_spec(u, b)
+            if own != (None, None):
+                # Each product's own fact for what was asked; a side with none is said to be unstated.
+                parts = []
+                for product, spec, which in ((a, own[0], "spec"), (b, own[1], "other_spec")):
+                    name = product.name(lang)
+                    if spec is None:
+                        parts.append(f"{name}资料里没有写" if lang == "zh" else f"the {name}: not stated")
+                        continue
+                    value = _clause(localized(spec.value, lang))
+                    facts[f"{which}:{spec.key}"] = value
+                    label = localized(spec.label, lang)
+                    parts.append(f"{name}的{label}是{value}" if lang == "zh" else f"the {name}: {value}")
+                text += ("，".join(parts) + "。") if lang == "zh" else f" As for that, {'; '.join(parts)}."
+                return Answer(text, a.id, Intent.COMPARISON.value, lang, facts)
             key = next((s.key for s in a.specs if s.key in shared and s.key != "colour"), None)
         if key is not None:
             spec_a, spec_b = a.spec(key), b.spec(key)
@@ -853,6 +868,17 @@ class Answerer:
             else:
                 text += f" {label}: {value_a} on the {name_a}, {value_b} on the {name_b}."
         return Answer(text, a.id, Intent.COMPARISON.value, lang, facts)
+
+    def _own_spec(self, u: Understanding, product: Product) -> Spec | None:
+        """The product's own spec or safety entry for what a comparison asks, if one matches."""
+        concepts = u.reading.concepts - {"price", "stock"}
+        if not concepts:
+            return None
+        hit = best_fact(product, self.catalog, u.reading.words, concepts)
+        if hit is None or hit.score < 0.6 or not hit.fact.field.startswith(("spec:", "safety:")):
+            return None
+        kind, _, key = hit.fact.field.partition(":")
+        return product.spec(key) if kind == "spec" else product.safety_fact(key)
 
     def _asked_spec(self, u: Understanding, product: Product, keys: set[str]) -> str | None:
         """The spec among ``keys`` the question is about, if any matches."""

@@ -537,7 +537,7 @@ def _known(product: Product) -> _Known:
                 known.money.add(number.value)
     said = (*product.shipping.values(), *(a for e in product.faq for a in e.answer.values()))
     said += tuple(t for o in product.offers for t in o.values())
-    said += tuple(t for c in product.safety for t in c.value.values())
+    said += tuple(t for c in (*product.safety, *product.specs) for t in c.value.values())  # "12 months"
     for raw in said:
         known.promises.extend(_promises(_normalise(raw)))
     if product.promo is not None and product.promo.ends_at is not None:

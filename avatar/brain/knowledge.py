@@ -105,6 +105,19 @@ def _overlap(a: frozenset[str], texts: tuple[frozenset[str], ...]) -> float:
 _SHIPPING_CONCEPTS = frozenset({"shipping", "returns", "warranty"})
 
 
+@lru_cache(maxsize=16)
+def _rarity(catalog: Catalog) -> dict[str, dict[str, float]]:
+    """Per product: for each word, 1 / the number of its facts that use it."""
+    table: dict[str, dict[str, float]] = {}
+    for product_id, facts in catalog_facts(catalog).items():
+        counts: dict[str, int] = {}
+        for fact in facts:
+            for word in frozenset().union(*fact.cue_words, *fact.value_words):
+                counts[word] = counts.get(word, 0) + 1
+        table[product_id] = {word: 1.0 / count for word, count in counts.items()}
+    return table
+
+
 def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> float:
     """How well a question (its content words and concepts) matches ``fact``, 0..1.
 
@@ -146,10 +159,16 @@ def best_fact(
     is preferred; ``only``: consider fields with this prefix only (``safety:``).
     """
     best: FactHit | None = None
+    rare = _rarity(catalog).get(product.id, {})
     for fact in catalog_facts(catalog).get(product.id, ()):
         if not fact.field.startswith(only):
             continue
         score = score_fact(fact, words, concepts)
+        # A word only this fact uses ("alexa", "mah") points at it more than a common one does.
+        said = frozenset().union(*fact.cue_words, *fact.value_words)
+        distinctive = sum(rare.get(w, 0.0) for w in words & said if len(w) >= 3 and rare.get(w, 0.0) >= 0.5)
+        if distinctive and score > 0:
+            score = min(1.0, score + 0.2 * distinctive)
         if listing and fact.field == "variants" and score > 0:
             score = min(1.0, score + 0.25)
         if score > 0 and (best is None or score > best.score):

@@ -404,15 +404,19 @@ def read(text: str, catalog: Catalog) -> Reading:
     language = detect_language(raw)
     spelled = unicodedata.normalize("NFKC", words.spell_emoji(raw))
     questions = _questions(spelled)
-    # A ramble with several questions: its first question says what to answer first.
-    intent = classify(_first_question(spelled) if questions >= 2 else spelled, language)
+    named, ambiguous, asked = _products_named(spelled, catalog)
+    # What is asked is read without the names ("充电宝多少钱" is a price question, whatever the
+    # name says); a ramble with several questions is read by its first question. Moderation
+    # sees the whole comment.
+    intent = classify(spelled, language)
+    if intent not in _MODERATED:
+        intent = classify(_first_question(asked) if questions >= 2 else asked, language)
     if intent is Intent.OTHER and _BARE_PRICE.search(spelled):
         intent = Intent.PRICE
     elif intent is Intent.OTHER and _STILL_THERE.search(spelled):
         intent = Intent.STOCK
     if _PRICE_CLAIM.search(spelled) and intent not in (Intent.INJECTION, Intent.ABUSE, Intent.SPAM):
         intent = Intent.PRICE
-    named, ambiguous, asked = _products_named(spelled, catalog)
     quantity = _quantity(spelled)
     return Reading(
         text=spelled,
@@ -451,6 +455,7 @@ _REFINABLE = (
 )
 # Concepts that are the commerce fields themselves, answered by their own intents.
 _COMMERCE = frozenset({"price", "stock"})
+_OPTION_KINDS = frozenset({"colour", "size", "flavour", "fit"})  # what variants usually differ in
 _SHIPPING = frozenset({"shipping", "returns", "warranty"})
 _GENERIC_INFO = re.compile(r"tell me (?:about|more)|介绍|讲讲|说说|what is (?:it|this)|是什么", re.IGNORECASE)
 
@@ -497,6 +502,8 @@ def understand(
     if named_variants:
         variant = named_variants[0]
 
+    if intent is Intent.COMPARISON and len(reading.named) < 2 and len(named_variants) >= 2:
+        intent = Intent.OTHER  # "红轴和茶轴有啥区别": the product's own word on its options
     # A follow-up with no question of its own ("and the blue one?") asks the last question again.
     if (
         topic is not None
@@ -547,15 +554,18 @@ def understand(
 
     missing = None
     if product.variants and variant is None and not reading.named[1:]:
-        size = _SIZE.search(reading.text)
-        missing = reading.colour or (next(g for g in size.groups() if g) if size else None)
         options = next((f for f in catalog_facts(catalog)[product.id] if f.field == "variants"), None)
-        if (
-            missing is None
-            and options is not None
-            and reading.yes_no
+        kinds = options.cue_concepts & _OPTION_KINDS if options is not None else frozenset()
+        named_colours = any(lexicon().colour_in(v.name("en").lower()) for v in product.variants)
+        size = _SIZE.search(reading.text)
+        if reading.colour and ("colour" in kinds or named_colours):
+            missing = reading.colour  # "the green one" when the shades are others
+        elif size and "size" in kinds:
+            missing = next(g for g in size.groups() if g)
+        elif (
+            reading.yes_no
             and not reading.listing
-            and reading.concepts & options.cue_concepts
+            and reading.concepts & kinds
             and intent in (Intent.OTHER, Intent.SPEC, Intent.STOCK, Intent.PRODUCT_INFO)
         ):
             missing = ""  # "有没有咖喱味的?": an option of that kind the product does not have
@@ -615,8 +625,13 @@ def understand(
             intent = Intent.SPEC  # "how many watts" is no stock question
     if reading.quantity is not None and intent in (Intent.OTHER, Intent.PURCHASE, Intent.STOCK):
         # "要三盒", "need 4 for the office": an order, checked against the stock when it is said.
-        intent = Intent.STOCK if "stock" in reading.concepts else Intent.PURCHASE
-    if variant is not None and intent is Intent.OTHER and (attribute is None or score < 0.8):
+        intent = Intent.STOCK if "stock" in reading.concepts or variant else Intent.PURCHASE
+    if (
+        variant is not None
+        and intent is Intent.OTHER
+        and (attribute is None or score < 0.8)
+        and len(named_variants) < 2
+    ):
         intent, attribute, score = Intent.STOCK, None, 0.0  # "还有麻辣的吗": is that one there
     if intent is Intent.RECOMMENDATION and len(reading.named) >= 2:
         intent = Intent.COMPARISON  # "nuts or tea, which is the better gift?"
