@@ -257,7 +257,7 @@ class Answerer:
         if intent is Intent.STOCK:
             return self._stock(product, lang, variant, reading.quantity)
         if intent is Intent.SHIPPING and u.unknown:
-            return self._shipping_not_stated(product, lang)
+            return self._shipping_not_stated(product, lang, reading.concepts)
         if u.attribute is not None:
             answer = self._attribute(product, u.attribute, intent, lang, variant)
             if u.also is not None:
@@ -679,16 +679,23 @@ class Answerer:
         shipping = _end(localized(product.shipping, lang), lang)
         return Answer(shipping, product.id, Intent.SHIPPING.value, lang, {"name": name, "shipping": shipping})
 
-    def _shipping_not_stated(self, product: Product, lang: str) -> Answer:
-        """A shipping question the policy text does not answer: say so, then what it does say."""
-        answer = self._shipping(product, lang)
-        first = (
-            "这一点发货说明里没有写，我不乱说。"
-            if lang == "zh"
-            else "My shipping notes don't say that, so I won't guess."
-        )
-        joiner = "能确定的是：" if lang == "zh" else " What they do say: "
-        return replace(answer, text=first + joiner + answer.text, facts={**answer.facts, "not_stated": "yes"})
+    def _shipping_not_stated(self, product: Product, lang: str, concepts: frozenset[str]) -> Answer:
+        """A shipping question the policy text does not answer: say so, then the policy sentence
+        nearest to what was asked (two sentences at most: it is spoken)."""
+        name = product.name(lang)
+        policy = localized(product.shipping, lang)
+        parts = [p for p in re.split(r"(?<=[.!?。！？])\s*", policy) if p.strip()]
+        after_sales = bool(concepts & {"returns", "warranty"})
+        first = parts[0] if parts else ""
+        nearest = next((p for p in parts if after_sales and _AFTER_SALES.search(p)), first)
+        if lang == "zh":
+            text = f"这一点发货说明里没有写，我不乱说。能确定的是：{_end(nearest, lang)}"
+        else:
+            text = (
+                f"My shipping notes don't say that, so I won't guess. What they do say: {_end(nearest, lang)}"
+            )
+        facts = {"name": name, "not_stated": "yes", "shipping_part": _clause(nearest)}
+        return Answer(text, product.id, Intent.SHIPPING.value, lang, facts)
 
     def _info(self, product: Product, lang: str) -> Answer:
         f = self._price_facts(product, lang)

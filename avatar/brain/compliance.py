@@ -375,6 +375,58 @@ def _numbers(text: str) -> Iterator[_Number]:
         yield _Number(value, match.start(), match.end(), match.group(0))
 
 
+# Chinese numerals that state an amount, a count or a share: "只要一元", "还剩三件", "打八折" is
+# read by _ZH_ZHE. Only these are turned into digits: "介绍一下" is no number.
+_ZH_NUMERAL = "零一二两三四五六七八九十百千万点"
+_ZH_AMOUNT = re.compile(
+    rf"([{_ZH_NUMERAL}]+)(?=\s?(?:元|块|美元|美金|刀|件|个|盒|支|瓶|袋|双|包|罐|条|份|套|箱|台|副|只|把))"
+)
+_EN_AMOUNT = re.compile(
+    r"(?<![a-z])((?:(?:a|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+    r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
+    r"eighty|ninety|hundred|thousand|and|point)(?![a-z])[ -]?)+)\s*"
+    r"(dollars?|bucks|percent|per cent)(?![a-z])",
+    re.IGNORECASE,
+)
+_ZH_MONEY_NEXT = re.compile(r"\s?(?:元|块|美元|美金|刀)")
+# Price comparisons with other shops or absolute price claims: the host cannot know them.
+_PRICE_CLAIM = re.compile(
+    r"cheap(?:er|est) than (?:anywhere|any other|other shops|everywhere|amazon|the rest)"
+    r"|cheapest (?:anywhere|online|on the market|price)|lowest price|best price"
+    r"|\d+\s?(?:dollars?|bucks) cheaper"
+    r"|全网最低|全网最便宜|最低价|比别家便宜|比别人便宜|历史最低",
+    re.IGNORECASE,
+)
+
+
+def spoken_numbers(text: str) -> str:
+    """``text`` with numbers said in words written as digits, so the fact lock reads "只要一元" like
+    "只要1元" and "one hundred dollars" like "100 dollars" (cn2an and text2num)."""
+    import cn2an
+    from text_to_num import alpha2digit
+
+    def amount(match: re.Match[str]) -> str:
+        said = str(alpha2digit(match.group(1), "en", threshold=0)).strip()
+        return f"{said} {match.group(2)}" if any(ch.isdigit() for ch in said) else match.group(0)
+
+    # Only words that state an amount or a share: "grab one soon" is no number.
+    text = _EN_AMOUNT.sub(amount, text)
+
+    def digits(match: re.Match[str]) -> str:
+        if (
+            match.group(1) == "一"
+            and match.group(0) == match.group(1)
+            and not _ZH_MONEY_NEXT.match(match.string[match.end() :])
+        ):
+            return match.group(0)  # "一个包", "一件": "a", not a count
+        try:
+            return str(cn2an.cn2an(match.group(1), "smart"))
+        except (ValueError, KeyError, IndexError):  # not a well-formed numeral: leave it
+            return match.group(0)
+
+    return _ZH_AMOUNT.sub(digits, text)
+
+
 def _zh_number(text: str) -> Decimal | None:
     """百分之 numerals up to 99 (二十, 十五, 三十五); None for anything else."""
     if text == "十":
@@ -606,7 +658,8 @@ class ComplianceChecker:
         actions: list[Action] = []
         rewritten = self._words(text, actions)
         products = self._about(rewritten, product_id)
-        self._facts(_normalise(rewritten), products, actions)
+        self._facts(spoken_numbers(_normalise(rewritten)), products, actions)
+        self._price_claims(rewritten, products, actions)
         blocked = any(a.fix is Fix.BLOCK for a in actions)
         for action in actions:
             level = logging.WARNING if blocked else logging.INFO
@@ -750,6 +803,15 @@ class ComplianceChecker:
                     Action(
                         Rule.PROMISE, Fix.BLOCK, promise.text, f"no such {promise.kind} promise for {names}"
                     )
+                )
+
+    def _price_claims(self, text: str, products: list[Product], actions: list[Action]) -> None:
+        """Block "cheaper than anywhere", 全网最低 and the like unless the catalog says it."""
+        stated = " ".join(t for p in products for t in _product_texts(p)).lower()
+        for match in _PRICE_CLAIM.finditer(_normalise(text)):
+            if match.group(0).lower() not in stated:
+                actions.append(
+                    Action(Rule.PRICE, Fix.BLOCK, match.group(0), "a price claim the catalog does not make")
                 )
 
     @staticmethod

@@ -167,7 +167,7 @@ def best_fact(
         # A word only this fact uses ("alexa", "mah") points at it more than a common one does.
         said = frozenset().union(*fact.cue_words, *fact.value_words)
         distinctive = sum(rare.get(w, 0.0) for w in words & said if len(w) >= 3 and rare.get(w, 0.0) >= 0.5)
-        if distinctive and score > 0:
+        if distinctive and score > 0 and not fact.field.startswith("point:"):
             score = min(1.0, score + 0.2 * distinctive)
         if listing and fact.field == "variants" and score > 0:
             score = min(1.0, score + 0.25)

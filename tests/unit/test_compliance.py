@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import shutil
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -374,3 +375,28 @@ def test_the_demo_scene_ships_its_own_rules(scene: Scene) -> None:
     assert checker.check("A crazy cheap lamp.", "en", "lumen-lamp").text == "A good value lamp."
     blocked_by(checker.check("吊打同类产品。", "zh", "lumen-lamp"), Rule.ABSOLUTE)
     blocked_by(checker.check("The best, and the No.1.", "en", "lumen-lamp"), Rule.ABSOLUTE)
+
+
+@pytest.mark.parametrize(
+    ("line", "language", "product"),
+    [
+        ("The Lumen LED Desk Lamp is only one dollar today!", "en", "lumen-lamp"),
+        ("台灯只要一元！", "zh", "lumen-lamp"),
+        ("The Aurora Buds are a hundred bucks cheaper here.", "en", "aurora-buds"),
+        ("The lamp is cheaper than anywhere else.", "en", "lumen-lamp"),
+        ("台灯比别家便宜！", "zh", "lumen-lamp"),
+    ],
+)
+def test_prices_said_in_words_and_price_claims_are_held_to_the_catalog(
+    line: str, language: str, product: str
+) -> None:
+    checker = ComplianceChecker.for_scene(load_scene(DEMO))
+    assert checker.check(line, language, product).blocked
+
+
+def test_a_true_price_in_words_and_an_article_one_pass() -> None:
+    checker = ComplianceChecker.for_scene(load_scene(DEMO))
+    lamp = load_scene(DEMO).catalog.get("lumen-lamp")
+    assert lamp.promo is None and lamp.price == Decimal("39.99")
+    assert not checker.check("The lamp is thirty-nine point nine nine dollars.", "en", "lumen-lamp").blocked
+    assert not checker.check("一个台灯就够了，灯光很柔和。", "zh", "lumen-lamp").blocked
