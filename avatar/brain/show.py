@@ -84,16 +84,30 @@ class RunOfShow:
             return line
         segment = self.scene.segments[self._segment]
         lines = self._lines(self._segment)
-        if self._line >= len(lines):
-            self._segment = (self._segment + 1) % len(self.scene.segments)
-            if self._segment == 0:
-                self.passes += 1
-            self._line = 0
+        if self._line >= len(lines) or (self._line == 0 and self._sold_out(self._segment)):
+            self._advance()
+            # A sold-out product's segment skips itself (a show whose products all sold out still talks).
+            for _ in range(len(self.scene.segments) - 1):
+                if not self._sold_out(self._segment):
+                    break
+                self._advance()
             segment = self.scene.segments[self._segment]
             lines = self._lines(self._segment)
         line = ScriptLine(segment.product_id, lines[self._line], self._segment, self._line)
         self._line += 1
         return line
+
+    def _advance(self) -> None:
+        self._segment = (self._segment + 1) % len(self.scene.segments)
+        if self._segment == 0:
+            self.passes += 1
+        self._line = 0
+
+    def _sold_out(self, index: int) -> bool:
+        product_id = self.scene.segments[index].product_id
+        if self.scene.catalog.get(product_id).stock > 0:
+            return False
+        return any(self.scene.catalog.get(s.product_id).stock > 0 for s in self.scene.segments)
 
     def resume(self, line: ScriptLine, sentences_done: int) -> None:
         """Say the rest of ``line`` (from sentence ``sentences_done``) before moving on."""

@@ -5,8 +5,11 @@ Expected lines come from the scene itself (``script_lines``), so the tests follo
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from avatar.brain.catalog import Catalog
 from avatar.brain.scene import Scene, load_scene
 from avatar.brain.script import script_lines
 from avatar.brain.show import RunOfShow, ScriptLine
@@ -122,3 +125,19 @@ def test_other_language_uses_that_languages_lines(scene: Scene) -> None:
     show = RunOfShow(scene, language="zh")
     expected = scripted(scene, "zh")
     assert [show.next_line().text for _ in range(3)] == [text for _, text in expected[:3]]
+
+
+def test_a_sold_out_products_segment_skips_itself(scene: Scene) -> None:
+    sold_out = scene.segments[1].product_id
+    catalog = scene.catalog
+    product = replace(catalog.get(sold_out), stock=0)
+    emptied = Catalog(
+        tuple(product if p.id == sold_out else p for p in catalog.products),
+        catalog.source,
+        catalog.currency_code,
+        catalog.currency_symbol,
+    )
+    show = RunOfShow(replace(scene, catalog=emptied))
+    said = {show.next_line().product_id for _ in range(3 * len(scripted(scene)))}
+    assert sold_out not in said
+    assert said == {s.product_id for s in scene.segments} - {sold_out}
