@@ -27,7 +27,7 @@ from decimal import Decimal
 from avatar.brain.catalog import FAQ, Product, Spec, Variant, localized
 from avatar.brain.compliance import Action, ComplianceChecker
 from avatar.brain.intents import Intent, classify, resolve_product
-from avatar.brain.knowledge import best_fact, catalog_facts
+from avatar.brain.knowledge import best_fact, candidates, catalog_facts
 from avatar.brain.language import content_words, is_cjk, stems
 from avatar.brain.recommend import Pick, read_need, recommend, use_label
 from avatar.brain.scene import Scene
@@ -138,6 +138,7 @@ class Answerer:
                 if any(is_cjk(ch) for ch in phrase):
                     self._name_phrases.append(phrase)
         self._name_phrases.sort(key=len, reverse=True)
+        self._heads: dict[str, frozenset[str]] = {}
 
     def _time(self) -> datetime | None:
         return self._now() if self._now is not None else None
@@ -947,13 +948,15 @@ class Answerer:
         if not words and not concepts:
             return None
         best: tuple[float, Pick] | None = None
+        pool = candidates(self.catalog, words, concepts)
         for product in self.catalog.products:
+            if product.id not in pool and not (words & self._head_words(product)):
+                continue
             price = product.current_price(self._time())
             if product.stock == 0 or (budget is not None and price > budget):
                 continue
             hit = best_fact(product, self.catalog, words, concepts)
-            head = stems(" ".join([product.category, *product.names.values(), *product.aliases]))
-            named = len(words & head) / max(len(words), 1)
+            named = len(words & self._head_words(product)) / max(len(words), 1)
             score = (hit.score if hit is not None else 0.0) + 0.6 * named
             if score < 0.45 or (best is not None and score <= best[0]):
                 continue
@@ -963,6 +966,14 @@ class Answerer:
                 reason = points[int(hit.fact.field.split(":")[1]) - 1] if points else reason
             best = (score, Pick(product, frozenset(), reason, price, True))
         return best[1] if best else None
+
+    def _head_words(self, product: Product) -> frozenset[str]:
+        """Stems of a product's category, names and aliases (what it is)."""
+        head = self._heads.get(product.id)
+        if head is None:
+            head = stems(" ".join([product.category, *product.names.values(), *product.aliases]))
+            self._heads[product.id] = head
+        return head
 
     def _suggest(self, pick: Pick, budget: bool, gift: bool, lang: str) -> Answer:
         name, price = pick.product.name(lang), self.catalog.format_price(pick.price)

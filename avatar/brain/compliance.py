@@ -589,7 +589,12 @@ def _known(product: Product) -> _Known:
                 known.money.add(number.value)
     said = (*product.shipping.values(), *(a for e in product.faq for a in e.answer.values()))
     said += tuple(t for o in product.offers for t in o.values())
-    said += tuple(t for c in (*product.safety, *product.specs) for t in c.value.values())  # "12 months"
+    # A spec says its promise with its label: "Warranty: 12 months".
+    said += tuple(
+        f"{c.label.get(lang, next(iter(c.label.values())))}: {t}"
+        for c in (*product.safety, *product.specs)
+        for lang, t in c.value.items()
+    )
     for raw in said:
         known.promises.extend(_promises(_normalise(raw)))
     if product.promo is not None and product.promo.ends_at is not None:

@@ -14,11 +14,10 @@ import re
 import unicodedata
 from collections.abc import Collection
 from enum import StrEnum
-from functools import lru_cache
 
 from avatar.brain.catalog import Catalog, Product
-from avatar.brain.language import is_cjk
 from avatar.brain.moderation import Flag, moderate
+from avatar.brain.names import product_index
 
 __all__ = ["FACT_INTENTS", "Intent", "classify", "mentioned", "mentions", "resolve_product"]
 
@@ -679,96 +678,31 @@ def classify(text: str, lang: str, skip: Collection[Intent] = ()) -> Intent:
 
 # --- which product --------------------------------------------------------------------------
 
-_ARTICLES = re.compile(r"^(the|a|an)\s+", re.IGNORECASE)
-# Generic words never identify a product on their own even when only one name contains them.
-_GENERIC = frozenset({"with", "the", "and", "for", "set", "pro", "mini", "max", "plus", "one", "ones"})
-
-
-def _normalize(text: str) -> str:
-    return " ".join(text.lower().split())
-
-
-@lru_cache(maxsize=16)
-def _terms(catalog: Catalog) -> tuple[tuple[str, Product], ...]:
-    """Every phrase that names a product: names, aliases, and name words only one product has.
-
-    Cached per catalog (catalogs are immutable once loaded): this runs on every question, on the
-    live path.
-    """
-    terms: list[tuple[str, Product]] = []
-    for product in catalog.products:
-        for phrase in (*product.names.values(), *product.aliases):
-            phrase = _normalize(phrase)
-            terms.append((phrase, product))
-            bare = _ARTICLES.sub("", phrase)
-            if bare != phrase:
-                terms.append((bare, product))
-    # Viewers shorten names ("how much are the Auroras?"): a name word that belongs to a single
-    # product is enough to identify it.
-    owners: dict[str, set[str]] = {}
-    for product in catalog.products:
-        for word in re.findall(r"[a-z0-9][a-z0-9'-]*", _normalize(product.name("en"))):
-            owners.setdefault(word, set()).add(product.id)
-    for word, ids in owners.items():
-        if len(ids) == 1 and len(word) >= 4 and word not in _GENERIC:
-            terms.append((word, catalog.get(next(iter(ids)))))
-    # Longest first, so "red bottle" is taken before "bottle" when spans are claimed.
-    return tuple(sorted(terms, key=lambda item: -len(item[0])))
-
-
-@lru_cache(maxsize=512)
-def _term_pattern(term: str) -> re.Pattern[str]:
-    if any(is_cjk(ch) for ch in term):
-        return re.compile(re.escape(term))
-    # An optional plural ending, so "bottles" finds "bottle" and "Auroras" finds "aurora".
-    return re.compile(r"(?<![a-z0-9])" + re.escape(term) + r"(?:s|es)?(?![a-z0-9])")
-
-
-def _find(term: str, text: str) -> int:
-    """Position of ``term`` in lower-cased ``text``, or -1; Latin terms match whole words."""
-    found = _term_pattern(term).search(text)
-    return found.start() if found else -1
-
 
 def mentioned(text: str, catalog: Catalog) -> list[Product]:
     """Every product named in ``text``, in the order they appear (each once).
 
     Longer names claim their words first, so "the red bottle or the lamp" is two products, not
-    three overlapping mentions.
+    three overlapping mentions; a word several names share names none of them here.
     """
-    lowered = _normalize(text)
-    claimed: list[tuple[int, int]] = []
-    found: list[tuple[int, Product]] = []
-    for term, product in _terms(catalog):
-        if not term:
-            continue
-        for match in _term_pattern(term).finditer(lowered):
-            start, end = match.span()
-            if any(start < e and s < end for s, e in claimed):
-                continue
-            claimed.append((start, end))
-            found.append((start, product))
-    found.sort(key=lambda item: item[0])
     ordered: list[Product] = []
-    for _, product in found:
-        if product not in ordered:
-            ordered.append(product)
+    for match in product_index(catalog).claim(text.lower()):
+        if len(match.values) == 1:
+            product = catalog.get(next(iter(match.values)))
+            if product not in ordered:
+                ordered.append(product)
     return ordered
 
 
 def mentions(text: str, catalog: Catalog) -> Product | None:
     """The product named in ``text`` by name or alias, or None; the longest mention wins."""
-    lowered = _normalize(text)
-    best: tuple[int, int, Product] | None = None  # (-length, position, product): smallest wins
-    for term, product in _terms(catalog):
-        if not term:
-            continue
-        position = _find(term, lowered)
-        if position >= 0:
-            key = (-len(term), position, product)
+    best: tuple[int, int, str] | None = None  # (-length, position, product id): smallest wins
+    for match in product_index(catalog).find(text.lower()):
+        if len(match.values) == 1:
+            key = (match.start - match.end, match.start, next(iter(match.values)))
             if best is None or key[:2] < best[:2]:
                 best = key
-    return best[2] if best else None
+    return catalog.get(best[2]) if best else None
 
 
 # "The blue one" / "蓝色的" when no alias matched: a product the viewer sees elsewhere, not the one

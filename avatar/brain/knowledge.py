@@ -18,7 +18,17 @@ from avatar.brain.catalog import Catalog, Product
 from avatar.brain.language import stems
 from avatar.brain.lexicon import lexicon
 
-__all__ = ["FACT_MATCH", "Fact", "FactHit", "best_fact", "catalog_facts", "facts_of", "score_fact"]
+__all__ = [
+    "FACT_MATCH",
+    "Fact",
+    "FactHit",
+    "best_fact",
+    "candidates",
+    "catalog_facts",
+    "facts_of",
+    "score_fact",
+    "word_owners",
+]
 
 FACT_MATCH = 0.45
 """A fact scoring at least this is what the question is about."""
@@ -90,6 +100,29 @@ def facts_of(product: Product) -> tuple[Fact, ...]:
 def catalog_facts(catalog: Catalog) -> dict[str, tuple[Fact, ...]]:
     """Facts per product id (catalogs are immutable once loaded, hashed by identity)."""
     return {product.id: facts_of(product) for product in catalog.products}
+
+
+@lru_cache(maxsize=16)
+def word_owners(catalog: Catalog) -> dict[str, frozenset[str]]:
+    """Word or concept -> the products whose facts use it: which products to score at all, so a
+    question costs the products it could be about, not the whole catalog."""
+    owners: dict[str, set[str]] = {}
+    for product_id, facts in catalog_facts(catalog).items():
+        for fact in facts:
+            for word in frozenset().union(
+                *fact.cue_words, *fact.value_words, fact.cue_concepts, fact.value_concepts
+            ):
+                owners.setdefault(word, set()).add(product_id)
+    return {word: frozenset(ids) for word, ids in owners.items()}
+
+
+def candidates(catalog: Catalog, words: frozenset[str], concepts: frozenset[str]) -> frozenset[str]:
+    """Products sharing a word or a concept with a question."""
+    owners = word_owners(catalog)
+    found: set[str] = set()
+    for key in (*words, *concepts):
+        found |= owners.get(key, frozenset())
+    return frozenset(found)
 
 
 def _overlap(a: frozenset[str], texts: tuple[frozenset[str], ...]) -> float:

@@ -24,35 +24,17 @@ from rapidfuzz.distance import Levenshtein
 
 from avatar.brain.catalog import Catalog, Product
 from avatar.brain.intents import Intent, classify, resolve_product
-from avatar.brain.knowledge import FACT_MATCH, FactHit, best_fact, catalog_facts, score_fact
+from avatar.brain.knowledge import FACT_MATCH, FactHit, best_fact, candidates, catalog_facts, score_fact
 from avatar.brain.language import detect_language, is_cjk, stems
 from avatar.brain.lexicon import lexicon
 from avatar.brain.memory import Topic
+from avatar.brain.names import GENERIC_WORDS, product_index, variant_index
 
 __all__ = ["Reading", "Understanding", "read", "understand"]
 
 MAX_READ_CHARS = 1_000  # chat is capped far below; a longer paste is read only this far
 
 _MODERATED = (Intent.ABUSE, Intent.SPAM, Intent.INJECTION)
-# Generic words never identify a product on their own even when only one name contains them.
-_GENERIC = frozenset(
-    {
-        "with",
-        "the",
-        "and",
-        "for",
-        "set",
-        "pro",
-        "mini",
-        "max",
-        "plus",
-        "one",
-        "ones",
-        "pack",
-        "box",
-        "edition",
-    }
-)
 _THIS = re.compile(
     r"(?<![a-z])(?:this|these|it)(?![a-z])|这个|这款|这件|这条|这双|这盒|这支|这瓶", re.IGNORECASE
 )
@@ -199,115 +181,38 @@ def _norm(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-@dataclass(frozen=True)
-class _Names:
-    terms: tuple[tuple[str, frozenset[str]], ...]  # phrase -> products it names, longest first
-    fuzzy: tuple[tuple[str, str], ...]  # single Latin words (>= 5 letters) -> the product they name
-    variants: tuple[tuple[str, str, str], ...]  # (phrase, product id, sku), longest first
-
-
 @lru_cache(maxsize=16)
-def _names(catalog: Catalog) -> _Names:
+def _typo_targets(catalog: Catalog) -> tuple[tuple[str, str], ...]:
+    """Name words of one product, five letters or more: what a typo ("sunscren") may mean."""
     owners: dict[str, set[str]] = {}
-
-    def add(phrase: str, product_id: str) -> None:
-        phrase = _norm(phrase)
-        if phrase:
-            owners.setdefault(phrase, set()).add(product_id)
-
-    word_owners: dict[str, set[str]] = {}
-    bigram_owners: dict[str, set[str]] = {}
     for product in catalog.products:
-        for phrase in (*product.names.values(), *product.aliases):
-            add(phrase, product.id)
-            add(re.sub(r"^(the|a|an)\s+", "", _norm(phrase)), product.id)
-        for phrase in product.names.values():  # name words, not alias words ("hiking backpack")
-            for word in re.findall(r"[a-z0-9][a-z0-9'-]*", phrase.lower()):
-                word_owners.setdefault(word, set()).add(product.id)
-            chinese = "".join(ch for ch in phrase if is_cjk(ch))
-            for i in range(len(chinese) - 1):
-                bigram_owners.setdefault(chinese[i : i + 2], set()).add(product.id)
-    terms = {phrase: frozenset(ids) for phrase, ids in owners.items()}
-    # Viewers shorten names ("the Auroras", "防晒"): a name word of one product is enough, and a
-    # word several names share ("charger") means one of them, so the host asks which.
-    for word, ids in word_owners.items():
-        if len(word) >= 4 and word not in _GENERIC and word not in terms:
-            terms[word] = frozenset(ids)
-    starts: dict[str, set[str]] = {}
-    for product in catalog.products:
-        chinese = "".join(ch for ch in product.name("zh") if is_cjk(ch))
-        if len(chinese) >= 2:
-            starts.setdefault(chinese[:2], set()).add(product.id)
-    for bigram, ids in bigram_owners.items():
-        if bigram in terms:
-            continue
-        if len(ids) == 1:
-            terms[bigram] = frozenset(ids)
-        elif len(starts.get(bigram, ())) >= 2:
-            terms[bigram] = frozenset(starts[bigram])  # "云朵那款": two names start with it
-    fuzzy = tuple(
-        (word, next(iter(ids)))
-        for word, ids in word_owners.items()
-        if len(ids) == 1 and len(word) >= 5 and word not in _GENERIC
+        for name in product.names.values():
+            for word in re.findall(r"[a-z]{5,}", name.lower()):
+                owners.setdefault(word, set()).add(product.id)
+    return tuple(
+        (word, next(iter(ids))) for word, ids in owners.items() if len(ids) == 1 and word not in GENERIC_WORDS
     )
-    variants = []
-    for product in catalog.products:
-        # Words every variant name shares ("iPhone", "switch") say nothing about which one: viewers
-        # type "16 pro" for "iPhone 16 Pro" and "brown" for "Brown switch".
-        shared = None
-        for variant in product.variants:
-            tokens = set(variant.name("en").lower().split())
-            shared = tokens if shared is None else shared & tokens
-        for variant in product.variants:
-            phrases = [*variant.names.values(), *variant.aliases, variant.sku]
-            if shared:
-                short = " ".join(t for t in variant.name("en").split() if t.lower() not in shared)
-                if short and (len(short) >= 2 or short.isdigit()):
-                    phrases.append(short)
-            for phrase in phrases:
-                variants.append((phrase.strip(), product.id, variant.sku))
-    variants.sort(key=lambda item: -len(item[0]))
-    return _Names(tuple(sorted(terms.items(), key=lambda item: -len(item[0]))), fuzzy, tuple(variants))
-
-
-@lru_cache(maxsize=4096)
-def _pattern(term: str, case_sensitive: bool = False) -> re.Pattern[str]:
-    if any(is_cjk(ch) for ch in term):
-        return re.compile(re.escape(term))
-    flags = 0 if case_sensitive else re.IGNORECASE
-    # An optional plural; no letter or digit on either side (a Chinese character is fine).
-    return re.compile(r"(?<![a-zA-Z0-9'’])" + re.escape(term) + r"(?:s|es)?(?![a-zA-Z0-9])", flags)
 
 
 def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple[str, ...], str]:
     """Products named (in order), the ones a shared word could mean ("the charger"), and the text
     with the names taken out (a name says which product, not what is asked: "充电宝多少钱")."""
     lowered = _norm(text)
-    names = _names(catalog)
-    claimed: list[tuple[int, int]] = []
-    found: list[tuple[int, frozenset[str]]] = []
-    for term, ids in names.terms:
-        for match in _pattern(term).finditer(lowered):
-            start, end = match.span()
-            if any(start < e and s < end for s, e in claimed):
-                continue
-            claimed.append((start, end))
-            found.append((start, ids))
-    found.sort(key=lambda item: item[0])
+    claimed = product_index(catalog).claim(lowered)
     named: list[str] = []
     ambiguous: list[str] = []
-    for _, ids in found:
-        if len(ids) == 1:
-            (product_id,) = ids
+    for match in claimed:
+        if len(match.values) == 1:
+            (product_id,) = match.values
             if product_id not in named:
                 named.append(product_id)
         else:
-            ambiguous += [i for i in sorted(ids) if i not in ambiguous]
+            ambiguous += [i for i in sorted(match.values) if i not in ambiguous]
     if not named and not ambiguous:
         # Typos: "sunscren", "hoddie". Whole words, same first letter, one edit (two in long words):
         # "weather" is no typo of "water".
         for token in re.findall(r"[a-z]{5,}", lowered):
-            for word, product_id in names.fuzzy:
+            for word, product_id in _typo_targets(catalog):
                 allowed = 1 if len(word) < 8 else 2
                 if (
                     word[0] == token[0]
@@ -318,7 +223,8 @@ def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple
     if named:
         ambiguous = [i for i in ambiguous if i not in named]
     rest = lowered
-    for start, end in sorted(claimed, reverse=True):
+    for match in sorted(claimed, key=lambda m: -m.start):
+        start, end = match.start, match.end
         # "where is the jerky from?" reads as "where is it from?"
         before = re.sub(r"(?:^|\s)(?:the|this|that|these|those|your)\s*$", " ", rest[:start])
         rest = before + (" it " if rest[:start].strip() and not is_cjk(rest[start]) else " ") + rest[end:]
@@ -326,20 +232,12 @@ def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple
 
 
 def _variants_named(text: str, catalog: Catalog) -> tuple[tuple[str, str], ...]:
-    found: list[tuple[int, tuple[str, str]]] = []
-    claimed: list[tuple[int, int]] = []
-    for phrase, product_id, sku in _names(catalog).variants:
-        # "M", "L": a one-letter size counts only in capitals ("I'm" is no size M).
-        pattern = _pattern(phrase, case_sensitive=len(phrase) <= 2 and phrase.isalpha())
-        for match in pattern.finditer(text):
-            start, end = match.span()
-            if any(start < e and s < end for s, e in claimed):
-                continue
-            claimed.append((start, end))
-            if (product_id, sku) not in [item for _, item in found]:
-                found.append((start, (product_id, sku)))
-    found.sort(key=lambda item: item[0])
-    return tuple(item for _, item in found)
+    found: list[tuple[str, str]] = []
+    for match in variant_index(catalog).claim(text):
+        for value in sorted(match.values):
+            if value not in found:
+                found.append(value)
+    return tuple(found)
 
 
 # --- slots -------------------------------------------------------------------------------------
@@ -714,10 +612,11 @@ def _better_product(reading: Reading, catalog: Catalog, current: str) -> FactHit
     # are "made in Turkey" (concept words like "made", "allergic" need no match).
     specific = {w for w in reading.words if not lexicon().concepts_in(w)}
     best: FactHit | None = None
-    for product_id, facts in catalog_facts(catalog).items():
+    facts_by_product = catalog_facts(catalog)
+    for product_id in candidates(catalog, reading.words, frozenset()):
         if product_id == current:
             continue
-        for fact in facts:
+        for fact in facts_by_product[product_id]:
             said = frozenset().union(*fact.cue_words, *fact.value_words)
             if not reading.words & said or specific - said:
                 continue
