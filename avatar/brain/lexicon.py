@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import yaml
 
 from avatar.brain.language import is_cjk
+from avatar.brain.names import NameIndex
 
 __all__ = ["Lexicon", "lexicon"]
 
@@ -31,30 +31,18 @@ def _english_pattern(words: list[str]) -> re.Pattern[str] | None:
     return re.compile(rf"(?<![a-z0-9])(?:{alternatives})(?:s|es)?(?![a-z0-9])", re.IGNORECASE)
 
 
-@dataclass(frozen=True)
-class _Concept:
-    name: str
-    english: re.Pattern[str] | None
-    chinese: tuple[str, ...]
-
-    def found_in(self, lowered: str) -> bool:
-        if self.english is not None and self.english.search(lowered):
-            return True
-        return any(word in lowered for word in self.chinese)
-
-
 class Lexicon:
     """The word lists of ``avatar/brain/data``, compiled once."""
 
     def __init__(self, attributes: dict[str, Any], words: dict[str, Any]) -> None:
-        self.concepts = tuple(
-            _Concept(
-                name,
-                _english_pattern([str(w).lower() for w in entry.get("en", [])]),
-                tuple(str(w) for w in entry.get("zh", [])),
-            )
+        # One pass over a text finds every concept: its words and phrases are looked up as word
+        # runs and Chinese substrings (avatar.brain.names), not tried one pattern at a time.
+        self._concepts = NameIndex(
+            (str(word), str(name))
             for name, entry in attributes.items()
+            for word in (*entry.get("en", []), *entry.get("zh", []))
         )
+        self.concept_names = tuple(str(name) for name in attributes)
         self.emoji: dict[str, str] = {str(k): str(v) for k, v in words.get("emoji", {}).items()}
         colours = words.get("colours", {})
         self.colours_en = tuple(str(w) for w in colours.get("en", []))
@@ -64,8 +52,7 @@ class Lexicon:
 
     def concepts_in(self, text: str) -> frozenset[str]:
         """The attribute concepts ``text`` speaks of."""
-        lowered = text.lower()
-        return frozenset(c.name for c in self.concepts if c.found_in(lowered))
+        return frozenset(value for match in self._concepts.find(text) for value in match.values)
 
     def spell_emoji(self, text: str) -> str:
         """``text`` with each known emoji replaced by its words (variation selectors dropped)."""
