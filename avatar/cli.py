@@ -136,6 +136,14 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--llm-only", action="store_true", help="only the answers-with-the-LLM section (first sentence ms)"
     )
+    bench.add_argument(
+        "--brain-only",
+        action="store_true",
+        help="only the brain: answer ms on the scene's questions; a generated catalog's load, index, answers",
+    )
+    bench.add_argument(
+        "--products", type=int, default=1000, help="with --brain-only: generated catalog size (0: none)"
+    )
 
     commands.add_parser("voices", help="list the voices in voices/ with a one-line status each")
     say = commands.add_parser("say", help="speak a line with a voice into a WAV file (48 kHz mono)")
@@ -416,6 +424,13 @@ def _run_bench(args: argparse.Namespace) -> int:
 
     if args.tts_only:
         print(json.dumps({"tts": bench_tts()}, indent=2))
+        return 0
+    if args.brain_only:
+        from avatar.brain.brain_bench import bench_brain
+
+        if not 0 <= args.products <= 100_000:
+            raise ValueError("--products: from 0 to 100000")
+        print(json.dumps({"brain": bench_brain(args.scene or Path("scenes/demo"), args.products)}, indent=2))
         return 0
     if args.llm_only:
         from avatar.brain.answer_bench import bench_answers

@@ -13,21 +13,23 @@ Two measures, each quoted as JSON:
 from __future__ import annotations
 
 import gc
+import os
 import random
 import statistics
 import tempfile
 import time
 import tracemalloc
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from avatar.brain.brain import Brain
-from avatar.brain.catalog import load_catalog
+from avatar.brain.catalog import Catalog, load_catalog
 from avatar.brain.evaluation import CASES_FILE, load_cases
-from avatar.brain.knowledge import catalog_facts
+from avatar.brain.knowledge import catalog_facts, word_owners
 from avatar.brain.scene import Scene, load_scene
 from avatar.brain.understanding import read
 
@@ -153,34 +155,44 @@ def bench_brain(scene_path: Path, products: int = 1000) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as folder:
         file = Path(folder) / "products.yaml"
         file.write_text(yaml.safe_dump(generated_catalog(products), allow_unicode=True), encoding="utf-8")
+        # A cache of its own, so the first load is cold whatever ran before.
+        previous = os.environ.get("AVATAR_CACHE")
+        os.environ["AVATAR_CACHE"] = str(Path(folder) / "cache")
+        try:
+            began = time.perf_counter()
+            catalog, big = _load_and_index(scene, file)
+            first = time.perf_counter()
+            catalog, big = _load_and_index(scene, file)
+            again = time.perf_counter()
+        finally:
+            if previous is None:
+                os.environ.pop("AVATAR_CACHE", None)
+            else:
+                os.environ["AVATAR_CACHE"] = previous
+        # Memory on a second, fresh load: tracemalloc slows Python down, so it is not on the clock.
         gc.collect()
         tracemalloc.start()
-        began = time.perf_counter()
-        catalog = load_catalog(file)
-        loaded = time.perf_counter()
-        catalog_facts(catalog)
-        read("warm-up", catalog)  # builds the name index
-        indexed = time.perf_counter()
+        _load_and_index(scene, file)
         memory, _ = tracemalloc.get_traced_memory()
         tracemalloc.stop()
-        big = Brain(scene)
-        big.scene = _with_catalog(scene, catalog)
-        big.answerer = type(brain.answerer)(big.scene)
         questions = [
             (q.format(name=p.name("en")), p.id) for p in list(catalog.products)[:20] for q in _QUESTIONS
         ]
         report["catalog"] = {
             "products": len(catalog),
             "variants": sum(len(p.variants) for p in catalog.products),
-            "load_s": round(loaded - began, 2),
-            "index_s": round(indexed - loaded, 2),
-            "memory_mb": round(memory / 1e6, 1),
+            # parse, validate, facts, names, fact lock: the first time, and again with the parse cached
+            "load_and_index_s": {"first": round(first - began, 2), "cached": round(again - first, 2)},
+            "memory_mb": round(memory / 1e6, 1),  # catalog and indexes, traced
             "answer_ms": _ms(_answer_times(big, questions)),
         }
     return report
 
 
-def _with_catalog(scene: Scene, catalog: Any) -> Scene:
-    from dataclasses import replace
-
-    return replace(scene, catalog=catalog, segments=())
+def _load_and_index(scene: Scene, file: Path) -> tuple[Catalog, Brain]:
+    catalog = load_catalog(file)
+    brain = Brain(replace(scene, catalog=catalog, segments=()))  # fact lock and answerer on it
+    catalog_facts(catalog)
+    word_owners(catalog)
+    read("warm-up", catalog)  # builds the name indexes
+    return catalog, brain

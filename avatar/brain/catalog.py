@@ -9,6 +9,9 @@ something wrong later.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import math
 import re
 from collections.abc import Iterator, Mapping
@@ -21,6 +24,7 @@ from typing import NoReturn
 import yaml
 
 from avatar.errors import DataError
+from avatar.paths import cache_dir
 
 __all__ = [
     "FAQ",
@@ -202,19 +206,42 @@ def localized(texts: Mapping[str, str], lang: str) -> str:
 # --- reading YAML with errors that point at the field ------------------------------------------
 
 
+_PARSED_CACHE_BYTES = 200_000  # files this big keep their parsed data in the cache as JSON
+
+
 def read_yaml(path: Path) -> object:
-    """Parse a YAML file safely; a missing file or a syntax error becomes a DataError."""
+    """Parse a YAML file safely; a missing file or a syntax error becomes a DataError.
+
+    A big file (a shop's thousand-product export) keeps its parsed data as JSON in the cache,
+    keyed by a hash of its text: a restart or a reload of the same text skips the YAML parser
+    (seconds for a big catalog); any edit changes the hash. Validation always runs.
+    """
     if not path.is_file():
         raise DataError(path, "(file)", "file not found" if not path.exists() else "not a regular file")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(path, "(file)", f"cannot read: {exc}") from exc
+    cached = None
+    if len(text) >= _PARSED_CACHE_BYTES:
+        cached = cache_dir("parsed") / f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.json"
+        if cached.is_file():
+            try:
+                return json.loads(cached.read_text(encoding="utf-8"))
+            except (OSError, ValueError):  # a damaged cache entry: parse again
+                pass
     try:
         # libyaml's C parser when PyYAML has it: a thousand-product catalog parses in a second.
-        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     except yaml.YAMLError as exc:
         raise DataError(path, "(yaml)", _yaml_problem(exc)) from exc
+    if cached is not None:
+        with contextlib.suppress(OSError, TypeError, ValueError):  # the cache is only a speed-up
+            temporary = cached.with_suffix(".tmp")
+            # Dates and times become ISO text, which the field readers accept as written.
+            temporary.write_text(json.dumps(data, default=str, ensure_ascii=False), encoding="utf-8")
+            temporary.replace(cached)
+    return data
 
 
 def _yaml_problem(exc: yaml.YAMLError) -> str:
