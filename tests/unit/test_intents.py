@@ -233,3 +233,28 @@ def test_mentioned_lists_every_product_once_in_order(
 def test_nothing_named_and_nothing_on_screen(catalog: Catalog) -> None:
     assert resolve_product("how much is the iPhone?", catalog, current_id=None) is None
     assert resolve_product("how much?", catalog, current_id="not-a-product") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [("帮我挑一个吧", "recommendation"), ("晚上吃什么好呢", "off_topic"), ("明天还播吗?", "chitchat")],
+)
+def test_a_comment_no_rule_knows_takes_its_nearest_examples_intent(text: str, intent: str) -> None:
+    from avatar.brain.intents import nearest
+
+    found = nearest(text)
+    assert found is not None and found[0].value == intent
+    assert classify(text, "zh").value == intent
+
+
+def test_intent_words_come_from_the_data_files() -> None:
+    from importlib import resources
+
+    import yaml
+
+    for language in ("en", "zh"):
+        bank = yaml.safe_load(
+            resources.files("avatar.brain").joinpath("data", "intents", f"{language}.yaml").read_text("utf-8")
+        )
+        assert {"price", "stock", "shipping", "chitchat"} <= set(bank)
+        assert all(entry.get("examples") for entry in bank.values())
