@@ -175,7 +175,7 @@ class Answerer:
     def plan(self, u: Understanding) -> Answer:
         """The template reply to an understood question, before the compliance check."""
         answer = self._plan(u)
-        if u.reading.questions >= 2 and len(u.reading.text) > 80 and u.intent not in _SOCIAL:
+        if u.reading.rambles and u.intent not in _SOCIAL:
             # A ramble with two questions: the first is answered, the other acknowledged.
             lang = answer.language
             answer = replace(

@@ -784,7 +784,13 @@ class ComplianceChecker:
 
         if len(products) == 1:
             product = products[0]
-            if product.stock == 0 and (claim := _IN_STOCK.search(text)):
+            # The shop's own words are not a stock claim: "ships once back in stock".
+            own = text
+            for said in _product_texts(product):
+                said = _normalise(said).strip().rstrip(".!?。！？")
+                if len(said) >= 6:
+                    own = own.replace(said, " ")
+            if product.stock == 0 and (claim := _IN_STOCK.search(own)):
                 actions.append(Action(Rule.STOCK, Fix.BLOCK, claim.group(0), f"{names} is sold out"))
             some_sold_out = any(v.stock == 0 for v in product.variants)  # "the XL just sold out"
             if product.stock > 0 and not some_sold_out and (claim := _SOLD_OUT.search(text)):

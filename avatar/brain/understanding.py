@@ -149,6 +149,11 @@ class Reading:
     foreign: bool  # written in a language the host does not speak
     questions: int  # question sentences in it (a ramble may hold two)
 
+    @property
+    def rambles(self) -> bool:
+        """A long comment with more than one question: the first is answered, the rest acknowledged."""
+        return self.questions >= 2 and len(self.text) > _RAMBLE_CHARS
+
 
 @dataclass(frozen=True)
 class Understanding:
@@ -285,6 +290,9 @@ def _quantity(text: str) -> int | None:
     return None
 
 
+_RAMBLE_CHARS = 80  # a comment this long with two questions in it is a ramble
+
+
 def _questions(text: str) -> int:
     parts = [p for p in re.split(r"(?<=[?？])|[。！!\n]", text) if p.strip()]
     return max(1, sum(1 for p in parts if p.strip().endswith(("?", "？"))))
@@ -302,13 +310,14 @@ def read(text: str, catalog: Catalog) -> Reading:
     language = detect_language(raw)
     spelled = unicodedata.normalize("NFKC", words.spell_emoji(raw))
     questions = _questions(spelled)
-    named, ambiguous, asked = _products_named(spelled, catalog)
+    # A ramble with several questions is read by its first question (the rest is acknowledged).
+    scope = _first_question(spelled) if questions >= 2 and len(spelled) > _RAMBLE_CHARS else spelled
+    named, ambiguous, asked = _products_named(scope, catalog)
     # What is asked is read without the names ("充电宝多少钱" is a price question, whatever the
-    # name says); a ramble with several questions is read by its first question. Moderation
-    # sees the whole comment.
+    # name says). Moderation sees the whole comment.
     intent = classify(spelled, language)
     if intent not in _MODERATED:
-        intent = classify(_first_question(asked) if questions >= 2 else asked, language)
+        intent = classify(asked, language)
     if intent is Intent.OTHER and _BARE_PRICE.search(spelled):
         intent = Intent.PRICE
     elif intent is Intent.OTHER and _STILL_THERE.search(spelled):
@@ -322,7 +331,7 @@ def read(text: str, catalog: Catalog) -> Reading:
         intent=intent,
         named=named,
         ambiguous=ambiguous,
-        variants=_variants_named(spelled, catalog),
+        variants=_variants_named(scope, catalog),
         colour=words.colour_in(spelled.lower()),
         words=stems(asked),
         concepts=words.concepts_in(asked),
@@ -492,7 +501,7 @@ def understand(
     commerce = reading.concepts & _COMMERCE
     if attribute is not None:
         keep = (
-            (intent is Intent.PRICE and "price" in commerce)
+            (intent is Intent.PRICE and ("price" in commerce or not _amount_of(reading, hit)))
             or (intent is Intent.STOCK and "stock" in commerce)
             or (intent is Intent.PROMO and not attribute.startswith("offer:"))
             or (intent is Intent.PRODUCT_INFO and _GENERIC_INFO.search(reading.text) is not None)
@@ -561,6 +570,18 @@ def understand(
         on_screen=on_screen,
         notes=tuple(notes),
     )
+
+
+_HOW_MUCH = re.compile(r"how much\s+((?:[a-z0-9]+\s*){0,4})", re.IGNORECASE)
+
+
+def _amount_of(reading: Reading, hit: FactHit | None) -> bool:
+    """True when "how much" asks the amount of the matched fact ("how much power", "how much does
+    it weigh"), not the price."""
+    found = _HOW_MUCH.search(reading.text)
+    if found is None or hit is None:
+        return False
+    return bool(lexicon().concepts_in(found.group(1)) & (hit.fact.cue_concepts | hit.fact.value_concepts))
 
 
 def _shipping_unstated(reading: Reading, catalog: Catalog, product: Product) -> bool:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from avatar.brain.brain import Brain
-from avatar.brain.catalog import load_catalog
+from avatar.brain.catalog import Catalog, load_catalog
 from avatar.brain.evaluation import load_cases, run_eval
 from avatar.brain.memory import Memory, Topic
 from avatar.brain.scene import load_scene
@@ -80,3 +81,46 @@ def test_every_new_shops_question_set_runs_through_the_live_path(name: str) -> N
     report = run_eval(scene, load_cases(SCENES / name / "eval.yaml", scene.catalog))
     assert report.as_dict()["cases"] >= 100
     assert report.hallucination_rate <= 0.01  # no invented numbers, whatever else is missed
+
+
+def test_a_sold_out_products_own_shipping_text_is_said_not_blocked() -> None:
+    scene = load_scene(SCENES / "demo")
+    catalog = scene.catalog
+    lamp = replace(
+        catalog.get("lumen-lamp"),
+        stock=0,
+        shipping={"en": "Ships once back in stock; returns within 30 days."},
+    )
+    emptied = Catalog(
+        tuple(lamp if p.id == lamp.id else p for p in catalog.products),
+        catalog.source,
+        catalog.currency_code,
+        catalog.currency_symbol,
+    )
+    brain = Brain(replace(scene, catalog=emptied))
+    answer = brain.respond("how fast does the lamp ship?", "lumen-lamp")
+    assert "Ships once back in stock" in answer.text and "sold out" in answer.text
+    assert brain.answerer.compliance.check("The lamp is in stock now!", "en", "lumen-lamp").blocked
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("¿cuánto cuesta?", "English or Chinese"),
+        ("😍😍😍", "Thanks for hanging out"),
+    ],
+)
+def test_a_third_language_and_only_emoji_get_a_clear_reply(question: str, expected: str) -> None:
+    answer = Brain(load_scene(SCENES / "demo")).respond(question, "aurora-buds")
+    assert expected in answer.text
+
+
+def test_a_ramble_with_two_questions_answers_the_first_and_asks_for_the_second() -> None:
+    ramble = (
+        "ok so I have been watching for a while and I really like the vibe here, my commute is long "
+        "and noisy so I was wondering how much are the Aurora Buds right now? and also does the "
+        "desk lamp have a warm light setting for reading at night?"
+    )
+    answer = Brain(load_scene(SCENES / "demo")).respond(ramble, "aurora-buds")
+    assert answer.intent == "price" and "$39.99" in answer.text
+    assert "other question" in answer.text
