@@ -390,7 +390,7 @@ class Answerer:
                     text += f"活动到{f['promo_ends']}结束。"
             else:
                 text = (
-                    f"Yes, our {f['promo_label']} takes the {f['name']} to {f['promo_price']}, "
+                    f"Our {f['promo_label']} takes the {f['name']} to {f['promo_price']}, "
                     f"down from {f['price']}."
                 )
                 if "promo_ends" in f:

@@ -182,7 +182,7 @@ def test_promo_answer_with_end_date(host: Answerer) -> None:
     answer = host.answer("is the backpack on sale?")
     assert answer.intent == "promo" and answer.product_id == "ridgeline-backpack"
     assert answer.text == (
-        "Yes, our trail season deal takes the Ridgeline 30L Backpack to $74, down from $89. "
+        "Our trail season deal takes the Ridgeline 30L Backpack to $74, down from $89. "
         "The deal runs until March 31, 2027."
     )
     zh = host.answer("背包有优惠吗")
