@@ -350,7 +350,7 @@ class LiveShow:
             self._card_language = language
             self.bus.publish(ProductShown(product_id))
 
-    async def _host_loop(self) -> None:
+    async def host_loop(self) -> None:
         if not self._warmed:  # once: the supervisor may restart this loop
             self._warmed = True
             try:

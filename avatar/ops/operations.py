@@ -2,7 +2,7 @@
 
 ``LiveShow`` owns one :class:`Operations` and calls a few hooks (comment accepted, line said, answer
 given, compliance result); everything else about running 24/7 lives here, so the show's own code
-stays about the show.
+stays about the show. Operations see the show only through :class:`~avatar.ops.show.Show`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 from avatar.brain.answerer import Answer, Answerer
 from avatar.brain.compliance import ComplianceResult
@@ -20,11 +20,9 @@ from avatar.brain.understanding import Reading
 from avatar.engines.worker import ModelWorker
 from avatar.ops.control import Control, OperatorLine, comment_key
 from avatar.ops.metrics import Registry
+from avatar.ops.show import Show
 from avatar.ops.store import Store
 from avatar.ops.supervisor import Supervisor
-
-if TYPE_CHECKING:
-    from avatar.modes.live import LiveShow
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +40,7 @@ STATE_KEY: Final = "show"
 class Operations:
     """Supervisor, metrics, store and operator control of one show."""
 
-    def __init__(self, show: LiveShow, store: Store | None = None) -> None:
+    def __init__(self, show: Show, store: Store | None = None) -> None:
         self.show = show
         self.store = store
         self.supervisor = Supervisor(show.clock)
@@ -76,7 +74,7 @@ class Operations:
         )
         supervisor.task(
             "host",
-            show._host_loop,
+            show.host_loop,
             progress=self._host_progress,
             hang_s=HOST_HANG_S,
             on_restart=show.speaker.interrupt,
