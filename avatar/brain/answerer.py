@@ -493,10 +493,15 @@ class Answerer:
         name = product.name(lang)
         label, value = localized(spec.label, lang), _clause(localized(spec.value, lang))
         facts = {"name": name, field: value}
+        # A short value reads as a sentence ("龙井绿茶的保质期是18个月"); a long one, with its own
+        # commas, after a colon.
+        short = len(value) <= (16 if lang == "zh" else 40) and not re.search(r"[，,；;：:]", value)
         if lang == "zh":
-            text = f"{name}的{label}：{value}。"
+            text = f"{name}的{label}是{value}。" if short else f"{name}的{label}：{value}。"
         elif field.startswith("safety:"):
             text = f"Good that you ask. On the {name}, {_lower_first(label)}: {_lower_first(value)}."
+        elif short:
+            text = f"The {_lower_first(label)} of the {name} is {value}."
         else:
             text = f"The {_lower_first(label)} of the {name}: {value}."
         return Answer(text, product.id, intent.value, lang, facts)

@@ -579,7 +579,7 @@ def _normalise(text: str) -> str:
 def _known(product: Product) -> _Known:
     known = _Known()
     for raw in _product_texts(product):
-        text = _normalise(raw)
+        text = spoken_numbers(_normalise(raw))  # the catalog's "第二袋半价" grounds a spoken 2
         for number in _numbers(text):
             known.numbers.add(number.value)
             after = text[number.end :]

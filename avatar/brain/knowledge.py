@@ -203,7 +203,7 @@ def best_fact(
         if distinctive and score > 0 and not fact.field.startswith("point:"):
             score = min(1.0, score + 0.2 * distinctive)
         if listing and fact.field == "variants" and score > 0:
-            score = min(1.0, score + 0.25)
+            score = min(1.0, score + 0.4)  # "which flavours?": the list, not a word on one of them
         if score > 0 and (best is None or score > best.score):
             best = FactHit(fact, score)
     return best
