@@ -175,7 +175,37 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
     score += cue * _overlap(words, fact.cue_words) + 0.25 * _overlap(words, fact.value_words)
     if fact.field.startswith("point:"):
         score *= 0.8  # a selling point answers only what no spec, FAQ or policy does
+    if _misses(fact, words, concepts):
+        return min(score, FACT_MATCH - 0.01)
     return min(score, 1.0)
+
+
+def _misses(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> bool:
+    """An FAQ whose question does not cover what was asked. A prepared answer ("Yes, it ...") said
+    to another question misleads: "does it work w alexa" is not "does it work on carpet"."""
+    return (
+        fact.field.startswith("faq:")
+        and not concepts & fact.cue_concepts
+        and _covered(words, fact.cue_words) < 0.5
+    )
+
+
+# Verbs every question uses: they count half when judging whether an FAQ covers a question.
+_WEAK = frozenset(
+    {"work", "come", "use", "us", "get", "have", "fit", "need", "want", "go", "make", "do", "take"}
+)
+
+
+def _covered(words: frozenset[str], texts: tuple[frozenset[str], ...]) -> float:
+    """The weighted share of the question's English words found in the best-matching text (1.0
+    when it has none)."""
+    # English words only: a Chinese question's single characters are too fine-grained to judge
+    # coverage by (its FAQ matches stand on the character overlap itself).
+    asked = {w: (0.5 if w in _WEAK else 1.0) for w in words if len(w) >= 2 and w.isascii()}
+    total = sum(asked.values())
+    if not total:
+        return 1.0
+    return max((sum(v for w, v in asked.items() if w in text) / total for text in texts), default=0.0)
 
 
 def best_fact(
@@ -200,7 +230,12 @@ def best_fact(
         # A word only this fact uses ("alexa", "mah") points at it more than a common one does.
         said = frozenset().union(*fact.cue_words, *fact.value_words)
         distinctive = sum(rare.get(w, 0.0) for w in words & said if len(w) >= 3 and rare.get(w, 0.0) >= 0.5)
-        if distinctive and score > 0 and not fact.field.startswith("point:"):
+        if (
+            distinctive
+            and score > 0
+            and not fact.field.startswith("point:")
+            and not _misses(fact, words, concepts)
+        ):
             score = min(1.0, score + 0.2 * distinctive)
         if listing and fact.field == "variants" and score > 0:
             score = min(1.0, score + 0.4)  # "which flavours?": the list, not a word on one of them
