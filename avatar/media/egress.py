@@ -34,6 +34,7 @@ from avatar.media.broadcaster import (
     Subscription,
 )
 from avatar.media.clock import Clock
+from avatar.media.peer import release_peer_connection
 
 log = logging.getLogger(__name__)
 
@@ -356,3 +357,4 @@ class WhipEgress:
                 self.broadcaster.unsubscribe(subscription)
             with contextlib.suppress(Exception):
                 await pc.close()
+            release_peer_connection(pc)  # each reconnect's connection freed now, not at a full GC

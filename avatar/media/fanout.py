@@ -26,6 +26,7 @@ import contextlib
 import fractions
 import logging
 import math
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
@@ -118,14 +119,27 @@ class _VideoSink(Protocol):
     def deliver(self, item: EncodedVideo, source: SharedVideoEncoder) -> None: ...
 
 
+def encode_thread(rendition: Rendition) -> concurrent.futures.ThreadPoolExecutor:
+    """A single worker thread for one shared encoder at a time (encodes stay in order)."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"encode-{rendition.name}")
+
+
 class SharedVideoEncoder:
     """Encodes the programme's pictures once for one codec and rendition, for all its viewers.
 
-    Encoding runs on its own thread. Pictures arrive latest-only: while one is being encoded a newer
-    one replaces any waiting one, so a slow encoder skips frames instead of queueing them.
+    Encoding runs on its own thread (``thread``, lent by the hub, or one of its own). Pictures arrive
+    latest-only: while one is being encoded a newer one replaces any waiting one, so a slow encoder
+    skips frames instead of queueing them.
     """
 
-    def __init__(self, mime: str, rendition: Rendition, fps: int, clock: Clock) -> None:
+    def __init__(
+        self,
+        mime: str,
+        rendition: Rendition,
+        fps: int,
+        clock: Clock,
+        thread: concurrent.futures.ThreadPoolExecutor | None = None,
+    ) -> None:
         self.mime = mime.lower()
         self.rendition = rendition
         self.fps = fps
@@ -137,9 +151,8 @@ class SharedVideoEncoder:
         self._task: asyncio.Task[None] | None = None
         self._keyframe_wanted = False
         self._last_keyframe_at = -math.inf
-        self._executor = concurrent.futures.ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix=f"encode-{rendition.name}"
-        )
+        self._owns_thread = thread is None
+        self._executor = thread or encode_thread(rendition)
         self.closed = False
 
     @property
@@ -168,14 +181,27 @@ class SharedVideoEncoder:
             self._task = asyncio.create_task(self._drain(), name=f"encode-{self.mime}-{self.rendition.name}")
 
     async def close(self) -> None:
-        """Stop encoding and release the thread."""
+        """Stop encoding and release the codec and the thread (once; later calls do nothing)."""
+        if self.closed:
+            return
         self.closed = True
         self._pending = None
-        if self._task is not None:
-            self._task.cancel()
+        # Not kept: a cancelled task holds its CancelledError, whose traceback holds _drain's frame
+        # and so this encoder, a cycle that would keep the codec until a full garbage collection.
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self._executor.shutdown(wait=False, cancel_futures=True)
+                await task
+        # The codec is let go on the worker, after an encode that may still be running there: its
+        # native state (~11 MB for VP8 at 360p) goes now, not whenever this object is collected.
+        with contextlib.suppress(RuntimeError):  # the hub's thread is already shut down: no encode runs
+            self._executor.submit(self._release_codec)
+        if self._owns_thread:
+            self._executor.shutdown(wait=False)
+
+    def _release_codec(self) -> None:
+        self._codec = None
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
@@ -624,6 +650,13 @@ class FanoutHub:
         self.fps = fps
         self.renditions = renditions_for(width, height, fps)
         self._video: dict[tuple[str, Rendition], SharedVideoEncoder] = {}
+        # One long-lived thread per (codec, rendition), lent to each encoder made for it. An encoder
+        # is made when a first viewer comes and dropped when the last leaves. A fresh thread each
+        # time got the next of glibc's malloc arenas (16 on 2 cores, all in use in `avatar live`),
+        # and each arena kept the ~15 MB of libvpx state freed in it as its top chunk, which
+        # malloc_trim does not return for thread arenas: `avatar live` grew ~13 MB per round of
+        # viewers. On one thread the next encoder reuses what the last one freed.
+        self._threads: dict[tuple[str, Rendition], concurrent.futures.ThreadPoolExecutor] = {}
         self._audio = SharedAudioEncoder()
         self._subscription: Subscription | None = None
         self._pumps: list[asyncio.Task[None]] = []
@@ -645,7 +678,11 @@ class FanoutHub:
         key = (mime.lower(), rendition)
         encoder = self._video.get(key)
         if encoder is None:
-            encoder = self._video[key] = SharedVideoEncoder(mime, rendition, self.fps, self.clock)
+            thread = self._threads.get(key)
+            if thread is None:
+                thread = self._threads[key] = encode_thread(rendition)
+            encoder = SharedVideoEncoder(mime, rendition, self.fps, self.clock, thread)
+            self._video[key] = encoder
             if self.broadcaster.last_video is not None:
                 encoder.push(self.broadcaster.last_video)  # a first picture without waiting a frame
             self.ensure_pump()
@@ -708,6 +745,9 @@ class FanoutHub:
         for encoder in list(self._video.values()):
             await encoder.close()
         self._video.clear()
+        for thread in self._threads.values():
+            thread.shutdown(wait=False)  # after each encoder's last encode and codec release
+        self._threads.clear()
 
     def _forget(self, task: asyncio.Task[None]) -> None:
         with contextlib.suppress(ValueError):
@@ -716,9 +756,13 @@ class FanoutHub:
     async def _pump_video(self, subscription: Subscription) -> None:
         with contextlib.suppress(MediaStreamError):
             while True:
-                frame = await subscription.next_video()
-                for encoder in list(self._video.values()):
-                    encoder.push(frame)
+                self._push_video(await subscription.next_video())
+
+    def _push_video(self, frame: av.VideoFrame) -> None:
+        # Its own frame: a loop variable in the pump's never-ending frame would keep the last
+        # encoder (its libvpx/x264 context, ~11 MB at 360p) alive after its last viewer left.
+        for encoder in list(self._video.values()):
+            encoder.push(frame)
 
     async def _pump_audio(self, subscription: Subscription) -> None:
         with contextlib.suppress(MediaStreamError):
@@ -750,7 +794,7 @@ def bind_fanout_tracks(pc: RTCPeerConnection) -> None:
             continue
         mime = negotiated_mime(pc, track)
         track.bind(mime or "unknown")
-        if isinstance(track, FanoutVideoTrack) and track.shared:
+        if isinstance(track, FanoutVideoTrack) and track.shared and "_handle_rtcp_packet" not in vars(sender):
             # An instance attribute shadows the method for this one sender (the transport calls it).
             setattr(sender, "_handle_rtcp_packet", _rtcp_hook(sender._handle_rtcp_packet, track))  # noqa: B010
 
@@ -758,6 +802,12 @@ def bind_fanout_tracks(pc: RTCPeerConnection) -> None:
 def _rtcp_hook(
     original: Callable[[Any], Awaitable[None]], track: FanoutVideoTrack
 ) -> Callable[[Any], Awaitable[None]]:
+    # The hook is stored on the sender whose bound method ``original`` is: holding it strongly would
+    # be a cycle (sender -> hook -> method -> sender) keeping every departed viewer's sender, RTP
+    # history and transports alive until a full garbage collection. Held weakly, they stay on
+    # reference counting; while the transport calls the hook, the sender is alive by definition.
+    handler = weakref.WeakMethod(original)
+
     async def handle(packet: Any) -> None:
         try:
             if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_FIR, RTCP_PSFB_PLI):
@@ -767,6 +817,8 @@ def _rtcp_hook(
         except Exception:  # a viewer's odd RTCP must never reach the transport's loop
             track.stats.rtcp_ignored += 1
             log.debug("ignored RTCP %r", packet, exc_info=True)
-        await original(packet)
+        method = handler()
+        if method is not None:
+            await method(packet)
 
     return handle

@@ -25,6 +25,7 @@ import contextlib
 import json
 import statistics
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -34,6 +35,8 @@ import av
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtp import RtcpSrPacket, RtpPacket
+
+from avatar.media.peer import release_peer_connection
 
 LATE_S: Final = 0.1  # 2.5 frame intervals at 25 fps
 BEST_WINDOW_S: Final = 5.0  # lateness is judged against the best delivery of the last 5 s
@@ -101,10 +104,14 @@ class LoadViewer:
                 self._video_pts = {c.payloadType for c in codecs if c.name.lower() != "rtx"}
 
     async def close(self) -> None:
-        for task in self._tasks:
+        # Cancelled tasks are forgotten, and the connection's cycles broken, so a departed viewer
+        # is freed at once: churn runs (tests/unit/test_session_memory.py) keep thousands in turn.
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
         with contextlib.suppress(Exception):
             await self.pc.close()
+        release_peer_connection(self.pc)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if self.decode:  # the decoder thread fills the track's queue: read it or it grows
@@ -163,13 +170,22 @@ class LoadViewer:
 
 
 def _wrap(target: object, name: str, observer: Callable[..., None], *, call_original: bool) -> None:
-    """Observe an aiortc receiver's packet handler (and skip it for viewers that do not decode)."""
-    original: Callable[..., Awaitable[None]] = getattr(target, name)
+    """Observe an aiortc receiver's packet handler (and skip it for viewers that do not decode).
+
+    The handler is stored on ``target`` itself, so it holds the original method and the observer
+    (both bound to objects that lead back to ``target``) weakly: strong references would be cycles
+    that keep every closed viewer's connection until a full garbage collection.
+    """
+    original: weakref.WeakMethod[Callable[..., Awaitable[None]]] = weakref.WeakMethod(getattr(target, name))
+    observe: weakref.WeakMethod[Callable[..., None]] = weakref.WeakMethod(observer)
 
     async def handler(*args: Any, **kwargs: Any) -> None:
-        observer(*args, **kwargs)
-        if call_original:
-            await original(*args, **kwargs)
+        see = observe()
+        if see is not None:
+            see(*args, **kwargs)
+        method = original() if call_original else None
+        if method is not None:
+            await method(*args, **kwargs)
 
     setattr(target, name, handler)
 

@@ -16,6 +16,8 @@ import av
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 
+from avatar.media.peer import release_peer_connection
+
 
 @dataclass
 class ProbeStats:
@@ -60,10 +62,13 @@ class ProbeViewer:
         self.channel.send(json.dumps({"type": "chat", "name": name, "text": text}))
 
     async def close(self) -> None:
-        for task in self._consumers:
+        # Forgotten as well as cancelled, and the connection's cycles broken: freed at once.
+        consumers, self._consumers = self._consumers, []
+        for task in consumers:
             task.cancel()
         with contextlib.suppress(Exception):
             await self.pc.close()
+        release_peer_connection(self.pc)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         self._consumers.append(asyncio.create_task(self._consume(track)))

@@ -11,6 +11,7 @@ import contextlib
 import json
 import logging
 import uuid
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,7 @@ from avatar.listen.listener import Listener, SharedASR, Transcriber, mono_pcm, s
 from avatar.listen.vad import COHOST_VAD
 from avatar.media.broadcaster import ProgrammeTrack
 from avatar.media.fanout import FanoutHub, bind_fanout_tracks
+from avatar.media.peer import release_peer_connection
 from avatar.modes.live import LiveShow
 
 log = logging.getLogger(__name__)
@@ -46,6 +48,18 @@ def event_message(event: Event) -> dict[str, Any]:
     if isinstance(event, ChatPosted):
         return {"type": "chat", "name": event.name, "text": event.text}
     return {"type": "notice", "text": event.text}
+
+
+def _weakly(method: Callable[[str], None]) -> Callable[[str], None]:
+    """``method`` (bound), called only while its object is alive; holds it weakly."""
+    ref = weakref.WeakMethod(method)
+
+    def call(text: str) -> None:
+        alive = ref()
+        if alive is not None:
+            alive(text)
+
+    return call
 
 
 class ViewerSession:
@@ -76,14 +90,16 @@ class ViewerSession:
             asyncio.create_task(self._forward_events()),
             asyncio.create_task(self._close_if_not_connected(connect_timeout_s)),
         ]
-        for kind in ("audio", "video"):
-            # Shared encoders when there is a hub (packets encoded once for everyone); raw frames
-            # that aiortc encodes for this viewer alone otherwise.
-            self.pc.addTrack(
-                fanout.track(kind, self.subscription)
-                if fanout is not None
-                else ProgrammeTrack(kind, show.broadcaster, self.subscription)
-            )
+        # Shared encoders when there is a hub (packets encoded once for everyone); raw frames that
+        # aiortc encodes for this viewer alone otherwise.
+        self._tracks: list[MediaStreamTrack] = [
+            fanout.track(kind, self.subscription)
+            if fanout is not None
+            else ProgrammeTrack(kind, show.broadcaster, self.subscription)
+            for kind in ("audio", "video")
+        ]
+        for track in self._tracks:
+            self.pc.addTrack(track)
         self.pc.on("datachannel", self._on_datachannel)
         self.pc.on("track", self._on_track)
         self.pc.on("connectionstatechange", self._on_state)
@@ -105,7 +121,11 @@ class ViewerSession:
             return
         self.closed.set()
         current = asyncio.current_task()
-        for task in self._tasks:
+        # Forget the tasks as well as cancelling them: a cancelled task keeps its CancelledError,
+        # whose traceback holds the task's frame and so this session; kept in self._tasks, that is
+        # a cycle that only a full garbage collection would free (with the connection behind it).
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             if task is not current:
                 task.cancel()
         self.show.broadcaster.unsubscribe(self.subscription)
@@ -116,14 +136,19 @@ class ViewerSession:
                 self.show.cohost_done()  # a co-host who leaves mid-sentence does not hold the floor
         with contextlib.suppress(Exception):
             await self.pc.close()
+        # aiortc stops a sender's track only if that sender started, i.e. the viewer got as far as
+        # connecting. A viewer who left before (a closed tab, failed ICE, a bad offer) stayed
+        # attached to the shared encoders for good: the Opus encoder kept its track and queue, and
+        # the video encoder went on encoding for nobody. Stopping twice is harmless.
+        for track in self._tracks:
+            track.stop()
+        # Freed by reference counting as soon as the registry forgets us, not at the next full GC.
+        release_peer_connection(self.pc)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
-        if (
-            track.kind == "audio"
-            and self._asr is not None
-            and self.listener is None
-            and not self.closed.is_set()
-        ):
+        if self.closed.is_set():
+            return  # its receiver stops with the connection; a task made now would never be cancelled
+        if track.kind == "audio" and self._asr is not None and self.listener is None:
             self._tasks.append(asyncio.create_task(self._listen(track, self._asr())))
             return
         # A received track that is never read keeps buffering decoded frames: drain it until it ends.
@@ -131,17 +156,20 @@ class ViewerSession:
 
     async def _listen(self, track: MediaStreamTrack, asr: Transcriber) -> None:
         try:
+            # The listener calls back through weak references: we hold it, so strong ones would be
+            # a cycle (session -> listener -> bound method -> session) outliving the close.
+            on_final, on_interim = _weakly(self._on_transcript), _weakly(self._on_speech)
             if self.role == "studio":
                 listener = Listener(
                     asr,
-                    on_final=self._on_transcript,
-                    on_interim=self._on_speech,
+                    on_final=on_final,
+                    on_interim=on_interim,
                     on_speech_start=self.show.cohost_speech_started,
                     on_done=self.show.cohost_done,
                     vad=COHOST_VAD,
                 )
             else:  # a viewer's push-to-talk question waits its turn: it never stops the host
-                listener = Listener(asr, on_final=self._on_transcript, on_interim=self._on_speech)
+                listener = Listener(asr, on_final=on_final, on_interim=on_interim)
             self.listener = listener
         except Exception:  # no VAD model: the microphone is ignored, the show goes on
             log.exception("viewer %s: cannot listen to the microphone", self.id)
