@@ -133,6 +133,24 @@ class Product:
         """The variant with this SKU, or None."""
         return next((v for v in self.variants if v.sku == sku), None)
 
+    def texts(self) -> Iterator[str]:
+        """Every text the catalog states about the product, in every language (names to variants)."""
+        yield from self.names.values()
+        yield from self.aliases
+        for spec in (*self.specs, *self.safety):
+            yield from (*spec.label.values(), *spec.value.values())
+        for points in self.selling_points.values():
+            yield from points
+        for entry in self.faq:
+            yield from (*entry.question.values(), *entry.answer.values())
+        yield from self.shipping.values()
+        if self.promo is not None:
+            yield from self.promo.label.values()
+        for offer in self.offers:
+            yield from offer.values()
+        for variant in self.variants:
+            yield from (*variant.names.values(), *variant.aliases, variant.sku)
+
     def unit_word(self, lang: str) -> str:
         """The counting word in ``lang`` ("pieces" / "件" when the catalog gives none)."""
         if self.unit:

@@ -549,28 +549,6 @@ class _Known:
     stock: set[Decimal] = field(default_factory=set)  # per-variant stock counts
 
 
-def _product_texts(product: Product) -> Iterator[str]:
-    yield from product.names.values()
-    yield from product.aliases
-    for spec in product.specs:
-        yield from spec.label.values()
-        yield from spec.value.values()
-    for points in product.selling_points.values():
-        yield from points
-    for entry in product.faq:
-        yield from entry.question.values()
-        yield from entry.answer.values()
-    yield from product.shipping.values()
-    if product.promo is not None:
-        yield from product.promo.label.values()
-    for caution in product.safety:
-        yield from (*caution.label.values(), *caution.value.values())
-    for offer in product.offers:
-        yield from offer.values()
-    for variant in product.variants:
-        yield from (*variant.names.values(), *variant.aliases, variant.sku)
-
-
 def _normalise(text: str) -> str:
     # Full-width digits, ％ and ＄ are folded so "５０％" is checked like "50%".
     return unicodedata.normalize("NFKC", text)
@@ -578,7 +556,7 @@ def _normalise(text: str) -> str:
 
 def _known(product: Product) -> _Known:
     known = _Known()
-    for raw in _product_texts(product):
+    for raw in product.texts():
         text = spoken_numbers(_normalise(raw))  # the catalog's "第二袋半价" grounds a spoken 2
         for number in _numbers(text):
             known.numbers.add(number.value)
@@ -786,7 +764,7 @@ class ComplianceChecker:
             product = products[0]
             # The shop's own words are not a stock claim: "ships once back in stock".
             own = text
-            for said in _product_texts(product):
+            for said in product.texts():
                 said = _normalise(said).strip().rstrip(".!?。！？")
                 if len(said) >= 6:
                     own = own.replace(said, " ")
@@ -818,7 +796,7 @@ class ComplianceChecker:
 
     def _price_claims(self, text: str, products: list[Product], actions: list[Action]) -> None:
         """Block "cheaper than anywhere", 全网最低 and the like unless the catalog says it."""
-        stated = " ".join(t for p in products for t in _product_texts(p)).lower()
+        stated = " ".join(t for p in products for t in p.texts()).lower()
         for match in _PRICE_CLAIM.finditer(_normalise(text)):
             if match.group(0).lower() not in stated:
                 actions.append(

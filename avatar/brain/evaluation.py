@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -30,7 +30,7 @@ from typing import Any, Final
 
 from avatar.brain.answerer import Answer, Answerer
 from avatar.brain.brain import Brain
-from avatar.brain.catalog import Catalog, FieldReader, Product, localized, read_yaml, sub
+from avatar.brain.catalog import Catalog, FieldReader, localized, read_yaml, sub
 from avatar.brain.compliance import ComplianceChecker
 from avatar.brain.intents import Intent
 from avatar.brain.scene import Scene
@@ -420,30 +420,12 @@ _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 _MONEY = re.compile(r"[$¥€£]\s?(\d[\d,]*(?:\.\d+)?)")
 
 
-def _texts(product: Product) -> Iterator[str]:
-    yield from product.names.values()
-    yield from product.aliases
-    for spec in product.specs:
-        yield from (*spec.label.values(), *spec.value.values())
-    for points in product.selling_points.values():
-        yield from points
-    for entry in product.faq:
-        yield from (*entry.question.values(), *entry.answer.values())
-    yield from product.shipping.values()
-    for caution in product.safety:
-        yield from (*caution.label.values(), *caution.value.values())
-    for offer in product.offers:
-        yield from offer.values()
-    for variant in product.variants:
-        yield from (*variant.names.values(), *variant.aliases, variant.sku)
-
-
 def _grounding(catalog: Catalog, now: datetime | None) -> tuple[set[Decimal], set[Decimal]]:
     """Every number the catalog states, and every amount that is a price (or a promo's saving)."""
     numbers: set[Decimal] = set()
     money: set[Decimal] = set()
     for product in catalog.products:
-        for text in _texts(product):
+        for text in product.texts():
             numbers |= {Decimal(n.replace(",", "")) for n in _NUMBER.findall(text)}
             money |= {Decimal(n.replace(",", "")) for n in _MONEY.findall(text)}  # "free over $50"
         numbers |= {product.price, Decimal(product.stock)}

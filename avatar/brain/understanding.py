@@ -422,21 +422,12 @@ def understand(
         intent = Intent(topic.intent)
         remembered = True
         notes.append("follow-up")
-        if not named_variants and not reading.named and topic.attribute:
-            return Understanding(
-                reading,
-                intent,
-                product_id,
-                variant,
-                topic.attribute,
-                1.0,
-                remembered=True,
-                notes=tuple(notes),
-            )
         if reading.named and topic.concepts and not reading.concepts and reading.named[0] != topic.product_id:
             # "那蜂蜜呢" after "保质期多久": the same kind of fact, of the product now named.
             reading = replace(reading, concepts=topic.concepts)
-        if named_variants and topic.attribute and not reading.concepts:
+        same = not named_variants and not reading.named  # "and this one?": the same fact again
+        other_option = named_variants and not reading.concepts  # "and the L?": that option's fact
+        if topic.attribute and (same or other_option):
             return Understanding(
                 reading,
                 intent,
