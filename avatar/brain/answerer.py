@@ -65,7 +65,6 @@ _FAREWELL = re.compile(
     r"(?<![a-z])(?:bye|goodbye|see (?:you|ya)|good night)(?![a-z])|拜拜|再见|晚安", re.IGNORECASE
 )
 # The product on screen, pointed at: "is this lighter than the bottle?"
-_THIS = re.compile(r"(?<![a-z])(?:this|these)(?![a-z])|这个|这款|这件", re.IGNORECASE)
 # Policy sentences of a shipping text that matter to an unhappy buyer.
 _AFTER_SALES = re.compile(r"return|refund|replace|exchange|退|换|补发", re.IGNORECASE)
 
@@ -365,10 +364,8 @@ class Answerer:
                 if lang == "zh"
                 else f"You can get the {f['name']} for {f['price']}."
             )
-        for number, offer in enumerate(product.offers, start=1):
-            said = _clause(localized(offer, lang))
-            f[f"offer:{number}"] = said
-            text += f"另外{said}。" if lang == "zh" else f" Also: {said}."
+        offered = self._with_offers(Answer(text, product.id, Intent.PRICE.value, lang, f), product)
+        text, f = offered.text, dict(offered.facts)
         if product.stock == 0:
             f["stock"] = "0"
             text += "不过现在已经售罄了。" if lang == "zh" else " It's sold out right now, though."
@@ -398,7 +395,7 @@ class Answerer:
             return self._with_offers(Answer(text, product.id, Intent.PROMO.value, lang, f), product)
 
         if product.offers:
-            return self._with_offers(self._price(product, lang), product, intent=Intent.PROMO, again=False)
+            return replace(self._price(product, lang), intent=Intent.PROMO.value)  # it says the offers
         if lang == "zh":
             text = f"{f['name']}目前没有优惠活动，售价{f['price']}。"
         else:
@@ -417,21 +414,17 @@ class Answerer:
             )
         return Answer(text, product.id, Intent.PROMO.value, lang, f)
 
-    def _with_offers(
-        self, answer: Answer, product: Product, intent: Intent | None = None, again: bool = True
-    ) -> Answer:
+    def _with_offers(self, answer: Answer, product: Product) -> Answer:
         """``answer`` with the product's bundle offers added as written (once)."""
         text, facts, lang = answer.text, dict(answer.facts), answer.language
         for number, offer in enumerate(product.offers, start=1):
             said = _clause(localized(offer, lang))
-            if f"offer:{number}" in facts and not again:
-                continue
             if said in text:
                 facts[f"offer:{number}"] = said
                 continue
             facts[f"offer:{number}"] = said
             text += f"另外{said}。" if lang == "zh" else f" Also: {said}."
-        return replace(answer, text=text, facts=facts, intent=(intent or Intent(answer.intent)).value)
+        return replace(answer, text=text, facts=facts)
 
     def _any_promo(self, intent: Intent, lang: str) -> Answer:
         """A deal question with no product in view: name a running deal, if there is one."""

@@ -796,8 +796,13 @@ class ComplianceChecker:
 
     def _price_claims(self, text: str, products: list[Product], actions: list[Action]) -> None:
         """Block "cheaper than anywhere", 全网最低 and the like unless the catalog says it."""
+        # The usual line makes no such claim: the catalog's words (all of them, for a line naming
+        # no product) are gathered only when one is found.
+        claims = list(_PRICE_CLAIM.finditer(_normalise(text)))
+        if not claims:
+            return
         stated = " ".join(t for p in products for t in p.texts()).lower()
-        for match in _PRICE_CLAIM.finditer(_normalise(text)):
+        for match in claims:
             if match.group(0).lower() not in stated:
                 actions.append(
                     Action(Rule.PRICE, Fix.BLOCK, match.group(0), "a price claim the catalog does not make")

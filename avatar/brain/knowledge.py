@@ -214,18 +214,15 @@ def best_fact(
     words: frozenset[str],
     concepts: frozenset[str],
     listing: bool = False,
-    only: str = "",
 ) -> FactHit | None:
     """The fact of ``product`` the question is most about, or None when nothing scores above zero.
 
     ``listing``: the question asks which options there are ("what flavours?"), so the variant list
-    is preferred; ``only``: consider fields with this prefix only (``safety:``).
+    is preferred.
     """
     best: FactHit | None = None
     rare = _rarity(catalog).get(product.id, {})
     for fact in catalog_facts(catalog).get(product.id, ()):
-        if not fact.field.startswith(only):
-            continue
         score = score_fact(fact, words, concepts)
         # A word only this fact uses ("alexa", "mah") points at it more than a common one does.
         said = frozenset().union(*fact.cue_words, *fact.value_words)

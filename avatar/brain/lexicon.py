@@ -42,7 +42,6 @@ class Lexicon:
             for name, entry in attributes.items()
             for word in (*entry.get("en", []), *entry.get("zh", []))
         )
-        self.concept_names = tuple(str(name) for name in attributes)
         self.emoji: dict[str, str] = {str(k): str(v) for k, v in words.get("emoji", {}).items()}
         colours = words.get("colours", {})
         self.colours_en = tuple(str(w) for w in colours.get("en", []))
