@@ -280,12 +280,13 @@ def _run_ask(args: argparse.Namespace) -> int:
     from avatar.brain.brain import Brain
     from avatar.brain.phrasing import Phrased, build_phraser
     from avatar.brain.scene import load_scene
+    from avatar.brain.semantic import default_embedder
 
     scene = load_scene(args.scene)
     product = args.product or scene.segments[0].product_id
     if product not in scene.catalog:
         raise DataError(scene.root / "products.yaml", "id", f"no product {product!r}")
-    brain = Brain(scene)
+    brain = Brain(scene, embedder=default_embedder())
     phraser = build_phraser(scene, _llm_spec(args.llm, scene.llm), brain.answerer.compliance)
 
     async def phrase() -> tuple[Answer, Phrased]:

@@ -911,7 +911,10 @@ class Answerer:
             cheapest = min(picks, key=lambda p: p.price)
             return self._suggest(replace(cheapest, uses=frozenset()), False, False, lang)
         if not need.uses or not picks:
-            fit = self._fit(u, need.budget)
+            meant = self._meant(u, need.budget)
+            if meant and meant[0].stock == 0:
+                return self._sold_out_fit(meant[0], meant[1] if len(meant) > 1 else None, lang)
+            fit = self._pick(meant[0], lang) if meant else self._fit(u, need.budget)
             if fit is not None:
                 return self._suggest(fit, need.budget is not None, need.gift, lang)
         if need.unknown_use or (need.uses and not picks):
@@ -938,6 +941,39 @@ class Answerer:
                 text = f"Nothing today fits that budget; the most affordable is the {name} at {price}."
             return Answer(text, cheapest.product.id, Intent.RECOMMENDATION.value, lang, facts)
         return self._suggest(top, need.budget is not None, need.gift, lang)
+
+    def _meant(self, u: Understanding, budget: Decimal | None) -> list[Product]:
+        """The products whose profiles the viewer's need means ("i have 2 cats and fur everywhere"
+        -> the robot vacuum), best first, within the budget; the best first even when sold out,
+        then only those in stock."""
+        time = self._time()
+        fitting = [self.catalog.get(pid) for pid, _ in u.fits]
+        fitting = [p for p in fitting if budget is None or p.current_price(time) <= budget]
+        return fitting[:1] + [p for p in fitting[1:] if p.stock != 0]
+
+    def _pick(self, product: Product, lang: str) -> Pick:
+        points = product.selling_points.get(lang) or product.selling_points.get("en") or ()
+        return Pick(
+            product, frozenset(), points[0] if points else "", product.current_price(self._time()), True
+        )
+
+    def _sold_out_fit(self, product: Product, instead: Product | None, lang: str) -> Answer:
+        """What fits best is sold out: say so, and name the next fit in stock if there is one."""
+        name = product.name(lang)
+        facts = {"name": name}
+        if lang == "zh":
+            text = f"最合适的是{name}，可惜现在已经售罄了。"
+        else:
+            text = f"The {name} would be the one for that, but it's sold out right now."
+        if instead is not None:
+            other, price = instead.name(lang), self.catalog.format_price(instead.current_price(self._time()))
+            facts |= {"other": other, "current_price": price}
+            text += (
+                f"也可以看看{other}，现在{price}。"
+                if lang == "zh"
+                else f" The {other} is also a good fit, {price} right now."
+            )
+        return Answer(text, product.id, Intent.RECOMMENDATION.value, lang, facts)
 
     def _fit(self, u: Understanding, budget: Decimal | None) -> Pick | None:
         """The product whose own catalog text best fits what the viewer described ("2 cats and fur

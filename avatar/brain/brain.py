@@ -14,6 +14,7 @@ from datetime import datetime
 from avatar.brain.answerer import MAX_QUESTION_CHARS, Answer, Answerer
 from avatar.brain.memory import Memory
 from avatar.brain.scene import Scene
+from avatar.brain.semantic import Embedder, SemanticIndex
 from avatar.brain.understanding import Reading, read, topic_of, understand
 
 __all__ = ["Brain"]
@@ -29,12 +30,16 @@ class Brain:
         scene: Scene,
         now: Callable[[], datetime] | None = None,
         answerer: Answerer | None = None,
+        embedder: Embedder | None = None,
     ) -> None:
-        """``now`` is the clock promos are judged at (injectable for tests and the eval); a
+        """``now`` is the clock promos are judged at (injectable for tests and the eval);
+        ``embedder`` compares questions with the catalog by meaning (None: by words only). A
         malformed ``compliance.yaml`` raises :class:`~avatar.errors.DataError` here."""
         self._now = now
+        self._embedder = embedder
         self.scene = scene
         self.answerer = answerer or Answerer(scene, now=now)
+        self.semantic = SemanticIndex(scene.catalog, embedder) if embedder is not None else None
         self.memory = Memory()
 
     def swap_scene(self, scene: Scene) -> None:
@@ -43,7 +48,16 @@ class Brain:
         scene's compliance rules are broken."""
         answerer = Answerer(scene, now=self._now)
         self.scene, self.answerer = scene, answerer
+        if self._embedder is not None:
+            self.semantic = SemanticIndex(scene.catalog, self._embedder)
+            self.semantic.warm()
         self.memory.clear()
+
+    def warm(self, background: bool = True) -> None:
+        """Embed the catalog's passages now (in a daemon thread unless ``background`` is False),
+        so the first questions do not pay for it. Without it they are embedded when first needed."""
+        if self.semantic is not None:
+            self.semantic.warm(background)
 
     def read(self, text: str) -> Reading:
         """The context-free reading of a comment (what triage keeps with it)."""
@@ -63,7 +77,8 @@ class Brain:
             return self.answerer.answer("", on_screen)
         reading = reading if reading is not None and reading.text else self.read(text)
         topic = self.memory.recall(viewer, at) if viewer else None
-        understanding = understand(reading, self.scene.catalog, on_screen, topic)
+        meaning = self.semantic.meaning(reading.text) if self.semantic is not None else None
+        understanding = understand(reading, self.scene.catalog, on_screen, topic, meaning)
         answer = self.answerer.respond(understanding)
         if viewer and answer.product_id is not None:
             self.memory.remember(viewer, topic_of(understanding, on_screen, at))

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, Literal
 
 from avatar.brain.answerer import Answer, Answerer
 from avatar.brain.brain import Brain
@@ -34,6 +34,7 @@ from avatar.brain.catalog import Catalog, FieldReader, localized, read_yaml, sub
 from avatar.brain.compliance import ComplianceChecker
 from avatar.brain.intents import Intent
 from avatar.brain.scene import Scene
+from avatar.brain.semantic import Embedder, default_embedder
 
 __all__ = [
     "expected_value",
@@ -454,6 +455,7 @@ def run_eval(
     cases: EvalSet,
     answerer: Answerer | None = None,
     rephrase: Callable[[Answer], Answer] | None = None,
+    embedder: Embedder | None | Literal["bundled"] = "bundled",
 ) -> EvalReport:
     """Ask every case through the live show's answer path and score it (module docstring).
 
@@ -461,11 +463,18 @@ def run_eval(
     and the compliance check) runs at ``cases.now`` (the real clock when the file gives none); each
     case is a new viewer, and a multi-turn case's turns come from one viewer a few seconds apart.
     ``rephrase`` (``avatar eval --llm``) words each answer with a model behind the fact lock before
-    it is scored, so the score is of what the host would say with it on.
+    it is scored, so the score is of what the host would say with it on. ``embedder``: the
+    meaning matcher (default: the bundled one the live show uses; None: words only).
     """
     now = cases.now
     clock = (lambda: now) if now is not None else None
-    brain = Brain(scene, now=clock, answerer=answerer or Answerer(scene, now=clock))
+    brain = Brain(
+        scene,
+        now=clock,
+        answerer=answerer or Answerer(scene, now=clock),
+        embedder=default_embedder() if embedder == "bundled" else embedder,
+    )
+    brain.warm(background=False)  # every question meets the whole index, as it does in a warm show
     recheck = ComplianceChecker.for_scene(scene, now=clock)
     numbers, money = _grounding(scene.catalog, now)
     brain.respond("warm-up", None)  # first-call caches (name tables) are not what a viewer waits for

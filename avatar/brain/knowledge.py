@@ -5,32 +5,40 @@ becomes a :class:`Fact`: its field name (``spec:spf``, ``safety:allergens``, ``f
 ``offer:1``, ``shipping``, ``variants``), the words that say what it is about (key, label, FAQ
 question) and what it says (value, answer), and the general concepts both speak of
 (:mod:`avatar.brain.lexicon`). :func:`best_fact` answers "which of this product's facts is the
-question about" from those, so a field the demo never had works as soon as a shop writes it.
+question about" from those, so a field the demo never had works as soon as a shop writes it; when
+the words are not sure, the question's meaning (:mod:`avatar.brain.semantic`) decides with them.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Final
 
 from avatar.brain.catalog import Catalog, Product
 from avatar.brain.language import stems
 from avatar.brain.lexicon import lexicon
+from avatar.brain.semantic import margins
 
 __all__ = [
     "FACT_MATCH",
+    "MEANING_LEAD",
+    "MEANING_MATCH",
+    "MEANING_WEIGHT",
     "Fact",
     "FactHit",
     "best_fact",
     "candidates",
     "catalog_facts",
+    "fact_scores",
     "facts_of",
     "score_fact",
     "word_owners",
 ]
 
-FACT_MATCH = 0.45
+FACT_MATCH: Final = 0.45
 """A fact scoring at least this is what the question is about."""
 
 
@@ -208,19 +216,23 @@ def _covered(words: frozenset[str], texts: tuple[frozenset[str], ...]) -> float:
     return max((sum(v for w, v in asked.items() if w in text) / total for text in texts), default=0.0)
 
 
-def best_fact(
+MEANING_WEIGHT: Final = 10.0
+"""Score per unit of embedding-similarity lead over the runner-up fact (a lead of 0.03 adds 0.3)."""
+MEANING_LEAD: Final = 0.01
+"""The least lead of the best fact's similarity over the runner-up's that counts as evidence."""
+MEANING_MATCH: Final = 0.35
+"""Word score plus meaning lead a fact needs when the words alone did not match."""
+
+
+def fact_scores(
     product: Product,
     catalog: Catalog,
     words: frozenset[str],
     concepts: frozenset[str],
     listing: bool = False,
-) -> FactHit | None:
-    """The fact of ``product`` the question is most about, or None when nothing scores above zero.
-
-    ``listing``: the question asks which options there are ("what flavours?"), so the variant list
-    is preferred.
-    """
-    best: FactHit | None = None
+) -> dict[str, float]:
+    """Every fact field of ``product`` with how well the question's words match it (0..1)."""
+    scores: dict[str, float] = {}
     rare = _rarity(catalog).get(product.id, {})
     for fact in catalog_facts(catalog).get(product.id, ()):
         score = score_fact(fact, words, concepts)
@@ -236,6 +248,41 @@ def best_fact(
             score = min(1.0, score + 0.2 * distinctive)
         if listing and fact.field == "variants" and score > 0:
             score = min(1.0, score + 0.4)  # "which flavours?": the list, not a word on one of them
-        if score > 0 and (best is None or score > best.score):
-            best = FactHit(fact, score)
-    return best
+        scores[fact.field] = score
+    return scores
+
+
+def best_fact(
+    product: Product,
+    catalog: Catalog,
+    words: frozenset[str],
+    concepts: frozenset[str],
+    listing: bool = False,
+    meaning: Callable[[str], dict[str, float]] | None = None,
+) -> FactHit | None:
+    """The fact of ``product`` the question is most about, or None when nothing scores above zero.
+
+    ``listing``: the question asks which options there are ("what flavours?"), so the variant list
+    is preferred. ``meaning``: product id -> the question's embedding similarity to each fact;
+    consulted only when no fact's words reach :data:`FACT_MATCH`. Then the fact whose similarity
+    leads the runner-up by at least :data:`MEANING_LEAD` is taken when its word score plus the
+    weighted lead reaches :data:`MEANING_MATCH` (calibrated on the shops' question sets: words
+    decide what they match, meaning rescues what is said in other words).
+    """
+    scores = fact_scores(product, catalog, words, concepts, listing)
+    if not scores:
+        return None
+    by_field = {fact.field: fact for fact in catalog_facts(catalog).get(product.id, ())}
+    field = max(scores, key=lambda f: scores[f])
+    lexical = FactHit(by_field[field], scores[field]) if scores[field] > 0 else None
+    if scores[field] >= FACT_MATCH or meaning is None:
+        return lexical
+    leads = margins(meaning(product.id))
+    if not leads:
+        return lexical
+    top = max(leads, key=lambda f: leads[f])
+    combined = scores.get(top, 0.0) + MEANING_WEIGHT * leads[top]
+    if top not in by_field or leads[top] < MEANING_LEAD or combined < MEANING_MATCH:
+        return lexical
+    # Reported on the words' scale, so FACT_MATCH still means "matched".
+    return FactHit(by_field[top], max(FACT_MATCH, min(1.0, combined)))

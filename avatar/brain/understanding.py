@@ -29,6 +29,7 @@ from avatar.brain.language import detect_language, is_cjk, stems
 from avatar.brain.lexicon import lexicon
 from avatar.brain.memory import Topic
 from avatar.brain.names import GENERIC_WORDS, product_index, variant_index
+from avatar.brain.semantic import QuestionMeaning
 
 __all__ = ["Reading", "Understanding", "read", "understand"]
 
@@ -171,6 +172,7 @@ class Understanding:
     remembered: bool = False  # product or topic taken from this viewer's previous question
     switched: bool = False  # another product's facts matched clearly better than the one on screen
     on_screen: str | None = None  # the product on screen when it was asked
+    fits: tuple[tuple[str, float], ...] = ()  # recommendations: products that fit the need, best first
     notes: tuple[str, ...] = field(default=())  # why, for logs and the eval's confusion report
 
     @property
@@ -360,6 +362,8 @@ _REFINABLE = (
     Intent.SHIPPING,
     Intent.PROMO,
 )
+# Intents that ask for a fact of the product (not its price, stock, deal or an order).
+_FACT_ASKED = (Intent.OTHER, Intent.SPEC, Intent.PRODUCT_INFO)
 # Concepts that are the commerce fields themselves, answered by their own intents.
 _COMMERCE = frozenset({"price", "stock"})
 _OPTION_KINDS = frozenset({"colour", "size", "flavour", "fit"})  # what variants usually differ in
@@ -372,9 +376,11 @@ def understand(
     catalog: Catalog,
     on_screen: str | None,
     topic: Topic | None = None,
+    meaning: QuestionMeaning | None = None,
 ) -> Understanding:
     """Put ``reading`` in context (see the module docstring). ``topic`` is the viewer's last
-    question, when fresh."""
+    question, when fresh; ``meaning`` compares the question with the catalog by embeddings where
+    its words are not enough."""
     intent = reading.intent
     notes: list[str] = []
     on_screen = on_screen if on_screen in catalog else None
@@ -446,8 +452,17 @@ def understand(
     ):
         intent = Intent.RECOMMENDATION  # "有没有二十块以下的": something within a budget
     if product is None or intent is Intent.RECOMMENDATION:
+        fits: tuple[tuple[str, float], ...] = ()
+        if intent is Intent.RECOMMENDATION and meaning is not None:
+            fits = meaning.fits()
         return Understanding(
-            reading, intent, product_id, remembered=remembered, on_screen=on_screen, notes=tuple(notes)
+            reading,
+            intent,
+            product_id,
+            remembered=remembered,
+            on_screen=on_screen,
+            notes=tuple(notes),
+            fits=fits,
         )
 
     missing = None
@@ -473,7 +488,17 @@ def understand(
     switched = False
     if intent in _REFINABLE:
         words = reading.words
-        hit = best_fact(product, catalog, words, reading.concepts, listing=reading.listing)
+        # Meaning picks among facts only when a fact is what is asked: "要三盒" and "on sale?" are
+        # commerce questions whatever fact they resemble.
+        fact_asked = meaning is not None and intent in _FACT_ASKED and reading.quantity is None
+        hit = best_fact(
+            product,
+            catalog,
+            words,
+            reading.concepts,
+            listing=reading.listing,
+            meaning=meaning.facts if meaning is not None and fact_asked else None,
+        )
         if (
             (hit is None or hit.score < FACT_MATCH)
             and not reading.named

@@ -27,6 +27,7 @@ from avatar.brain.reload import SceneReloader
 from avatar.brain.reply import reply
 from avatar.brain.scene import Scene
 from avatar.brain.scriptgen import ScriptWriter, write_all
+from avatar.brain.semantic import default_embedder
 from avatar.brain.show import RunOfShow
 from avatar.brain.triage import COHOST, Comment, CommentQueue, Verdict
 from avatar.config import Settings
@@ -128,7 +129,8 @@ class LiveShow:
         self.clock: Clock = clock or LoopClock()
         self.bus = EventBus()
         self.comments = CommentQueue(scene.catalog)
-        self.brain = Brain(scene)  # understanding, memory, answers, fact lock: one owner
+        # Understanding, memory, answers, fact lock: one owner.
+        self.brain = Brain(scene, embedder=default_embedder())
         self.phraser = phraser or build_phraser(scene, settings.llm, self.answerer.compliance)
         self.last_phrased: Phrased | None = None
         self.script_writer = ScriptWriter(
@@ -186,6 +188,7 @@ class LiveShow:
         self._tasks.append(asyncio.create_task(self._direct(), name="director"))
         # The model loads in the background; answers are templates until it is ready.
         self._tasks.append(asyncio.create_task(self._load_llm(), name="llm-load"))
+        self.brain.warm()  # the catalog's embeddings, in a thread: the first questions need not wait
 
     async def stop(self) -> None:
         """Stop everything the show started, and wait for it."""

