@@ -29,7 +29,7 @@ from avatar.brain.language import detect_language, is_cjk, stems
 from avatar.brain.lexicon import lexicon
 from avatar.brain.memory import Topic
 from avatar.brain.names import GENERIC_WORDS, product_index, variant_index
-from avatar.brain.semantic import QuestionMeaning
+from avatar.brain.semantic import QuestionMeaning, fact_passages
 
 __all__ = ["Reading", "Understanding", "read", "understand"]
 
@@ -417,10 +417,14 @@ def understand(
 
     if intent is Intent.COMPARISON and len(reading.named) < 2 and len(named_variants) >= 2:
         intent = Intent.OTHER  # "红轴和茶轴有啥区别": the product's own word on its options
-    # A follow-up with no question of its own ("and the blue one?") asks the last question again.
+    # A follow-up with no question of its own ("and the blue one?") asks the last question again;
+    # one that names a kind of fact ("保质期呢", "and how long do they keep?") asks that of the same
+    # product, which the product choice above already remembered.
+    own_question = bool(reading.concepts - _COMMERCE) and not reading.named
     if (
         topic is not None
         and intent is Intent.OTHER
+        and not own_question
         and (reading.follow_up or named_variants or reading.named)
         and topic.intent in {i.value for i in _REFINABLE}
         and (reading.follow_up or len(reading.text) <= 30)
@@ -501,6 +505,7 @@ def understand(
         )
         if (
             (hit is None or hit.score < FACT_MATCH)
+            and not (remembered and reading.follow_up)  # "保质期呢" is about the product just discussed
             and not reading.named
             and not reading.deixis
             and not variant
@@ -517,7 +522,7 @@ def understand(
     commerce = reading.concepts & _COMMERCE
     if attribute is not None:
         keep = (
-            (intent is Intent.PRICE and ("price" in commerce or not _amount_of(reading, hit)))
+            (intent is Intent.PRICE and ("price" in commerce or not _amount_of(reading, hit, product)))
             or (intent is Intent.STOCK and "stock" in commerce)
             or (intent is Intent.PROMO and not attribute.startswith("offer:"))
             or (intent is Intent.PRODUCT_INFO and _GENERIC_INFO.search(reading.text) is not None)
@@ -589,15 +594,23 @@ def understand(
 
 
 _HOW_MUCH = re.compile(r"how much\s+((?:[a-z0-9]+\s*){0,4})", re.IGNORECASE)
+_DUOSHAO = re.compile(r"([\u4e00-\u9fff]{2,6}?)(?:是|有)?多少")  # "含丝量多少": the amount of 含丝量
 
 
-def _amount_of(reading: Reading, hit: FactHit | None) -> bool:
+def _amount_of(reading: Reading, hit: FactHit | None, product: Product) -> bool:
     """True when "how much" asks the amount of the matched fact ("how much power", "how much does
-    it weigh"), not the price."""
-    found = _HOW_MUCH.search(reading.text)
-    if found is None or hit is None:
+    it weigh", "含丝量多少"), not the price."""
+    if hit is None:
         return False
-    return bool(lexicon().concepts_in(found.group(1)) & (hit.fact.cue_concepts | hit.fact.value_concepts))
+    found = _HOW_MUCH.search(reading.text)
+    if found is not None:
+        return bool(lexicon().concepts_in(found.group(1)) & (hit.fact.cue_concepts | hit.fact.value_concepts))
+    chinese = _DUOSHAO.search(reading.text)
+    if chinese is None:
+        return False
+    said = " ".join(text for field, text in fact_passages(product) if field == hit.fact.field)
+    asked = chinese.group(1)
+    return any(asked[i : i + 2] in said for i in range(len(asked) - 1))
 
 
 def _shipping_unstated(reading: Reading, catalog: Catalog, product: Product) -> bool:
