@@ -25,7 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from avatar.brain.catalog import FAQ, Product, Spec, Variant, localized
-from avatar.brain.compliance import Action, ComplianceChecker
+from avatar.brain.compliance import MAX_TOTAL_COUNT, Action, ComplianceChecker
 from avatar.brain.intents import Intent, classify, resolve_product
 from avatar.brain.knowledge import best_fact, candidates, catalog_facts
 from avatar.brain.language import content_words, is_cjk, stems
@@ -350,6 +350,9 @@ class Answerer:
                 else f"The {name} is {price}."
             )
             return Answer(text, product.id, Intent.PRICE.value, lang, facts)
+        own_prices = any(v.price is not None and v.price != product.price for v in product.variants)
+        if variant is None and own_prices:
+            return self._with_offers(self._variant_prices(product, lang), product)
         if "promo_price" in f:
             if lang == "zh":
                 text = f"{f['name']}现在{f['promo_label']}只要{f['promo_price']}，原价{f['price']}。"
@@ -376,7 +379,33 @@ class Answerer:
                 if lang == "zh"
                 else f" Only {product.stock} left, though."
             )
+        elif quantity is not None and 2 <= quantity <= MAX_TOTAL_COUNT and not product.offers:
+            # With a bundle offer ("buy 2 get 1") the sum is the shop's to state, not ours.
+            total = self.catalog.format_price(product.current_price(self._time()) * quantity)
+            f["total"] = total
+            text += (
+                f"{quantity}{product.unit_word(lang)}一共{total}。"
+                if lang == "zh"
+                else f" {quantity} come to {total} in total."
+            )
         return Answer(text, product.id, Intent.PRICE.value, lang, f)
+
+    def _variant_prices(self, product: Product, lang: str) -> Answer:
+        """Each option's own price ("150×200 ¥599, 200×230 ¥799"): one price would be wrong for most."""
+        name, now = product.name(lang), self._time()
+        facts = {"name": name}
+        parts = []
+        for v in product.variants:
+            price = self.catalog.format_price(v.price if v.price is not None else product.current_price(now))
+            facts[f"variant_price:{v.sku}"] = price
+            facts[f"variant:{v.sku}"] = v.name(lang)
+            parts.append(f"{v.name(lang)}{price}" if lang == "zh" else f"{v.name(lang)} at {price}")
+        label = localized(product.variant_label, lang) if product.variant_label else ""
+        if lang == "zh":
+            text = f"{name}按{label or '款式'}不同价格不一样：{'、'.join(parts)}。"  # '，' reads as 599,200
+        else:
+            text = f"The {name} is priced by {label or 'option'}: {', '.join(parts)}."
+        return Answer(text, product.id, Intent.PRICE.value, lang, facts)
 
     def _promo(self, product: Product, lang: str) -> Answer:
         f = self._price_facts(product, lang)

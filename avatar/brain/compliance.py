@@ -43,6 +43,7 @@ from avatar.brain.scene import Scene
 
 __all__ = [
     "RULES_FILE",
+    "MAX_TOTAL_COUNT",
     "Action",
     "ComplianceChecker",
     "ComplianceResult",
@@ -51,6 +52,8 @@ __all__ = [
     "Rule",
     "Term",
     "load_rules",
+    "says_total",
+    "totals",
 ]
 
 log = logging.getLogger(__name__)
@@ -331,6 +334,24 @@ _NUMBER = re.compile(
     re.IGNORECASE,
 )
 _ZH_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+# A line that says it sums prices: its amounts may be a few times a catalog price.
+_TOTAL = re.compile(
+    r"\b(?:in total|altogether|all together|come to|comes to)\b|一共|总共|合计|共计", re.IGNORECASE
+)
+MAX_TOTAL_COUNT: Final = 20
+"""The most items a spoken total multiplies a price by."""
+
+
+def says_total(text: str) -> bool:
+    """True when ``text`` says it sums prices ("in total", 一共)."""
+    return _TOTAL.search(text) is not None
+
+
+def totals(prices: set[Decimal]) -> set[Decimal]:
+    """Every sum of 2 to :data:`MAX_TOTAL_COUNT` items at one of ``prices``."""
+    return {(price * count).quantize(_CENT) for price in prices for count in range(2, MAX_TOTAL_COUNT + 1)}
+
+
 _CURRENCY_BEFORE = re.compile(r"(?:[$¥€£]|usd|us\$|rmb|cny)\s?$", re.IGNORECASE)
 _CURRENCY_AFTER = re.compile(r"^\s?(?:dollars?|bucks|usd|元|块|美元|美金|刀)", re.IGNORECASE)
 _PERCENT_AFTER = re.compile(r"^\s?(?:%|percent|per cent)", re.IGNORECASE)
@@ -724,6 +745,10 @@ class ComplianceChecker:
                 share = promo.price / product.price
                 percents.add((100 - share * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
                 zhe |= {_tenth(share * 10), (share * 10).quantize(Decimal(1), rounding=ROUND_HALF_UP)}
+        if says_total(text):
+            # "4 come to $51.96 in total": a sum of a few of a price the catalog gives, and the count.
+            money |= totals(money)
+            numbers |= {Decimal(count) for count in range(2, MAX_TOTAL_COUNT + 1)}
         money = {m.quantize(_CENT) for m in money}
 
         stock_spans = self._stock_spans(text)

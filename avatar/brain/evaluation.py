@@ -31,7 +31,7 @@ from typing import Any, Final, Literal
 from avatar.brain.answerer import Answer, Answerer
 from avatar.brain.brain import Brain
 from avatar.brain.catalog import Catalog, FieldReader, localized, read_yaml, sub
-from avatar.brain.compliance import ComplianceChecker
+from avatar.brain.compliance import MAX_TOTAL_COUNT, ComplianceChecker, says_total, totals
 from avatar.brain.intents import Intent
 from avatar.brain.scene import Scene
 from avatar.brain.semantic import Embedder, default_embedder
@@ -527,6 +527,9 @@ def _score(
     if case.expect_unknown and not _ADMITS.search(text):
         result.problems.append("does not say plainly that the catalog does not state it")
 
+    if says_total(text):  # "2 come to $139.98 in total": a count and a sum of catalog prices
+        money = money | totals(money)
+        numbers = numbers | money | set(map(Decimal, range(2, MAX_TOTAL_COUNT + 1)))
     for found in _NUMBER.findall(text):
         if Decimal(found.replace(",", "")) not in numbers:
             result.hallucinations.append(f"number {found} is not in the catalog")

@@ -65,7 +65,9 @@ _COUNTED = (
 )
 _QUANTITY_EN = re.compile(
     rf"(?<![a-z])(?:need|want|get|buy|take|order|grab|getting|buying|ordering)\s+(\d+|{'|'.join(_NUMBER_WORDS)})"
-    rf"(?![\d.])|(?<![\d.$¥])(\d+)\s*(?:{_COUNTED})",
+    rf"(?![\d.])|(?<![\d.$¥])(\d+)\s*(?:{_COUNTED})"
+    # "how much for 3 air fryers?": a count in a price question.
+    rf"|(?:how much|price|cost)\b[^?]{{0,30}}?\bfor\s+(\d+|{'|'.join(_NUMBER_WORDS)})(?![\d.%])",
     re.IGNORECASE,
 )
 _QUANTITY_ZH = re.compile(r"(?:要|买|拍|来|拿|订|需要)\s*(\d+)\s*[个件盒支瓶袋双包罐条份套箱斤块只台副]")
@@ -285,7 +287,7 @@ def _quantity(text: str) -> int | None:
         return int(found.group(1))
     found = _QUANTITY_EN.search(text)
     if found:
-        said = (found.group(1) or found.group(2) or "").lower()
+        said = (found.group(1) or found.group(2) or found.group(3) or "").lower()
         number = int(said) if said.isdigit() else _NUMBER_WORDS.get(said)
         if number is not None and 1 <= number <= 10_000:
             return number

@@ -400,3 +400,12 @@ def test_a_true_price_in_words_and_an_article_one_pass() -> None:
     assert lamp.promo is None and lamp.price == Decimal("39.99")
     assert not checker.check("The lamp is thirty-nine point nine nine dollars.", "en", "lumen-lamp").blocked
     assert not checker.check("一个台灯就够了，灯光很柔和。", "zh", "lumen-lamp").blocked
+
+
+def test_a_spoken_total_of_a_catalog_price_passes_and_a_bare_one_does_not() -> None:
+    scene = load_scene(Path(__file__).resolve().parents[2] / "scenes" / "kitchen")
+    checker = ComplianceChecker.for_scene(scene)
+    assert not checker.check("4 come to $359.96 in total.", "en", "crispwave-air-fryer").blocked
+    assert not checker.check("两台一共$179.98。", "zh", "crispwave-air-fryer").blocked
+    assert checker.check("It costs $139.98 now.", "en", "crispwave-air-fryer").blocked  # no total said
+    assert checker.check("25 come to $2249.75 in total.", "en", "crispwave-air-fryer").blocked  # too many

@@ -127,3 +127,19 @@ def test_a_ramble_with_two_questions_answers_the_first_and_asks_for_the_second()
     answer = Brain(load_scene(SCENES / "demo")).respond(ramble, "aurora-buds")
     assert answer.intent == "price" and "$39.99" in answer.text
     assert "other question" in answer.text
+
+
+def test_a_product_priced_per_option_says_each_options_price() -> None:
+    brain = Brain(load_scene(SCENES / "demo-zh"))
+    answer = brain.respond("被子多少钱", "silk-quilt")
+    assert all(p in answer.text for p in ("¥599", "¥799", "¥899")), answer.text
+    assert brain.answerer.compliance.check(answer.text, "zh", "silk-quilt").blocked is False
+
+
+def test_a_price_for_several_says_the_total_unless_a_bundle_deal_decides_it() -> None:
+    brain = Brain(load_scene(SCENES / "kitchen"))
+    two = brain.respond("how much for 2 air fryers", "crispwave-air-fryer")
+    price = brain.scene.catalog.get("crispwave-air-fryer").current_price()
+    assert f"${price * 2}" in two.text and "in total" in two.text, two.text
+    socks = Brain(load_scene(SCENES / "fashion")).respond("袜子买三包多少钱", "daily-socks")
+    assert "一共" not in socks.text and "买2包送1包" in socks.text, socks.text
