@@ -186,12 +186,17 @@ class Answerer:
                     else " Send me your other question on its own and I'll answer it too!"
                 ),
             )
+        elif u.reading.foreign and answer.product_id is not None:
+            # Understood in another language: answered in English, saying why.
+            answer = replace(
+                answer, text="I can only speak English or Chinese, but here you go: " + answer.text
+            )
         return replace(answer, understanding=u)
 
     def _plan(self, u: Understanding) -> Answer:
         reading, intent, lang = u.reading, u.intent, u.language
         question = reading.text
-        if reading.foreign and not reading.named:
+        if reading.foreign and (not reading.named or intent is Intent.OTHER):
             return self._foreign(lang)
         if intent in (Intent.ABUSE, Intent.SPAM, Intent.INJECTION):
             return self._moderated(intent, question, u.product_id, lang)

@@ -48,6 +48,8 @@ class Lexicon:
         self.colours_zh = tuple(str(w) for w in colours.get("zh", []))
         self._colour_en = _english_pattern(list(self.colours_en))
         self.foreign = frozenset(str(w) for w in words.get("foreign", []))
+        self.foreign_intents = _word_table(words.get("foreign_intents", {}))
+        self.foreign_concepts = _word_table(words.get("foreign_concepts", {}))
 
     def concepts_in(self, text: str) -> frozenset[str]:
         """The attribute concepts ``text`` speaks of."""
@@ -69,6 +71,18 @@ class Lexicon:
             return found.group(0).lower()
         return next((w for w in self.colours_zh if w in text), None)
 
+    def foreign_intent(self, text: str) -> tuple[str | None, frozenset[str]]:
+        """What a question in another language asks: an intent name (None if unclear) and the
+        attribute concepts it names, by its words."""
+        lowered = text.lower()
+        intent = next(
+            (i for i, said in self.foreign_intents.items() if any(w in lowered for w in said)), None
+        )
+        concepts = frozenset(
+            c for c, said in self.foreign_concepts.items() if any(w in lowered for w in said)
+        )
+        return intent, concepts
+
     def is_foreign(self, text: str) -> bool:
         """True when ``text`` is written in a language the host does not speak (kana, hangul,
         Cyrillic, Arabic, Thai scripts, or mostly Spanish/German/French/Italian/Portuguese words)."""
@@ -81,6 +95,10 @@ class Lexicon:
         words = re.findall(r"[^\W\d_]+", text.lower())
         hits = sum(1 for w in words if w in self.foreign)
         return hits >= 2 and hits * 2 >= len(words) or "¿" in text
+
+
+def _word_table(raw: dict[str, Any]) -> dict[str, tuple[str, ...]]:
+    return {str(key): tuple(str(w).lower() for w in said) for key, said in raw.items()}
 
 
 def _load(name: str) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from avatar.brain.catalog import Catalog, Product, localized
 from avatar.paths import cache_dir
 
 __all__ = [
+    "NAME_LEAD",
     "PROFILE_LEAD",
     "PROFILE_MATCH",
     "Embedder",
@@ -159,10 +160,11 @@ def profile_passages(product: Product) -> list[str]:
 class _Product:
     """One product's passage vectors."""
 
-    def __init__(self, fields: list[str], facts: Vectors, profile: Vectors) -> None:
+    def __init__(self, fields: list[str], facts: Vectors, profile: Vectors, names: Vectors) -> None:
         self.fields = fields
         self.facts = facts
         self.profile = profile
+        self.names = names
 
 
 class SemanticIndex:
@@ -191,7 +193,8 @@ class SemanticIndex:
             return entry
         facts = fact_passages(product)
         profile = profile_passages(product)
-        texts = [text for _, text in facts] + profile
+        names = [text for text in (*product.names.values(), product.category) if text.strip()]
+        texts = [text for _, text in facts] + profile + names
         file = self._cache_file(product, texts)
         vectors: Vectors | None = None
         if file.is_file():
@@ -206,7 +209,13 @@ class SemanticIndex:
             tmp = file.with_suffix(".tmp.npy")
             np.save(tmp, vectors)
             tmp.replace(file)
-        entry = _Product([field for field, _ in facts], vectors[: len(facts)], vectors[len(facts) :])
+        split = (len(facts), len(facts) + len(profile))
+        entry = _Product(
+            [field for field, _ in facts],
+            vectors[: split[0]],
+            vectors[split[0] : split[1]],
+            vectors[split[1] :],
+        )
         self._products[product.id] = entry
         return entry
 
@@ -311,23 +320,35 @@ class QuestionMeaning:
             return ()
         return tuple(item for item in ranked if item[1] >= PROFILE_MATCH)
 
-    def products(self, ids: list[str] | None = None) -> dict[str, float]:
-        """Product id -> similarity of the question to what the product is and is for."""
+    def products(self, by_name: bool = False) -> dict[str, float]:
+        """Product id -> similarity of the question to what the product is and is for (its
+        profile), or only to its names and category (``by_name``: "la chaqueta" is the jacket)."""
         vector = self._query()
         if vector is None:
             return {}
         scores: dict[str, float] = {}
         for product in self._index.catalog.products:
-            if ids is not None and product.id not in ids:
-                continue
             entry = self._index.product(product.id)
             if entry is None:
                 return {}
-            if len(entry.profile):
-                scores[product.id] = float(np.max(entry.profile @ vector))
+            vectors = entry.names if by_name else entry.profile
+            if len(vectors):
+                scores[product.id] = float(np.max(vectors @ vector))
         return scores
 
+    def named(self) -> str | None:
+        """The product a question in any language names by meaning ("la freidora de aire"), when
+        one name clearly leads the others (:data:`NAME_LEAD`)."""
+        similarities = self.products(by_name=True)
+        if not similarities:
+            return None
+        leads = margins(similarities)
+        best = max(leads, key=lambda pid: leads[pid])
+        return best if leads[best] >= NAME_LEAD else None
 
+
+NAME_LEAD: Final = 0.008
+"""A product name must lead the runner-up by this much to be what a foreign question names."""
 PROFILE_MATCH: Final = 0.83
 """A need ("2 cats and fur everywhere") fits a product whose profile is at least this similar..."""
 PROFILE_LEAD: Final = 0.01

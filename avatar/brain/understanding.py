@@ -388,6 +388,9 @@ def understand(
     on_screen = on_screen if on_screen in catalog else None
     if intent in _MODERATED:
         return Understanding(reading, intent, reading.named[0] if reading.named else on_screen)
+    if reading.foreign:
+        reading = _foreign(reading, meaning)
+        intent = reading.intent
 
     # Which product.
     remembered = False
@@ -593,6 +596,16 @@ def understand(
         on_screen=on_screen,
         notes=tuple(notes),
     )
+
+
+def _foreign(reading: Reading, meaning: QuestionMeaning | None) -> Reading:
+    """A question in a language the host does not speak, read as far as its words and meaning
+    allow ("¿cuánto cuesta la chaqueta?": the jacket's price), to be answered in English."""
+    said, concepts = lexicon().foreign_intent(reading.text)
+    named = reading.named or ((found,) if meaning is not None and (found := meaning.named()) else ())
+    if said is None or not named:
+        return reading
+    return replace(reading, intent=Intent(said), named=named, concepts=concepts, language="en")
 
 
 _HOW_MUCH = re.compile(r"how much\s+((?:[a-z0-9]+\s*){0,4})", re.IGNORECASE)

@@ -56,3 +56,18 @@ def test_a_need_finds_the_product_that_serves_it(embedder: object) -> None:
 def test_a_need_nothing_serves_is_not_stretched(embedder: object) -> None:
     answer = _brain("demo", embedder).respond("something for swimming", None)
     assert answer.product_id is None, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "product", "said"),
+    [
+        ("¿Cuánto cuesta la freidora de aire?", "crispwave-air-fryer", "$"),
+        ("このフライパンは食洗機で洗えますか", "ironclad-skillet", "dishwasher"),
+    ],
+)
+def test_a_question_in_another_language_is_answered_in_english(
+    embedder: object, question: str, product: str, said: str
+) -> None:
+    answer = _brain("kitchen", embedder).respond(question, "swiftbot-s7")
+    assert answer.product_id == product and answer.language == "en", answer.text
+    assert "English or Chinese" in answer.text and said in answer.text
