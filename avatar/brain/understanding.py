@@ -155,7 +155,7 @@ class Reading:
     @property
     def rambles(self) -> bool:
         """A long comment with more than one question: the first is answered, the rest acknowledged."""
-        return self.questions >= 2 and len(self.text) > _RAMBLE_CHARS
+        return self.questions >= 2 and _long(self.text)
 
 
 @dataclass(frozen=True)
@@ -294,17 +294,27 @@ def _quantity(text: str) -> int | None:
     return None
 
 
-_RAMBLE_CHARS = 80  # a comment this long with two questions in it is a ramble
+_RAMBLE_CHARS = 80  # a comment this long with two questions in it is a ramble (half that in Chinese)
+
+
+def _long(text: str) -> bool:
+    return len(text) > (_RAMBLE_CHARS // 2 if any(is_cjk(ch) for ch in text[:40]) else _RAMBLE_CHARS)
+
+
+# Where a question ends: a question mark, or a Chinese question particle before a space or stop
+# ("那个蜂蜜她能吃吗 还有那个龙井…": chat rarely types the ？).
+_QUESTION_END = re.compile(r"(?<=[?？])|(?<=[吗呢嘛])(?=[\s，,。！!]|$)")
+_ENDS_QUESTION = ("?", "？", "吗", "呢", "嘛")
 
 
 def _questions(text: str) -> int:
-    parts = [p for p in re.split(r"(?<=[?？])|[。！!\n]", text) if p.strip()]
-    return max(1, sum(1 for p in parts if p.strip().endswith(("?", "？"))))
+    parts = [p for p in re.split(r"(?<=[?？])|(?<=[吗呢嘛])(?=[\s，,。！!])|[。！!\n]", text) if p.strip()]
+    return max(1, sum(1 for p in parts if p.strip().endswith(_ENDS_QUESTION)))
 
 
 def _first_question(text: str) -> str:
-    parts = [p for p in re.split(r"(?<=[?？])", text) if p.strip()]
-    return next((p for p in parts if p.strip().endswith(("?", "？"))), text)
+    parts = [p for p in _QUESTION_END.split(text) if p.strip()]
+    return next((p for p in parts if p.strip().endswith(_ENDS_QUESTION)), text)
 
 
 def read(text: str, catalog: Catalog) -> Reading:
@@ -315,13 +325,16 @@ def read(text: str, catalog: Catalog) -> Reading:
     spelled = unicodedata.normalize("NFKC", words.spell_emoji(raw))
     questions = _questions(spelled)
     # A ramble with several questions is read by its first question (the rest is acknowledged).
-    scope = _first_question(spelled) if questions >= 2 and len(spelled) > _RAMBLE_CHARS else spelled
+    scope = _first_question(spelled) if questions >= 2 and _long(spelled) else spelled
     named, ambiguous, asked = _products_named(scope, catalog)
     # What is asked is read without the names ("充电宝多少钱" is a price question, whatever the
     # name says). Moderation sees the whole comment.
     intent = classify(spelled, language)
     if intent not in _MODERATED:
         intent = classify(asked, language)
+    if intent in (Intent.CHITCHAT, Intent.GREETING) and _long(spelled) and questions:
+        # "...two things: can I fly with it, and what's in the box? thx": the question, not the thanks.
+        intent = classify(asked, language, skip=(Intent.CHITCHAT, Intent.GREETING))
     if intent is Intent.OTHER and _BARE_PRICE.search(spelled):
         intent = Intent.PRICE
     elif intent is Intent.OTHER and _STILL_THERE.search(spelled):

@@ -143,3 +143,14 @@ def test_a_price_for_several_says_the_total_unless_a_bundle_deal_decides_it() ->
     assert f"${price * 2}" in two.text and "in total" in two.text, two.text
     socks = Brain(load_scene(SCENES / "fashion")).respond("袜子买三包多少钱", "daily-socks")
     assert "一共" not in socks.text and "买2包送1包" in socks.text, socks.text
+
+
+def test_a_long_message_ending_in_thanks_is_answered_not_thanked() -> None:
+    brain = Brain(load_scene(SCENES / "snacks"))
+    answer = brain.respond(
+        "主播我跟你说 我妈最近查出来血糖有点高 医生让少吃甜的 过年想给她寄点东西回去 "
+        "那个蜂蜜她能吃吗 还有那个龙井是今年的新茶吗 谢谢啦",
+        None,
+    )
+    assert answer.product_id == "linden-honey" and "糖" in answer.text, answer.text
+    assert "另一个问题" in answer.text  # the second question is acknowledged
