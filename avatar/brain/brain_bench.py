@@ -4,10 +4,13 @@ loads and indexes.
 Two measures, each quoted as JSON:
 
 - **answers**: the scene's own question set (or a fixed list) asked through :meth:`Brain.respond`
-  (reading, understanding, plan, template, compliance), p50/p95 in ms;
+  (reading, understanding, plan, template, compliance) with the bundled embeddings warm, as in a
+  running show: p50/p95 in ms, and the share of questions whose meaning was embedded;
 - **catalog**: a generated catalog of ``products`` products with variants, specs, FAQ and safety
-  entries, written as ``products.yaml``; the time to load it and build the index (facts, names),
-  the index's memory (tracemalloc), and answer times on it.
+  entries, written as ``products.yaml``; the time to load it and build the word index (facts,
+  names), the index's memory (tracemalloc), answer times on it, and what embedding its passages
+  costs per product (cold and from the cache): the show embeds them in a background thread, and
+  a question about a product not reached yet embeds that product first.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from avatar.brain.catalog import Catalog, load_catalog
 from avatar.brain.evaluation import CASES_FILE, load_cases
 from avatar.brain.knowledge import catalog_facts, word_owners
 from avatar.brain.scene import Scene, load_scene
+from avatar.brain.semantic import Embedder, SemanticIndex, default_embedder
 from avatar.brain.understanding import read
 
 __all__ = ["bench_brain", "generated_catalog"]
@@ -144,12 +148,18 @@ def _answer_times(brain: Brain, questions: Sequence[tuple[str, str | None]]) -> 
 def bench_brain(scene_path: Path, products: int = 1000) -> dict[str, Any]:
     """The brain's answer times on the scene, and load/index/answer figures for a generated catalog."""
     scene = load_scene(scene_path)
-    brain = Brain(scene)
+    embedder = default_embedder()
+    brain = Brain(scene, embedder=embedder)
+    brain.warm(background=False)
     brain.respond("warm-up", None)
+    questions = _questions(scene)
     report: dict[str, Any] = {
         "scene": str(scene_path),
-        "answer_ms": _ms(_answer_times(brain, _questions(scene))),
+        "embeddings": embedder.name if embedder is not None else None,
+        "answer_ms": _ms(_answer_times(brain, questions)),
     }
+    if brain.semantic is not None:
+        report["meaning_share"] = round(brain.semantic.embedded_queries / max(len(questions), 1), 2)
     if products <= 0:
         return report
     with tempfile.TemporaryDirectory() as folder:
@@ -186,7 +196,36 @@ def bench_brain(scene_path: Path, products: int = 1000) -> dict[str, Any]:
             "memory_mb": round(memory / 1e6, 1),  # catalog and indexes, traced
             "answer_ms": _ms(_answer_times(big, questions)),
         }
+        if embedder is not None:
+            report["catalog"]["embeddings"] = _embedding_cost(catalog, embedder, folder)
     return report
+
+
+def _embedding_cost(catalog: Catalog, embedder: Embedder, folder: str, sample: int = 10) -> dict[str, Any]:
+    """Seconds per product to embed its passages, cold and from the cache, on ``sample`` products."""
+    previous = os.environ.get("AVATAR_CACHE")
+    os.environ["AVATAR_CACHE"] = str(Path(folder) / "embeddings")
+    try:
+        ids = [p.id for p in list(catalog.products)[:sample]]
+        timings = []
+        for _ in range(2):  # cold, then a restart that finds the cache
+            index = SemanticIndex(catalog, embedder)
+            began = time.perf_counter()
+            for product_id in ids:
+                index.product(product_id)
+            timings.append((time.perf_counter() - began) / len(ids))
+    finally:
+        if previous is None:
+            os.environ.pop("AVATAR_CACHE", None)
+        else:
+            os.environ["AVATAR_CACHE"] = previous
+    return {
+        "per_product_ms": {"cold": round(timings[0] * 1000, 1), "cached": round(timings[1] * 1000, 2)},
+        "whole_catalog_s": {
+            "cold": round(timings[0] * len(catalog), 1),
+            "cached": round(timings[1] * len(catalog), 2),
+        },
+    }
 
 
 def _load_and_index(scene: Scene, file: Path) -> tuple[Catalog, Brain]:

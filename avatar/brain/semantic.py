@@ -177,6 +177,7 @@ class SemanticIndex:
         self._queries: OrderedDict[str, Vectors] = OrderedDict()
         self._warmer: threading.Thread | None = None
         self.failed: str | None = None
+        self.embedded_queries = 0  # questions that needed their meaning (for the bench)
 
     # --- passages ---------------------------------------------------------------------------
 
@@ -274,6 +275,7 @@ class SemanticIndex:
                 log.warning("embeddings unavailable, matching by words only: %s", self.failed)
                 return None
         vector = np.asarray(vectors[0], dtype=np.float32)
+        self.embedded_queries += 1
         self._queries[text] = vector
         if len(self._queries) > _QUERY_CACHE:
             self._queries.popitem(last=False)
