@@ -108,6 +108,11 @@ def _clause(text: str) -> str:
 
 
 _CHEAPEST = re.compile(r"cheapest|least expensive|most affordable|最便宜|最实惠", re.IGNORECASE)
+# Spec values that read as what the product does: "works with Alexa", "fits 15 inch laptops", 支持….
+_PREDICATE = re.compile(
+    r"(?:works|fits|comes|holds|supports|needs|runs|charges|lasts|keeps|includes|contains|connects|"
+    r"folds|uses|takes|goes|suits|has|is)\s|(?:支持|适合|适用|可以|不可|不能|能|需要|需|含有|不含|自带)"
+)
 _SOCIAL = (Intent.GREETING, Intent.CHITCHAT, Intent.OFF_TOPIC, Intent.ABUSE, Intent.SPAM, Intent.INJECTION)
 
 
@@ -523,7 +528,10 @@ class Answerer:
         # A short value reads as a sentence ("龙井绿茶的保质期是18个月"); a long one, with its own
         # commas, after a colon.
         short = len(value) <= (16 if lang == "zh" else 40) and not re.search(r"[，,；;：:]", value)
-        if lang == "zh":
+        if _PREDICATE.match(value):
+            # A value that is already a predicate ("works with Alexa", "支持快充") follows the name.
+            text = f"{name}{value}。" if lang == "zh" else f"The {name} {value}."
+        elif lang == "zh":
             text = f"{name}的{label}是{value}。" if short else f"{name}的{label}：{value}。"
         elif field.startswith("safety:"):
             text = f"Good that you ask. On the {name}, {_lower_first(label)}: {_lower_first(value)}."

@@ -234,7 +234,11 @@ def fact_scores(
     """Every fact field of ``product`` with how well the question's words match it (0..1)."""
     scores: dict[str, float] = {}
     rare = _rarity(catalog).get(product.id, {})
-    for fact in catalog_facts(catalog).get(product.id, ()):
+    facts = catalog_facts(catalog).get(product.id, ())
+    # Words of the question that exactly one fact uses ("alexa"): an FAQ without them answers
+    # another question ("does it work with alexa" is not "does it work with 5 GHz wi-fi").
+    owned = {w for w in words if len(w) >= 3 and rare.get(w, 0.0) >= 1.0}
+    for fact in facts:
         score = score_fact(fact, words, concepts)
         # A word only this fact uses ("alexa", "mah") points at it more than a common one does.
         said = frozenset().union(*fact.cue_words, *fact.value_words)
@@ -248,6 +252,8 @@ def fact_scores(
             score = min(1.0, score + 0.2 * distinctive)
         if listing and fact.field == "variants" and score > 0:
             score = min(1.0, score + 0.4)  # "which flavours?": the list, not a word on one of them
+        if owned and fact.field.startswith("faq:") and not owned & said:
+            score = min(score, FACT_MATCH - 0.01)
         scores[fact.field] = score
     return scores
 
