@@ -214,7 +214,7 @@ class Answerer:
             # "Is the lamp good for watching the news?" names a product: answer about it.
             intent = classify(question, lang, skip=(Intent.OFF_TOPIC,))
         if intent is Intent.COMPARISON or (
-            intent in (Intent.PRICE, Intent.SPEC, Intent.PRODUCT_INFO) and len(named) >= 2
+            intent in (Intent.PRICE, Intent.SPEC, Intent.PRODUCT_INFO, Intent.OTHER) and len(named) >= 2
         ):
             pair = self._pair(question, named, u.product_id if u.remembered else None, reading.deixis, u)
             if pair is not None:
