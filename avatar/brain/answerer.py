@@ -990,13 +990,13 @@ class Answerer:
         then only those in stock."""
         time = self._time()
         fitting = [self.catalog.get(pid) for pid, _ in u.fits]
-        fitting = [p for p in fitting if budget is None or p.current_price(time) <= budget]
+        fitting = [p for p in fitting if budget is None or p.lowest_price(time) <= budget]
         return fitting[:1] + [p for p in fitting[1:] if p.stock != 0]
 
     def _pick(self, product: Product, lang: str) -> Pick:
         points = product.selling_points.get(lang) or product.selling_points.get("en") or ()
         return Pick(
-            product, frozenset(), points[0] if points else "", product.current_price(self._time()), True
+            product, frozenset(), points[0] if points else "", product.lowest_price(self._time()), True
         )
 
     def _sold_out_fit(self, product: Product, instead: Product | None, lang: str) -> Answer:
@@ -1028,7 +1028,7 @@ class Answerer:
         for product in self.catalog.products:
             if product.id not in pool and not (words & self._head_words(product)):
                 continue
-            price = product.current_price(self._time())
+            price = product.lowest_price(self._time())
             if product.stock == 0 or (budget is not None and price > budget):
                 continue
             hit = best_fact(product, self.catalog, words, concepts)
@@ -1053,6 +1053,8 @@ class Answerer:
 
     def _suggest(self, pick: Pick, budget: bool, gift: bool, lang: str) -> Answer:
         name, price = pick.product.name(lang), self.catalog.format_price(pick.price)
+        if pick.price < pick.product.current_price(self._time()):
+            price = f"{price}起" if lang == "zh" else f"from {price}"  # its cheapest option
         reason = _clause(pick.reason)
         facts = {"name": name, "current_price": price}
         if reason:

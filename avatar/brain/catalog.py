@@ -167,6 +167,12 @@ class Product:
             return self.promo.price
         return self.price
 
+    def lowest_price(self, now: datetime | None = None) -> Decimal:
+        """The least a viewer can pay now: an option in stock with its own lower price, else
+        :meth:`current_price` ("jars from $24.99")."""
+        own = [v.price for v in self.variants if v.price is not None and v.stock != 0]
+        return min([self.current_price(now), *own])
+
 
 class Catalog:
     """All products of a show, in presentation order, with the show's currency."""

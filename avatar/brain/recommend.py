@@ -226,7 +226,7 @@ def recommend(
         served = frozenset(strength) & need.uses
         if (need.uses and not served) or need.unknown_use:
             continue
-        price = product.current_price(now)
+        price = product.lowest_price(now)
         in_budget = need.budget is None or price <= need.budget
         score = sum(strength[key] for key in served)
         key = (0 if in_budget else 1, -score, 0 if product.id == prefer else 1, order)

@@ -88,6 +88,8 @@ _BUDGET = (
     re.compile(rf"{_CURRENCY_BEFORE}{_AMOUNT}{_CURRENCY_AFTER}\s*钱?\s*(?:以内|以下|之内|左右|内)"),
     re.compile(rf"预算\s*(?:是|有|大概|在|只有)?\s*{_CURRENCY_BEFORE}{_AMOUNT}{_CURRENCY_AFTER}"),
     re.compile(rf"不超过\s*{_CURRENCY_BEFORE}{_AMOUNT}{_CURRENCY_AFTER}"),
+    # "got $30, what can i get?": money a viewer has, said with its currency.
+    re.compile(rf"(?:got|have|only have|with)\s+([$¥￥€£])\s*{_AMOUNT}{_CURRENCY_AFTER}", re.IGNORECASE),
 )
 _YUAN = frozenset({"¥", "￥", "块钱", "块", "元", "rmb", "yuan", "cny"})
 _DOLLAR = frozenset({"$", "美元", "美金", "刀", "dollar", "dollars", "bucks", "usd"})
@@ -414,7 +416,7 @@ def understand(
     elif reading.variants:
         own = [v for v in reading.variants if v[0] in (on_screen, topic.product_id if topic else None)]
         product_id = (own or list(reading.variants))[0][0]
-    elif reading.ambiguous:
+    elif reading.ambiguous and reading.budget is None and intent is not Intent.RECOMMENDATION:
         return Understanding(reading, intent, None, notes=("ambiguous name",))
     elif reading.deixis and on_screen is not None:
         product_id = on_screen
@@ -473,6 +475,14 @@ def understand(
         and intent in (Intent.OTHER, Intent.PRICE, Intent.PRODUCT_INFO)
     ):
         intent = Intent.RECOMMENDATION  # "有没有二十块以下的": something within a budget
+    if (
+        intent is Intent.RECOMMENDATION
+        and product is not None
+        and reading.budget is None
+        and len(reading.named) < 2
+        and _asks_own_fact(reading, catalog, product)
+    ):
+        intent = Intent.OTHER  # "送人有袋子吗", "我黄皮选哪个色号": this product's own answer
     if product is None or intent is Intent.RECOMMENDATION:
         fits: tuple[tuple[str, float], ...] = ()
         if intent is Intent.RECOMMENDATION and meaning is not None:
@@ -609,6 +619,18 @@ def understand(
         on_screen=on_screen,
         notes=tuple(notes),
     )
+
+
+def _asks_own_fact(reading: Reading, catalog: Catalog, product: Product) -> bool:
+    """A "which/what for ..." question the product's own catalog answers: its gift packaging, or
+    an FAQ or spec that matches outright (the shop wrote "黄皮选哪个色号？" down already)."""
+    if "packaging" in reading.concepts and reading.yes_no:
+        return True
+    hit = best_fact(product, catalog, reading.words, reading.concepts)
+    return hit is not None and hit.score >= _OWN_FACT and hit.fact.field.startswith(("faq:", "spec:"))
+
+
+_OWN_FACT = 0.8  # a fact matched this well answers a "which one" question about its own product
 
 
 def _foreign(reading: Reading, meaning: QuestionMeaning | None) -> Reading:
