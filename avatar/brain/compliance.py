@@ -2,7 +2,8 @@
 
 Two kinds of rule (DESIGN §4):
 
-- **Advertising words.** Absolute and superlative claims ("best", "No.1", 最, 第一, 国家级) and
+- **Advertising words.** Absolute and superlative claims ("best", "No.1", 最好的, 排名第一, 国家级;
+  the Chinese list is data, ``data/ad_law_zh.yaml``) and
   medical claims ("cures", 治愈, 无副作用) are banned by Chinese advertising law and by most
   platforms' English rules. A superlative with a neutral stand-in is rewritten ("perfect" ->
   "great", 最好 -> 很好); one without (rank claims, "in the world") and every medical claim block
@@ -34,8 +35,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
+from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 from typing import Final
+
+import yaml
 
 from avatar.brain.catalog import Catalog, FieldReader, Product, read_yaml, sub
 from avatar.brain.intents import mentioned
@@ -155,31 +160,6 @@ _EN_ABSOLUTE: tuple[tuple[str, str | None], ...] = (
     (r"never (fails|breaks|wears out)", None),
     (r"forever", None),
 )
-_ZH_ABSOLUTE: tuple[tuple[str, str | None], ...] = (
-    ("全网最低", None),
-    ("史上最低", None),
-    ("最低价", None),
-    ("销量第一", "热销"),
-    ("第一", None),
-    ("最好", "很好"),
-    ("最佳", "很好"),
-    ("最便宜", "很实惠"),
-    ("最", "很"),
-    ("国家级", None),
-    ("世界级", None),
-    ("顶级", "优质"),
-    ("顶尖", "优质"),
-    ("极品", "优质"),
-    ("绝对", ""),
-    ("万能", "多用途"),
-    ("唯一", None),
-    ("首选", "好选择"),
-    ("史上", None),
-    ("独家", None),
-    ("王牌", "热门"),
-    ("百分之百", None),
-    ("永久", None),
-)
 _EN_MEDICAL = (
     r"cure[sd]?|curing",
     r"heal(s|ed|ing)?",
@@ -216,8 +196,18 @@ _ZH_MEDICAL = (
     "减肥",
     "瘦身",
 )
-# Everyday phrases that contain a listed word but claim nothing.
-_ALLOWED = ("treat yourself", "a treat", "best before", "最近", "最后", "最初", "第一次", "第一步", "第一天")
+# Everyday phrases that contain a listed word but claim nothing (Chinese ones: ad_law_zh.yaml).
+_ALLOWED = ("treat yourself", "a treat", "best before")
+
+
+@lru_cache(maxsize=1)
+def _ad_law_zh() -> tuple[tuple[Term, ...], tuple[Term, ...]]:
+    """The Chinese banned and allowed terms of ``data/ad_law_zh.yaml`` (regular expressions)."""
+    raw = yaml.safe_load(
+        resources.files("avatar.brain").joinpath("data", "ad_law_zh.yaml").read_text("utf-8")
+    )
+    banned = tuple(_term(str(e["term"]), e.get("replace"), regex=True) for e in raw["banned"])
+    return banned, tuple(_term(str(p)) for p in raw.get("allowed", []))
 
 
 @dataclass(frozen=True)
@@ -231,13 +221,11 @@ class ComplianceRules:
     @classmethod
     def defaults(cls) -> ComplianceRules:
         """The built-in English and Chinese lists."""
+        zh_banned, zh_allowed = _ad_law_zh()
         return cls(
-            banned=(
-                *(_term(p, r, regex=True) for p, r in _EN_ABSOLUTE),
-                *(_term(p, r) for p, r in _ZH_ABSOLUTE),
-            ),
+            banned=(*(_term(p, r, regex=True) for p, r in _EN_ABSOLUTE), *zh_banned),
             medical=(*(_term(p, regex=True) for p in _EN_MEDICAL), *(_term(p) for p in _ZH_MEDICAL)),
-            allowed=tuple(_term(p) for p in _ALLOWED),
+            allowed=(*(_term(p) for p in _ALLOWED), *zh_allowed),
         )
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 
 from avatar.brain.compliance import (
     RULES_FILE,
@@ -409,3 +410,16 @@ def test_a_spoken_total_of_a_catalog_price_passes_and_a_bare_one_does_not() -> N
     assert not checker.check("两台一共$179.98。", "zh", "crispwave-air-fryer").blocked
     assert checker.check("It costs $139.98 now.", "en", "crispwave-air-fryer").blocked  # no total said
     assert checker.check("25 come to $2249.75 in total.", "en", "crispwave-air-fryer").blocked  # too many
+
+
+def test_chinese_ad_law_lines_are_stopped_and_everyday_phrases_pass() -> None:
+    # Both lists were written by an outsider to these rules from the public 极限词 lists and SAMR's
+    # enforcement guide (tests/data/ad_law_zh.yaml gives the sources and a reason per line).
+    examples = yaml.safe_load((Path(__file__).parents[1] / "data" / "ad_law_zh.yaml").read_text("utf-8"))
+    checker = ComplianceChecker(load_scene(Path(__file__).parents[2] / "scenes" / "demo-zh").catalog)
+    for case in examples["must_block"]:
+        result = checker.check(case["text"], "zh")
+        assert result.blocked or result.text != case["text"], case
+    for case in examples["must_pass"]:
+        result = checker.check(case["text"], "zh")
+        assert not result.blocked and result.text == case["text"], (case, result.actions)
