@@ -88,7 +88,7 @@ class AnswerTiming:
 def product_card(product: Product, scene: Scene, language: str) -> ProductCard:
     """What the on-screen card shows for a product: catalog facts only."""
     catalog = scene.catalog
-    stock = f"{product.stock} left" if language == "en" else f"仅剩 {product.stock} 件"
+    stock = f"{product.stock} left" if language == "en" else f"仅剩 {product.stock} {product.unit_word('zh')}"
     return ProductCard(
         name=product.name(language),
         price_text=catalog.format_price(product.price),
