@@ -82,6 +82,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="also publish to a WHIP endpoint (repeatable)",
     )
+    live.add_argument(
+        "--chat",
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="also read chat from twitch:CHANNEL, youtube:VIDEO_ID or ingest:NAME (repeatable)",
+    )
     live.add_argument("--operator-token", help="token for the /console (default: generated and printed once)")
     live.add_argument("--database", type=Path, help="SQLite file for records and restarts (default .data/)")
     live.add_argument("--retention-days", type=float, help="delete records older than this (default 30)")
@@ -186,12 +193,17 @@ def _run_live(args: argparse.Namespace) -> int:
     settings = replace(settings, llm=_llm_spec(args.llm, scene.llm))
     if settings.ice_loopback:
         use_loopback_only()
+    from avatar.brain.scene import SCENE_FILE
+    from avatar.sources.config import show_sources
+
+    # Checked before anything starts: a misspelt source is an error now, not a silent gap later.
+    sources = show_sources(scene.root / SCENE_FILE, args.chat)
     store = Store(settings.database or data_dir() / "avatar.sqlite3", retention_days=settings.retention_days)
 
     from avatar.media.egress import RtmpEgress, WhipEgress
 
     async def serve() -> None:
-        show = LiveShow(scene, settings, store=store)
+        show = LiveShow(scene, settings, store=store, sources=sources)
         egresses: list[RtmpEgress | WhipEgress] = [
             RtmpEgress(
                 url,

@@ -109,10 +109,10 @@ class TwitchChat:
         port = config.port or (6697 if config.tls else 6667)
         context = ssl.create_default_context() if config.tls else None
         try:
-            reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(config.host, port, ssl=context, limit=MAX_LINE_BYTES),
-                CONNECT_TIMEOUT_S,
-            )
+            async with asyncio.timeout(CONNECT_TIMEOUT_S):
+                reader, writer = await asyncio.open_connection(
+                    config.host, port, ssl=context, limit=MAX_LINE_BYTES
+                )
         except (OSError, TimeoutError) as error:
             raise SourceError(f"cannot connect to {config.host}:{port}: {error or 'timed out'}") from error
         try:
@@ -121,7 +121,8 @@ class TwitchChat:
             self.connected = False
             writer.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(writer.wait_closed(), 2)
+                async with asyncio.timeout(2):
+                    await writer.wait_closed()
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, emit: Emit) -> None:
         token = os.environ.get(self.config.token_env, "").strip()
@@ -140,7 +141,8 @@ class TwitchChat:
         pinged = False
         while True:
             try:
-                raw = await asyncio.wait_for(read_line(reader), PONG_WAIT_S if pinged else IDLE_S)
+                async with asyncio.timeout(PONG_WAIT_S if pinged else IDLE_S):
+                    raw = await read_line(reader)
             except TimeoutError as error:
                 if pinged:
                     raise SourceError("the IRC server stopped answering") from error

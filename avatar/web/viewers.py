@@ -46,7 +46,7 @@ def event_message(event: Event) -> dict[str, Any]:
     if isinstance(event, ProductShown):
         return {"type": "product", "id": event.product_id}
     if isinstance(event, ChatPosted):
-        return {"type": "chat", "name": event.name, "text": event.text}
+        return {"type": "chat", "name": event.name, "text": event.text, "platform": event.platform}
     return {"type": "notice", "text": event.text}
 
 

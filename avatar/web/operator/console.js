@@ -75,6 +75,13 @@ function render(s) {
   for (const [name, st] of Object.entries(health.stages || {})) {
     stages.appendChild(row([name, st.state, st.errors, st.restarts, st.last_error]));
   }
+  // Platform chat (Twitch, YouTube, ingest bridges): a failing one shows its error and retry.
+  const sources = $("sources").tBodies[0];
+  sources.replaceChildren();
+  for (const [name, src] of Object.entries((health.chat_sources || {}).sources || {})) {
+    const state = src.state + (src.retry_in_s != null ? " (retry in " + src.retry_in_s + " s)" : "");
+    sources.appendChild(row([name, state, src.comments, src.accepted, src.malformed, src.failures, src.last_error || ""]));
+  }
 }
 
 function onMessage(message) {
@@ -82,7 +89,7 @@ function onMessage(message) {
   else if (message.type === "caption") text($("caption"), message.text);
   else if (message.type === "chat") {
     const li = document.createElement("li");
-    text(li, message.name + ": " + message.text);
+    text(li, (message.platform ? "[" + message.platform + "] " : "") + message.name + ": " + message.text);
     const chat = $("chat");
     chat.appendChild(li);
     while (chat.children.length > MAX_CHAT_LINES) chat.removeChild(chat.firstChild);

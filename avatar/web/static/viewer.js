@@ -49,10 +49,10 @@ function meterAudio(stream) {
   context.resume();
 }
 
-function addChat(name, text) {
+function addChat(name, text, platform) {
   const item = document.createElement("li");
   const who = document.createElement("b");
-  who.textContent = name + ": ";
+  who.textContent = (platform ? "[" + platform + "] " : "") + name + ": ";
   item.append(who, document.createTextNode(text));
   $("chat").append(item);
   while ($("chat").children.length > 100) $("chat").firstChild.remove();
@@ -71,7 +71,7 @@ function onMessage(event) {
     stats.captions.push(msg.text);
     if (stats.captions.length > 200) stats.captions.shift();
   } else if (msg.type === "chat") {
-    addChat(msg.name, msg.text);
+    addChat(msg.name, msg.text, msg.platform);
   } else if (msg.type === "notice") {
     $("notice").textContent = msg.text;
     setTimeout(() => { if ($("notice").textContent === msg.text) $("notice").textContent = ""; }, 6000);
