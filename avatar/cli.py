@@ -144,6 +144,11 @@ def _parser() -> argparse.ArgumentParser:
         "--llm-only", action="store_true", help="only the answers-with-the-LLM section (first sentence ms)"
     )
     bench.add_argument(
+        "--chat-only",
+        action="store_true",
+        help="only platform chat: ms from a source's delivery to triage (Twitch on ngircd, ingest, YouTube)",
+    )
+    bench.add_argument(
         "--brain-only",
         action="store_true",
         help="only the brain: answer ms on the scene's questions; a generated catalog's load, index, answers",
@@ -437,6 +442,11 @@ def _run_bench(args: argparse.Namespace) -> int:
 
     if args.tts_only:
         print(json.dumps({"tts": bench_tts()}, indent=2))
+        return 0
+    if args.chat_only:
+        from avatar.sources.bench import bench_chat
+
+        print(json.dumps({"chat": bench_chat(args.scene or Path("scenes/demo"), args.questions)}, indent=2))
         return 0
     if args.brain_only:
         from avatar.brain.brain_bench import bench_brain
