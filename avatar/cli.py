@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -125,6 +126,22 @@ def _parser() -> argparse.ArgumentParser:
         "rehearse", help="coach a human host: the /rehearse page, or a report on a recorded take"
     )
     _add_rehearse_options(rehearse)
+
+    catalog = commands.add_parser("catalog", help="the scene's product catalog")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
+    importer = catalog_commands.add_parser(
+        "import", help="write products.yaml from a Shopify product export CSV, or a CSV/JSON with --mapping"
+    )
+    importer.add_argument("file", type=Path, help="Shopify products_export.csv, or a CSV/JSON file")
+    importer.add_argument(
+        "--scene", type=Path, required=True, help="scene folder to write products.yaml into"
+    )
+    importer.add_argument("--mapping", type=Path, help="YAML {field: column} for a non-Shopify file")
+    importer.add_argument("--language", default="en", help="language of the shop's texts (default en)")
+    importer.add_argument("--shop-url", help="shop address: buy links become URL/products/<handle>")
+    importer.add_argument(
+        "--force", action="store_true", help="replace an existing products.yaml (kept as .bak)"
+    )
 
     bench = commands.add_parser("bench", help="measure latency, render/encode time, CPU and memory")
     _add_video_options(bench)
@@ -435,6 +452,29 @@ def _run_rehearse(args: argparse.Namespace) -> int:
     return run_rehearse(args)
 
 
+def _run_catalog(args: argparse.Namespace) -> int:
+    from avatar.catalog_import import import_catalog
+
+    started = time.perf_counter()
+    report, _ = import_catalog(
+        args.file,
+        args.scene,
+        mapping=args.mapping,
+        language=args.language,
+        shop_url=args.shop_url,
+        force=args.force,
+    )
+    for problem in report.problems:
+        print(f"avatar: {problem}", file=sys.stderr)
+    seconds = time.perf_counter() - started
+    print(
+        f"avatar: {report.products} products ({report.variants} variants) from {report.rows} rows written to "
+        f"{args.scene / 'products.yaml'} in {seconds:.2f} s; {report.skipped_rows} rows skipped, "
+        f"{len(report.problems)} notes"
+    )
+    return 0
+
+
 def _run_bench(args: argparse.Namespace) -> int:
     from avatar.bench import bench_listen_section, run_bench, run_viewer_bench
     from avatar.bench_tts import bench_tts
@@ -525,6 +565,7 @@ def main(argv: list[str] | None = None) -> int:
         "bench": _run_bench,
         "voices": _run_voices,
         "say": _run_say,
+        "catalog": _run_catalog,
     }
     try:
         return handlers[args.command](args)
