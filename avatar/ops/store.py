@@ -40,6 +40,8 @@ CREATE TABLE IF NOT EXISTS compliance (
 CREATE TABLE IF NOT EXISTS operator_actions (ts REAL NOT NULL, action TEXT NOT NULL, detail TEXT);
 CREATE TABLE IF NOT EXISTS viewers (ts REAL NOT NULL, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS clicks (ts REAL NOT NULL, product TEXT NOT NULL, sku TEXT, place TEXT);
+CREATE INDEX IF NOT EXISTS clicks_ts ON clicks (ts);
 CREATE INDEX IF NOT EXISTS transcripts_ts ON transcripts (ts);
 CREATE INDEX IF NOT EXISTS questions_ts ON questions (ts);
 CREATE INDEX IF NOT EXISTS answers_qkey ON answers (qkey);
@@ -48,7 +50,7 @@ CREATE INDEX IF NOT EXISTS operator_actions_ts ON operator_actions (ts);
 CREATE INDEX IF NOT EXISTS viewers_ts ON viewers (ts);
 """
 # Tables an operator can export; each has a ``ts`` column (wall-clock seconds).
-TABLES: Final = ("transcripts", "questions", "answers", "compliance", "operator_actions", "viewers")
+TABLES: Final = ("transcripts", "questions", "answers", "compliance", "operator_actions", "viewers", "clicks")
 UNANSWERED_AFTER_S: Final = 120.0  # a question still without an answer after this is unanswered
 
 
@@ -153,6 +155,10 @@ class Store:
         """An operator did something in the console."""
         self._write("INSERT INTO operator_actions VALUES (?,?,?)", (self.wall(), action, detail))
 
+    def click(self, product: str, sku: str | None, place: str) -> None:
+        """A viewer followed a product's buy link (``place``: the page's list, card, ...)."""
+        self._write("INSERT INTO clicks VALUES (?,?,?,?)", (self.wall(), product, sku, place))
+
     def viewers(self, count: int) -> None:
         """A sample of the viewer count."""
         self._write("INSERT INTO viewers VALUES (?,?)", (self.wall(), count))
@@ -249,6 +255,9 @@ class Store:
                 since,
                 since,
             )[0]
+            clicks = rows(
+                "SELECT product, count(*) FROM clicks WHERE ts >= ? GROUP BY 1 ORDER BY 2 DESC", since
+            )
             return {
                 "since": since,
                 "bucket_s": bucket_s,
@@ -260,6 +269,7 @@ class Store:
                     "unanswered": len(unanswered),
                 },
                 "questions_per_product": [{"product": p, "count": c} for p, c in per_product],
+                "clicks_per_product": [{"product": p, "count": c} for p, c in clicks],
                 "answer_latency": {
                     "count": len(latencies),
                     "p50_s": _quantile(latencies, 0.5),

@@ -59,8 +59,14 @@ function addChat(name, text, platform) {
   $("chat").scrollTop = $("chat").scrollHeight;
 }
 
+const buyLinks = {};  // product id -> its counted buy link (/go/<id>), for products that have one
+
 function markCurrent(id) {
   for (const li of $("products").children) li.classList.toggle("current", li.dataset.id === id);
+  // The product on air gets the big Buy button under the picture.
+  const buy = $("buy-now");
+  buy.hidden = !buyLinks[id];
+  if (buyLinks[id]) buy.href = buyLinks[id] + "?from=card";
 }
 
 function onMessage(event) {
@@ -116,6 +122,16 @@ async function loadProducts() {
     }
     text.append(name, price);
     li.append(text);
+    if (p.buy) {
+      buyLinks[p.id] = p.buy;
+      const buy = document.createElement("a");
+      buy.className = "buy";
+      buy.href = p.buy + "?from=list";
+      buy.target = "_blank";
+      buy.rel = "noopener";
+      buy.textContent = lang === "zh" ? "购买" : "Buy";
+      li.append(buy);
+    }
     $("products").append(li);
   }
   markCurrent(data.current);
