@@ -27,6 +27,12 @@ BACKOFF_FIRST_S: Final = 1.0
 BACKOFF_MAX_S: Final = 60.0
 HEALTHY_AFTER_S: Final = 30.0  # a connection that lasted this long resets the backoff
 LATENCY_SAMPLES: Final = 1000
+# Triage reads each comment (about 1.5-3 ms on a loaded 2-core machine): all platforms together may
+# hand it this many a second, so a flood on one platform cannot take the CPU the stream needs.
+TOTAL_RATE_PER_S: Final = 100.0
+TOTAL_BURST: Final = 300.0
+SHED: Final = "shed"
+"""The verdict of a comment dropped because all sources together were over :data:`TOTAL_RATE_PER_S`."""
 
 Submit = Callable[[str, str, str, str], object]
 """``submit(viewer_id, name, text, platform)``: the show's chat triage (returns its verdict)."""
@@ -48,7 +54,14 @@ class SourceState:
 class SourceHub:
     """The comment sources of one show, each in its own supervised task."""
 
-    def __init__(self, sources: Sequence[CommentSource], submit: Submit) -> None:
+    def __init__(
+        self,
+        sources: Sequence[CommentSource],
+        submit: Submit,
+        *,
+        rate_per_s: float = TOTAL_RATE_PER_S,
+        burst: float = TOTAL_BURST,
+    ) -> None:
         names = [source.name for source in sources]
         if len(set(names)) != len(names):
             raise ValueError(f"comment sources must have different names, got {names}")
@@ -57,6 +70,8 @@ class SourceHub:
         self.states = {source.name: SourceState(source.platform) for source in sources}
         self.latencies_s: collections.deque[float] = collections.deque(maxlen=LATENCY_SAMPLES)
         self._tasks: list[asyncio.Task[None]] = []
+        self.rate_per_s, self.burst = rate_per_s, burst
+        self._tokens, self._updated = burst, time.monotonic()
 
     def start(self) -> None:
         """Start every source (call on the running event loop)."""
@@ -82,6 +97,13 @@ class SourceHub:
         """One comment from ``source`` into the show's triage; its verdict is counted."""
         state = self.states[source.name]
         state.comments += 1
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._updated) * self.rate_per_s)
+        self._updated = now
+        if self._tokens < 1.0:
+            state.verdicts[SHED] += 1
+            return SHED
+        self._tokens -= 1.0
         viewer_id = f"{comment.platform}:{comment.user_id}"[:120]
         verdict = self.submit(viewer_id, comment.name, comment.text, comment.platform)
         self.latencies_s.append(time.perf_counter() - comment.delivered_at)

@@ -8,6 +8,7 @@ from pathlib import Path
 import irctokens
 import pytest
 
+from avatar.sources.base import PlatformComment
 from avatar.sources.hub import SourceHub
 from avatar.sources.twitch import MAX_LINE_BYTES, TwitchChat, TwitchConfig, parse_privmsg, read_line
 from tests.fakes import wait_until
@@ -129,3 +130,15 @@ async def test_the_servers_pings_are_answered(tmp_path: Path) -> None:
             assert hub.states["twitch:#shop"].failures == 0
         finally:
             await hub.stop()
+
+
+def test_a_flood_across_sources_is_shed_beyond_the_total_rate() -> None:
+    submitted = Submitted()
+    sources = [TwitchChat(TwitchConfig("a")), TwitchChat(TwitchConfig("b"))]
+    hub = SourceHub(sources, submitted, rate_per_s=0.001, burst=10)
+    verdicts = [
+        hub.deliver(sources[i % 2], PlatformComment("twitch", str(i), "n", f"q {i}", 0.0)) for i in range(50)
+    ]
+    assert verdicts.count("accepted") == 10 and verdicts.count("shed") == 40 and len(submitted.items) == 10
+    health = hub.health()["sources"]
+    assert health["twitch:#a"]["refused"] + health["twitch:#b"]["refused"] == 40
