@@ -191,6 +191,12 @@ $("chat-form").addEventListener("submit", (event) => {
   $("message").value = "";
 });
 
+// On a phone the product list is a bag over the video, opened and closed with its button.
+$("bag").addEventListener("click", () => {
+  const open = document.body.classList.toggle("bag-open");
+  $("bag").setAttribute("aria-expanded", String(open));
+});
+
 $("unmute").addEventListener("click", () => {
   video.muted = false;
   video.play();
