@@ -63,7 +63,7 @@ async function load() {
   const lat = data.answer_latency;
   $("latency").textContent = lat.count ? `p50 ${lat.p50_s.toFixed(2)} s · p95 ${lat.p95_s.toFixed(2)} s · ${lat.count} answers` : "no answers yet";
   line($("latency-chart"), lat.series, ["avg_s"], ["#ffb84f"]);
-  line($("viewers-chart"), data.viewers_series, ["max", "avg"], ["#6fdc8c", "#3a8f55"]);
+  line($("viewers-chart"), data.viewers_series, ["max", "avg", "unique"], ["#6fdc8c", "#3a8f55", "#c9a227"]);
   line($("compliance-chart"), data.compliance_series, ["total", "blocked"], ["#aaa", "#ff5c5c"]);
   const body = $("unanswered").tBodies[0];
   body.replaceChildren();
