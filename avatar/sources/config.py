@@ -9,7 +9,7 @@ In ``scene.yaml``::
 
 Each item is ``{kind: value}`` or ``{kind: {options}}``; on the command line the same as
 ``--chat twitch:myshop``, ``--chat youtube:VIDEO_ID`` (a live chat id when it is longer than a video
-id), ``--chat ingest:douyin``. Options: twitch ``channel, host, port, tls``; youtube ``video_id,
+id), ``--chat ingest:douyin``. Options: twitch ``channel, host, port, tls, ca_file``; youtube ``video_id,
 live_chat_id, api_base``; ingest ``name, rate_per_s, burst``. Secrets only ever come from the
 environment, never from the scene.
 """
@@ -29,7 +29,7 @@ from avatar.sources.youtube import YouTubeChat, YouTubeConfig
 
 KINDS: Final = ("twitch", "youtube", "ingest")
 _OPTIONS: Final[dict[str, dict[str, type]]] = {
-    "twitch": {"channel": str, "host": str, "port": int, "tls": bool},
+    "twitch": {"channel": str, "host": str, "port": int, "tls": bool, "ca_file": str},
     "youtube": {"video_id": str, "live_chat_id": str, "api_base": str},
     "ingest": {"name": str, "rate_per_s": float, "burst": int},
 }
@@ -50,6 +50,7 @@ def build_source(kind: str, options: dict[str, Any]) -> CommentSource:
                 host=options.get("host", TwitchConfig.host),
                 port=int(port) if port is not None else None,
                 tls=bool(options.get("tls", True)),
+                ca_file=options.get("ca_file"),
             )
         )
     if kind == "youtube":

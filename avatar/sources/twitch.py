@@ -43,6 +43,7 @@ class TwitchConfig:
     host: str = TWITCH_HOST
     port: int | None = None  # default 6697 with TLS, 6667 without
     tls: bool = True
+    ca_file: str | None = None  # trust this CA too (a self-hosted IRC server's certificate)
     token_env: str = TOKEN_ENV  # environment variable holding "oauth:..." (unset: anonymous)
     nick_env: str = NICK_ENV
 
@@ -107,13 +108,13 @@ class TwitchChat:
         """Connect, log in, join and read until the connection fails (raises)."""
         config = self.config
         port = config.port or (6697 if config.tls else 6667)
-        context = ssl.create_default_context() if config.tls else None
+        context = ssl.create_default_context(cafile=config.ca_file) if config.tls else None
         try:
             async with asyncio.timeout(CONNECT_TIMEOUT_S):
                 reader, writer = await asyncio.open_connection(
                     config.host, port, ssl=context, limit=MAX_LINE_BYTES
                 )
-        except (OSError, TimeoutError) as error:
+        except (OSError, TimeoutError) as error:  # ssl.SSLError (a certificate refused) is an OSError
             raise SourceError(f"cannot connect to {config.host}:{port}: {error or 'timed out'}") from error
         try:
             await self._session(reader, writer, emit)

@@ -31,6 +31,7 @@ Ident = no
 PAM = no
 SyslogFacility = local7
 [SSL]
+{ssl}
 """
 
 
@@ -44,13 +45,27 @@ def free_port() -> int:
 class IrcServer:
     """One ngircd process (start, stop and start again on the same port)."""
 
-    def __init__(self, root: Path, ping_s: int = 120) -> None:
+    def __init__(self, root: Path, ping_s: int = 120, tls: bool = False) -> None:
         binary = shutil.which("ngircd") or "/usr/sbin/ngircd"
         require(Path(binary).exists(), "ngircd (Debian package)")
         self.binary = binary
         self.port = free_port()
         self.config = root / "ngircd.conf"
-        self.config.write_text(CONFIG.format(port=self.port, root=root, ping=ping_s))
+        ssl_section = ""
+        self.tls_port: int | None = None
+        self.cert: Path | None = None
+        if tls:  # a self-signed certificate for 127.0.0.1, made with openssl
+            require(shutil.which("openssl") is not None, "openssl (Debian package)")
+            self.cert, key = root / "cert.pem", root / "key.pem"
+            command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+            command += ["-keyout", str(key), "-out", str(self.cert), "-subj", "/CN=127.0.0.1"]
+            subprocess.run(
+                [*command, "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True
+            )
+            key.chmod(0o644)  # ngircd reads it after dropping root
+            self.tls_port = free_port()
+            ssl_section = f"CertFile = {self.cert}\nKeyFile = {key}\nPorts = {self.tls_port}"
+        self.config.write_text(CONFIG.format(port=self.port, root=root, ping=ping_s, ssl=ssl_section))
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
@@ -78,9 +93,9 @@ class IrcServer:
 
 
 @contextlib.contextmanager
-def irc_server(root: Path, ping_s: int = 120) -> Iterator[IrcServer]:
-    """A running ngircd, stopped afterwards."""
-    server = IrcServer(root, ping_s)
+def irc_server(root: Path, ping_s: int = 120, tls: bool = False) -> Iterator[IrcServer]:
+    """A running ngircd (with a TLS port too when ``tls``), stopped afterwards."""
+    server = IrcServer(root, ping_s, tls)
     server.start()
     try:
         yield server

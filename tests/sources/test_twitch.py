@@ -142,3 +142,28 @@ def test_a_flood_across_sources_is_shed_beyond_the_total_rate() -> None:
     assert verdicts.count("accepted") == 10 and verdicts.count("shed") == 40 and len(submitted.items) == 10
     health = hub.health()["sources"]
     assert health["twitch:#a"]["refused"] + health["twitch:#b"]["refused"] == 40
+
+
+async def test_tls_is_verified_against_the_servers_certificate(tmp_path: Path) -> None:
+    with irc_server(tmp_path, tls=True) as server:
+        assert server.tls_port is not None and server.cert is not None
+        trusted = TwitchChat(
+            TwitchConfig("shop", host="127.0.0.1", port=server.tls_port, tls=True, ca_file=str(server.cert))
+        )
+        untrusted = TwitchChat(TwitchConfig("other", host="127.0.0.1", port=server.tls_port, tls=True))
+        submitted = Submitted()
+        hub = SourceHub([trusted, untrusted], submitted)
+        hub.start()
+        try:
+            await wait_until(lambda: trusted.connected, 10, "the TLS source to join")
+            state = hub.states["twitch:#other"]
+            await wait_until(lambda: state.state == "retrying", 10, "the untrusted certificate to be refused")
+            assert "CERTIFICATE_VERIFY_FAILED" in (state.last_error or "")
+            async with IrcClient(server.port, "viewer4") as client:
+                await client.join("shop")
+                await client.wait_for_member("shop", "justinfan")
+                client.send("PRIVMSG #shop :over tls?")
+                await wait_until(lambda: len(submitted.items) == 1, 5, "the comment")
+            assert submitted.items[0][2] == "over tls?"
+        finally:
+            await hub.stop()
