@@ -333,6 +333,8 @@ class Operations:
             {
                 "id": comment_key(c),
                 "name": c.name,
+                # Platform chat is keyed "platform:user" (avatar.sources); the viewer page's is not.
+                "platform": c.viewer_id.partition(":")[0] if ":" in c.viewer_id else "",
                 "text": c.text,
                 "intent": c.intent,
                 "product": c.product_id,

@@ -114,6 +114,7 @@ async def test_twitch_and_ingest_comments_reach_triage_with_their_platform(
     running: Running, ircd: IrcServer
 ) -> None:
     show = running.show
+    show.ops.control.set_paused(True)  # comments wait in the queue, where the operator sees them
     sources = show.sources.states
     await wait_until(lambda: sources["ingest:douyin"].state == "running", 5, "the ingest source")
     status, answer = await post(
@@ -123,6 +124,7 @@ async def test_twitch_and_ingest_comments_reach_triage_with_their_platform(
     (event,) = await running.posted("douyin")
     assert (event.viewer_id, event.name, event.text) == ("douyin:u1", "小美", "这个多少钱？")
     assert any(line.startswith("[douyin] 小美") for line in show.stage.comments)
+    assert [(q["platform"], q["name"]) for q in show.ops.queue()] == [("douyin", "小美")]
 
     twitch = show.sources.sources[0]
     await wait_until(lambda: getattr(twitch, "connected", False), 10, "the Twitch source to join")

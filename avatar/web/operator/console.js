@@ -68,7 +68,8 @@ function render(s) {
     const actions = document.createElement("span");
     actions.appendChild(button(q.pinned ? "pinned" : "Pin", () => api("queue/" + q.id + "/pin")));
     actions.appendChild(button("Skip", () => api("queue/" + q.id + "/skip")));
-    queue.appendChild(row([q.name + (q.count > 1 ? " ×" + q.count : ""), q.text, Math.round(q.age_s) + " s", actions]));
+    const who = (q.platform ? "[" + q.platform + "] " : "") + q.name;
+    queue.appendChild(row([who + (q.count > 1 ? " ×" + q.count : ""), q.text, Math.round(q.age_s) + " s", actions]));
   }
   const stages = $("stages").tBodies[0];
   stages.replaceChildren();
