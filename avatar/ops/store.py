@@ -279,6 +279,12 @@ class Store:
                 opened if opened is not None else 0.0,
             )
             audience = audience_series(sessions, since, now, bucket_s)
+            # Platform chat is keyed "platform:user" (avatar.sources); the viewer page's ids have no colon.
+            per_source = rows(
+                "SELECT CASE WHEN instr(viewer, ':') > 0 THEN substr(viewer, 1, instr(viewer, ':') - 1)"
+                " ELSE 'page' END, count(*) FROM questions WHERE ts >= ? GROUP BY 1 ORDER BY 2 DESC",
+                since,
+            )
             clicks = rows(
                 "SELECT product, count(*) FROM clicks WHERE ts >= ? GROUP BY 1 ORDER BY 2 DESC", since
             )
@@ -294,6 +300,7 @@ class Store:
                 },
                 "questions_per_product": [{"product": p, "count": c} for p, c in per_product],
                 "clicks_per_product": [{"product": p, "count": c} for p, c in clicks],
+                "comments_per_source": [{"source": p, "count": c} for p, c in per_source],
                 "answer_latency": {
                     "count": len(latencies),
                     "p50_s": _quantile(latencies, 0.5),

@@ -22,6 +22,7 @@ from avatar.errors import DataError
 from avatar.events import ChatPosted, Event
 from avatar.media.playout import Playout
 from avatar.modes.live import LiveShow
+from avatar.ops.store import Store
 from avatar.sources.config import parse_spec, scene_sources, show_sources
 from avatar.sources.ingest import MAX_BODY_BYTES, sign
 from avatar.web.app import create_app
@@ -61,7 +62,10 @@ def write_scene(tmp_path: Path, chat: list[object]) -> Path:
 async def start_show(folder: Path) -> AsyncIterator[Running]:
     scene = load_scene(folder)
     show = LiveShow(
-        scene, Settings(scene=folder), speaker=fake_speaker(Playout(), FakeTTSEngine(delay_s=0.002))
+        scene,
+        Settings(scene=folder),
+        speaker=fake_speaker(Playout(), FakeTTSEngine(delay_s=0.002)),
+        store=Store(folder.parent / "show.sqlite3"),
     )
     client: TestClient[Any, Any] = TestClient(TestServer(create_app(show), host="127.0.0.1", port=0))
     events = show.bus.subscribe()
@@ -140,6 +144,10 @@ async def test_twitch_and_ingest_comments_reach_triage_with_their_platform(
     assert chat["sources"]["twitch:#shop"]["accepted"] == 1
     assert chat["sources"]["ingest:douyin"]["accepted"] == 1
     assert chat["latency_p50_ms"] is not None and health["status"] == "ok"
+    assert show.ops.store is not None
+    await show.ops.store.flush()
+    per_source = (await show.ops.store.analytics())["comments_per_source"]
+    assert sorted((c["source"], c["count"]) for c in per_source) == [("douyin", 1), ("twitch", 1)]
 
     # The same id again (a bridge retrying): taken once. The same user flooding: triage's per-user limit.
     status, answer = await post(running, [{"id": "c1", "user_id": "u1", "text": "这个多少钱？"}])
