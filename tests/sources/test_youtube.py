@@ -31,11 +31,13 @@ class FakeApi:
 
     replies: list[tuple[int, object]]
     requests: list[dict[str, str]] = field(default_factory=list)
+    auth: list[str | None] = field(default_factory=list)
     videos: list[dict[str, str]] = field(default_factory=list)
     url: str = ""
 
     async def messages(self, request: web.Request) -> web.Response:
         self.requests.append(dict(request.query))
+        self.auth.append(request.headers.get("Authorization"))
         status, body = self.replies[min(len(self.requests) - 1, len(self.replies) - 1)]
         if isinstance(body, bytes):
             return web.Response(status=status, body=body, content_type="application/json")
@@ -160,3 +162,19 @@ async def test_garbage_and_missing_credentials_are_retried_with_a_clear_error(
         assert "YOUTUBE_API_KEY" in (state.last_error or "") and (state.retry_in_s or 0) >= 60
     finally:
         await hub.stop()
+
+
+async def test_an_oauth_token_is_sent_as_a_bearer_token(
+    api: FakeApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("YOUTUBE_OAUTH_TOKEN", "ya29.test-token")
+    api.replies = [(200, recorded("history.json")), (403, recorded("chat_ended.json"))]
+    source = chat(api)
+    hub = SourceHub([source], Submitted())
+    hub.start()
+    try:
+        await wait_until(lambda: hub.states[source.name].state == "ended", 5, "the chat to end")
+    finally:
+        await hub.stop()
+    assert api.auth == ["Bearer ya29.test-token"] * 2
+    assert all("key" not in r for r in api.requests)  # the token wins over the key
