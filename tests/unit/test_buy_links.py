@@ -67,9 +67,10 @@ async def test_a_buy_click_goes_to_the_catalogs_url_and_is_counted(
     assert show.ops.store is not None
     await show.ops.store.flush()
     analytics = await show.ops.store.analytics()
-    assert analytics["clicks_per_product"] == [{"product": "lumen-lamp", "count": 4}]
+    # Four clicks from one address within seconds: one click (a double tap is not two buyers).
+    assert analytics["clicks_per_product"] == [{"product": "lumen-lamp", "count": 1}]
     exported = await show.ops.store.export_csv("clicks")
-    assert exported.count("lumen-lamp") == 4 and ",card" in exported and ",link" in exported
+    assert exported.count("lumen-lamp") == 1 and exported.strip().endswith(",link")
 
 
 async def test_the_product_list_carries_buy_links_and_program_is_served(
