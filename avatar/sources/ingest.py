@@ -83,7 +83,7 @@ class IngestSource:
         self.malformed = 0
         self.connected = False
         self.secret: str | None = None
-        self._seen_signatures: dict[str, float] = {}
+        self._seen_signatures: collections.OrderedDict[str, float] = collections.OrderedDict()
         self._seen_ids: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._tokens = float(config.burst)
         self._updated = time.monotonic()
@@ -117,11 +117,15 @@ class IngestSource:
             raise IngestError(401, "X-Avatar-Timestamp must be Unix seconds") from None
         if not abs(now - sent) <= MAX_SKEW_S:
             raise IngestError(401, f"timestamp is more than {MAX_SKEW_S:.0f} s away from the server's clock")
-        if not hmac.compare_digest(sign(self.secret, timestamp, body), signature.strip()):
+        signature = signature.strip().lower()  # hex: one request, one spelling (a replay is a replay)
+        if not hmac.compare_digest(sign(self.secret, timestamp, body), signature):
             raise IngestError(401, "bad signature")
-        # A signature is only valid within the skew window: remember it that long, refuse it again.
-        self._seen_signatures = {s: t for s, t in self._seen_signatures.items() if now - t <= 2 * MAX_SKEW_S}
-        if signature in self._seen_signatures:
+        # A signature is only valid within the skew window: remember it that long, refuse it again
+        # (oldest first out; a signature is stored only once it proved valid, so this cannot be flooded).
+        seen = self._seen_signatures
+        while seen and now - next(iter(seen.values())) > 2 * MAX_SKEW_S:
+            seen.popitem(last=False)
+        if signature in seen:
             raise IngestError(409, "this request was already received (replay)")
         self._seen_signatures[signature] = now
 
