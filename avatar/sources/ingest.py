@@ -154,7 +154,7 @@ def parse_comments(body: bytes) -> list[object]:
     """The comments of a request body: ``{"comments": [...]}`` or one comment object."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: 64 KB of "[[[["
         raise IngestError(400, "body must be JSON") from None
     if isinstance(data, dict) and "comments" in data:
         data = data["comments"]

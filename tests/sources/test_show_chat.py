@@ -177,6 +177,9 @@ async def test_bad_ingest_requests_are_refused_and_nothing_else_breaks(running: 
     big = b'{"user_id": "u", "text": "' + b"x" * (1024 * 1024) + b'"}'
     assert await status(big, signed(big)) == 413
     assert await status(b"{not json", signed(b"{not json")) == 400
+    deep = b"[" * 60_000 + b"]" * 60_000
+    deep = deep[: MAX_BODY_BYTES // 2] + deep[-MAX_BODY_BYTES // 2 :]
+    assert await status(deep, signed(deep)) == 400
     code, answer = await post(running, [{"user_id": "u3"}, "text", {"user_id": "u4", "text": "hi there"}])
     assert code == 200 and [r["status"] for r in answer["results"]] == ["invalid", "invalid", "accepted"]
 
