@@ -181,7 +181,7 @@ def read_rows(path: Path, report: Report) -> Iterator[tuple[int, dict[str, str]]
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8-sig"))
-        except (ValueError, UnicodeDecodeError) as error:
+        except (ValueError, UnicodeDecodeError, RecursionError) as error:
             raise DataError(path, "(file)", f"not JSON: {error}") from error
         if isinstance(data, dict) and isinstance(data.get("products"), list):
             data = data["products"]
