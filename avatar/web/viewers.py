@@ -46,7 +46,10 @@ def event_message(event: Event) -> dict[str, Any]:
     if isinstance(event, ProductShown):
         return {"type": "product", "id": event.product_id}
     if isinstance(event, ChatPosted):
-        return {"type": "chat", "name": event.name, "text": event.text, "platform": event.platform}
+        message = {"type": "chat", "name": event.name, "text": event.text}
+        if event.platform:  # platform chat (avatar.sources): the page shows where it was written
+            message["platform"] = event.platform
+        return message
     return {"type": "notice", "text": event.text}
 
 
