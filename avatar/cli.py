@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="also publish to a WHIP endpoint (repeatable)",
     )
+    live.add_argument(
+        "--chat",
+        action="append",
+        default=[],
+        metavar="SOURCE",
+        help="also read chat from twitch:CHANNEL, youtube:VIDEO_ID or ingest:NAME (repeatable)",
+    )
     live.add_argument("--operator-token", help="token for the /console (default: generated and printed once)")
     live.add_argument("--database", type=Path, help="SQLite file for records and restarts (default .data/)")
     live.add_argument("--retention-days", type=float, help="delete records older than this (default 30)")
@@ -119,6 +127,22 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_rehearse_options(rehearse)
 
+    catalog = commands.add_parser("catalog", help="the scene's product catalog")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
+    importer = catalog_commands.add_parser(
+        "import", help="write products.yaml from a Shopify product export CSV, or a CSV/JSON with --mapping"
+    )
+    importer.add_argument("file", type=Path, help="Shopify products_export.csv, or a CSV/JSON file")
+    importer.add_argument(
+        "--scene", type=Path, required=True, help="scene folder to write products.yaml into"
+    )
+    importer.add_argument("--mapping", type=Path, help="YAML {field: column} for a non-Shopify file")
+    importer.add_argument("--language", default="en", help="language of the shop's texts (default en)")
+    importer.add_argument("--shop-url", help="shop address: buy links become URL/products/<handle>")
+    importer.add_argument(
+        "--force", action="store_true", help="replace an existing products.yaml (kept as .bak)"
+    )
+
     bench = commands.add_parser("bench", help="measure latency, render/encode time, CPU and memory")
     _add_video_options(bench)
     bench.add_argument("--seconds", type=float, default=60.0, help="idle measurement window")
@@ -135,6 +159,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_asr_options(bench)
     bench.add_argument(
         "--llm-only", action="store_true", help="only the answers-with-the-LLM section (first sentence ms)"
+    )
+    bench.add_argument(
+        "--chat-only",
+        action="store_true",
+        help="only platform chat: ms from a source's delivery to triage (Twitch on ngircd, ingest, YouTube)",
     )
     bench.add_argument(
         "--brain-only",
@@ -186,12 +215,17 @@ def _run_live(args: argparse.Namespace) -> int:
     settings = replace(settings, llm=_llm_spec(args.llm, scene.llm))
     if settings.ice_loopback:
         use_loopback_only()
+    from avatar.brain.scene import SCENE_FILE
+    from avatar.sources.config import show_sources
+
+    # Checked before anything starts: a misspelt source is an error now, not a silent gap later.
+    sources = show_sources(scene.root / SCENE_FILE, args.chat)
     store = Store(settings.database or data_dir() / "avatar.sqlite3", retention_days=settings.retention_days)
 
     from avatar.media.egress import RtmpEgress, WhipEgress
 
     async def serve() -> None:
-        show = LiveShow(scene, settings, store=store)
+        show = LiveShow(scene, settings, store=store, sources=sources)
         egresses: list[RtmpEgress | WhipEgress] = [
             RtmpEgress(
                 url,
@@ -418,6 +452,29 @@ def _run_rehearse(args: argparse.Namespace) -> int:
     return run_rehearse(args)
 
 
+def _run_catalog(args: argparse.Namespace) -> int:
+    from avatar.catalog_import import import_catalog
+
+    started = time.perf_counter()
+    report, _ = import_catalog(
+        args.file,
+        args.scene,
+        mapping=args.mapping,
+        language=args.language,
+        shop_url=args.shop_url,
+        force=args.force,
+    )
+    for problem in report.problems:
+        print(f"avatar: {problem}", file=sys.stderr)
+    seconds = time.perf_counter() - started
+    print(
+        f"avatar: {report.products} products ({report.variants} variants) from {report.rows} rows written to "
+        f"{args.scene / 'products.yaml'} in {seconds:.2f} s; {report.skipped_rows} rows skipped, "
+        f"{len(report.problems)} notes"
+    )
+    return 0
+
+
 def _run_bench(args: argparse.Namespace) -> int:
     from avatar.bench import bench_listen_section, run_bench, run_viewer_bench
     from avatar.bench_tts import bench_tts
@@ -425,6 +482,11 @@ def _run_bench(args: argparse.Namespace) -> int:
 
     if args.tts_only:
         print(json.dumps({"tts": bench_tts()}, indent=2))
+        return 0
+    if args.chat_only:
+        from avatar.sources.bench import bench_chat
+
+        print(json.dumps({"chat": bench_chat(args.scene or Path("scenes/demo"), args.questions)}, indent=2))
         return 0
     if args.brain_only:
         from avatar.brain.brain_bench import bench_brain
@@ -503,6 +565,7 @@ def main(argv: list[str] | None = None) -> int:
         "bench": _run_bench,
         "voices": _run_voices,
         "say": _run_say,
+        "catalog": _run_catalog,
     }
     try:
         return handlers[args.command](args)

@@ -35,6 +35,7 @@ class ChatPosted:
     viewer_id: str
     name: str
     text: str
+    platform: str = ""  # "" for the viewer page; "twitch", "youtube" or an ingest source's name
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DEBIAN_PACKAGES=(chromium chromium-driver ffmpeg espeak-ng fonts-noto-cjk nginx-light libnginx-mod-rtmp)
+DEBIAN_PACKAGES=(chromium chromium-driver ffmpeg espeak-ng fonts-noto-cjk nginx-light libnginx-mod-rtmp ngircd openssl)
 UV_VERSION=0.13.9
 
 missing=()

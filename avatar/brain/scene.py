@@ -81,7 +81,7 @@ class Scene:
 
 
 _REQUIRED = ("name", "language", "voice", "persona", "segments")
-_OPTIONAL = ("currency", "products", "idle_lines", "theme", "avatar", "llm", "promotions", "listen")
+_OPTIONAL = ("currency", "products", "idle_lines", "theme", "avatar", "llm", "promotions", "listen", "chat")
 
 
 def load_scene(path: Path | str) -> Scene:

@@ -25,7 +25,7 @@ from avatar.brain.director import Director, Extra
 from avatar.brain.phrasing import Phrased, Phraser, build_phraser
 from avatar.brain.reload import SceneReloader
 from avatar.brain.reply import reply
-from avatar.brain.scene import Scene
+from avatar.brain.scene import SCENE_FILE, Scene
 from avatar.brain.scriptgen import ScriptWriter, write_all
 from avatar.brain.semantic import default_embedder
 from avatar.brain.show import RunOfShow
@@ -45,6 +45,9 @@ from avatar.ops.store import Store
 from avatar.render.animator import Animator
 from avatar.render.compositor import Renderer
 from avatar.render.frame import ProductCard
+from avatar.sources.base import CommentSource
+from avatar.sources.config import scene_sources
+from avatar.sources.hub import SourceHub
 from avatar.speaker import Speaker, SpeechResult, Voice
 
 log = logging.getLogger(__name__)
@@ -121,9 +124,11 @@ class LiveShow:
         speaker: Speaker | None = None,
         store: Store | None = None,
         phraser: Phraser | None = None,
+        sources: list[CommentSource] | None = None,
     ) -> None:
         """``phraser`` rewords answers with an LLM; default: the model ``settings.llm`` or the
-        scene's ``llm:`` names (none -> templates only)."""
+        scene's ``llm:`` names (none -> templates only). ``sources``: the platforms whose chat the
+        host reads besides the viewer page; default: the scene's ``chat:`` list."""
         self.scene = scene
         self.settings = settings
         self.clock: Clock = clock or LoopClock()
@@ -171,6 +176,11 @@ class LiveShow:
         self._warmed = False
         # Supervision, metrics, persistence and operator control (avatar/ops).
         self.ops = Operations(self, store)
+        if sources is None:
+            scene_file = scene.root / SCENE_FILE
+            sources = scene_sources(scene_file) if scene_file.is_file() else []
+        # Platform chat (Twitch, YouTube, ingest bridges): the same triage as the viewer page's.
+        self.sources = SourceHub(sources, self._platform_comment)
         self._tasks: list[asyncio.Task[None]] = []
         self._reindex: asyncio.Task[None] | None = None
 
@@ -184,6 +194,7 @@ class LiveShow:
         """Start the programme at once (silence and idle motion) and the host after warm-up."""
         self.director.start(self.clock.now())
         await self.ops.start()  # the programme pump and the host loop run under the supervisor
+        self.sources.start()  # each source retries on its own; none can stop the show
         self.reloader = SceneReloader(self.scene, start=self.clock.now())
         self._tasks.append(asyncio.create_task(self._direct(), name="director"))
         # The model loads in the background; answers are templates until it is ready.
@@ -198,6 +209,7 @@ class LiveShow:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.wait_for(task, 5)
         self._tasks.clear()
+        await self.sources.stop()
         await self.ops.stop()
         self.programme.close()
         self.speaker.close()
@@ -257,18 +269,27 @@ class LiveShow:
             self.product_id = self.run_of_show.current_product_id
 
     # -- inputs ----------------------------------------------------------------------------------
-    def submit_comment(self, viewer_id: str, name: str, text: str) -> Verdict:
-        """A viewer's chat message: queued for the host, or refused with a notice to that viewer."""
+    def submit_comment(self, viewer_id: str, name: str, text: str, platform: str = "") -> Verdict:
+        """A viewer's chat message: queued for the host, or refused with a notice to that viewer.
+
+        ``platform``: where it was written ("" the viewer page; "twitch", "youtube", an ingest
+        source), shown with it on the ticker and in the console; ``viewer_id`` is then
+        ``platform:user`` so limits apply per platform user.
+        """
         merged, now = self.comments.merged, self.clock.now()
         verdict = self.comments.submit(viewer_id, name, text, now)
         if verdict is Verdict.ACCEPTED:
             self.ops.comment_accepted(viewer_id, name, text, now, merged=self.comments.merged > merged)
-            self.bus.publish(ChatPosted(viewer_id, name[:40] or "viewer", " ".join(text.split())))
-            self.stage.comment(name, text)
+            shown = " ".join(text.split())
+            self.bus.publish(ChatPosted(viewer_id, name[:40] or "viewer", shown, platform))
+            self.stage.comment(f"[{platform}] {name}" if platform else name, text)
             self.director.comment_seen(self.clock.now())
         else:
             self.bus.publish(Notice(viewer_id, NOTICES[verdict]))
         return verdict
+
+    def _platform_comment(self, viewer_id: str, name: str, text: str, platform: str) -> Verdict:
+        return self.submit_comment(viewer_id, name, text, platform)
 
     def cohost_speech_started(self) -> None:
         """The co-host started talking (a quarter second of speech on the studio mic): the host
@@ -310,7 +331,7 @@ class LiveShow:
     def health(self) -> dict[str, Any]:
         """What /healthz reports."""
         stats = self.programme.stats
-        return {
+        health = {
             "status": "ok",
             **self.ops.health(),
             "uptime_s": round(time.time() - self._started_wall, 1),
@@ -325,7 +346,11 @@ class LiveShow:
             "listen": {"barge_in": self.barge_in, "barge_ins": self.barge_ins},
             "scene_reloads": self.reloader.reloads,
             "scene_reload_error": self.reloader.last_error,
+            "chat_sources": self.sources.health(),
         }
+        if not self.sources.healthy:  # a platform's chat is down: the show runs, but say so
+            health["status"] = "degraded"
+        return health
 
     # -- the picture -------------------------------------------------------------------------------
     def render(self, t: float, playing: NowPlaying) -> npt.NDArray[np.uint8]:

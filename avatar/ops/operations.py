@@ -64,6 +64,8 @@ class Operations:
     async def start(self) -> None:
         """Restore saved state, then start every stage under the supervisor."""
         self.restore()
+        if self.store is not None:  # sessions a crash left open end here (audience analytics)
+            self.store.viewer_event("", "start")
         show = self.show
         supervisor = self.supervisor
         supervisor.task(
@@ -248,6 +250,11 @@ class Operations:
         while len(self._qkeys) > 1000:
             del self._qkeys[next(iter(self._qkeys))]
 
+    def viewer_event(self, viewer_id: str, event: str) -> None:
+        """A viewer's page connected (``join``) or went (``leave``): the audience's real shape."""
+        if self.store is not None:
+            self.store.viewer_event(viewer_id, event)
+
     def script_line(self, segment: int, line: int) -> None:
         """A scripted line is about to be spoken: remember where, for a restart."""
         self.script_position = (segment, line)
@@ -326,6 +333,8 @@ class Operations:
             {
                 "id": comment_key(c),
                 "name": c.name,
+                # Platform chat is keyed "platform:user" (avatar.sources); the viewer page's is not.
+                "platform": c.viewer_id.partition(":")[0] if ":" in c.viewer_id else "",
                 "text": c.text,
                 "intent": c.intent,
                 "product": c.product_id,

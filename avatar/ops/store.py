@@ -22,6 +22,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from avatar.ops.audience import audience_series
+
 log = logging.getLogger(__name__)
 
 R = TypeVar("R")
@@ -40,6 +42,10 @@ CREATE TABLE IF NOT EXISTS compliance (
 CREATE TABLE IF NOT EXISTS operator_actions (ts REAL NOT NULL, action TEXT NOT NULL, detail TEXT);
 CREATE TABLE IF NOT EXISTS viewers (ts REAL NOT NULL, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS viewer_sessions (ts REAL NOT NULL, viewer TEXT NOT NULL, event TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS viewer_sessions_ts ON viewer_sessions (ts);
+CREATE TABLE IF NOT EXISTS clicks (ts REAL NOT NULL, product TEXT NOT NULL, sku TEXT, place TEXT);
+CREATE INDEX IF NOT EXISTS clicks_ts ON clicks (ts);
 CREATE INDEX IF NOT EXISTS transcripts_ts ON transcripts (ts);
 CREATE INDEX IF NOT EXISTS questions_ts ON questions (ts);
 CREATE INDEX IF NOT EXISTS answers_qkey ON answers (qkey);
@@ -48,7 +54,16 @@ CREATE INDEX IF NOT EXISTS operator_actions_ts ON operator_actions (ts);
 CREATE INDEX IF NOT EXISTS viewers_ts ON viewers (ts);
 """
 # Tables an operator can export; each has a ``ts`` column (wall-clock seconds).
-TABLES: Final = ("transcripts", "questions", "answers", "compliance", "operator_actions", "viewers")
+TABLES: Final = (
+    "transcripts",
+    "questions",
+    "answers",
+    "compliance",
+    "operator_actions",
+    "viewers",
+    "viewer_sessions",
+    "clicks",
+)
 UNANSWERED_AFTER_S: Final = 120.0  # a question still without an answer after this is unanswered
 
 
@@ -153,6 +168,14 @@ class Store:
         """An operator did something in the console."""
         self._write("INSERT INTO operator_actions VALUES (?,?,?)", (self.wall(), action, detail))
 
+    def click(self, product: str, sku: str | None, place: str) -> None:
+        """A viewer followed a product's buy link (``place``: the page's list, card, ...)."""
+        self._write("INSERT INTO clicks VALUES (?,?,?,?)", (self.wall(), product, sku, place))
+
+    def viewer_event(self, viewer: str, event: str) -> None:
+        """A viewer's page connected (``join``) or went (``leave``); ``start``: the show started."""
+        self._write("INSERT INTO viewer_sessions VALUES (?,?,?)", (self.wall(), viewer, event))
+
     def viewers(self, count: int) -> None:
         """A sample of the viewer count."""
         self._write("INSERT INTO viewers VALUES (?,?)", (self.wall(), count))
@@ -249,6 +272,22 @@ class Store:
                 since,
                 since,
             )[0]
+            # Who watched, from joins and leaves (the last start before the window says who was on).
+            opened = rows("SELECT max(ts) FROM viewer_sessions WHERE ts < ? AND event = 'start'", since)[0][0]
+            sessions = rows(
+                "SELECT ts, viewer, event FROM viewer_sessions WHERE ts >= ? ORDER BY ts, rowid",
+                opened if opened is not None else 0.0,
+            )
+            audience = audience_series(sessions, since, now, bucket_s)
+            # Platform chat is keyed "platform:user" (avatar.sources); the viewer page's ids have no colon.
+            per_source = rows(
+                "SELECT CASE WHEN instr(viewer, ':') > 0 THEN substr(viewer, 1, instr(viewer, ':') - 1)"
+                " ELSE 'page' END, count(*) FROM questions WHERE ts >= ? GROUP BY 1 ORDER BY 2 DESC",
+                since,
+            )
+            clicks = rows(
+                "SELECT product, count(*) FROM clicks WHERE ts >= ? GROUP BY 1 ORDER BY 2 DESC", since
+            )
             return {
                 "since": since,
                 "bucket_s": bucket_s,
@@ -260,6 +299,8 @@ class Store:
                     "unanswered": len(unanswered),
                 },
                 "questions_per_product": [{"product": p, "count": c} for p, c in per_product],
+                "clicks_per_product": [{"product": p, "count": c} for p, c in clicks],
+                "comments_per_source": [{"source": p, "count": c} for p, c in per_source],
                 "answer_latency": {
                     "count": len(latencies),
                     "p50_s": _quantile(latencies, 0.5),
@@ -270,7 +311,9 @@ class Store:
                     {"t": t, "name": n, "text": x, "product": p, "status": s} for t, n, x, p, s in unanswered
                 ],
                 "compliance_series": [{"t": t, "blocked": b or 0, "total": c} for t, b, c in blocks],
-                "viewers_series": [{"t": t, "max": m, "avg": a} for t, m, a in viewers],
+                # From joins and leaves when there are any; shows recorded before them have samples.
+                "viewers_series": audience or [{"t": t, "max": m, "avg": a} for t, m, a in viewers],
+                "unique_viewers": len({v for ts, v, e in sessions if e == "join" and ts >= since}),
             }
 
         return await self._read(run)

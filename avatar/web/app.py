@@ -16,8 +16,10 @@ from aiohttp import web
 
 from avatar.modes.live import LiveShow, product_card
 from avatar.render.snapshot import video_frame_png
+from avatar.sources.ingest import add_ingest
 from avatar.web.console import CONSOLE_KEY, add_console, generate_token
 from avatar.web.monitoring import add_monitoring
+from avatar.web.shop import add_shop
 from avatar.web.viewers import ROLES, SignalingError, ViewerRegistry
 
 log = logging.getLogger(__name__)
@@ -73,6 +75,7 @@ async def products(request: web.Request) -> web.Response:
                 "promo_price": card.promo_text,
                 "stock": product.stock,
                 "image": f"/products/{product.id}/image" if product.image else None,
+                "buy": f"/go/{product.id}" if product.url else None,  # counted, then the shop's page
             }
         )
     return web.json_response({"current": show.product_id, "products": items})
@@ -137,6 +140,8 @@ def create_app(show: LiveShow) -> web.Application:
     app.router.add_post("/offer", offer)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     add_monitoring(app, show)  # /readyz, /metrics
+    add_shop(app, show)  # /go/<product> (buy links, counted), /program (OBS browser source)
+    add_ingest(app, show.sources)  # POST /api/comments, /api/comments/ws: signed platform bridges
     # Operator-only routes under /console (their own auth guard); a token is made up if none is set.
     add_console(app, show, show.settings.operator_token or generate_token())
     # The co-host's page is the viewer page with the microphone open (viewer.js tells by the path).

@@ -450,7 +450,9 @@ class Console:
             if isinstance(event, Caption):
                 await self._send(ws, {"type": "caption", "text": event.text})
             elif isinstance(event, ChatPosted):
-                await self._send(ws, {"type": "chat", "name": event.name, "text": event.text})
+                await self._send(
+                    ws, {"type": "chat", "name": event.name, "text": event.text, "platform": event.platform}
+                )
             elif isinstance(event, ProductShown):
                 await self._send(ws, {"type": "product", "id": event.product_id})
             if loop.time() >= next_state:

@@ -46,7 +46,10 @@ def event_message(event: Event) -> dict[str, Any]:
     if isinstance(event, ProductShown):
         return {"type": "product", "id": event.product_id}
     if isinstance(event, ChatPosted):
-        return {"type": "chat", "name": event.name, "text": event.text}
+        message = {"type": "chat", "name": event.name, "text": event.text}
+        if event.platform:  # platform chat (avatar.sources): the page shows where it was written
+            message["platform"] = event.platform
+        return message
     return {"type": "notice", "text": event.text}
 
 
@@ -85,6 +88,7 @@ class ViewerSession:
         self.subscription = show.broadcaster.subscribe()
         self.channel: RTCDataChannel | None = None
         self.closed = asyncio.Event()
+        self.joined = False  # connected at least once (its join and leave are recorded)
         self._events = show.bus.subscribe()
         self._tasks = [
             asyncio.create_task(self._forward_events()),
@@ -130,6 +134,8 @@ class ViewerSession:
                 task.cancel()
         self.show.broadcaster.unsubscribe(self.subscription)
         self.show.bus.unsubscribe(self._events)
+        if self.joined:
+            self.show.ops.viewer_event(self.id, "leave")
         if self.listener is not None:
             await self.listener.close()
             if self.role == "studio":
@@ -248,6 +254,9 @@ class ViewerSession:
 
     async def _on_state(self) -> None:
         if self.pc.connectionState == "connected":
+            if not self.joined:
+                self.joined = True
+                self.show.ops.viewer_event(self.id, "join")
             self.show.viewer_joined(self.name)  # greeted when chat is quiet
         if self.pc.connectionState in {"failed", "closed"}:
             await self.close()

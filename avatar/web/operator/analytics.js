@@ -59,10 +59,12 @@ async function load() {
   $("totals").textContent = `${t.questions} questions · ${t.answers} answers · ${t.unanswered} unanswered · ` +
     `${t.compliance_interventions} compliance interventions (${t.compliance_blocks} blocked)`;
   bars($("per-product"), data.questions_per_product.map((d) => ({ label: d.product, value: d.count })), "#4f9dff");
+  bars($("per-source"), (data.comments_per_source || []).map((d) => ({ label: d.source, value: d.count })), "#c9a227");
+  bars($("clicks"), (data.clicks_per_product || []).map((d) => ({ label: d.product, value: d.count })), "#3fb950");
   const lat = data.answer_latency;
   $("latency").textContent = lat.count ? `p50 ${lat.p50_s.toFixed(2)} s · p95 ${lat.p95_s.toFixed(2)} s · ${lat.count} answers` : "no answers yet";
   line($("latency-chart"), lat.series, ["avg_s"], ["#ffb84f"]);
-  line($("viewers-chart"), data.viewers_series, ["max", "avg"], ["#6fdc8c", "#3a8f55"]);
+  line($("viewers-chart"), data.viewers_series, ["max", "avg", "unique"], ["#6fdc8c", "#3a8f55", "#c9a227"]);
   line($("compliance-chart"), data.compliance_series, ["total", "blocked"], ["#aaa", "#ff5c5c"]);
   const body = $("unanswered").tBodies[0];
   body.replaceChildren();

@@ -68,12 +68,20 @@ function render(s) {
     const actions = document.createElement("span");
     actions.appendChild(button(q.pinned ? "pinned" : "Pin", () => api("queue/" + q.id + "/pin")));
     actions.appendChild(button("Skip", () => api("queue/" + q.id + "/skip")));
-    queue.appendChild(row([q.name + (q.count > 1 ? " ×" + q.count : ""), q.text, Math.round(q.age_s) + " s", actions]));
+    const who = (q.platform ? "[" + q.platform + "] " : "") + q.name;
+    queue.appendChild(row([who + (q.count > 1 ? " ×" + q.count : ""), q.text, Math.round(q.age_s) + " s", actions]));
   }
   const stages = $("stages").tBodies[0];
   stages.replaceChildren();
   for (const [name, st] of Object.entries(health.stages || {})) {
     stages.appendChild(row([name, st.state, st.errors, st.restarts, st.last_error]));
+  }
+  // Platform chat (Twitch, YouTube, ingest bridges): a failing one shows its error and retry.
+  const sources = $("sources").tBodies[0];
+  sources.replaceChildren();
+  for (const [name, src] of Object.entries((health.chat_sources || {}).sources || {})) {
+    const state = src.state + (src.retry_in_s != null ? " (retry in " + src.retry_in_s + " s)" : "");
+    sources.appendChild(row([name, state, src.comments, src.accepted, src.malformed, src.failures, src.last_error || ""]));
   }
 }
 
@@ -82,7 +90,7 @@ function onMessage(message) {
   else if (message.type === "caption") text($("caption"), message.text);
   else if (message.type === "chat") {
     const li = document.createElement("li");
-    text(li, message.name + ": " + message.text);
+    text(li, (message.platform ? "[" + message.platform + "] " : "") + message.name + ": " + message.text);
     const chat = $("chat");
     chat.appendChild(li);
     while (chat.children.length > MAX_CHAT_LINES) chat.removeChild(chat.firstChild);

@@ -49,18 +49,24 @@ function meterAudio(stream) {
   context.resume();
 }
 
-function addChat(name, text) {
+function addChat(name, text, platform) {
   const item = document.createElement("li");
   const who = document.createElement("b");
-  who.textContent = name + ": ";
+  who.textContent = (platform ? "[" + platform + "] " : "") + name + ": ";
   item.append(who, document.createTextNode(text));
   $("chat").append(item);
   while ($("chat").children.length > 100) $("chat").firstChild.remove();
   $("chat").scrollTop = $("chat").scrollHeight;
 }
 
+const buyLinks = {};  // product id -> its counted buy link (/go/<id>), for products that have one
+
 function markCurrent(id) {
   for (const li of $("products").children) li.classList.toggle("current", li.dataset.id === id);
+  // The product on air gets the big Buy button under the picture.
+  const buy = $("buy-now");
+  buy.hidden = !buyLinks[id];
+  if (buyLinks[id]) buy.href = buyLinks[id] + "?from=card";
 }
 
 function onMessage(event) {
@@ -71,7 +77,7 @@ function onMessage(event) {
     stats.captions.push(msg.text);
     if (stats.captions.length > 200) stats.captions.shift();
   } else if (msg.type === "chat") {
-    addChat(msg.name, msg.text);
+    addChat(msg.name, msg.text, msg.platform);
   } else if (msg.type === "notice") {
     $("notice").textContent = msg.text;
     setTimeout(() => { if ($("notice").textContent === msg.text) $("notice").textContent = ""; }, 6000);
@@ -116,6 +122,16 @@ async function loadProducts() {
     }
     text.append(name, price);
     li.append(text);
+    if (p.buy) {
+      buyLinks[p.id] = p.buy;
+      const buy = document.createElement("a");
+      buy.className = "buy";
+      buy.href = p.buy + "?from=list";
+      buy.target = "_blank";
+      buy.rel = "noopener";
+      buy.textContent = lang === "zh" ? "购买" : "Buy";
+      li.append(buy);
+    }
     $("products").append(li);
   }
   markCurrent(data.current);
@@ -173,6 +189,12 @@ $("chat-form").addEventListener("submit", (event) => {
   if (!text || !channel || channel.readyState !== "open") return;
   channel.send(JSON.stringify({ type: "chat", name: $("name").value || "viewer", text }));
   $("message").value = "";
+});
+
+// On a phone the product list is a bag over the video, opened and closed with its button.
+$("bag").addEventListener("click", () => {
+  const open = document.body.classList.toggle("bag-open");
+  $("bag").setAttribute("aria-expanded", String(open));
 });
 
 $("unmute").addEventListener("click", () => {
