@@ -1128,18 +1128,18 @@ class Answerer:
                 else f"Sorry, the {f['name']} is sold out right now."
             )
             return Answer(text, product.id, Intent.PURCHASE.value, lang, f)
+        cta = self.scene.cta(lang)  # the platform's words: 点击下方小黄车, "Tap the link below"
         if lang == "zh":
             if "promo_price" in f:
-                text = f"点击购物车就能下单{f['name']}，现在{f['promo_label']}只要{f['promo_price']}。"
+                text = f"{cta}就能下单{f['name']}，现在{f['promo_label']}只要{f['promo_price']}。"
             else:
-                text = f"点击购物车就能下单{f['name']}，售价{f['price']}。"
+                text = f"{cta}就能下单{f['name']}，售价{f['price']}。"
         elif "promo_price" in f:
             text = (
-                f"Tap the cart to order the {f['name']}: {f['promo_price']} right now "
-                f"with our {f['promo_label']}."
+                f"{cta} to order the {f['name']}: {f['promo_price']} right now with our {f['promo_label']}."
             )
         else:
-            text = f"Tap the cart to order the {f['name']} for {f['price']}."
+            text = f"{cta} to order the {f['name']} for {f['price']}."
         unit = product.unit_word(lang)
         if quantity is not None and quantity > product.stock:
             f["stock"] = str(product.stock)

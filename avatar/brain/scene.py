@@ -8,8 +8,10 @@ line whose facts cannot be filled in.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Final
 
 from avatar.brain.catalog import Catalog, FieldReader, load_catalog, read_yaml, sub
 from avatar.brain.language import SUPPORTED_LANGUAGES
@@ -78,10 +80,36 @@ class Scene:
     llm_budget_s: float | None = None  # seconds the model gets per answer before the template is said
     promotions: tuple[Promotion, ...] = ()  # timed coupon drops, flash sales, low-stock calls
     barge_in: str = "sentence"  # a co-host's voice stops the host: sentence (at its end), immediate, off
+    platform: str = "default"  # where the show streams: picks its call to action
+    # platform -> language -> how to buy there ("点击下方小黄车", "Tap the link below")
+    call_to_action: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+
+    def cta(self, lang: str) -> str:
+        """How the host tells viewers to buy on this show's platform ("点击下方小黄车")."""
+        for platform in (self.platform, "default"):
+            said = self.call_to_action.get(platform, {}).get(lang)
+            if said:
+                return said
+        return DEFAULT_CTA.get(lang, DEFAULT_CTA["en"])
+
+
+DEFAULT_CTA: Final = {"en": "Tap the cart", "zh": "点击购物车"}
 
 
 _REQUIRED = ("name", "language", "voice", "persona", "segments")
-_OPTIONAL = ("currency", "products", "idle_lines", "theme", "avatar", "llm", "promotions", "listen", "chat")
+_OPTIONAL = (
+    "currency",
+    "products",
+    "idle_lines",
+    "theme",
+    "avatar",
+    "llm",
+    "promotions",
+    "listen",
+    "chat",
+    "platform",
+    "call_to_action",
+)
 
 
 def load_scene(path: Path | str) -> Scene:
@@ -119,6 +147,12 @@ def load_scene(path: Path | str) -> Scene:
     catalog = load_catalog(file.parent / products_name, code, symbol)
 
     persona = _read_persona(reader, raw["persona"], language)
+    platform = reader.text(raw["platform"], "platform") if raw.get("platform") is not None else "default"
+    ctas = _read_cta(reader, raw.get("call_to_action"))
+    cta_scene = Scene(  # only to resolve {cta} in lines below
+        name, file.parent, language, "", persona, catalog, (), {}, {}, platform=platform, call_to_action=ctas
+    )
+    raw = _with_cta(raw, cta_scene)
     segments = tuple(
         _read_segment(reader, item, sub("segments", i), catalog, language)
         for i, item in enumerate(reader.sequence(raw["segments"], "segments"))
@@ -171,7 +205,34 @@ def load_scene(path: Path | str) -> Scene:
         llm_budget_s=llm_budget,
         promotions=promotions,
         barge_in=barge_in,
+        platform=platform,
+        call_to_action=ctas,
     )
+
+
+def _read_cta(reader: FieldReader, value: object) -> dict[str, dict[str, str]]:
+    """``call_to_action: {default: {en: ..., zh: ...}, douyin: {zh: 点击下方小黄车}}``."""
+    if value is None:
+        return {}
+    return {
+        str(platform): reader.localized(said, sub("call_to_action", str(platform)))
+        for platform, said in reader.mapping(value, "call_to_action").items()
+    }
+
+
+def _with_cta(raw: dict[str, Any], scene: Scene) -> dict[str, Any]:
+    """``raw`` with ``{cta}`` in run-of-show and idle lines replaced by the platform's words."""
+
+    def fill(value: Any, lang: str | None = None) -> Any:
+        if isinstance(value, str):
+            return value.replace("{cta}", scene.cta(lang or scene.language))
+        if isinstance(value, list):
+            return [fill(item, lang) for item in value]
+        if isinstance(value, dict):
+            return {k: fill(v, k if k in SUPPORTED_LANGUAGES else lang) for k, v in value.items()}
+        return value
+
+    return {**raw, "segments": fill(raw["segments"]), "idle_lines": fill(raw.get("idle_lines"))}
 
 
 def _read_listen(reader: FieldReader, value: object) -> str:

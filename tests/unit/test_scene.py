@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from avatar.brain.brain import Brain
 from avatar.brain.scene import Scene, load_scene
 from avatar.brain.script import check_template, fill, idle_lines, script_lines
 from avatar.errors import DataError
@@ -234,3 +235,28 @@ def test_error_message_format_is_file_field_problem(tmp_path: Path) -> None:
         + r" \(products: .*\)",
         message,
     )
+
+
+def _with_platform(tmp_path: Path, platform: str | None) -> Scene:
+    folder = tmp_path / "scene"
+    shutil.copytree(DEMO, folder)
+    raw = yaml.safe_load((folder / "scene.yaml").read_text(encoding="utf-8"))
+    if platform is not None:
+        raw["platform"] = platform
+    raw["call_to_action"] = {
+        "default": {"en": "Tap the link below", "zh": "点击下方链接"},
+        "douyin": {"zh": "点击下方小黄车"},
+    }
+    raw["segments"][0]["lines"]["zh"][0] = "{cta}，就是它！"
+    (folder / "scene.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return load_scene(folder)
+
+
+def test_the_platform_picks_the_call_to_action_in_lines_and_answers(tmp_path: Path) -> None:
+    douyin = _with_platform(tmp_path / "a", "douyin")
+    assert douyin.segments[0].lines["zh"][0] == "点击下方小黄车，就是它！"
+    assert douyin.cta("en") == "Tap the link below"  # no English words for douyin: the default's
+    assert Brain(douyin).respond("怎么买", "lumen-lamp").text.startswith("点击下方小黄车")
+    plain = _with_platform(tmp_path / "b", None)
+    assert plain.segments[0].lines["zh"][0] == "点击下方链接，就是它！"
+    assert load_scene(DEMO).cta("en") == "Tap the cart"  # a scene without any: the built-in words
