@@ -32,6 +32,10 @@ def detect_language(text: str) -> str:
     """
     cjk = len(_CJK.findall(text))
     words = len(_LATIN_WORD.findall(text))
+    if cjk == words and cjk:
+        # A tie goes to the language the sentence ends in: "XL呢", "M码" are Chinese questions.
+        last = text.rstrip(" ?？!！.。~～")[-1:]
+        return "zh" if _CJK.match(last) else "en"
     return "zh" if cjk > words else "en"
 
 

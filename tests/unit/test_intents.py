@@ -27,6 +27,8 @@ def catalog() -> Catalog:
         ("Aurora Buds 多少钱", "zh"),
         ("这个 price?", "zh"),
         ("is the 极光耳机 in stock", "en"),
+        ("XL呢", "zh"),  # a tie goes to the language it ends in
+        ("size L?", "en"),
         ("", "en"),
         ("???", "en"),
         ("👍👍", "en"),
