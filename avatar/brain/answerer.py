@@ -56,7 +56,7 @@ _ABOUT_MONEY = re.compile(
     r"price|cost|\$|\d|%|discount|deal|free|coupon|价|钱|折|优惠|免费|降", re.IGNORECASE
 )
 _IDENTITY = re.compile(
-    r"who are you|what'?s your name|are you (?:a |an )?(?:real|human|robot|bot|ai|person|live)"
+    r"who are you|what'?s your name|(?:are|r) (?:you|u) (?:a |an )?(?:real|human|robot|bot|ai|person|live)"
     r"|你是谁|你叫什么|真人|机器人",
     re.IGNORECASE,
 )
