@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
-from avatar.brain.llm import LLMError, Message
+from avatar.engines.llm import Delta, LLMError, Message
 
 
 class FakeLLM:
-    """An :class:`~avatar.brain.llm.LLMEngine` whose replies are scripted.
+    """An :class:`~avatar.engines.llm.LLMEngine` whose replies are scripted.
 
     ``reply`` maps the user prompt (which contains the template answer) to the model's reply.
     ``delay_s`` makes each reply take that long on the event loop (a model too slow for the budget);
@@ -25,6 +26,7 @@ class FakeLLM:
         name: str = "fake-llm",
     ) -> None:
         self.name = name
+        self.supports_tools = False
         self.reply = reply
         self.delay_s = delay_s
         self.fail_load = fail_load
@@ -50,6 +52,14 @@ class FakeLLM:
             raise
         user = messages[-1]["content"]
         return self.reply(user) if callable(self.reply) else self.reply
+
+    async def stream(
+        self, messages: list[Message], max_tokens: int, tools: list[dict[str, Any]] | None = None
+    ) -> AsyncIterator[Delta]:
+        """The scripted reply a few characters at a time."""
+        text = await self.complete(messages, max_tokens)
+        for start in range(0, len(text), 8):
+            yield Delta(text[start : start + 8])
 
     def close(self) -> None:
         self.closed = True

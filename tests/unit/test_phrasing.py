@@ -7,9 +7,9 @@ import logging
 import pytest
 
 from avatar.brain.answerer import Answer, Answerer
-from avatar.brain.llm import HttpEngine, TransformersEngine, engine_from_spec, smollm2_gguf
 from avatar.brain.phrasing import Phraser
 from avatar.brain.scene import Scene, load_scene
+from avatar.engines.llm import OpenAIEngine, TransformersEngine, engine_from_spec, smollm2_gguf
 from tests.fakes import DEMO_SCENE
 from tests.fakes_llm import FakeLLM, template_of
 
@@ -152,59 +152,14 @@ async def test_the_prompt_is_the_template_behind_a_fixed_system_prompt(answerer:
 def test_engine_specs() -> None:
     assert engine_from_spec("none") is None and engine_from_spec(None) is None
     http = engine_from_spec("http://127.0.0.1:9/v1#qwen")
-    assert isinstance(http, HttpEngine) and http.base_url == "http://127.0.0.1:9/v1" and http.model == "qwen"
+    assert (
+        isinstance(http, OpenAIEngine) and http.base_url == "http://127.0.0.1:9/v1" and http.model == "qwen"
+    )
     if smollm2_gguf() is not None:
         smol = engine_from_spec("smollm2")
         assert isinstance(smol, TransformersEngine) and smol.gguf_file is not None
         assert smol.gguf_file.endswith(".gguf")
         smol.close()
-
-
-# -- the OpenAI-compatible HTTP engine, against a local server -----------------------------------
-
-
-async def test_http_engine_posts_chat_completions_and_reads_the_reply(answerer: Answerer) -> None:
-    from aiohttp import web
-    from aiohttp.test_utils import TestServer
-
-    seen: list[dict[str, object]] = []
-
-    async def completions(request: web.Request) -> web.Response:
-        body = await request.json()
-        seen.append(body)
-        return web.json_response(
-            {"choices": [{"message": {"role": "assistant", "content": "The Lumen LED Desk Lamp is $39.99!"}}]}
-        )
-
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", completions)
-    async with TestServer(app) as server:
-        engine = HttpEngine(str(server.make_url("/v1")), "served-model")
-        phraser = Phraser(engine, answerer.compliance)
-        assert await phraser.load()
-        phrased = await phraser.phrase(lamp_price(answerer))
-        engine.close()
-    assert (phrased.by, phrased.answer.text) == ("llm", "The Lumen LED Desk Lamp is $39.99!")
-    assert seen[0]["model"] == "served-model" and isinstance(seen[0]["messages"], list)
-
-
-async def test_http_engine_errors_fall_back_to_the_template(answerer: Answerer) -> None:
-    from aiohttp import web
-    from aiohttp.test_utils import TestServer
-
-    async def broken(request: web.Request) -> web.Response:
-        return web.Response(status=500, text="out of memory")
-
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", broken)
-    async with TestServer(app) as server:
-        engine = HttpEngine(str(server.make_url("/v1")))
-        phraser = Phraser(engine, answerer.compliance)
-        await phraser.load()
-        phrased = await phraser.phrase(lamp_price(answerer))
-        engine.close()
-    assert phrased.by == "template" and phrased.answer.text == lamp_price(answerer).text
-    assert phrased.fallback is not None and "HTTP 500" in phrased.fallback
 
 
 # -- avatar ask --------------------------------------------------------------------------------

