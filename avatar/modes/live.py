@@ -218,7 +218,7 @@ class LiveShow:
         self.phraser.close()
 
     async def _load_llm(self) -> None:
-        if await self.phraser.load():
+        if await self.phraser.load() and self.phraser.rewrites_scripts:
             await self._write_scripts()
 
     async def _write_scripts(self) -> None:
@@ -263,7 +263,8 @@ class LiveShow:
         self.phraser.use_compliance(answerer.compliance)
         if self._reindex is not None:
             self._reindex.cancel()
-        self._reindex = asyncio.create_task(self._write_scripts(), name="rewrite-scripts")
+        if self.phraser.rewrites_scripts:
+            self._reindex = asyncio.create_task(self._write_scripts(), name="rewrite-scripts")
         self.director.use_scene(scene, answerer.compliance)
         if self.product_id not in scene.catalog:
             self.product_id = self.run_of_show.current_product_id

@@ -1,0 +1,148 @@
+"""The meaning check's rules, each on the kind of sentence the bundled model really wrote.
+
+The embedding similarity is stood in by a fake that scores by shared words (the real model's
+threshold is calibrated in tests/engines/test_meaning_calibration.py); the rules before it need no
+model.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from avatar.brain.answerer import Answerer
+from avatar.brain.meaning import MeaningCheck, repeats, self_introduction
+from avatar.brain.phrasing import Phraser
+from avatar.brain.scene import Scene, load_scene
+from avatar.engines.embed import Vectors
+from tests.fakes import DEMO_SCENE
+from tests.fakes_llm import FakeLLM
+
+
+class WordEmbedder:
+    """Bag-of-words vectors: texts sharing their words are close, others are not."""
+
+    name = "words"
+    floor, ceil = 0.0, 1.0
+
+    def queries(self, texts: list[str]) -> Vectors:
+        rows = np.zeros((len(texts), 256), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9$.-]+|[\u3400-\u9fff]", text.lower()):
+                rows[row, sum(map(ord, word.strip("."))) % 256] += 1.0
+        norms = np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+        result: Vectors = rows / norms
+        return result
+
+    passages = queries
+
+
+@pytest.fixture(scope="module")
+def scene() -> Scene:
+    return load_scene(DEMO_SCENE)
+
+
+@pytest.fixture
+def check(scene: Scene) -> MeaningCheck:
+    return MeaningCheck(scene.catalog, WordEmbedder(), threshold=0.8, extra_names=("Mia",))
+
+
+LAMP = "Flicker-free light in five brightness levels."
+
+
+@pytest.mark.parametrize(
+    ("output", "template", "language", "reason"),
+    [
+        ("I'm Mia, a live shopping host.", "Warm, neutral or daylight tone at a touch.", "en", "introduces"),
+        ("看到你，我是一个美好的食喽！", "只要$24.50，现在还有340个现货。", "zh", "introduces"),
+        ("美好艺！美女美女美女美女美女", "套装优惠价：整套只要$49，原价$59。", "zh", "repeats"),
+        (
+            "In the box: a dripper, a 600 ml server, and two cups of a dripper.",
+            "In the box: a dripper, a 600 ml server and two cups.",
+            "en",
+            "repeats",
+        ),
+        ("Ridgeline 30L Backpack!", "Adventure time: this is the Ridgeline 30L Backpack!", "en", "line out"),
+        ("Yes, either Mia works on her own.", "Yes, either bud works on its own.", "en", "changes the line"),
+        (
+            "游明LED台灯：无频闪光源，5档亮度随心调。",
+            "流明LED台灯：无频闪光源，5档亮度随心调。",
+            "zh",
+            "changes",
+        ),
+        (
+            "真无线耳机的续航：单次8小时，配合充电盒共32小时。",
+            "极光真无线耳机的续航：单次8小时，配合充电盒共32小时。",
+            "zh",
+            "cuts the product name",
+        ),
+        ("Flicker-free light, as good as Dyson.", LAMP, "en", "new name: dyson"),
+        ("The Summit Steel Bottle has flicker-free light.", LAMP, "en", "new name: summit-bottle"),
+        ("Flicker-free light in five brightness levels, says Joe.", LAMP, "en", "new name: Joe"),
+        ("无频闪光源，五档亮度。", LAMP, "en", "not in en"),
+        ("Our cheapest deal ever, buy now before it ends.", LAMP, "en", "meaning changed"),
+    ],
+)
+def test_each_rule_refuses_what_the_bundled_model_wrote(
+    check: MeaningCheck, output: str, template: str, language: str, reason: str
+) -> None:
+    verdict = check.check(output, template, language)
+    assert not verdict.ok and reason in verdict.reason, verdict
+
+
+@pytest.mark.parametrize(
+    ("output", "template", "language"),
+    [
+        (LAMP, LAMP, "en"),
+        (
+            "A starter pack of 40 paper filters is in the box.",
+            "Yes, a starter pack of 40 paper filters is in the box.",
+            "en",
+        ),
+        ("看这款极光真无线耳机！", "先来看这款极光真无线耳机！", "zh"),
+    ],
+)
+def test_faithful_rewordings_pass(check: MeaningCheck, output: str, template: str, language: str) -> None:
+    verdict = check.check(output, template, language)
+    assert verdict.ok, verdict
+
+
+def test_an_introduction_is_fine_when_the_viewer_asked_who_the_host_is(check: MeaningCheck) -> None:
+    template = "Everything I tell you comes from today's product catalog."
+    assert not check.check(
+        "I'm Mia, and everything I tell you comes from today's product catalog.", template, "en"
+    ).ok
+    assert check.check(
+        "I'm Mia, and everything I tell you comes from today's product catalog.",
+        template,
+        "en",
+        asked_identity=True,
+    ).ok
+
+
+def test_without_an_embedding_model_nothing_passes(scene: Scene) -> None:
+    check = MeaningCheck(scene.catalog, None)
+    verdict = check.check(LAMP, LAMP, "en")
+    assert not verdict.ok and "no embedding model" in verdict.reason
+
+
+def test_helpers() -> None:
+    assert repeats("a man who is a man who is a man")
+    assert not repeats("A padded sleeve for a laptop up to 15 inches.")
+    assert self_introduction("I'm Mia, a live shopping host.") and self_introduction("我叫小美")
+    assert not self_introduction("I'm so glad the lamp arrived.")
+
+
+async def test_the_phraser_speaks_the_template_when_the_meaning_check_refuses(scene: Scene) -> None:
+    answerer = Answerer(scene)
+    check = MeaningCheck(scene.catalog, WordEmbedder(), threshold=0.8, extra_names=("Mia",))
+    engine = FakeLLM("I'm Mia, you can get the Lumen LED Desk Lamp for $39.99.")
+    phraser = Phraser(engine, answerer.compliance, persona="Mia", meaning=check)
+    assert await phraser.load()
+    answer = answerer.answer("how much is the desk lamp?", "aurora-buds")
+    phrased = await phraser.phrase(answer)
+    phraser.close()
+    assert phrased.by == "template" and phrased.answer.text == answer.text
+    assert phrased.fallback is not None and phrased.fallback.startswith("meaning: introduces itself")
