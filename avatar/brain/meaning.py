@@ -106,10 +106,53 @@ NEAR_COPY: Final = 0.6
 MIN_KEPT: Final = 0.72
 """Share of the template's tokens a copy must keep (less: it left a good part of the line out)."""
 _FUNCTION_WORDS: Final = frozenset(
-    (
-        "a an the and or but so to of for in on at by with from it its it's is are was be this that "
-        "these those you your we our i i'm me my just now right here there yes no not can will"
-    ).split()
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "but",
+        "so",
+        "to",
+        "of",
+        "for",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "from",
+        "it",
+        "its",
+        "it's",
+        "is",
+        "are",
+        "was",
+        "be",
+        "this",
+        "that",
+        "these",
+        "those",
+        "you",
+        "your",
+        "we",
+        "our",
+        "i",
+        "i'm",
+        "me",
+        "my",
+        "just",
+        "now",
+        "right",
+        "here",
+        "there",
+        "yes",
+        "no",
+        "not",
+        "can",
+        "will",
+    ]
 )
 
 
