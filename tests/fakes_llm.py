@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import numpy as np
+
+from avatar.engines.embed import Vectors
 from avatar.engines.llm import Delta, LLMError, Message
 
 
@@ -68,3 +72,21 @@ class FakeLLM:
 def template_of(prompt: str) -> str:
     """The template answer inside a phrasing prompt."""
     return prompt.split("Answer: ", 1)[1].split("\nReworded answer:", 1)[0]
+
+
+class WordEmbedder:
+    """Bag-of-words vectors: texts sharing their words are close, others are not."""
+
+    name = "words"
+    floor, ceil = 0.0, 1.0
+
+    def queries(self, texts: list[str]) -> Vectors:
+        rows = np.zeros((len(texts), 256), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"[a-z0-9$.-]+|[\u3400-\u9fff]", text.lower()):
+                rows[row, sum(map(ord, word.strip("."))) % 256] += 1.0
+        norms = np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
+        result: Vectors = rows / norms
+        return result
+
+    passages = queries

@@ -106,54 +106,24 @@ NEAR_COPY: Final = 0.6
 MIN_KEPT: Final = 0.72
 """Share of the template's tokens a copy must keep (less: it left a good part of the line out)."""
 _FUNCTION_WORDS: Final = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "but",
-        "so",
-        "to",
-        "of",
-        "for",
-        "in",
-        "on",
-        "at",
-        "by",
-        "with",
-        "from",
-        "it",
-        "its",
-        "it's",
-        "is",
-        "are",
-        "was",
-        "be",
-        "this",
-        "that",
-        "these",
-        "those",
-        "you",
-        "your",
-        "we",
-        "our",
-        "i",
-        "i'm",
-        "me",
-        "my",
-        "just",
-        "now",
-        "right",
-        "here",
-        "there",
-        "yes",
-        "no",
-        "not",
-        "can",
-        "will",
-    ]
+    " ".join(
+        (
+            "a an the and or but so to of for in on at by with from it its it's is are was be this that",
+            "these those you your we our i i'm me my just now right here there yes no not can will",
+            # openers and fillers a host adds to a line without changing what it says
+            "hey hi sure good great news wow oh okay ok yeah only yours really also anything else",
+            "吧 呢 哦 啦 呀 嘛 哈 啊 的 了",
+        )
+    ).split()
 )
+
+
+def _stem(token: str) -> str:
+    """A rough English stem ("shipping", "ships" -> "ship"), so a copy may change a word's form."""
+    for suffix in ("ping", "ing", "ed", "es", "s"):
+        if len(token) > len(suffix) + 2 and token.endswith(suffix):
+            return token[: -len(suffix)]
+    return token
 
 
 def _edits(
@@ -171,13 +141,26 @@ def _edits(
     if same / len(said) < NEAR_COPY:
         return None  # a rewording in other words: the similarity decides
     known = set(meant) | allowed
+    known_stems = {_stem(t) for t in known}
     for op, _a0, _a1, b0, b1 in matcher.get_opcodes():
         if op in ("replace", "insert"):
-            new = [t for t in said[b0:b1] if t not in known and t not in _FUNCTION_WORDS]
+            new = [
+                t
+                for t in said[b0:b1]
+                if t not in known and t not in _FUNCTION_WORDS and _stem(t) not in known_stems
+            ]
             if new:
                 return f"changes the line: {''.join(new) if is_cjk(new[0][0]) else ' '.join(new)!r}"
-    if same / len(meant) < MIN_KEPT:
-        return f"leaves much of the line out ({same}/{len(meant)})"
+    # What a copy must keep is the template's words that carry meaning, not its "you can".
+    content = [t for t in meant if t not in _FUNCTION_WORDS] or meant
+    kept = sum(
+        1
+        for block in matcher.get_matching_blocks()
+        for t in meant[block.a : block.a + block.size]
+        if t not in _FUNCTION_WORDS or content is meant
+    )
+    if kept / len(content) < MIN_KEPT:
+        return f"leaves much of the line out ({kept}/{len(content)})"
     lower, template_lower = text.lower(), template.lower()
     for name in names:
         if name.lower() in template_lower and name.lower() not in lower:

@@ -290,6 +290,18 @@ class Phraser:
         self._late_streak = 0  # answers in a row that ran over the budget
         self._skip = 0  # answers left to skip the model for (it is too slow here)
 
+    def preempt_background(self) -> None:
+        """Cancel a script line being worded: the script line waits; the viewer does not."""
+        if self._background is not None and not self._background.done():
+            self._background.cancel()
+
+    @property
+    def whole_answers(self) -> bool:
+        """Whether the model writes whole answers (:mod:`avatar.brain.wording`) rather than
+        rewording their first sentence: any configured model but the bundled SmolLM2, which
+        is too weak to write more than a copy (see :attr:`rewrites_scripts`)."""
+        return self.engine is not None and self.engine.name != SMOLLM2
+
     @property
     def rewrites_scripts(self) -> bool:
         """Whether the run of show's lines are reworded by this model in the background.
@@ -390,8 +402,7 @@ class Phraser:
         live = budget_s is None
         if live:
             self.live += 1
-            if self._background is not None and not self._background.done():
-                self._background.cancel()  # the script line waits; the viewer does not
+            self.preempt_background()
         call = asyncio.ensure_future(
             self.engine.complete(
                 self.messages(template, language, facts or {}), self.max_tokens, first_sentence=True
@@ -430,7 +441,7 @@ class Phraser:
         if live:
             self._late_streak = 0
         first = first_sentence(reply)
-        verdict, spoken = await self._run_check(
+        verdict, spoken = await self.run_check(
             self._lock_first_sentence, first, template, language, product_id, facts or {}
         )
         ms = (time.perf_counter() - started) * 1000
@@ -480,8 +491,9 @@ class Phraser:
             return LockVerdict(False, "", f"meaning: {meant.reason}")
         return verdict
 
-    async def _run_check(self, fn: Callable[..., _T], *args: object) -> _T:
-        """``fn(*args)`` on the checker's thread (the event loop keeps streaming meanwhile)."""
+    async def run_check(self, fn: Callable[..., _T], *args: object) -> _T:
+        """``fn(*args)`` on the checker's thread (the event loop keeps streaming meanwhile): the
+        checks embed sentences, which takes milliseconds to a second of CPU."""
         if self._checker is None:
             return fn(*args)
         return await self._checker.run(fn, *args)

@@ -76,7 +76,7 @@ class Scene:
     idle_lines: dict[str, tuple[str, ...]]
     theme: dict[str, str]  # passed through to the renderer untouched
     avatar: AvatarSpec = AvatarSpec()
-    llm: str | None = None  # phrasing model (see avatar.brain.llm.engine_from_spec); None = default
+    llm: str | None = None  # phrasing model (see avatar.engines.llm.engine_from_spec); None = default
     llm_budget_s: float | None = None  # seconds the model gets per answer before the template is said
     promotions: tuple[Promotion, ...] = ()  # timed coupon drops, flash sales, low-stock calls
     barge_in: str = "sentence"  # a co-host's voice stops the host: sentence (at its end), immediate, off

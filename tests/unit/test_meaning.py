@@ -7,36 +7,14 @@ model.
 
 from __future__ import annotations
 
-import re
-
-import numpy as np
 import pytest
 
 from avatar.brain.answerer import Answerer
 from avatar.brain.meaning import MeaningCheck, repeats, self_introduction
 from avatar.brain.phrasing import Phraser
 from avatar.brain.scene import Scene, load_scene
-from avatar.engines.embed import Vectors
 from tests.fakes import DEMO_SCENE
-from tests.fakes_llm import FakeLLM
-
-
-class WordEmbedder:
-    """Bag-of-words vectors: texts sharing their words are close, others are not."""
-
-    name = "words"
-    floor, ceil = 0.0, 1.0
-
-    def queries(self, texts: list[str]) -> Vectors:
-        rows = np.zeros((len(texts), 256), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in re.findall(r"[a-z0-9$.-]+|[\u3400-\u9fff]", text.lower()):
-                rows[row, sum(map(ord, word.strip("."))) % 256] += 1.0
-        norms = np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
-        result: Vectors = rows / norms
-        return result
-
-    passages = queries
+from tests.fakes_llm import FakeLLM, WordEmbedder
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ The client never retries: a retry would arrive after the answer's time budget an
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -103,7 +104,7 @@ class OpenAIEngine:
                 self.supports_tools = False
                 options.pop("tools")
                 response = await self._client.chat.completions.create(**options)
-            async for chunk in response:
+            async for chunk in _closing(response):
                 for choice in getattr(chunk, "choices", None) or []:
                     delta = choice.delta
                     if delta is None:
@@ -124,9 +125,37 @@ class OpenAIEngine:
         if calls:
             yield Delta(tool_calls=tuple(_tool_call(slot) for _, slot in sorted(calls.items())))
 
+    async def aclose(self) -> None:
+        """Close the client's connections."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
     def close(self) -> None:
-        """Drop the client (its connection pool closes with it)."""
-        self._client = None
+        """Close the client's connections (scheduled on the running loop, if any)."""
+        if self._client is None:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._client = None
+            return
+        task = loop.create_task(self.aclose())
+        _closing_tasks.add(task)
+        task.add_done_callback(_closing_tasks.discard)
+
+
+_closing_tasks: set[asyncio.Task[None]] = set()
+
+
+async def _closing(response: Any) -> AsyncIterator[Any]:
+    """The stream's chunks; its HTTP response is closed however the reading ends (a caller that
+    stops early, a time budget that cancels it), so the server stops writing."""
+    try:
+        async for chunk in response:
+            yield chunk
+    finally:
+        await response.close()
 
 
 def _tool_call(slot: dict[str, Any]) -> ToolCall:
