@@ -13,7 +13,7 @@ import asyncio
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -258,6 +258,55 @@ class Speaker:
         owners = tuple(index for index, _ in pieces[: len(played)])
         texts = tuple(piece for _, piece in pieces[: len(played)])
         return SpeechResult(turn, sentences, played, interrupted, owners, texts)
+
+    async def say_stream(self, sentences: AsyncIterable[str], *, language: str = "en") -> SpeechResult:
+        """Speak sentences as they arrive (a model writing an answer): each one is synthesised and
+        queued as soon as it comes, so the first is on air while the next is still being written.
+        Returns when all have been played, or at once after :meth:`interrupt`."""
+        self._current_turn += 1
+        turn = self._current_turn
+        voice = self.voice_for(language)
+        said: list[str] = []
+        owners: list[int] = []
+        texts: list[str] = []
+        queued: list[asyncio.Future[Played]] = []
+        self._speaking = turn
+        try:
+            async for sentence in sentences:
+                if turn in self._interrupted:
+                    break
+                index = len(said)
+                said.append(sentence)
+                pieces = split_first_clause(sentence, FIRST_PIECE_MAX_CHARS) if index == 0 else [sentence]
+                for part, piece in enumerate(pieces):
+                    position = len(queued)
+                    if position >= SENTENCES_AHEAD:
+                        await asyncio.wait({queued[position - SENTENCES_AHEAD]})
+                    if turn in self._interrupted:
+                        break
+                    speech = await self._render(voice, piece)
+                    if turn in self._interrupted:
+                        break
+                    queued.append(
+                        self.playout.enqueue(
+                            speech.pcm,
+                            turn_id=turn,
+                            text=sentence,
+                            phonemes=speech.phonemes,
+                            continues=part > 0,
+                        )
+                    )
+                    owners.append(index)
+                    texts.append(piece)
+            played = tuple([await future for future in queued])
+        finally:
+            if self._speaking == turn:
+                self._speaking = None
+        interrupted = turn in self._interrupted
+        self._interrupted.discard(turn)
+        return SpeechResult(
+            turn, tuple(said), played, interrupted, tuple(owners[: len(played)]), tuple(texts[: len(played)])
+        )
 
     def interrupt(self, *, at_sentence_end: bool = False) -> None:
         """Stop the line being spoken: buffered audio is dropped within one 20 ms chunk.

@@ -324,6 +324,9 @@ class Phraser:
             return self.ready
         try:
             await self.engine.load()
+            if self.meaning is not None and self.meaning.embedder is not None:
+                # The embedding model loads on its first sentence: not on a viewer's answer.
+                await self.run_check(self.meaning.similarity, WARM_UP_LINE["en"], WARM_UP_LINE["zh"])
             warm = getattr(self.engine, "warm", None)
             if warm is not None:
                 # The first answers must not pay for the system prompts' prefill or cold kernels.

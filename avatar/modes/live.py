@@ -12,6 +12,7 @@ import collections
 import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -30,6 +31,7 @@ from avatar.brain.scriptgen import ScriptWriter, write_all
 from avatar.brain.semantic import default_embedder
 from avatar.brain.show import RunOfShow
 from avatar.brain.triage import COHOST, Comment, CommentQueue, Verdict
+from avatar.brain.wording import AnswerWriter, Sentence
 from avatar.config import Settings
 from avatar.engines.tts.voices import load_voice
 from avatar.errors import DataError
@@ -138,6 +140,8 @@ class LiveShow:
         self.brain = Brain(scene, embedder=default_embedder())
         self.phraser = phraser or build_phraser(scene, settings.llm, self.answerer.compliance)
         self.last_phrased: Phrased | None = None
+        # A configured model writes whole answers, spoken sentence by sentence as they are checked.
+        self.writer = AnswerWriter(self.phraser)
         self.script_writer = ScriptWriter(
             self.phraser, sleep=lambda seconds: self.clock.sleep_until(self.clock.now() + seconds)
         )
@@ -459,6 +463,11 @@ class LiveShow:
     async def _say(self, text: str, language: str | None = None) -> SpeechResult:
         """Speak a line and keep in the history what the audience heard of it."""
         result = await self.speaker.say(text, language=language or self.scene.language)
+        self._heard(result, text)
+        return result
+
+    def _heard(self, result: SpeechResult, text: str) -> None:
+        """Keep in the history what the audience heard of a line, and cut its caption back."""
         self.history.append(HeardLine(result.turn_id, result.heard_text, text, result.interrupted))
         cut = result.cut
         if cut is not None:
@@ -468,7 +477,6 @@ class LiveShow:
             # Captions too show only what was heard, on the picture and on viewers' pages.
             self.stage.cut = (result.turn_id, sentence, heard)
             self.bus.publish(Caption(cut_caption(heard), result.turn_id))
-        return result
 
     async def _interruptible(self, text: str) -> SpeechResult:
         """Say ``text``, stopping at once when a comment arrives."""
@@ -484,8 +492,67 @@ class LiveShow:
             speaking.cancel()
         return result
 
+    async def _answer_streamed(self, comment: Comment) -> None:
+        """Answer with whole answers from a configured model: the catalog answer is the plan, the
+        model words it sentence by sentence, and each checked sentence is spoken as it comes."""
+        try:
+            answer: Answer = await self.ops.answer(
+                comment.text, self.product_id, comment.viewer_id, comment.received_at, comment.reading
+            )
+        except Exception:  # the brain crashed or hung (the supervisor restarts it): say so briefly
+            log.exception("no answer for %r", comment.text[:80])
+            self.stage.thinking = False
+            await self._say(BRAIN_DOWN_LINE.get(self.scene.language, BRAIN_DOWN_LINE["en"]))
+            return
+        if answer.product_id:
+            self._show_product(answer.product_id, answer.language)
+        self._pending_first_audio[self.speaker.next_turn_id] = comment.received_at
+        if answer.intent == "greeting":
+            self.stage.greeting_turn = self.speaker.next_turn_id
+        said: list[Sentence] = []
+
+        async def sentences() -> AsyncIterator[str]:
+            async for sentence in self.writer.sentences(answer, comment.text):
+                said.append(sentence)
+                yield sentence.text
+
+        self.answering = True
+        try:
+            result = await self.speaker.say_stream(sentences(), language=answer.language)
+            text = ("" if answer.language == "zh" else " ").join(s.text for s in said)
+            self._heard(result, text)
+            self.writer.remember(comment.text, text)
+            by_llm = any(s.by == "llm" for s in said)
+            self.last_phrased = Phrased(
+                replace(answer, text=text),
+                "llm" if by_llm else "template",
+                self.phraser.engine_name,
+                next((s.reason for s in said if s.reason), None),
+            )
+            log.info("answer to %s (%s, %s): %s", comment.name, answer.intent, self.last_phrased.by, text)
+            timing = self.answer_timings[-1] if self.answer_timings else None
+            heard = (
+                timing.first_audio_at - timing.received_at
+                if timing and timing.received_at == comment.received_at
+                else None
+            )
+            self.ops.answered(
+                comment,
+                self.last_phrased.answer,
+                heard,
+                spoken=result.heard_text if result.interrupted else None,
+            )
+        finally:
+            self.answering = False
+            self.stage.thinking = False
+            self._pending_first_audio.clear()
+        self._show_product(self.run_of_show.current_product_id, self.scene.language)
+
     async def _answer(self, comment: Comment) -> None:
         self.stage.thinking = True  # until the answer is heard (see _on_sentence_start)
+        if self.phraser.whole_answers and self.phraser.ready:
+            await self._answer_streamed(comment)
+            return
         try:
             # Catalog answer (retrieval picks the product when no name does; the answerer runs on the
             # supervised brain worker), reworded by the LLM when it passes the fact lock in budget.

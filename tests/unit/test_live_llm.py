@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from avatar.brain.answerer import Answerer
+from avatar.brain.meaning import MeaningCheck
 from avatar.brain.phrasing import Phraser
 from avatar.brain.scene import Scene, load_scene
 from avatar.config import Settings
@@ -16,7 +17,7 @@ from avatar.events import Caption, Event
 from avatar.media.playout import Playout
 from avatar.modes.live import LiveShow
 from tests.fakes import DEMO_SCENE, FakeTTSEngine, fake_speaker, wait_until
-from tests.fakes_llm import FakeLLM
+from tests.fakes_llm import FakeLLM, WordEmbedder
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,9 @@ async def make_show(scene: Scene) -> AsyncIterator[Callable[[FakeLLM], tuple[Liv
 
     def build(engine: FakeLLM) -> tuple[LiveShow, list[str]]:
         answerer = Answerer(scene)
-        phraser = Phraser(engine, answerer.compliance, persona="Mia")
+        # Bag-of-words meaning check: loads at once (the real embeddings are tested elsewhere).
+        meaning = MeaningCheck(scene.catalog, WordEmbedder(), threshold=0.6, extra_names=("Mia",))
+        phraser = Phraser(engine, answerer.compliance, persona="Mia", meaning=meaning)
         show = LiveShow(
             scene,
             Settings(scene=DEMO_SCENE),
@@ -92,3 +95,18 @@ async def test_an_invented_price_is_never_heard(
     assert not any("9.99 today" in c for c in captions)
     assert show.last_phrased is not None and show.last_phrased.fallback is not None
     assert show.last_phrased.fallback.startswith("fact lock: number not in the answer: 9.99")
+
+
+async def test_a_served_model_answer_is_spoken_sentence_by_sentence_as_checked(
+    make_show: Callable[[FakeLLM], tuple[LiveShow, list[str]]],
+) -> None:
+    # A two-sentence plan; the model's second sentence adds a promise and is replaced by the plan's.
+    reply = "Free shipping in 1 to 2 business days! Returns are free for a whole year, no questions."
+    show, captions = make_show(FakeLLM(reply))
+    await show.start()
+    heard = await ask(show, captions, "what about shipping?")
+    phrased = show.last_phrased
+    assert phrased is not None and phrased.by == "llm" and show.phraser.whole_answers
+    assert heard[0] == "Free shipping in 1 to 2 business days!"
+    assert "a whole year" not in " ".join(captions)
+    assert phrased.fallback is not None
