@@ -148,6 +148,11 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, default=60.0, help="idle measurement window")
     bench.add_argument("--questions", type=int, default=20, help="chat questions to time")
     bench.add_argument(
+        "--llm-budget-s",
+        type=float,
+        help="time the model gets for its first sentence in --llm-only (default: the live budget)",
+    )
+    bench.add_argument(
         "--viewers", help="viewer counts, e.g. 1,10,25,50: CPU, late frames and latency per count (only)"
     )
     bench.add_argument(
@@ -315,6 +320,7 @@ def _run_ask(args: argparse.Namespace) -> int:
     from avatar.brain.phrasing import Phrased, build_phraser
     from avatar.brain.scene import load_scene
     from avatar.brain.semantic import default_embedder
+    from avatar.brain.wording import AnswerWriter
 
     scene = load_scene(args.scene)
     product = args.product or scene.segments[0].product_id
@@ -327,6 +333,8 @@ def _run_ask(args: argparse.Namespace) -> int:
         try:
             answer = brain.respond(args.question, product)
             await phraser.load()  # loading is not part of the answer's time budget
+            if phraser.whole_answers:  # a configured model writes the whole answer, checked
+                return answer, await AnswerWriter(phraser).answer(answer, args.question)
             return answer, await phraser.phrase(answer)
         finally:
             phraser.close()
@@ -366,6 +374,7 @@ def _run_eval(args: argparse.Namespace) -> int:
         return 0 if report.passed else 1
     from avatar.brain.answerer import Answer, Answerer
     from avatar.brain.phrasing import build_phraser
+    from avatar.brain.wording import AnswerWriter
 
     # Score what the host says with the model on: each answer worded behind the fact lock, with
     # time enough that the model words what it can (the live budget is a speed question: bench).
@@ -376,8 +385,12 @@ def _run_eval(args: argparse.Namespace) -> int:
     loop = asyncio.new_event_loop()
     by: dict[str, int] = {}
 
+    writer = AnswerWriter(phraser, now)
+
     def rephrase(answer: Answer) -> Answer:
-        phrased = loop.run_until_complete(phraser.phrase(answer))
+        # A configured model writes whole answers; the bundled one rewords the first sentence.
+        wording = writer.answer(answer) if phraser.whole_answers else phraser.phrase(answer)
+        phrased = loop.run_until_complete(wording)
         by[phrased.by] = by.get(phrased.by, 0) + 1
         return phrased.answer
 
@@ -502,7 +515,14 @@ def _run_bench(args: argparse.Namespace) -> int:
         scene = load_scene(args.scene or Path("scenes/demo"))
         llm = _llm_spec(args.llm, None)
         print(
-            json.dumps({"answers_with_llm": asyncio.run(bench_answers(scene, llm, args.questions))}, indent=2)
+            json.dumps(
+                {
+                    "answers_with_llm": asyncio.run(
+                        bench_answers(scene, llm, args.questions, args.llm_budget_s)
+                    )
+                },
+                indent=2,
+            )
         )
         return 0
     asr = load_settings(asr_model=args.asr_model, asr_engine=args.asr_engine)  # checked before any work

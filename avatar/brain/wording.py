@@ -144,6 +144,7 @@ class AnswerWriter:
                 ms = (time.perf_counter() - started) * 1000
                 if verdict.ok:
                     phraser.stats["sentence by llm"] += 1
+                    log.info("LLM sentence spoken (%.0f ms): %r | plan: %r", ms, verdict.text, template)
                     yield Sentence(verdict.text, template, "llm", None, written)
                 else:
                     phraser.stats[verdict.reason.split(":")[0]] += 1
