@@ -131,3 +131,14 @@ async def test_the_index_is_cached_on_disk(scene: Scene, retriever: Retriever) -
     assert again.ready
     hits = await again.search("something to keep my tea hot for hours?", None, k=1)
     assert hits[0].passage.product_id == "summit-bottle"
+
+
+@pytest.mark.timeout(600)
+async def test_smollm2_streams_its_reply_as_it_decodes(phraser: Phraser) -> None:
+    engine = phraser.engine
+    assert isinstance(engine, TransformersEngine)
+    messages = phraser.messages("You can get the Lumen LED Desk Lamp for $39.99.", "en", {})
+    pieces = [delta.text async for delta in engine.stream(messages, 24)]
+    assert len(pieces) > 1 and all(pieces), pieces
+    whole = await engine.complete(messages, 24)
+    assert "".join(pieces).strip() == whole, "streamed and whole replies are the same greedy text"
