@@ -115,6 +115,12 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--llm", default="none", help="word the answers with this model behind the fact lock (default none)"
     )
+    evaluate.add_argument(
+        "--llm-budget-s",
+        type=float,
+        default=EVAL_LLM_BUDGET_S,
+        help=f"time the model gets for an answer's first sentence (default {EVAL_LLM_BUDGET_S:g})",
+    )
 
     transcribe = commands.add_parser("transcribe", help="transcribe an audio file with Whisper (JSON)")
     transcribe.add_argument("file", type=Path, help="wav, mp3, ogg, webm, ... (decoded with PyAV)")
@@ -381,7 +387,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     now = cases.now
     answerer = Answerer(scene, now=(lambda: now) if now is not None else None)
     phraser = build_phraser(scene, args.llm, answerer.compliance)
-    phraser.budget_s = EVAL_LLM_BUDGET_S
+    phraser.budget_s = args.llm_budget_s
     loop = asyncio.new_event_loop()
     by: dict[str, int] = {}
 
