@@ -161,6 +161,16 @@ def _edits(
     )
     if kept / len(content) < MIN_KEPT:
         return f"leaves much of the line out ({kept}/{len(content)})"
+    # Each of the template's sentences must be there: a copy that drops "Which product do you
+    # mean?" and keeps the list after it no longer asks anything.
+    kept_at = {block.a + i for block in matcher.get_matching_blocks() for i in range(block.size)}
+    position = 0
+    for sentence in re.split(r"(?<=[.!?])\s+|(?<=[。！？])", template):
+        words = _tokens(sentence)
+        mine = [position + i for i, t in enumerate(words) if t not in _FUNCTION_WORDS]
+        position += len(words)
+        if mine and sum(i in kept_at for i in mine) * 2 < len(mine):
+            return f"leaves out the sentence {sentence.strip()!r}"
     lower, template_lower = text.lower(), template.lower()
     for name in names:
         if name.lower() in template_lower and name.lower() not in lower:
@@ -263,7 +273,7 @@ class MeaningCheck:
             if _says(lower, name) and not _says(template_lower, name) and name not in self._catalog_text:
                 found.append(name)
         known = {w.lower() for w in re.findall(r"[A-Za-z]+", template)} | self._vocabulary
-        for sentence in re.split(r"(?<=[.!?。！？])\s*", text):
+        for sentence in re.split(r"(?<=[.!?])\s+|(?<=[。！？])", text):
             start = len(sentence) - len(sentence.lstrip())
             for match in _LATIN_NAME.finditer(sentence):
                 word = match.group(1)

@@ -56,6 +56,13 @@ LAMP = "Flicker-free light in five brightness levels."
             "zh",
             "cuts the product name",
         ),
+        (
+            "Today I have the Aurora Buds, the Summit Steel Bottle and the Lumen LED Desk Lamp.",
+            "Which product do you mean? Today I have the Aurora Buds, the Summit Steel Bottle and the "
+            "Lumen LED Desk Lamp.",
+            "en",
+            "leaves out the sentence",
+        ),
         ("Flicker-free light, as good as Dyson.", LAMP, "en", "new name: dyson"),
         ("The Summit Steel Bottle has flicker-free light.", LAMP, "en", "new name: summit-bottle"),
         ("Flicker-free light in five brightness levels, says Joe.", LAMP, "en", "new name: Joe"),
