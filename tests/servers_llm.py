@@ -139,6 +139,7 @@ class Script:
 
     replies: list[list[Any]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)  # the text of each chunk written so far
 
 
 SCRIPT = web.AppKey("script", Script)
@@ -168,6 +169,7 @@ async def _completions(request: web.Request) -> web.StreamResponse:
             await response.write(b"data: {not json at all\n\n")
         else:
             await response.write(f"data: {json.dumps(event)}\n\n".encode())
+            script.sent.append(str(event["choices"][0]["delta"].get("content", "")))
     await response.write(b"data: [DONE]\n\n")
     return response
 
