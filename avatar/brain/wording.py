@@ -21,7 +21,7 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
@@ -101,7 +101,7 @@ class AnswerWriter:
         parts.append("Your answer:")
         return [{"role": "system", "content": system}, {"role": "user", "content": "\n".join(parts)}]
 
-    async def sentences(self, answer: Answer, question: str = "") -> AsyncIterator[Sentence]:
+    async def sentences(self, answer: Answer, question: str = "") -> AsyncGenerator[Sentence, None]:
         """The answer's sentences as they are written and checked (the plan's where the model fails)."""
         from avatar.brain.phrasing import template_sentences
 

@@ -12,7 +12,7 @@ import collections
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -511,14 +511,17 @@ class LiveShow:
             self.stage.greeting_turn = self.speaker.next_turn_id
         said: list[Sentence] = []
 
-        async def sentences() -> AsyncIterator[str]:
-            async for sentence in self.writer.sentences(answer, comment.text):
-                said.append(sentence)
-                yield sentence.text
+        async def sentences() -> AsyncGenerator[str, None]:
+            # Closed explicitly: an interrupted answer must stop the model's stream at once.
+            async with contextlib.aclosing(self.writer.sentences(answer, comment.text)) as written:
+                async for sentence in written:
+                    said.append(sentence)
+                    yield sentence.text
 
         self.answering = True
         try:
-            result = await self.speaker.say_stream(sentences(), language=answer.language)
+            async with contextlib.aclosing(sentences()) as spoken:
+                result = await self.speaker.say_stream(spoken, language=answer.language)
             text = ("" if answer.language == "zh" else " ").join(s.text for s in said)
             self._heard(result, text)
             self.writer.remember(comment.text, text)
