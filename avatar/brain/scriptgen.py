@@ -1,9 +1,12 @@
 """Presenter scripts written by the LLM from the scene's lines, cached on disk per product.
 
-For every segment the scene's template lines are filled from the catalog, and the phrasing model
-rewords each one (one reworded line per template line, same order, so the run of show keeps its
-place). Each reworded line goes through the fact lock; a line that fails, or any line while no
-model is loaded, stays the template line. Scripts are cached under
+For every segment the scene's template lines are filled from the catalog, and the model words each
+one (one line per template line, same order, so the run of show keeps its place): a configured
+model writes it from the product's data (:class:`~avatar.brain.wording.AnswerWriter`, each
+sentence checked against the template's), a small local model rewords it. Every line goes through
+the fact lock and the meaning check; a line that fails, or any line while no model is loaded,
+stays the template line. The bundled SmolLM2 writes no script at all (see
+:attr:`~avatar.brain.phrasing.Phraser.rewrites_scripts`). Scripts are cached under
 ``avatar.paths.cache_dir("scripts")`` keyed by a hash of the product's data, the template lines
 and the model, so they are written once and rewritten only when the product or its lines change.
 Cached lines are checked again when loaded (the rules may have changed since).
@@ -25,11 +28,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from avatar.brain.answerer import Answer
 from avatar.brain.catalog import Product
 from avatar.brain.phrasing import PREEMPTED, Phraser
 from avatar.brain.scene import Scene, Segment
 from avatar.brain.script import script_lines
 from avatar.brain.show import RunOfShow
+from avatar.brain.tools import run_tool
+from avatar.brain.wording import AnswerWriter
+from avatar.engines.llm import ToolCall
 from avatar.paths import cache_dir
 
 __all__ = ["LINE_BUDGET_S", "GeneratedScript", "ScriptWriter", "script_key", "write_all"]
@@ -85,6 +92,7 @@ class ScriptWriter:
         self.folder = folder
         self.pause_s = pause_s
         self.sleep = sleep
+        self.writer = AnswerWriter(phraser)  # a configured model writes lines from product data
         self.written = 0  # lines the model wrote (this process)
         self.fallbacks = 0  # lines that stayed templates
 
@@ -112,9 +120,12 @@ class ScriptWriter:
             for _ in range(MAX_ATTEMPTS):
                 if not await self._quiet(should_pause):
                     break
-                text, reason, _ms = await self.phraser.reword(
-                    template, language, product.id, budget_s=LINE_BUDGET_S
-                )
+                if self.phraser.whole_answers:
+                    text, reason = await self._write_line(template, language, product)
+                else:
+                    text, reason, _ms = await self.phraser.reword(
+                        template, language, product.id, budget_s=LINE_BUDGET_S
+                    )
                 if reason != PREEMPTED:
                     break
             accepted = reason is None and text is not None
@@ -132,6 +143,32 @@ class ScriptWriter:
         if complete and self.phraser.ready:
             self._save(file, script)
         return script
+
+    async def _write_line(
+        self, template: str, language: str, product: Product
+    ) -> tuple[str | None, str | None]:
+        """A configured model writes the line from the product's data, sentence by sentence, each
+        checked against the template's sentence at its place: (the line, None) when the model
+        worded at least one sentence, else (None, why)."""
+        facts = {
+            key: str(value)
+            for key, value in json.loads(
+                run_tool(
+                    ToolCall("script", "get_product", {"product_id": product.id}),
+                    self.phraser.lock.catalog,
+                    language,
+                )
+            ).items()
+            if key in ("name", "price", "stock", "deal", "specs", "selling_points")
+        }
+        answer = Answer(template, product.id, "script", language, facts)
+        said = [s async for s in self.writer.sentences(answer, "", budget_s=LINE_BUDGET_S, live=False)]
+        reasons = [s.reason for s in said if s.reason]
+        if PREEMPTED in reasons:
+            return None, PREEMPTED
+        if not any(s.by == "llm" for s in said):
+            return None, reasons[0] if reasons else "no sentence"
+        return ("" if language == "zh" else " ").join(s.text for s in said), None
 
     async def _quiet(self, should_pause: Callable[[], bool] | None) -> bool:
         """Wait (bounded) until the show does not need the model or the CPU; False if it never did."""
