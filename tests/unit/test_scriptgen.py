@@ -95,3 +95,15 @@ async def test_without_a_loaded_model_nothing_is_written(scene: Scene, tmp_path:
 
 def files_in(folder: Path) -> list[Path]:
     return list(folder.iterdir())
+
+
+async def test_a_configured_model_writes_lines_from_the_product_data(scene: Scene, tmp_path: Path) -> None:
+    phraser = await ready_phraser(scene)
+    assert phraser.whole_answers and phraser.rewrites_scripts
+    await ScriptWriter(phraser, tmp_path, pause_s=0).write(scene, scene.segments[0], "en")
+    engine = phraser.engine
+    assert isinstance(engine, FakeLLM)
+    prompt = engine.prompts[0][-1]["content"]
+    assert "No viewer asked: this is a line of the show's script." in prompt
+    assert "- price: $49.99" in prompt and "- name: Aurora Buds" in prompt, "the product's data is given"
+    assert "\nPlan:\n- First up, the Aurora Buds!\n" in prompt
