@@ -91,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
         help="also read chat from twitch:CHANNEL, youtube:VIDEO_ID or ingest:NAME (repeatable)",
     )
     live.add_argument("--operator-token", help="token for the /console (default: generated and printed once)")
+    live.add_argument("--max-viewers", type=int, help="viewer sessions at once, pending included (default 200)")
+    live.add_argument(
+        "--trusted-proxy",
+        dest="trusted_proxies",
+        help="comma-separated reverse-proxy addresses whose X-Forwarded-For is believed",
+    )
+    live.add_argument(
+        "--allowed-origins", help="comma-separated other sites (https://shop.example) that may embed the page"
+    )
     live.add_argument("--database", type=Path, help="SQLite file for records and restarts (default .data/)")
     live.add_argument("--retention-days", type=float, help="delete records older than this (default 30)")
     _add_llm_option(live)
@@ -203,6 +212,9 @@ def _run_live(args: argparse.Namespace) -> int:
         fps=args.fps,
         ice_loopback=args.ice_loopback,
         operator_token=args.operator_token,
+        max_viewers=args.max_viewers,
+        trusted_proxies=args.trusted_proxies,
+        allowed_origins=args.allowed_origins,
         database=args.database,
         retention_days=args.retention_days,
         asr_model=args.asr_model,

@@ -3,9 +3,11 @@
 Every path under ``/console`` goes through :func:`console_guard`: a request without the token
 (``Authorization: Bearer <token>``, or the session cookie set by the login form) gets 401 and is
 logged; viewers' routes never see this check and cannot reach these routes. Tokens are compared
-with :func:`hmac.compare_digest`. State-changing calls are POSTs with a JSON body (a cross-site form
-cannot send one), bodies are capped, and a websocket left open for days costs a bounded queue and a
-heartbeat.
+with :func:`hmac.compare_digest`; every way of presenting one (header, cookie, sign-in) goes through
+one :class:`TokenThrottle`. A sign-in makes a server-side session (:class:`ConsoleSessions`: a
+random cookie that expires, is replaced at the next sign-in and dies at sign-out). State-changing
+calls are POSTs with a JSON body from this site (the app's Origin check refuses other sites),
+bodies are capped, and a websocket left open for days costs a bounded queue and a heartbeat.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import secrets
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -27,9 +31,11 @@ from aiohttp.typedefs import Middleware
 
 from avatar.errors import DataError
 from avatar.events import Caption, ChatPosted, ProductShown
+from avatar.hygiene import for_log
 from avatar.modes.live import LiveShow
 from avatar.ops.control import OperatorLine
 from avatar.ops.store import SECONDS_PER_DAY, TABLES
+from avatar.web.guard import client_address, content_security_policy, parse_json, parse_list
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +49,19 @@ MAX_CONSOLES: Final = 8  # open console websockets
 WS_HEARTBEAT_S: Final = 20.0
 WS_STATE_EVERY_S: Final = 1.0
 WS_MAX_WRITE_BUFFER: Final = 256 * 1024  # a console that stops reading skips updates, never grows memory
-LOGIN_FAILURES_PER_MINUTE: Final = 10  # per address, then 429
+SESSION_TTL_S: Final = 12 * 3600.0  # a sign-in lasts a working day, then the operator signs in again
+MAX_SESSIONS: Final = 64  # signed-in browsers at once; the oldest sign-in is dropped beyond
+FREE_FAILURES: Final = 5  # wrong token presentations per address before attempts are spaced out
+THROTTLE_INTERVAL_S: Final = 1.0  # then one attempt per address per second ...
+THROTTLE_MAX_WAIT_S: Final = 5.0  # ... queued at most this long; beyond, 429 without a check
+MAX_THROTTLED_ADDRESSES: Final = 10_000
+LOGIN_CSS: Final = "body{font-family:sans-serif;max-width:24em;margin:4em auto}.error{color:#b00}"
 # Console files by name: looked up, never joined into a path.
 CONSOLE_FILES: Final = {
     "console.js": "application/javascript",
     "console.css": "text/css",
     "analytics.js": "application/javascript",
 }
-TOKEN_KEY: Final = web.AppKey("operator_token", str)
 # The pages a sign-in returns to (the form's ``next``); anything else returns to /console.
 RETURN_PAGES: Final = frozenset({"/console", "/console/analytics", "/console/studio"})
 
@@ -62,46 +73,109 @@ def generate_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _session_value(token: str) -> str:
-    # The cookie holds a MAC of the token, not the token: a leaked cookie does not reveal it.
-    return hmac.new(token.encode("utf-8"), b"avatar-console-session", hashlib.sha256).hexdigest()
+class ConsoleSessions:
+    """Signed-in browsers, kept here: a random id per sign-in (the cookie), valid until it expires
+    or its browser signs out. Only a hash of each id is kept, so a memory dump holds no cookie."""
+
+    def __init__(self, ttl_s: float = SESSION_TTL_S, max_sessions: int = MAX_SESSIONS) -> None:
+        self.ttl_s = ttl_s
+        self.max_sessions = max_sessions
+        self._expiry: collections.OrderedDict[str, float] = collections.OrderedDict()
+
+    @staticmethod
+    def _key(session_id: str) -> str:
+        return hashlib.sha256(session_id.encode("utf-8", "replace")).hexdigest()
+
+    def create(self, now: float) -> str:
+        """A new session id, valid for :attr:`ttl_s` from ``now``."""
+        session_id = secrets.token_urlsafe(32)
+        self._expiry[self._key(session_id)] = now + self.ttl_s
+        while len(self._expiry) > self.max_sessions:  # the oldest sign-in goes first
+            self._expiry.popitem(last=False)
+        return session_id
+
+    def valid(self, session_id: str, now: float) -> bool:
+        """``session_id`` was issued here, has not expired and was not revoked."""
+        key = self._key(session_id)
+        expiry = self._expiry.get(key)
+        if expiry is None:
+            return False
+        if now >= expiry:
+            del self._expiry[key]
+            return False
+        return True
+
+    def revoke(self, session_id: str) -> None:
+        """Forget ``session_id`` (sign-out, or replaced by a new sign-in)."""
+        self._expiry.pop(self._key(session_id), None)
+
+    def __len__(self) -> int:
+        return len(self._expiry)
 
 
-def is_operator(request: web.Request, token: str) -> bool:
-    """The request carries the operator token (bearer header) or a valid session cookie."""
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return hmac.compare_digest(header[7:].strip().encode("utf-8"), token.encode("utf-8"))
-    cookie = request.cookies.get(COOKIE, "")
-    return bool(cookie) and hmac.compare_digest(cookie.encode("utf-8"), _session_value(token).encode("utf-8"))
+@dataclass
+class _Attempts:
+    free: float  # wrong presentations this address may still make without waiting
+    updated: float
+    next_slot: float  # when the next throttled attempt may be checked
+
+
+class TokenThrottle:
+    """One throttle for every way of presenting the operator token: bearer header, session cookie,
+    sign-in form.
+
+    An address gets :data:`FREE_FAILURES` wrong presentations (refilled one per
+    :data:`THROTTLE_INTERVAL_S`); after that each attempt from it waits its turn, one per
+    :data:`THROTTLE_INTERVAL_S`, and attempts that would wait longer than :data:`THROTTLE_MAX_WAIT_S`
+    get 429 unchecked. A guesser gets about one guess a second; the right token, even after a
+    burst of wrong ones, is checked within :data:`THROTTLE_MAX_WAIT_S` and never locked out, and
+    a success clears its address's record.
+    """
+
+    def __init__(self) -> None:
+        self._by_address: collections.OrderedDict[str, _Attempts] = collections.OrderedDict()
+
+    def _state(self, address: str, now: float) -> _Attempts:
+        state = self._by_address.pop(address, None) or _Attempts(float(FREE_FAILURES), now, now)
+        state.free = min(float(FREE_FAILURES), state.free + (now - state.updated) / THROTTLE_INTERVAL_S)
+        state.updated = now
+        self._by_address[address] = state
+        while len(self._by_address) > MAX_THROTTLED_ADDRESSES:
+            self._by_address.popitem(last=False)
+        return state
+
+    async def admit(self, address: str) -> float:
+        """Wait until an attempt from ``address`` may be checked: 0.0 then, or (without waiting)
+        the seconds to come back after when its queue is already full."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        state = self._state(address, now)
+        if state.free >= 1.0:
+            return 0.0
+        slot = max(now, state.next_slot)
+        if slot - now > THROTTLE_MAX_WAIT_S:
+            return slot - now
+        state.next_slot = slot + THROTTLE_INTERVAL_S
+        await asyncio.sleep(slot - now)
+        return 0.0
+
+    def failed(self, address: str) -> None:
+        """A wrong token, cookie or password came from ``address``."""
+        state = self._state(address, asyncio.get_running_loop().time())
+        state.free = max(0.0, state.free - 1.0)
+
+    def succeeded(self, address: str) -> None:
+        """The right token came from ``address``: its wrong attempts are forgiven."""
+        self._by_address.pop(address, None)
 
 
 def _is_console_path(path: str) -> bool:
     return path == "/console" or path.startswith("/console/")
 
 
-class _LoginLimiter:
-    """Failed logins per address in the last minute (bounded)."""
-
-    def __init__(self) -> None:
-        self._failures: collections.OrderedDict[str, collections.deque[float]] = collections.OrderedDict()
-
-    def blocked(self, address: str, now: float) -> bool:
-        times = self._failures.get(address)
-        while times and now - times[0] > 60.0:
-            times.popleft()
-        return times is not None and len(times) >= LOGIN_FAILURES_PER_MINUTE
-
-    def fail(self, address: str, now: float) -> None:
-        times = self._failures.pop(address, None) or collections.deque(maxlen=LOGIN_FAILURES_PER_MINUTE)
-        times.append(now)
-        self._failures[address] = times
-        while len(self._failures) > 1000:
-            self._failures.popitem(last=False)
-
-
-def _json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def _json_error(status: int, message: str, retry_after_s: float | None = None) -> web.Response:
+    headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))} if retry_after_s is not None else None
+    return web.json_response({"error": message}, status=status, headers=headers)
 
 
 def _return_page(requested: object) -> str:
@@ -113,8 +187,8 @@ def _login_page(status: int = 401, message: str = "", after: object = "/console"
     note = f'<p class="error">{message}</p>' if message else ""
     body = (
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>avatar console: sign in</title>"
-        '<meta name=viewport content="width=device-width"></head><body style="font-family:sans-serif;'
-        'max-width:24em;margin:4em auto"><h1>Operator console</h1>'
+        f'<meta name=viewport content="width=device-width"><style>{LOGIN_CSS}</style></head><body>'
+        "<h1>Operator console</h1>"
         f"{note}<form method=post action=/console/login>"
         f"<input type=hidden name=next value='{_return_page(after)}'>"
         "<label>Operator token "
@@ -123,9 +197,10 @@ def _login_page(status: int = 401, message: str = "", after: object = "/console"
         "starts (or set with <code>--operator-token</code> / <code>AVATAR_OPERATOR_TOKEN</code>).</p>"
         "</body></html>"
     )
-    return web.Response(
-        text=body, status=status, content_type="text/html", headers={"Cache-Control": "no-store"}
-    )
+    # The one inline style is allowed by its hash; no inline script is allowed at all.
+    policy = content_security_policy(styles=[LOGIN_CSS])
+    headers = {"Cache-Control": "no-store", "Content-Security-Policy": policy}
+    return web.Response(text=body, status=status, content_type="text/html", headers=headers)
 
 
 async def _read_json(request: web.Request) -> dict[str, Any]:
@@ -149,8 +224,8 @@ async def _read_json(request: web.Request) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = parse_json(raw)
+    except ValueError:
         raise web.HTTPBadRequest(
             text='{"error": "body is not JSON"}', content_type="application/json"
         ) from None
@@ -161,22 +236,30 @@ async def _read_json(request: web.Request) -> dict[str, Any]:
     return data
 
 
-def console_guard(token: str) -> Middleware:
+def console_guard(console: Console) -> Middleware:
     """Middleware: every ``/console*`` request but the login form needs the operator token."""
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not _is_console_path(request.path) or request.path == "/console/login":
             return await handler(request)
-        if is_operator(request, token):
-            return await handler(request)
-        forged = "Authorization" in request.headers or COOKIE in request.cookies
+        presented = "Authorization" in request.headers or COOKIE in request.cookies
+        if presented:
+            address = console.address(request)
+            wait = await console.throttle.admit(address)
+            if wait > 0:
+                log.warning("console: throttled %s from %s", for_log(request.path), address)
+                return _json_error(429, "too many wrong tokens from your address; wait", wait)
+            if console.is_operator(request):
+                console.throttle.succeeded(address)
+                return await handler(request)
+            console.throttle.failed(address)
         log.warning(
             "console: refused %s %s from %s (%s)",
             request.method,
-            request.path,
+            for_log(request.path),
             request.remote,
-            "bad token" if forged else "no token",
+            "bad token" if presented else "no token",
         )
         if (
             request.path.startswith("/console/api/")
@@ -196,7 +279,22 @@ class Console:
         self.show = show
         self.token = token
         self.sockets: set[web.WebSocketResponse] = set()
-        self._limiter = _LoginLimiter()
+        self.sessions = ConsoleSessions()
+        self.throttle = TokenThrottle()
+        self._trusted_proxies = parse_list(show.settings.trusted_proxies)
+
+    def address(self, request: web.Request) -> str:
+        """Where the request came from (behind a trusted proxy, the address it names)."""
+        return client_address(request, self._trusted_proxies)
+
+    def is_operator(self, request: web.Request) -> bool:
+        """The request carries the operator token (bearer header) or a live session cookie."""
+        header = request.headers.get("Authorization", "")
+        if header:
+            given = header[7:].strip() if header.startswith("Bearer ") else ""
+            return hmac.compare_digest(given.encode("utf-8"), self.token.encode("utf-8"))
+        cookie = request.cookies.get(COOKIE, "")
+        return bool(cookie) and self.sessions.valid(cookie, asyncio.get_running_loop().time())
 
     # -- pages -----------------------------------------------------------------------------------
     async def page(self, request: web.Request) -> web.StreamResponse:
@@ -212,26 +310,35 @@ class Console:
         return web.FileResponse(OPERATOR_DIR / name, headers={"Content-Type": CONSOLE_FILES[name]})
 
     async def login(self, request: web.Request) -> web.StreamResponse:
-        loop = asyncio.get_running_loop()
-        address = request.remote or "?"
-        if self._limiter.blocked(address, loop.time()):
-            log.warning("console: too many failed logins from %s", address)
-            return _login_page(429, "Too many attempts; wait a minute.")
+        address = self.address(request)
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _login_page(413, "Too large.")
         form = await request.post()
+        wait = await self.throttle.admit(address)
+        if wait > 0:
+            log.warning("console: sign-in throttled for %s", address)
+            response = _login_page(429, "Too many wrong tokens; wait a few seconds.", after=form.get("next"))
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            return response
         given = form.get("token")
         if not isinstance(given, str) or not hmac.compare_digest(
             given.encode("utf-8"), self.token.encode("utf-8")
         ):
-            self._limiter.fail(address, loop.time())
+            self.throttle.failed(address)
             log.warning("console: failed login from %s", address)
             return _login_page(401, "Wrong token.", after=form.get("next"))
+        self.throttle.succeeded(address)
+        # A new session for every sign-in; the one this browser had before (if any) ends now, so a
+        # cookie planted before sign-in is worth nothing after it.
+        old = request.cookies.get(COOKIE)
+        if old:
+            self.sessions.revoke(old)
         response = web.Response(status=303, headers={"Location": _return_page(form.get("next"))})
         response.set_cookie(
             COOKIE,
-            _session_value(self.token),
+            self.sessions.create(asyncio.get_running_loop().time()),
             path="/console",
+            max_age=int(self.sessions.ttl_s),
             httponly=True,
             samesite="Strict",
             secure=request.secure,
@@ -240,6 +347,9 @@ class Console:
         return response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
+        session_id = request.cookies.get(COOKIE)
+        if session_id:
+            self.sessions.revoke(session_id)  # the cookie is dead here, wherever copies of it are
         response = web.Response(status=303, headers={"Location": "/console"})
         response.del_cookie(COOKIE, path="/console")
         return response
@@ -419,8 +529,8 @@ class Console:
 
     def _ws_command(self, data: str) -> dict[str, Any]:
         try:
-            message = json.loads(data)
-        except json.JSONDecodeError:
+            message = parse_json(data)
+        except ValueError:
             return {"type": "error", "error": "messages must be JSON"}
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             return {"type": "error", "error": 'send {"type": "ping"} or {"type": "state"}'}
@@ -475,8 +585,7 @@ def add_console(app: web.Application, show: LiveShow, token: str) -> Console:
         raise ValueError("operator token must not be empty")
     console = Console(show, token)
     app[CONSOLE_KEY] = console
-    app[TOKEN_KEY] = token
-    app.middlewares.append(console_guard(token))
+    app.middlewares.append(console_guard(console))
     router = app.router
     router.add_get("/console", console.page)
     router.add_get("/console/analytics", console.analytics_page)
