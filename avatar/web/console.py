@@ -4,25 +4,22 @@ Every path under ``/console`` goes through :func:`console_guard`: a request with
 (``Authorization: Bearer <token>``, or the session cookie set by the login form) gets 401 and is
 logged; viewers' routes never see this check and cannot reach these routes. Tokens are compared
 with :func:`hmac.compare_digest`; every way of presenting one (header, cookie, sign-in) goes through
-one :class:`TokenThrottle`. A sign-in makes a server-side session (:class:`ConsoleSessions`: a
-random cookie that expires, is replaced at the next sign-in and dies at sign-out). State-changing
-calls are POSTs with a JSON body from this site (the app's Origin check refuses other sites),
-bodies are capped, and a websocket left open for days costs a bounded queue and a heartbeat.
+one token throttle. A sign-in makes a server-side session (a random cookie that expires, is replaced
+at the next sign-in and dies at sign-out; see :mod:`avatar.web.guard`). State-changing calls are
+POSTs with a JSON body from this site (the app's Origin check refuses other sites), bodies are
+capped, and a websocket left open for days costs a bounded queue and a heartbeat.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import hashlib
 import hmac
 import json
 import logging
 import math
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
@@ -35,7 +32,14 @@ from avatar.hygiene import for_log
 from avatar.modes.live import LiveShow
 from avatar.ops.control import OperatorLine
 from avatar.ops.store import SECONDS_PER_DAY, TABLES
-from avatar.web.guard import client_address, content_security_policy, parse_json, parse_list
+from avatar.web.guard import (
+    Sessions,
+    TokenThrottle,
+    client_address,
+    content_security_policy,
+    parse_json,
+    parse_list,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,12 +53,6 @@ MAX_CONSOLES: Final = 8  # open console websockets
 WS_HEARTBEAT_S: Final = 20.0
 WS_STATE_EVERY_S: Final = 1.0
 WS_MAX_WRITE_BUFFER: Final = 256 * 1024  # a console that stops reading skips updates, never grows memory
-SESSION_TTL_S: Final = 12 * 3600.0  # a sign-in lasts a working day, then the operator signs in again
-MAX_SESSIONS: Final = 64  # signed-in browsers at once; the oldest sign-in is dropped beyond
-FREE_FAILURES: Final = 5  # wrong token presentations per address before attempts are spaced out
-THROTTLE_INTERVAL_S: Final = 1.0  # then one attempt per address per second ...
-THROTTLE_MAX_WAIT_S: Final = 5.0  # ... queued at most this long; beyond, 429 without a check
-MAX_THROTTLED_ADDRESSES: Final = 10_000
 LOGIN_CSS: Final = "body{font-family:sans-serif;max-width:24em;margin:4em auto}.error{color:#b00}"
 # Console files by name: looked up, never joined into a path.
 CONSOLE_FILES: Final = {
@@ -71,102 +69,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def generate_token() -> str:
     """A fresh random operator token."""
     return secrets.token_urlsafe(24)
-
-
-class ConsoleSessions:
-    """Signed-in browsers, kept here: a random id per sign-in (the cookie), valid until it expires
-    or its browser signs out. Only a hash of each id is kept, so a memory dump holds no cookie."""
-
-    def __init__(self, ttl_s: float = SESSION_TTL_S, max_sessions: int = MAX_SESSIONS) -> None:
-        self.ttl_s = ttl_s
-        self.max_sessions = max_sessions
-        self._expiry: collections.OrderedDict[str, float] = collections.OrderedDict()
-
-    @staticmethod
-    def _key(session_id: str) -> str:
-        return hashlib.sha256(session_id.encode("utf-8", "replace")).hexdigest()
-
-    def create(self, now: float) -> str:
-        """A new session id, valid for :attr:`ttl_s` from ``now``."""
-        session_id = secrets.token_urlsafe(32)
-        self._expiry[self._key(session_id)] = now + self.ttl_s
-        while len(self._expiry) > self.max_sessions:  # the oldest sign-in goes first
-            self._expiry.popitem(last=False)
-        return session_id
-
-    def valid(self, session_id: str, now: float) -> bool:
-        """``session_id`` was issued here, has not expired and was not revoked."""
-        key = self._key(session_id)
-        expiry = self._expiry.get(key)
-        if expiry is None:
-            return False
-        if now >= expiry:
-            del self._expiry[key]
-            return False
-        return True
-
-    def revoke(self, session_id: str) -> None:
-        """Forget ``session_id`` (sign-out, or replaced by a new sign-in)."""
-        self._expiry.pop(self._key(session_id), None)
-
-    def __len__(self) -> int:
-        return len(self._expiry)
-
-
-@dataclass
-class _Attempts:
-    free: float  # wrong presentations this address may still make without waiting
-    updated: float
-    next_slot: float  # when the next throttled attempt may be checked
-
-
-class TokenThrottle:
-    """One throttle for every way of presenting the operator token: bearer header, session cookie,
-    sign-in form.
-
-    An address gets :data:`FREE_FAILURES` wrong presentations (refilled one per
-    :data:`THROTTLE_INTERVAL_S`); after that each attempt from it waits its turn, one per
-    :data:`THROTTLE_INTERVAL_S`, and attempts that would wait longer than :data:`THROTTLE_MAX_WAIT_S`
-    get 429 unchecked. A guesser gets about one guess a second; the right token, even after a
-    burst of wrong ones, is checked within :data:`THROTTLE_MAX_WAIT_S` and never locked out, and
-    a success clears its address's record.
-    """
-
-    def __init__(self) -> None:
-        self._by_address: collections.OrderedDict[str, _Attempts] = collections.OrderedDict()
-
-    def _state(self, address: str, now: float) -> _Attempts:
-        state = self._by_address.pop(address, None) or _Attempts(float(FREE_FAILURES), now, now)
-        state.free = min(float(FREE_FAILURES), state.free + (now - state.updated) / THROTTLE_INTERVAL_S)
-        state.updated = now
-        self._by_address[address] = state
-        while len(self._by_address) > MAX_THROTTLED_ADDRESSES:
-            self._by_address.popitem(last=False)
-        return state
-
-    async def admit(self, address: str) -> float:
-        """Wait until an attempt from ``address`` may be checked: 0.0 then, or (without waiting)
-        the seconds to come back after when its queue is already full."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        state = self._state(address, now)
-        if state.free >= 1.0:
-            return 0.0
-        slot = max(now, state.next_slot)
-        if slot - now > THROTTLE_MAX_WAIT_S:
-            return slot - now
-        state.next_slot = slot + THROTTLE_INTERVAL_S
-        await asyncio.sleep(slot - now)
-        return 0.0
-
-    def failed(self, address: str) -> None:
-        """A wrong token, cookie or password came from ``address``."""
-        state = self._state(address, asyncio.get_running_loop().time())
-        state.free = max(0.0, state.free - 1.0)
-
-    def succeeded(self, address: str) -> None:
-        """The right token came from ``address``: its wrong attempts are forgiven."""
-        self._by_address.pop(address, None)
 
 
 def _is_console_path(path: str) -> bool:
@@ -279,7 +181,7 @@ class Console:
         self.show = show
         self.token = token
         self.sockets: set[web.WebSocketResponse] = set()
-        self.sessions = ConsoleSessions()
+        self.sessions = Sessions()
         self.throttle = TokenThrottle()
         self._trusted_proxies = parse_list(show.settings.trusted_proxies)
 

@@ -14,13 +14,16 @@ browser may do with the answer.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import collections
 import hashlib
 import ipaddress
 import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from aiohttp import web
@@ -33,6 +36,8 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "RateLimiter",
+    "Sessions",
+    "TokenThrottle",
     "add_security_headers",
     "client_address",
     "content_security_policy",
@@ -43,6 +48,12 @@ __all__ = [
 ]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+SESSION_TTL_S: Final = 12 * 3600.0  # a sign-in lasts a working day, then the operator signs in again
+MAX_SESSIONS: Final = 64  # signed-in browsers at once; the oldest sign-in is dropped beyond
+FREE_FAILURES: Final = 5  # wrong token presentations per address before attempts are spaced out
+THROTTLE_INTERVAL_S: Final = 1.0  # then one attempt per address per second ...
+THROTTLE_MAX_WAIT_S: Final = 5.0  # ... queued at most this long; beyond, 429 without a check
+MAX_THROTTLED_ADDRESSES: Final = 10_000
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_LIMITER_KEYS: Final = 10_000  # addresses remembered per limiter; the least recent are forgotten
 
@@ -96,6 +107,103 @@ class RateLimiter:
         while len(self._buckets) > self.max_keys:  # memory stays flat under a spray of addresses
             self._buckets.popitem(last=False)
         return wait
+
+
+class Sessions:
+    """Signed-in browsers, kept here: a random id per sign-in (the cookie), valid until it expires
+    or its browser signs out (the operator console, the rehearsal page). Only a hash of each id is
+    kept, so a memory dump holds no cookie."""
+
+    def __init__(self, ttl_s: float = SESSION_TTL_S, max_sessions: int = MAX_SESSIONS) -> None:
+        self.ttl_s = ttl_s
+        self.max_sessions = max_sessions
+        self._expiry: collections.OrderedDict[str, float] = collections.OrderedDict()
+
+    @staticmethod
+    def _key(session_id: str) -> str:
+        return hashlib.sha256(session_id.encode("utf-8", "replace")).hexdigest()
+
+    def create(self, now: float) -> str:
+        """A new session id, valid for :attr:`ttl_s` from ``now``."""
+        session_id = secrets.token_urlsafe(32)
+        self._expiry[self._key(session_id)] = now + self.ttl_s
+        while len(self._expiry) > self.max_sessions:  # the oldest sign-in goes first
+            self._expiry.popitem(last=False)
+        return session_id
+
+    def valid(self, session_id: str, now: float) -> bool:
+        """``session_id`` was issued here, has not expired and was not revoked."""
+        key = self._key(session_id)
+        expiry = self._expiry.get(key)
+        if expiry is None:
+            return False
+        if now >= expiry:
+            del self._expiry[key]
+            return False
+        return True
+
+    def revoke(self, session_id: str) -> None:
+        """Forget ``session_id`` (sign-out, or replaced by a new sign-in)."""
+        self._expiry.pop(self._key(session_id), None)
+
+    def __len__(self) -> int:
+        return len(self._expiry)
+
+
+@dataclass
+class _Attempts:
+    free: float  # wrong presentations this address may still make without waiting
+    updated: float
+    next_slot: float  # when the next throttled attempt may be checked
+
+
+class TokenThrottle:
+    """One throttle for every way of presenting the operator token: bearer header, session cookie,
+    sign-in form.
+
+    An address gets :data:`FREE_FAILURES` wrong presentations (refilled one per
+    :data:`THROTTLE_INTERVAL_S`); after that each attempt from it waits its turn, one per
+    :data:`THROTTLE_INTERVAL_S`, and attempts that would wait longer than :data:`THROTTLE_MAX_WAIT_S`
+    get 429 unchecked. A guesser gets about one guess a second; the right token, even after a
+    burst of wrong ones, is checked within :data:`THROTTLE_MAX_WAIT_S` and never locked out, and
+    a success clears its address's record.
+    """
+
+    def __init__(self) -> None:
+        self._by_address: collections.OrderedDict[str, _Attempts] = collections.OrderedDict()
+
+    def _state(self, address: str, now: float) -> _Attempts:
+        state = self._by_address.pop(address, None) or _Attempts(float(FREE_FAILURES), now, now)
+        state.free = min(float(FREE_FAILURES), state.free + (now - state.updated) / THROTTLE_INTERVAL_S)
+        state.updated = now
+        self._by_address[address] = state
+        while len(self._by_address) > MAX_THROTTLED_ADDRESSES:
+            self._by_address.popitem(last=False)
+        return state
+
+    async def admit(self, address: str) -> float:
+        """Wait until an attempt from ``address`` may be checked: 0.0 then, or (without waiting)
+        the seconds to come back after when its queue is already full."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        state = self._state(address, now)
+        if state.free >= 1.0:
+            return 0.0
+        slot = max(now, state.next_slot)
+        if slot - now > THROTTLE_MAX_WAIT_S:
+            return slot - now
+        state.next_slot = slot + THROTTLE_INTERVAL_S
+        await asyncio.sleep(slot - now)
+        return 0.0
+
+    def failed(self, address: str) -> None:
+        """A wrong token, cookie or password came from ``address``."""
+        state = self._state(address, asyncio.get_running_loop().time())
+        state.free = max(0.0, state.free - 1.0)
+
+    def succeeded(self, address: str) -> None:
+        """The right token came from ``address``: its wrong attempts are forgiven."""
+        self._by_address.pop(address, None)
 
 
 def parse_json(raw: bytes | bytearray | str) -> Any:
