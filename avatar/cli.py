@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
         help="also read chat from twitch:CHANNEL, youtube:VIDEO_ID or ingest:NAME (repeatable)",
     )
     live.add_argument("--operator-token", help="token for the /console (default: generated and printed once)")
-    live.add_argument("--max-viewers", type=int, help="viewer sessions at once, pending included (default 200)")
+    live.add_argument("--max-viewers", type=int, help="viewers at once, connecting ones too (default 200)")
     live.add_argument(
         "--trusted-proxy",
         dest="trusted_proxies",
@@ -441,7 +441,17 @@ def _run_say(args: argparse.Namespace) -> int:
 
 def _add_rehearse_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scene", type=Path, default=Path("scenes/demo"))
-    parser.add_argument("--host", default="0.0.0.0", help="address the page listens on (default 0.0.0.0)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address the page listens on (default 127.0.0.1: this machine only; others need a token)",
+    )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("AVATAR_REHEARSE_TOKEN") or None,
+        help="token to open the page from other machines (default: generated and printed once when --host "
+        "is not loopback; AVATAR_REHEARSE_TOKEN)",
+    )
     parser.add_argument(
         "--port", type=int, default=8090, help="HTTP port of the /rehearse page (default 8090)"
     )

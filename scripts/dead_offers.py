@@ -60,8 +60,8 @@ async def offer_sdp() -> tuple[str, str]:
 
 def variants(sdp: str) -> dict[str, str]:
     bare = "\r\n".join(line for line in sdp.splitlines() if not line.startswith("a=candidate:")) + "\r\n"
-    # 192.0.2.0/24 is TEST-NET-1: nothing answers, checks go out and time out.
-    silent = re.sub(r"(a=candidate:\S+ \d+ udp \d+ )\S+ \d+", r"\g<1>192.0.2.1 9", sdp)
+    # 198.51.100.0/24 is TEST-NET-2: nothing answers, checks go out and time out.
+    silent = re.sub(r"(a=candidate:\S+ \d+ udp \d+ )\S+ \d+", r"\g<1>198.51.100.1 9", sdp)
     return {"bare": bare, "candidates": silent, "closed": sdp, "concurrent": silent}
 
 

@@ -233,10 +233,12 @@ async def test_the_sign_in_page_never_writes_the_requested_path_into_the_form(co
 
 
 async def test_repeated_failed_logins_are_throttled(console: Console) -> None:
-    statuses = [
-        (await console.client.post("/console/login", data={"token": f"guess{i}"})).status for i in range(12)
-    ]
-    assert statuses[:10] == [401] * 10 and statuses[-1] == 429
+    # A burst of guesses: a few are checked, the rest wait their turn or get 429 unchecked.
+    responses = await asyncio.gather(
+        *(console.client.post("/console/login", data={"token": f"guess{i}"}) for i in range(20))
+    )
+    statuses = [r.status for r in responses]
+    assert set(statuses) == {401, 429} and statuses.count(401) < 15
     assert (await console.client.get("/console/api/state", headers=AUTH)).status == 200
 
 

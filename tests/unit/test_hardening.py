@@ -151,7 +151,7 @@ async def test_never_connecting_offers_leave_no_sessions_threads_files_or_memory
     them, threads and open files are back where they were and RSS has not crept."""
     sdp = await an_offer()
     bare = "\r\n".join(line for line in sdp.splitlines() if not line.startswith("a=candidate:")) + "\r\n"
-    silent = re.sub(r"(a=candidate:\S+ \d+ udp \d+ )\S+ \d+", r"\g<1>192.0.2.1 9", sdp)
+    silent = re.sub(r"(a=candidate:\S+ \d+ udp \d+ )\S+ \d+", r"\g<1>198.51.100.1 9", sdp)
     assert silent != sdp
     async with serving(
         tmp_path, connect_timeout_s=1.0, max_viewers=60, offers_per_minute=1_000_000
