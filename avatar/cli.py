@@ -569,6 +569,19 @@ def _run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+class OneLineFormatter(logging.Formatter):
+    """Log records as one line each: a line break inside a message (a request path, a viewer's
+    text that a call site forgot to quote) is written as ``\\n`` and cannot start a forged
+    record. Tracebacks, added after the message, keep their lines."""
+
+    def __init__(self, like: logging.Formatter | None) -> None:
+        super().__init__(like._fmt if like is not None else None, like.datefmt if like is not None else None)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        line = super().formatMessage(record)
+        return line.replace("\r", "\\r").replace("\n", "\\n").replace("\u2028", "\\u2028")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``avatar`` console script."""
     args = _parser().parse_args(argv)
@@ -576,6 +589,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(OneLineFormatter(handler.formatter))
     for noisy in ("aioice", "aiortc", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     handlers = {

@@ -93,12 +93,12 @@ async def main() -> int:
     parser.add_argument("--connect-timeout", type=float, default=20.0)
     parser.add_argument("--patterns", default="bare,candidates,closed,concurrent")
     parser.add_argument("--scene", default="scenes/demo")
+    parser.add_argument("--settle", type=float, default=60.0, help="seconds of show before the first offer")
     args = parser.parse_args()
     port = free_port()
     env = {**os.environ, "AVATAR_CONNECT_TIMEOUT_S": str(args.connect_timeout)}
-    # The cap and the per-address offer limit would refuse most of a burst from one address; lift
-    # them here so the server really holds every dead session this probe makes.
-    env.setdefault("AVATAR_MAX_VIEWERS", "100000")
+    # Every offer comes from this one address: lift the per-address limit (not the viewer cap) so
+    # the server really holds the dead sessions this probe makes.
     env.setdefault("AVATAR_OFFERS_PER_MINUTE", "1000000")
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "avatar"), "live", "--ice-loopback", "--operator-token", "T",
@@ -115,8 +115,11 @@ async def main() -> int:
         sdp, _ = await offer_sdp()
         offers = variants(sdp)
         async with aiohttp.ClientSession() as session:
-            await asyncio.sleep(10)  # the show settles (models warm)
+            await asyncio.sleep(args.settle)  # the show settles (speech model loaded, voices warm)
             print(json.dumps({"step": "idle", **sample(process)}), flush=True)
+            await asyncio.gather(*(post(session, base, offers["candidates"]) for _ in range(50)))
+            await asyncio.sleep(args.connect_timeout + 5)
+            print(json.dumps({"step": "after first 50", **sample(process)}), flush=True)
             for round_no in range(1, args.rounds + 1):
                 for pattern in args.patterns.split(","):
                     began = time.monotonic()

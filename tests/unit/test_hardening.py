@@ -21,6 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from aiortc import RTCPeerConnection
 
 from avatar.brain.scene import load_scene
+from avatar.cli import OneLineFormatter
 from avatar.config import Settings
 from avatar.events import ChatPosted
 from avatar.media.playout import Playout
@@ -159,10 +160,15 @@ async def test_never_connecting_offers_leave_no_sessions_threads_files_or_memory
         registry = client.app[VIEWERS_KEY]
         show = show_of(client)
 
+        # Connections closed after each offer: the client's keep-alive pool lives in this process
+        # too and would count as the server's open files.
+        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True))
+        url = str(client.make_url("/offer"))
+
         async def post(offer: str) -> int:
-            response = await client.post("/offer", json={"sdp": offer, "type": "offer"})
-            await response.read()
-            return response.status
+            async with http.post(url, json={"sdp": offer, "type": "offer"}) as response:
+                await response.read()
+                return response.status
 
         async def round_of(n: int) -> list[int]:
             statuses: list[int] = []
@@ -170,6 +176,7 @@ async def test_never_connecting_offers_leave_no_sessions_threads_files_or_memory
                 batch = [post((silent, bare, sdp)[i % 3]) for i in range(start, min(n, start + 50))]
                 statuses += await asyncio.gather(*batch)
             await wait_until(lambda: registry.open_sessions == 0, 20, "dead offers to close")
+            await asyncio.sleep(0.5)  # transports finish closing on the next loop turns
             assert registry.open_sessions == 0, "every dead offer was closed"
             assert show.broadcaster.viewers == 0
             return statuses
@@ -190,6 +197,7 @@ async def test_never_connecting_offers_leave_no_sessions_threads_files_or_memory
         assert abs(after_files - files) <= 5, (files, after_files)
         assert _rss_mb() - rss < 50, f"RSS grew {_rss_mb() - rss:.0f} MB over 500 dead offers"
         assert (await (await client.get("/healthz")).json())["viewers"] == 0
+        await http.close()
 
 
 # --- item 10: candidates ------------------------------------------------------------------------
@@ -474,3 +482,18 @@ async def test_healthz_counts_pending_sessions_against_the_cap(tmp_path: Path, l
             await asyncio.sleep(0.1)
         assert registry.open_sessions == 0
         assert (await client.post("/offer", json={"sdp": sdp, "type": "offer"})).status == 200, "room again"
+
+
+def test_the_log_format_keeps_every_record_on_one_line() -> None:
+    formatter = OneLineFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    forged = "/console/x\n2026-12-06 23:59:59,000 INFO avatar.web.console: login ok"
+    record = logging.LogRecord("avatar.web.console", logging.WARNING, __file__, 1, "no %s", (forged,), None)
+    line = formatter.format(record)
+    assert "\n" not in line and "\\n2026-12-06" in line
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        import sys
+
+        record.exc_info = sys.exc_info()
+    assert "Traceback" in formatter.format(record).splitlines()[1], "tracebacks keep their lines"
