@@ -85,6 +85,19 @@ async def post(session: aiohttp.ClientSession, base: str, sdp: str) -> int:
         return response.status
 
 
+def start_show(scene: str, port: int, connect_timeout_s: float) -> subprocess.Popen[str]:
+    """``avatar live`` on loopback, with every offer from this one address allowed."""
+    env = {**os.environ, "AVATAR_CONNECT_TIMEOUT_S": str(connect_timeout_s)}
+    # Every offer comes from this one address: lift the per-address limit (not the viewer cap) so
+    # the server really holds the dead sessions this probe makes.
+    env.setdefault("AVATAR_OFFERS_PER_MINUTE", "1000000")
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "avatar"), "live", "--ice-loopback", "--operator-token", "T",
+         "--scene", scene, "--host", "127.0.0.1", "--port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+
+
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--offers", type=int, default=200, help="offers per pattern and round")
@@ -96,15 +109,7 @@ async def main() -> int:
     parser.add_argument("--settle", type=float, default=60.0, help="seconds of show before the first offer")
     args = parser.parse_args()
     port = free_port()
-    env = {**os.environ, "AVATAR_CONNECT_TIMEOUT_S": str(args.connect_timeout)}
-    # Every offer comes from this one address: lift the per-address limit (not the viewer cap) so
-    # the server really holds the dead sessions this probe makes.
-    env.setdefault("AVATAR_OFFERS_PER_MINUTE", "1000000")
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "avatar"), "live", "--ice-loopback", "--operator-token", "T",
-         "--scene", args.scene, "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )  # fmt: skip
+    server = start_show(args.scene, port, args.connect_timeout)
     base = f"http://127.0.0.1:{port}"
     try:
         assert server.stdout is not None
@@ -114,7 +119,8 @@ async def main() -> int:
         process = psutil.Process(server.pid)
         sdp, _ = await offer_sdp()
         offers = variants(sdp)
-        async with aiohttp.ClientSession() as session:
+        # Connections closed after each request: the server's open files are then its own.
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
             await asyncio.sleep(args.settle)  # the show settles (speech model loaded, voices warm)
             print(json.dumps({"step": "idle", **sample(process)}), flush=True)
             await asyncio.gather(*(post(session, base, offers["candidates"]) for _ in range(50)))

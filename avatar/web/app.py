@@ -59,6 +59,7 @@ async def studio_moved(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     health = request.app[SHOW_KEY].health()
+    health["sessions"] = request.app[VIEWERS_KEY].counts()  # "viewers" counts connecting ones too
     asr = request.app[VIEWERS_KEY].asr
     health["listen"]["speech_model"] = asr.state if asr is not None else "idle"
     return web.json_response(health)

@@ -371,6 +371,12 @@ class ViewerRegistry:
         """Sessions connected or connecting, offers being answered included."""
         return len(self.sessions) + self._joining
 
+    def counts(self) -> dict[str, int]:
+        """Sessions by state, for /healthz: a never-connecting offer is "connecting", not a viewer."""
+        connected = sum(1 for s in self.sessions.values() if s.pc.connectionState == "connected")
+        connecting = self.open_sessions - connected
+        return {"connected": connected, "connecting": connecting, "max": self.max_sessions}
+
     async def join(
         self, sdp: str, kind: str, role: str = "viewer", address: str = ""
     ) -> tuple[ViewerSession, RTCSessionDescription]:

@@ -103,6 +103,8 @@ async def test_offers_over_the_viewer_cap_get_503_with_retry_after(tmp_path: Pat
                 assert "full" in (await response.json())["error"]
         assert statuses == [200, 200, 200, 503, 503]
         assert len(client.app[VIEWERS_KEY].sessions) == 3
+        sessions = (await (await client.get("/healthz")).json())["sessions"]
+        assert sessions == {"connected": 0, "connecting": 3, "max": 3}, "dead offers are not viewers"
         assert (await (await client.get("/healthz")).json())["status"] == "ok"
 
 
@@ -429,7 +431,7 @@ async def test_chat_is_limited_per_address_not_per_connection(client: TestClient
         ViewerSession(show, 30.0, address="198.51.100.20", chat_limit=registry.chat_limit) for _ in range(5)
     ]
     channels = [FakeChannel() for _ in sessions]
-    accepted = len(show.comments)
+    events = show.bus.subscribe()
     try:
         for session, channel in zip(sessions, channels, strict=True):
             session.pc.emit("datachannel", channel)
@@ -443,7 +445,9 @@ async def test_chat_is_limited_per_address_not_per_connection(client: TestClient
     finally:
         for session in sessions:
             await session.close()
-    assert len(show.comments) - accepted == CHAT_BURST + 1, "5 fresh connections x 3 is not 15"
+    posted = [e for e in (events.get_nowait() for _ in range(events.qsize())) if isinstance(e, ChatPosted)]
+    show.bus.unsubscribe(events)
+    assert len(posted) == CHAT_BURST + 1, "5 fresh connections x 3 is not 15"
     limited = sum(1 for c in channels for m in c.sent if m["type"] == "notice" and "too fast" in m["text"])
     assert limited == 15 - CHAT_BURST
     assert not [m for m in other.sent if m["type"] == "notice"]
