@@ -13,8 +13,8 @@ The driver (:func:`soak_live`, used by ``scripts/soak.py --live`` and
 ``tests/unit/test_soak_live.py``) connects rounds of :class:`~avatar.web.load.LoadViewer` (the first
 ones decode video), keeps one chatting viewer, and samples the child from ``/proc``, ``/healthz``
 and ``/metrics``. A stall is a gap of more than a second in which ``/healthz`` frames did not move;
-a fault is recovered when ``/healthz`` says ``ok`` again with frames moving (and, for the answerer,
-when a question is answered again).
+a fault is recovered when ``/healthz`` says ``ok`` again with frames moving (for the answerer, once
+the brain has been restarted: its watchdog waits ``BRAIN_HANG_S`` of no progress first, by design).
 """
 
 from __future__ import annotations
@@ -139,6 +139,7 @@ def serve(scene: Path, port: int, database: Path) -> int:
     from aiohttp import web
 
     from avatar.brain.scene import load_scene
+    from avatar.cli import _llm_spec
     from avatar.config import load_settings
     from avatar.modes.live import LiveShow
     from avatar.ops import operations
@@ -154,6 +155,7 @@ def serve(scene: Path, port: int, database: Path) -> int:
         operator_token=TOKEN,
         database=database,
         offers_per_minute=1_000_000,  # every soak viewer comes from this machine's one address
+        llm=_llm_spec(None, load_scene(scene).llm),  # the phrasing model avatar live would use
     )
     use_loopback_only()
 
@@ -323,17 +325,23 @@ async def soak_live(
                 while time.monotonic() < end:
                     name = HOSTILE_NAMES[index % len(HOSTILE_NAMES)]
                     talker = LoadViewer(child.base, decode=False, chat=name)
+                    sent: set[str] = set()
                     try:
                         await asyncio.wait_for(talker.connect(http), 30)
                         for _ in range(20):  # a viewer chats for a minute, then another comes
                             if time.monotonic() >= end:
                                 break
-                            if talker.say(CHAT[index % len(CHAT)]):
+                            text = f"{CHAT[index % len(CHAT)]} ({index})"
+                            if talker.say(text):
                                 report.chats_sent += 1
+                                sent.add(text)
                             index += 1
                             await asyncio.sleep(chat_every_s)
                         await asyncio.sleep(1.0)
-                        report.chats_accepted += sum(1 for m in talker.received if m.get("type") == "chat")
+                        # Accepted chat comes back to every viewer; refused chat as a notice.
+                        report.chats_accepted += sum(
+                            1 for m in talker.received if m.get("type") == "chat" and m.get("text") in sent
+                        )
                     except (TimeoutError, RuntimeError, aiohttp.ClientError):
                         report.viewers_failed += 1
                     finally:
@@ -366,6 +374,9 @@ async def soak_live(
                     elif kind == "answerer":
                         child.process.send_signal(signal.SIGUSR2)
                         await _chat_once(http, child.base, "how much is the desk lamp?")
+                        # The hang starts when the question reaches the brain; the watchdog needs
+                        # BRAIN_HANG_S of no progress to call it hung, by design.
+                        began = time.monotonic()
                     else:
                         good = products.read_bytes()
                         products.write_text("products: [ {id: broken\n", encoding="utf-8")

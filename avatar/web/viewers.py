@@ -36,7 +36,7 @@ from avatar.listen.listener import Listener, SharedASR, Transcriber, mono_pcm, s
 from avatar.listen.vad import COHOST_VAD
 from avatar.media.broadcaster import ProgrammeTrack
 from avatar.media.fanout import FanoutHub, bind_fanout_tracks
-from avatar.media.peer import release_peer_connection
+from avatar.media.peer import release_peer_connection, return_free_memory
 from avatar.modes.live import NOTICES, LiveShow
 from avatar.web.guard import RateLimiter, parse_json, parse_list
 
@@ -51,6 +51,9 @@ CANDIDATE_TYPES = frozenset({"host", "srflx", "prflx", "relay"})
 # a little more than one viewer's own limit, so a household behind one address can still talk.
 CHAT_BURST = 5
 CHAT_REFILL_S = 2.0
+# After this many sessions closed, the C heap's free pages go back to the system (see
+# return_free_memory): a burst of dead offers otherwise leaves RSS at its high-water mark.
+TRIM_AFTER_CLOSED = 20
 
 
 class SignalingError(ValueError):
@@ -359,6 +362,7 @@ class ViewerRegistry:
         self.max_sessions = max_sessions if max_sessions is not None else show.settings.max_viewers
         self.chat_limit = RateLimiter(CHAT_BURST, CHAT_REFILL_S)
         self._joining = 0  # offers being answered now: they count against the cap too
+        self._closed_since_trim = 0
         s = show.settings
         self.fanout = FanoutHub(show.broadcaster, show.clock, s.width, s.height, s.fps) if s.fanout else None
         self.sessions: dict[str, ViewerSession] = {}
@@ -414,6 +418,10 @@ class ViewerRegistry:
     async def _forget_when_closed(self, session: ViewerSession) -> None:
         await session.closed.wait()
         self.sessions.pop(session.id, None)
+        self._closed_since_trim += 1
+        if self._closed_since_trim >= TRIM_AFTER_CLOSED:
+            self._closed_since_trim = 0
+            await asyncio.get_running_loop().run_in_executor(None, return_free_memory)
 
     async def close_all(self) -> None:
         """Close every session (server shutdown)."""

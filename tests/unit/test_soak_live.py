@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from avatar.ops.operations import BRAIN_HANG_S
 from tests.fakes import DEMO_SCENE
 from tests.soak_live import soak_live
 
@@ -22,7 +23,9 @@ async def test_ten_minutes_of_the_real_show_in_real_time(tmp_path: Path) -> None
     assert len(report.minutes) >= 9, summary
     assert (tmp_path / "soak.csv").is_file() and (tmp_path / "soak.png").is_file()
     assert {f["kind"] for f in report.faults} == {"tts", "answerer", "products"}, summary
-    assert all(f["recovered_s"] is not None and f["recovered_s"] <= 5.0 for f in report.faults), summary
+    for fault in report.faults:  # a hung answer is only called hung after BRAIN_HANG_S, by design
+        limit = 5.0 + (BRAIN_HANG_S if fault["kind"] == "answerer" else 0.0)
+        assert fault["recovered_s"] is not None and fault["recovered_s"] <= limit, summary
     assert all(f.get("reload_status", 400) == 400 for f in report.faults), "a corrupt file is refused"
     assert report.stalls_over_1s == [], summary
     assert report.server_errors == 0 and report.viewers_failed == 0, summary
