@@ -169,12 +169,20 @@ class TokenThrottle:
     a success clears its address's record.
     """
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        free_failures: int = FREE_FAILURES,
+        interval_s: float = THROTTLE_INTERVAL_S,
+        max_wait_s: float = THROTTLE_MAX_WAIT_S,
+    ) -> None:
+        self.free_failures = free_failures
+        self.interval_s = interval_s
+        self.max_wait_s = max_wait_s
         self._by_address: collections.OrderedDict[str, _Attempts] = collections.OrderedDict()
 
     def _state(self, address: str, now: float) -> _Attempts:
-        state = self._by_address.pop(address, None) or _Attempts(float(FREE_FAILURES), now, now)
-        state.free = min(float(FREE_FAILURES), state.free + (now - state.updated) / THROTTLE_INTERVAL_S)
+        state = self._by_address.pop(address, None) or _Attempts(float(self.free_failures), now, now)
+        state.free = min(float(self.free_failures), state.free + (now - state.updated) / self.interval_s)
         state.updated = now
         self._by_address[address] = state
         while len(self._by_address) > MAX_THROTTLED_ADDRESSES:
@@ -190,9 +198,9 @@ class TokenThrottle:
         if state.free >= 1.0:
             return 0.0
         slot = max(now, state.next_slot)
-        if slot - now > THROTTLE_MAX_WAIT_S:
+        if slot - now > self.max_wait_s:
             return slot - now
-        state.next_slot = slot + THROTTLE_INTERVAL_S
+        state.next_slot = slot + self.interval_s
         await asyncio.sleep(slot - now)
         return 0.0
 
