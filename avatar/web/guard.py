@@ -7,7 +7,8 @@ browser may do with the answer.
 - :func:`origin_middleware`: a state-changing request (POST, ...) or a WebSocket upgrade whose
   ``Origin`` is another site gets 403, so a page elsewhere cannot act with the operator's cookie.
 - :func:`add_security_headers`: every response says what the browser may run (a Content Security
-  Policy without inline scripts), who may frame it, not to sniff types and not to leak referrers.
+  Policy without inline scripts), who may frame it, not to sniff types, and to send referrers to
+  this site only.
 - :func:`parse_json`: a request body as JSON, where ``'[' * 30000`` is a ValueError like any bad
   body instead of a RecursionError.
 """
@@ -308,7 +309,10 @@ def add_security_headers(
         private = request.path == private_prefix or request.path.startswith(private_prefix + "/")
         headers.setdefault("Content-Security-Policy", private_policy if private else policy)
         headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
+        # Not "no-referrer": with it browsers send "Origin: null" on the page's own form posts (the
+        # sign-in), which the Origin check must refuse. "same-origin" keeps the real origin for this
+        # site and sends nothing (Origin null) to others.
+        headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if private or not ancestors:  # the older header for browsers without frame-ancestors
             headers.setdefault("X-Frame-Options", "SAMEORIGIN")

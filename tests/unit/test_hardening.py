@@ -344,7 +344,7 @@ async def test_every_response_carries_the_security_headers(client: TestClient[An
     policy = headers["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "frame-ancestors" in policy
     assert headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Referrer-Policy"] == "same-origin"
 
 
 def test_pages_have_no_inline_scripts_or_styles() -> None:
