@@ -84,6 +84,7 @@ class SoakReport:
 
     minutes: list[Minute] = field(default_factory=list)
     stalls_over_1s: list[float] = field(default_factory=list)
+    stalls_at_s: list[float] = field(default_factory=list)  # seconds into the soak each stall ended
     faults: list[dict[str, Any]] = field(default_factory=list)
     viewers_joined: int = 0
     viewers_failed: int = 0
@@ -109,9 +110,7 @@ class SoakReport:
         rows = [m for m in self.minutes if m.minute >= warmup_minutes] or self.minutes
         return {
             "minutes": len(self.minutes),
-            "rss_mb": {"first": self.minutes[0].rss_mb, "last": self.minutes[-1].rss_mb}
-            if self.minutes
-            else {},
+            "rss_mb": [m.rss_mb for m in self.minutes[:1] + self.minutes[-1:]],
             "rss_slope_mb_per_hour_after_warmup": self.rss_slope_mb_per_hour(warmup_minutes),
             "threads_after_warmup": [min(m.threads for m in rows), max(m.threads for m in rows)]
             if rows
@@ -120,6 +119,7 @@ class SoakReport:
             if rows
             else [],
             "stalls_over_1s": self.stalls_over_1s,
+            "stalls_at_s": self.stalls_at_s,
             "faults": self.faults,
             "viewers_joined": self.viewers_joined,
             "viewers_failed": self.viewers_failed,
@@ -277,7 +277,8 @@ async def soak_live(
     report = SoakReport()
     frames_seen: list[tuple[float, int]] = []
     state: dict[str, Any] = {"stalls": 0, "faults": 0, "status": "ok", "frames": 0}
-    end = time.monotonic() + minutes * 60.0
+    began_at = time.monotonic()
+    end = began_at + minutes * 60.0
     try:
         await asyncio.get_running_loop().run_in_executor(None, child.wait_ready)
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
@@ -301,6 +302,7 @@ async def soak_live(
                             gap = now - last_change
                             if last_frames >= 0 and gap > 1.0 + 0.25:  # the poll's own period
                                 report.stalls_over_1s.append(round(gap, 2))
+                                report.stalls_at_s.append(round(now - began_at, 1))
                                 state["stalls"] += 1
                             last_frames, last_change = data["frames"], now
                         frames_seen.append((now, data["frames"]))

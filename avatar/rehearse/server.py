@@ -295,9 +295,11 @@ async def _json_body(request: web.Request) -> Any:
     """The request's JSON (ValueError for a bad, huge or too deeply nested body)."""
     if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
         raise ValueError("body too large")
-    raw = await request.content.read(MAX_JSON_BYTES + 1)
-    if len(raw) > MAX_JSON_BYTES:
-        raise ValueError("body too large")
+    raw = bytearray()  # read(n) returns what has arrived so far: read to the end
+    while chunk := await request.content.read(MAX_JSON_BYTES + 1 - len(raw)):
+        raw += chunk
+        if len(raw) > MAX_JSON_BYTES:
+            raise ValueError("body too large")
     return parse_json(raw) if raw else {}
 
 
