@@ -349,7 +349,7 @@ async def soak_live(
                     finally:
                         await talker.close()
 
-            async def recovered(kind: str, began: float, frames_at: int) -> float | None:
+            async def recovered(kind: str, began: float, frames_at: int, restarts_at: float) -> float | None:
                 """Seconds until the show is healthy again after the fault (None: not in 30 s)."""
                 while time.monotonic() - began < 30.0:
                     await asyncio.sleep(0.2)
@@ -357,7 +357,7 @@ async def soak_live(
                         if kind != "answerer":
                             return round(time.monotonic() - began, 2)
                         metrics = await (await http.get(child.base + "/metrics")).text()
-                        if _metric(metrics, "avatar_stage_restarts_total", stage="brain") >= 1:
+                        if _metric(metrics, "avatar_stage_restarts_total", stage="brain") > restarts_at:
                             return round(time.monotonic() - began, 2)
                 return None
 
@@ -370,6 +370,8 @@ async def soak_live(
                     kind = kinds[index % len(kinds)]
                     index += 1
                     began, frames_at = time.monotonic(), int(state["frames"])
+                    metrics = await (await http.get(child.base + "/metrics")).text()
+                    restarts_at = _metric(metrics, "avatar_stage_restarts_total", stage="brain")
                     detail: dict[str, Any] = {"kind": kind, "at_s": round(began - start, 1)}
                     if kind == "tts":
                         child.process.send_signal(signal.SIGUSR1)
@@ -388,7 +390,7 @@ async def soak_live(
                         ) as response:  # fmt: skip
                             detail["reload_status"] = response.status
                         products.write_bytes(good)
-                    detail["recovered_s"] = await recovered(kind, began, frames_at)
+                    detail["recovered_s"] = await recovered(kind, began, frames_at, restarts_at)
                     report.faults.append(detail)
                     state["faults"] += 1
 
