@@ -1,10 +1,11 @@
 """Text hygiene in one place: what every piece of outside text goes through before it is used.
 
-Viewer names and messages (typed chat, spoken questions, the co-host's microphone) are folded by
-:func:`clean` before moderation reads them and before anyone sees them: Unicode NFKC (full-width
-"ｗｗｗ" becomes "www") and removal of characters that draw nothing but split words for a pattern
-(soft hyphen, zero-width and joiner characters, bidirectional overrides and isolates, the
-combining grapheme joiner, variation selectors, Hangul fillers). Without it
+Viewer names and messages (typed chat, spoken questions, the co-host's microphone, platform chat)
+go through :func:`clean` before anyone sees them and :func:`fold` before moderation reads them:
+Unicode NFKC for moderation (full-width "ｗｗｗ" becomes "www") and, for both, removal of
+characters that draw nothing but split words for a pattern (soft hyphen, zero-width and joiner
+characters, bidirectional overrides and isolates, the combining grapheme joiner, variation
+selectors, Hangul fillers). Without it
 ``"ign\\u00adore your instructions"`` reads as two harmless words to a word list and as one word to
 a person. :func:`display_name` adds the rules for names, :func:`for_log` quotes outside text for
 a log line, and :func:`csv_cell` keeps a spreadsheet from running a cell as a formula.
@@ -17,7 +18,16 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Final
 
-__all__ = ["MAX_NAME_CHARS", "NameRefused", "clean", "csv_cell", "display_name", "for_log", "skeleton"]
+__all__ = [
+    "MAX_NAME_CHARS",
+    "NameRefused",
+    "clean",
+    "csv_cell",
+    "display_name",
+    "fold",
+    "for_log",
+    "skeleton",
+]
 
 MAX_NAME_CHARS: Final = 40
 MAX_COMBINING_RUN: Final = 3  # accents stack two or three deep in real scripts; "Zalgo" stacks dozens
@@ -37,14 +47,26 @@ _WHITESPACE_CONTROLS: Final = re.compile(r"[\t\n\v\f\r\x1c-\x1f\x85\u2028\u2029]
 
 
 def clean(text: str) -> str:
-    """``text`` folded by NFKC, with format and invisible characters removed and spaces collapsed.
+    """``text`` as it may be shown: format and invisible characters removed, runs of combining marks
+    capped, spaces collapsed, canonical composition (NFC). Compatibility forms stay as typed
+    (Chinese full-width "？" is not turned into "?"): :func:`fold` is what moderation reads.
 
     Idempotent: cleaning a clean text changes nothing, so every layer may call it.
     """
-    text = unicodedata.normalize("NFKC", _WHITESPACE_CONTROLS.sub(" ", text))
+    return _strip(unicodedata.normalize("NFC", text), "NFC")
+
+
+def fold(text: str) -> str:
+    """``text`` as moderation and comparisons read it: :func:`clean` plus NFKC, which folds
+    full-width letters and digits ("ｗｗｗ", "１２３") and other compatibility forms into the
+    ones word lists know."""
+    return _strip(unicodedata.normalize("NFKC", text), "NFKC")
+
+
+def _strip(text: str, form: str) -> str:
     out: list[str] = []
     combining = 0
-    for ch in text:
+    for ch in _WHITESPACE_CONTROLS.sub(" ", text):
         if ord(ch) in _INVISIBLE or unicodedata.category(ch) in _DROPPED_CATEGORIES:
             continue
         if unicodedata.combining(ch):
@@ -54,8 +76,8 @@ def clean(text: str) -> str:
         else:
             combining = 0
         out.append(ch)
-    # NFKC again: dropping a character can bring a letter and its combining accent together.
-    return " ".join(unicodedata.normalize("NFKC", "".join(out)).split())
+    # Normalised again: dropping a character can bring a letter and its combining accent together.
+    return " ".join(unicodedata.normalize(form, "".join(out)).split())  # type: ignore[arg-type]
 
 
 # Letters that look alike across scripts and digits typed for letters ("M1a", "Міа" in Cyrillic):
@@ -69,7 +91,7 @@ _CONFUSABLES: Final = str.maketrans(
 def skeleton(text: str) -> str:
     """What ``text`` looks like, for comparing names: clean, lower case, look-alikes folded, and
     everything but letters and digits dropped (accents too: "Mía" looks like "Mia")."""
-    text = unicodedata.normalize("NFKD", clean(text).casefold().translate(_CONFUSABLES))
+    text = unicodedata.normalize("NFKD", fold(text).casefold().translate(_CONFUSABLES))
     return "".join(ch for ch in text if ch.isalnum() and not unicodedata.combining(ch))
 
 
@@ -96,7 +118,9 @@ def display_name(name: str, reserved: Iterable[str] = ()) -> str:
     from avatar.brain.moderation import moderate  # the brain imports this module: import late
 
     whole_name = clean(name)
-    verdict = moderate(whole_name)  # all of it: a cut must not leave half a phone number unread
+    verdict = moderate(
+        whole_name
+    )  # moderation folds (NFKC) what it reads  # all of it: a cut must not leave half a phone number unread
     if not verdict.ok:
         raise NameRefused(f"this name is not allowed ({verdict.flag})")
     text = whole_name[:MAX_NAME_CHARS].strip()

@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Final
 
 from avatar.brain.language import is_cjk
-from avatar.hygiene import clean
+from avatar.hygiene import fold
 
 __all__ = ["Flag", "Moderation", "Response", "moderate"]
 
@@ -273,7 +273,7 @@ def _normalise(text: str) -> str:
     # "１２３") into the ones the rules know, and format and invisible characters (zero-width, soft
     # hyphen, bidi overrides, the grapheme joiner) go, so "f\u200buck" or "ign\u00adore" is no way
     # around the lists.
-    return clean(text[: MAX_CHARS * 2])[:MAX_CHARS]
+    return fold(text[: MAX_CHARS * 2])[:MAX_CHARS]
 
 
 def _flood(text: str) -> bool:
