@@ -91,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
         help="also read chat from twitch:CHANNEL, youtube:VIDEO_ID or ingest:NAME (repeatable)",
     )
     live.add_argument("--operator-token", help="token for the /console (default: generated and printed once)")
+    live.add_argument("--max-viewers", type=int, help="viewers at once, connecting ones too (default 200)")
+    live.add_argument(
+        "--trusted-proxy",
+        dest="trusted_proxies",
+        help="comma-separated reverse-proxy addresses whose X-Forwarded-For is believed",
+    )
+    live.add_argument(
+        "--allowed-origins", help="comma-separated other sites (https://shop.example) that may embed the page"
+    )
     live.add_argument("--database", type=Path, help="SQLite file for records and restarts (default .data/)")
     live.add_argument("--retention-days", type=float, help="delete records older than this (default 30)")
     _add_llm_option(live)
@@ -214,6 +223,9 @@ def _run_live(args: argparse.Namespace) -> int:
         fps=args.fps,
         ice_loopback=args.ice_loopback,
         operator_token=args.operator_token,
+        max_viewers=args.max_viewers,
+        trusted_proxies=args.trusted_proxies,
+        allowed_origins=args.allowed_origins,
         database=args.database,
         retention_days=args.retention_days,
         asr_model=args.asr_model,
@@ -448,7 +460,17 @@ def _run_say(args: argparse.Namespace) -> int:
 
 def _add_rehearse_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scene", type=Path, default=Path("scenes/demo"))
-    parser.add_argument("--host", default="0.0.0.0", help="address the page listens on (default 0.0.0.0)")
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address the page listens on (default 127.0.0.1: this machine only; others need a token)",
+    )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("AVATAR_REHEARSE_TOKEN") or None,
+        help="token to open the page from other machines (default: generated and printed once when --host "
+        "is not loopback; AVATAR_REHEARSE_TOKEN)",
+    )
     parser.add_argument(
         "--port", type=int, default=8090, help="HTTP port of the /rehearse page (default 8090)"
     )
@@ -573,6 +595,19 @@ def _run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+class OneLineFormatter(logging.Formatter):
+    """Log records as one line each: a line break inside a message (a request path, a viewer's
+    text that a call site forgot to quote) is written as ``\\n`` and cannot start a forged
+    record. Tracebacks, added after the message, keep their lines."""
+
+    def __init__(self, like: logging.Formatter | None) -> None:
+        super().__init__(like._fmt if like is not None else None, like.datefmt if like is not None else None)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        line = super().formatMessage(record)
+        return line.replace("\r", "\\r").replace("\n", "\\n").replace("\u2028", "\\u2028")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``avatar`` console script."""
     args = _parser().parse_args(argv)
@@ -580,6 +615,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(OneLineFormatter(handler.formatter))
     for noisy in ("aioice", "aiortc", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     handlers = {

@@ -28,6 +28,13 @@ class Settings:
     voices: Path | None = None  # voices folder; None = the repository's voices/
     ice_loopback: bool = False  # offer 127.0.0.1 ICE candidates (loopback-only tests and demos)
     connect_timeout_s: float = 20.0  # close viewer connections not connected by then
+    # STUN servers for the server's own public address (behind NAT); comma-separated, "" for none.
+    # Not used with ice_loopback: each lookup costs a resolver thread and a packet per viewer.
+    stun_servers: str = "stun:stun.l.google.com:19302"
+    max_viewers: int = 200  # pending + connected viewer sessions; more offers get 503 + Retry-After
+    offers_per_minute: int = 30  # offers one address may make per minute (then 429 + Retry-After)
+    trusted_proxies: str = ""  # comma-separated proxy addresses whose X-Forwarded-For names the viewer
+    allowed_origins: str = ""  # comma-separated other sites that may post to / frame this one
     fanout: bool = True  # encode video/audio once and share the packets (False: aiortc encodes per viewer)
     operator_token: str = ""  # console token; empty = `avatar live` generates one and prints it
     database: Path | None = None  # SQLite file of the show's records; None = <cache>/avatar.sqlite3
@@ -47,6 +54,10 @@ class Settings:
             raise ValueError("fps: must be from 5 to 30")
         if not 0 <= self.port < 65536:
             raise ValueError("port: must be from 0 (any free port) to 65535")
+        if self.max_viewers < 1:
+            raise ValueError("max_viewers: must be at least 1")
+        if self.offers_per_minute < 1:
+            raise ValueError("offers_per_minute: must be at least 1")
         if not self.retention_days > 0:
             raise ValueError("retention_days: must be more than 0")
         if self.barge_in is not None and self.barge_in not in BARGE_IN_MODES:

@@ -12,13 +12,13 @@ collect abuse either.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
 from avatar.brain.language import is_cjk
+from avatar.hygiene import fold
 
 __all__ = ["Flag", "Moderation", "Response", "moderate"]
 
@@ -269,10 +269,11 @@ _RULES: Final[tuple[tuple[Flag, str, re.Pattern[str]], ...]] = (
 
 
 def _normalise(text: str) -> str:
-    # NFKC folds full-width letters and digits ("ｗｗｗ", "１２３") into the ones the rules know;
-    # zero-width characters are dropped so "f\u200buck" is not a way around the list.
-    text = unicodedata.normalize("NFKC", text[:MAX_CHARS])
-    return re.sub(r"[\u200b-\u200f\u2060\ufeff]", "", text)
+    # The one text-hygiene pass (avatar.hygiene): NFKC folds full-width letters and digits ("ｗｗｗ",
+    # "１２３") into the ones the rules know, and format and invisible characters (zero-width, soft
+    # hyphen, bidi overrides, the grapheme joiner) go, so "f\u200buck" or "ign\u00adore" is no way
+    # around the lists.
+    return fold(text[: MAX_CHARS * 2])[:MAX_CHARS]
 
 
 def _flood(text: str) -> bool:

@@ -14,6 +14,9 @@ Breaking those edges after ``close()`` hands the whole graph back to reference c
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import functools
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # egress imports this module; aiortc itself loads only where a connection is made
@@ -50,3 +53,27 @@ def _clear_ice_check_list(ice: object) -> None:
     check_list = getattr(connection, "_check_list", None)
     if isinstance(check_list, list):
         check_list.clear()
+
+
+@functools.cache
+def _malloc_trim() -> Any:
+    name = ctypes.util.find_library("c")
+    try:
+        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    except OSError:
+        return None
+
+
+def return_free_memory() -> bool:
+    """Hand the C heap's free pages back to the system (glibc ``malloc_trim``; False elsewhere).
+
+    A burst of connections that come and go (offers that never connect, a round of viewers)
+    leaves the main heap with free chunks between live ones, which glibc keeps: RSS stays at the
+    burst's high-water mark. Trimming after a burst makes RSS follow the sessions that are left.
+    Takes milliseconds on a large heap: call it off the event loop.
+    """
+    trim = _malloc_trim()
+    if trim is None:
+        return False
+    trim(0)
+    return True

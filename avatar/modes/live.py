@@ -36,6 +36,7 @@ from avatar.config import Settings
 from avatar.engines.tts.voices import load_voice
 from avatar.errors import DataError
 from avatar.events import Caption, ChatPosted, EventBus, Notice, ProductShown
+from avatar.hygiene import NameRefused, clean, display_name
 from avatar.media.broadcaster import Broadcaster
 from avatar.media.clock import Clock, LoopClock
 from avatar.media.playout import NowPlaying, Playout
@@ -274,13 +275,24 @@ class LiveShow:
             self.product_id = self.run_of_show.current_product_id
 
     # -- inputs ----------------------------------------------------------------------------------
+    def shown_name(self, name: str) -> str:
+        """A viewer's name as it may be shown and spoken: cleaned and moderated, and never the
+        host's, the co-host's or the operator's (``"viewer"`` instead; see :func:`display_name`)."""
+        try:
+            return display_name(name, (self.scene.persona.name,))
+        except NameRefused:
+            return "viewer"
+
     def submit_comment(self, viewer_id: str, name: str, text: str, platform: str = "") -> Verdict:
         """A viewer's chat message: queued for the host, or refused with a notice to that viewer.
 
         ``platform``: where it was written ("" the viewer page; "twitch", "youtube", an ingest
         source), shown with it on the ticker and in the console; ``viewer_id`` is then
-        ``platform:user`` so limits apply per platform user.
+        ``platform:user`` so limits apply per platform user. Every source (typed chat, a spoken
+        question, a platform's chat) comes through here, so name and text are cleaned here
+        (:mod:`avatar.hygiene`) before moderation, the queue, the console and the ticker see them.
         """
+        name, text = self.shown_name(name), clean(text)
         merged, now = self.comments.merged, self.clock.now()
         verdict = self.comments.submit(viewer_id, name, text, now)
         if verdict is Verdict.ACCEPTED:
@@ -310,6 +322,7 @@ class LiveShow:
 
     def cohost_said(self, name: str, text: str) -> Verdict:
         """The co-host's final transcript: to the brain as the co-host, ahead of viewer chat."""
+        text = clean(text)
         merged, now = self.comments.merged, self.clock.now()
         verdict = self.comments.submit("studio", name, text, now, role=COHOST)
         if verdict is Verdict.ACCEPTED:
@@ -331,7 +344,7 @@ class LiveShow:
 
     def viewer_joined(self, name: str) -> None:
         """A viewer's page connected: greet them when chat is quiet (rate-limited)."""
-        self.director.viewer_joined(name, self.clock.now())
+        self.director.viewer_joined(self.shown_name(name), self.clock.now())
 
     def health(self) -> dict[str, Any]:
         """What /healthz reports."""

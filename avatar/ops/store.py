@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
+from avatar.hygiene import csv_cell
 from avatar.ops.audience import audience_series
 
 log = logging.getLogger(__name__)
@@ -330,7 +331,8 @@ class Store:
             writer = csv.writer(out)
             writer.writerow([column[0] for column in cursor.description])
             for row in cursor:
-                writer.writerow(row)
+                # Viewer text (names, questions) must not run as a formula in the spreadsheet.
+                writer.writerow([csv_cell(value) for value in row])
             return out.getvalue()
 
         return await self._read(run)

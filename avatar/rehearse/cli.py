@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import json
+import secrets
 import sys
 from pathlib import Path
 
@@ -74,6 +76,16 @@ def _offline(args: argparse.Namespace, scene: Scene, store: SessionStore) -> int
     return 0
 
 
+def _loopback(host: str) -> bool:
+    """``host`` is a loopback address or name: the page is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _serve(args: argparse.Namespace, scene: Scene, store: SessionStore) -> int:
     from aiohttp import web
 
@@ -82,8 +94,17 @@ def _serve(args: argparse.Namespace, scene: Scene, store: SessionStore) -> int:
     from avatar.rehearse.server import RehearsalServer, create_rehearsal_app
 
     presenter = Presenter(scene, cache_dir("rehearse", Path(scene.root).name))
+    token: str | None = args.token
+    generated = token is None and not _loopback(args.host)
+    if generated:  # reachable from other machines: never without a token
+        token = secrets.token_urlsafe(24)
     server = RehearsalServer(
-        scene, store, lambda: _asr(args.asr, scene.language), presenter=presenter, schedule=_schedule(args)
+        scene,
+        store,
+        lambda: _asr(args.asr, scene.language),
+        presenter=presenter,
+        schedule=_schedule(args),
+        token=token,
     )
 
     async def serve() -> None:
@@ -92,6 +113,8 @@ def _serve(args: argparse.Namespace, scene: Scene, store: SessionStore) -> int:
         await web.TCPSite(runner, args.host, args.port).start()
         shown = "localhost" if args.host in {"0.0.0.0", "::"} else args.host
         print(f"avatar: rehearse {scene.name} at http://{shown}:{args.port}/rehearse", flush=True)
+        if generated:  # printed once, never logged
+            print(f"avatar: rehearsal token {token} (other machines sign in at /rehearse/login)", flush=True)
         try:
             await asyncio.Event().wait()
         finally:

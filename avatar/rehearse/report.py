@@ -14,11 +14,11 @@ from typing import Any, Final
 
 from avatar.rehearse.metrics import PACE_RANGE
 
-__all__ = ["el", "progress_svg", "render_html", "write_report"]
+__all__ = ["CSS", "el", "progress_svg", "render_html", "write_report"]
 
 _W: Final = 720
 _SVG_NS: Final = "http://www.w3.org/2000/svg"
-_CSS: Final = (
+CSS: Final = (
     "body{font-family:system-ui,sans-serif;margin:24px auto;max-width:760px;color:#1d2333}"
     "h1{font-size:1.5em;margin-bottom:0} h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #dde}"
     ".sub{color:#667} .scores{display:flex;flex-wrap:wrap;gap:8px}"
@@ -199,7 +199,7 @@ def render_html(report: dict[str, Any], history: Sequence[dict[str, Any]] = ()) 
     sub = " · ".join(escape(str(report[k])) for k in ("host", "scene", "started_at"))
     out = [
         '<!doctype html><html lang="en"><head><meta charset="utf-8">',
-        f"<title>Rehearsal report: {name}</title><style>{_CSS}</style></head><body>",
+        f"<title>Rehearsal report: {name}</title><style>{CSS}</style></head><body>",
         el("h1", f"Rehearsal: {name}"),
         el(
             "p",

@@ -8,15 +8,26 @@ Stopping a take (or leaving it: closing the page, or no audio for ``idle_timeout
 saves it, and serves the report at ``/rehearse/report/<id>``.
 
 Takes are keyed by a random id and each has its own lock, so two hosts rehearsing at once never see
-each other's audio, transcript or report.
+each other's audio, transcript or report. A take belongs to the browser that started it (a random
+``avatar_rehearser`` cookie): another browser that learns its id gets 404, for the take and its
+report. The server listens on loopback by default; reached from another address it wants the
+rehearsal token (bearer header, or a sign-in that makes a session cookie), throttled like the
+operator console. Once a take's report is saved its audio is let go, and the avatar picture only
+captions lines the server itself generated (the audience's questions).
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import hashlib
+import hmac
+import ipaddress
 import logging
+import math
 import re
+import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,14 +39,25 @@ from aiohttp import web
 
 from avatar.brain.scene import Scene
 from avatar.engines.worker import ModelWorker
+from avatar.hygiene import clean, for_log
 from avatar.media.clock import Clock, LoopClock
 from avatar.rehearse.audience import AudienceSchedule
 from avatar.rehearse.metrics import SILENT_DBFS, count_fillers, long_pauses, pace
 from avatar.rehearse.presenter import Presenter
+from avatar.rehearse.report import CSS as REPORT_CSS
 from avatar.rehearse.report import render_html
 from avatar.rehearse.session import Recognizer, Take
 from avatar.rehearse.store import SessionStore
 from avatar.rehearse.timed import words_of
+from avatar.web.guard import (
+    Handler,
+    Sessions,
+    TokenThrottle,
+    add_security_headers,
+    content_security_policy,
+    origin_middleware,
+    parse_json,
+)
 
 __all__ = ["STATIC_DIR", "RehearsalServer", "create_rehearsal_app"]
 
@@ -46,6 +68,11 @@ MAX_CHUNK_BYTES: Final = 16_000 * 2 * 5  # five seconds of 16 kHz int16 per post
 MAX_TAKE_S: Final = 15 * 60.0  # a segment rehearsal is minutes; this bounds memory per take
 MAX_TAKES: Final = 16
 MAX_CAPTION_CHARS: Final = 160
+MAX_JSON_BYTES: Final = 16 * 1024
+MAX_OWNERS: Final = 10_000  # finished takes whose owner is remembered (their reports stay private)
+OWNER_COOKIE: Final = "avatar_rehearser"
+SESSION_COOKIE: Final = "avatar_rehearse_session"
+OWNER_KEY: Final = web.RequestKey("owner", str)
 SILENT_AFTER_S: Final = 4.0  # this much audio without sound means the microphone is not working
 _ID: Final = re.compile(r"^[0-9a-f]{12}$")
 _PRODUCT_ID: Final = re.compile(r"^[a-z0-9-]{1,64}$")
@@ -66,6 +93,7 @@ class LiveTake:
     questions: list[dict[str, Any]] = field(default_factory=list)
     peak: float = 0.0
     transcriber: asyncio.Task[None] | None = None
+    owner: str = ""  # hash of the browser's owner cookie
 
 
 class RehearsalServer:
@@ -81,6 +109,7 @@ class RehearsalServer:
         schedule: AudienceSchedule | None = None,
         clock: Clock | None = None,
         idle_timeout_s: float = 60.0,
+        token: str | None = None,
     ) -> None:
         self.scene = scene
         self.store = store
@@ -89,6 +118,10 @@ class RehearsalServer:
         self.clock = clock or LoopClock()
         self.idle_timeout_s = idle_timeout_s
         self.takes: dict[str, LiveTake] = {}
+        self.token = token or None  # needed from any address but loopback
+        self.sessions = Sessions()
+        self.throttle = TokenThrottle()
+        self.owners: collections.OrderedDict[str, str] = collections.OrderedDict()  # take id -> owner
         self._asr_factory = asr_factory
         self._asr: Recognizer | None = None
         self._asr_error: str | None = None
@@ -126,14 +159,18 @@ class RehearsalServer:
 
     # --- takes --------------------------------------------------------------------------------
 
-    def start(self, host: str, product_id: str) -> LiveTake:
-        """Begin a take; raises ValueError for an unknown product or too many takes at once."""
+    def start(self, host: str, product_id: str, owner: str = "") -> LiveTake:
+        """Begin a take owned by ``owner``; raises ValueError for an unknown product or too many
+        takes at once."""
         running = [t for t in self.takes.values() if t.report is None]
         if len(running) >= MAX_TAKES:
             raise ValueError(f"{MAX_TAKES} takes are running; try again when one has finished")
-        take = Take(self.scene, product_id, host=host[:40], schedule=self.schedule)
-        live = LiveTake(take, last_audio_at=self.clock.now())
+        take = Take(self.scene, product_id, host=clean(host)[:40], schedule=self.schedule)
+        live = LiveTake(take, last_audio_at=self.clock.now(), owner=owner)
         self.takes[take.id] = live
+        self.owners[take.id] = owner
+        while len(self.owners) > MAX_OWNERS:
+            self.owners.popitem(last=False)
         self.store.start(take.id, take.host, self.scene.name, product_id, take.started_at)
         return live
 
@@ -176,6 +213,9 @@ class RehearsalServer:
         await asyncio.get_running_loop().run_in_executor(None, self.store.finish, report)
         # Marked finished only once saved: a caller that waits on the lock then finds it stored.
         live.report = report
+        # Saved: the audio (about 3.8 MB a minute) is no longer needed. Up to MAX_TAKES finished
+        # takes stay in memory for their pages; without this each kept all of its audio.
+        live.take.release_audio()
 
     async def reap(self) -> None:
         """Finish takes nobody has sent audio to for ``idle_timeout_s`` (the page was left)."""
@@ -190,6 +230,11 @@ class RehearsalServer:
         done = [k for k, v in self.takes.items() if v.report is not None]
         for key in done[:-MAX_TAKES]:
             del self.takes[key]
+
+    def generated_lines(self, owner: str) -> set[str]:
+        """Lines this server generated for ``owner``'s takes (the audience's questions): the only
+        captions the avatar picture draws."""
+        return {q["text"] for live in self.takes.values() if live.owner == owner for q in live.questions}
 
     def state(self, live: LiveTake) -> dict[str, Any]:
         """What the page shows while the take runs."""
@@ -232,12 +277,136 @@ class RehearsalServer:
 SERVER_KEY: Final = web.AppKey("rehearsal", RehearsalServer)
 
 
+def _owner(request: web.Request) -> str:
+    """Who is asking: the hash of the browser's owner cookie (set by :func:`access_guard`)."""
+    return request[OWNER_KEY]
+
+
 def _live(request: web.Request) -> LiveTake | web.Response:
     take_id = request.match_info["take_id"]
     live = request.app[SERVER_KEY].takes.get(take_id) if _ID.match(take_id) else None
-    if live is None:
+    if live is None or not hmac.compare_digest(live.owner, _owner(request)):
+        # Another browser's take is "not found", not "forbidden": its id reveals nothing.
         return _error(404, "no such take (it may have ended when the server restarted)")
     return live
+
+
+async def _json_body(request: web.Request) -> Any:
+    """The request's JSON (ValueError for a bad, huge or too deeply nested body)."""
+    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
+        raise ValueError("body too large")
+    raw = bytearray()  # read(n) returns what has arrived so far: read to the end
+    while chunk := await request.content.read(MAX_JSON_BYTES + 1 - len(raw)):
+        raw += chunk
+        if len(raw) > MAX_JSON_BYTES:
+            raise ValueError("body too large")
+    return parse_json(raw) if raw else {}
+
+
+def _is_loopback(address: str | None) -> bool:
+    try:
+        return address is not None and ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
+def _key(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
+
+
+_LOGIN_CSS: Final = "body{font-family:sans-serif;max-width:24em;margin:4em auto}.error{color:#b00}"
+
+
+def _login_page(status: int, message: str = "") -> web.Response:
+    note = f'<p class="error">{message}</p>' if message else ""
+    body = (
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>avatar rehearse: sign in</title>"
+        f'<meta name=viewport content="width=device-width"><style>{_LOGIN_CSS}</style></head><body>'
+        f"<h1>Rehearsal studio</h1>{note}<form method=post action=/rehearse/login><label>Token "
+        "<input type=password name=token autocomplete=current-password autofocus required></label> "
+        "<button>Sign in</button></form><p>The token is printed when <code>avatar rehearse</code> "
+        "starts on an address other than loopback (or set with <code>--token</code>).</p></body></html>"
+    )
+    headers = {
+        "Cache-Control": "no-store",
+        "Content-Security-Policy": content_security_policy(styles=[_LOGIN_CSS]),
+    }
+    return web.Response(text=body, status=status, content_type="text/html", headers=headers)
+
+
+@web.middleware
+async def access_guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Loopback, or the rehearsal token from anywhere else; and an owner cookie for every browser."""
+    server = request.app[SERVER_KEY]
+    if not _is_loopback(request.remote) and request.path != "/rehearse/login":
+        refused = await _refusal(request, server)
+        if refused is not None:
+            return refused
+    cookie = request.cookies.get(OWNER_COOKIE, "")
+    fresh = "" if len(cookie) >= 32 else secrets.token_urlsafe(32)
+    request[OWNER_KEY] = _key(fresh or cookie)
+    response = await handler(request)
+    if fresh and not response.prepared:
+        response.set_cookie(
+            OWNER_COOKIE, fresh, path="/", httponly=True, samesite="Strict", secure=request.secure
+        )
+    return response
+
+
+async def _refusal(request: web.Request, server: RehearsalServer) -> web.StreamResponse | None:
+    """None when a request from another address may go on; else the answer to it."""
+    api = request.path.startswith("/api/") or request.method != "GET"
+    if server.token is None:
+        return _error(403, "rehearsal is open on this machine only; start it with --token to share it")
+    header = request.headers.get("Authorization", "")
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if header or cookie:
+        address = request.remote or "?"
+        wait = await server.throttle.admit(address)
+        if wait > 0:
+            response = _error(429, "too many wrong tokens from your address; wait")
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            return response
+        given = header[7:].strip() if header.startswith("Bearer ") else ""
+        if (given and hmac.compare_digest(given.encode(), server.token.encode())) or (
+            not header and server.sessions.valid(cookie, asyncio.get_running_loop().time())
+        ):
+            server.throttle.succeeded(address)
+            return None
+        server.throttle.failed(address)
+    log.warning("rehearse: refused %s %s from %s", request.method, for_log(request.path), request.remote)
+    return _error(401, "rehearsal token required") if api else _login_page(401)
+
+
+async def login(request: web.Request) -> web.StreamResponse:
+    server = request.app[SERVER_KEY]
+    if request.method == "GET":
+        return _login_page(200)
+    if server.token is None:
+        return _error(403, "no token is set: rehearsal is open on this machine only")
+    if request.content_length is not None and request.content_length > MAX_JSON_BYTES:
+        return _login_page(413, "Too large.")
+    form = await request.post()
+    address = request.remote or "?"
+    wait = await server.throttle.admit(address)
+    if wait > 0:
+        return _login_page(429, "Too many wrong tokens; wait a few seconds.")
+    given = form.get("token")
+    if not isinstance(given, str) or not hmac.compare_digest(given.encode(), server.token.encode()):
+        server.throttle.failed(address)
+        log.warning("rehearse: failed sign-in from %s", address)
+        return _login_page(401, "Wrong token.")
+    server.throttle.succeeded(address)
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        server.sessions.revoke(old)
+    response = web.Response(status=303, headers={"Location": "/rehearse"})
+    session_id = server.sessions.create(asyncio.get_running_loop().time())
+    response.set_cookie(
+        SESSION_COOKIE, session_id, path="/", max_age=int(server.sessions.ttl_s), httponly=True,
+        samesite="Strict", secure=request.secure,
+    )  # fmt: skip
+    return response
 
 
 async def page(request: web.Request) -> web.FileResponse:
@@ -256,14 +425,14 @@ async def info(request: web.Request) -> web.Response:
 async def start_take(request: web.Request) -> web.Response:
     server = request.app[SERVER_KEY]
     try:
-        body = await request.json()
+        body = await _json_body(request)
     except ValueError:
         return _error(400, 'body must be JSON: {"host": "...", "product": "..."}')
     if not isinstance(body, dict) or not isinstance(body.get("product"), str):
         return _error(400, 'expected {"host": "...", "product": "<product id>"}')
     host = body.get("host") if isinstance(body.get("host"), str) else "host"
     try:
-        live = server.start(str(host), body["product"])
+        live = server.start(str(host), body["product"], owner=_owner(request))
     except ValueError as error:
         return _error(400, str(error))
     return web.json_response(server.state(live))
@@ -292,10 +461,11 @@ async def stop_take(request: web.Request) -> web.Response:
     live = _live(request)
     if isinstance(live, web.Response):
         return live
-    status = "finished"
-    with contextlib.suppress(ValueError):
-        if (await request.json()).get("status") == "abandoned":
-            status = "abandoned"
+    try:
+        body = await _json_body(request)
+    except ValueError:
+        return _error(400, 'body must be JSON: {} or {"status": "abandoned"}')
+    status = "abandoned" if isinstance(body, dict) and body.get("status") == "abandoned" else "finished"
     server = request.app[SERVER_KEY]
     report = await server.stop(live, status)
     return web.json_response({"report_url": f"/rehearse/report/{live.take.id}", "report": report})
@@ -306,13 +476,34 @@ async def report_page(request: web.Request) -> web.Response:
     take_id = request.match_info["take_id"]
     as_json = take_id.endswith(".json")
     take_id = take_id.removesuffix(".json")
-    report = server.store.report(take_id) if _ID.match(take_id) else None
+    owner = server.owners.get(take_id) if _ID.match(take_id) else None
+    # A report is its owner's; one from before a restart (no owner known) only for this machine
+    # or the token's holder.
+    allowed = hmac.compare_digest(owner, _owner(request)) if owner is not None else _privileged(request)
+    report = server.store.report(take_id) if _ID.match(take_id) and allowed else None
     if report is None:
         return _error(404, "no report for this take (still running, or unknown)")
     if as_json:
         return web.json_response(report)
     history = [row.__dict__ for row in server.store.history(report["host"], report["scene"])]
-    return web.Response(text=render_html(report, history), content_type="text/html")
+    policy = content_security_policy(styles=[REPORT_CSS])  # the report's one inline style, by hash
+    return web.Response(
+        text=render_html(report, history),
+        content_type="text/html",
+        headers={"Content-Security-Policy": policy},
+    )
+
+
+def _privileged(request: web.Request) -> bool:
+    """On this machine, or carrying the rehearsal token."""
+    server = request.app[SERVER_KEY]
+    if _is_loopback(request.remote):
+        return True
+    header = request.headers.get("Authorization", "")
+    cookie = request.cookies.get(SESSION_COOKIE, "")
+    if server.token is not None and header.startswith("Bearer "):
+        return hmac.compare_digest(header[7:].strip().encode(), server.token.encode())
+    return bool(cookie) and server.sessions.valid(cookie, asyncio.get_running_loop().time())
 
 
 async def model_answer(request: web.Request) -> web.StreamResponse:
@@ -345,17 +536,22 @@ async def avatar_picture(request: web.Request) -> web.Response:
     product_id = request.match_info["product_id"]
     if not _PRODUCT_ID.match(product_id) or product_id not in server.scene.catalog:
         return _error(404, "unknown product")
+    caption = request.query.get("q", "")
+    if caption and caption not in server.generated_lines(_owner(request)):
+        return _error(400, "the avatar only captions the audience questions of your own takes")
     if server.presenter is None:
         return _error(503, "no avatar configured")
-    caption = request.query.get("q", "")[:MAX_CAPTION_CHARS]
-    data = await server.presenter.picture(product_id, caption)
+    data = await server.presenter.picture(product_id, caption[:MAX_CAPTION_CHARS])
     return web.Response(body=data, content_type="image/png", headers={"Cache-Control": "no-store"})
 
 
 def add_routes(app: web.Application, server: RehearsalServer) -> None:
     """Mount ``/rehearse`` and its API on ``app`` (the live app or a rehearsal-only one)."""
     app[SERVER_KEY] = server
+    app.middlewares.append(access_guard)
     app.router.add_get("/rehearse", page)
+    app.router.add_get("/rehearse/login", login)
+    app.router.add_post("/rehearse/login", login)
     app.router.add_get("/rehearse/report/{take_id}", report_page)
     app.router.add_get("/api/rehearse", info)
     app.router.add_post("/api/rehearse/takes", start_take)
@@ -390,7 +586,8 @@ def add_routes(app: web.Application, server: RehearsalServer) -> None:
 
 def create_rehearsal_app(server: RehearsalServer) -> web.Application:
     """An aiohttp app with only the rehearsal page (``avatar rehearse --port``)."""
-    app = web.Application(client_max_size=MAX_CHUNK_BYTES + 1024)
+    app = web.Application(client_max_size=MAX_CHUNK_BYTES + 1024, middlewares=[origin_middleware()])
+    add_security_headers(app)
 
     async def root(request: web.Request) -> web.Response:
         raise web.HTTPFound("/rehearse")

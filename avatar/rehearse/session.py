@@ -185,6 +185,10 @@ class Take:
             self._chunks = [np.concatenate(self._chunks)]
         return self._chunks[0] if self._chunks else np.zeros(0, np.float32)
 
+    def release_audio(self) -> None:
+        """Let go of the take's audio (the report is saved; minutes of audio are tens of MB)."""
+        self._chunks = []
+
     def add_audio(self, pcm: npt.NDArray[np.float32]) -> None:
         """Append 16 kHz mono float audio from the microphone."""
         self._chunks.append(np.asarray(pcm, dtype=np.float32).reshape(-1))

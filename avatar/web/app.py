@@ -7,20 +7,29 @@ nothing else.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import math
 from pathlib import Path
 from typing import Any, Final
 
 from aiohttp import web
 
+from avatar.hygiene import for_log
 from avatar.modes.live import LiveShow, product_card
 from avatar.render.snapshot import video_frame_png
 from avatar.sources.ingest import add_ingest
 from avatar.web.console import CONSOLE_KEY, add_console, generate_token
+from avatar.web.guard import (
+    RateLimiter,
+    add_security_headers,
+    client_address,
+    origin_middleware,
+    parse_json,
+    parse_list,
+)
 from avatar.web.monitoring import add_monitoring
 from avatar.web.shop import add_shop
-from avatar.web.viewers import ROLES, SignalingError, ViewerRegistry
+from avatar.web.viewers import ROLES, RegistryFull, SignalingError, ViewerRegistry
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +37,16 @@ STATIC_DIR: Final = Path(__file__).parent / "static"
 MAX_OFFER_BYTES: Final = 64 * 1024
 SHOW_KEY: Final = web.AppKey("show", LiveShow)
 VIEWERS_KEY: Final = web.AppKey("viewers", ViewerRegistry)
+OFFER_LIMIT_KEY: Final = web.AppKey("offer_limit", RateLimiter)
+FULL_RETRY_AFTER_S: Final = 30  # a dead offer holds its place for the connect timeout (20 s)
 STUDIO_PAGE: Final = "/console/studio"
 STUDIO_OFFER: Final = "/console/offer"
 
 
-def json_error(status: int, message: str) -> web.Response:
-    """An error response browsers and scripts can read."""
-    return web.json_response({"error": message}, status=status)
+def json_error(status: int, message: str, retry_after_s: float | None = None) -> web.Response:
+    """An error response browsers and scripts can read (with ``Retry-After`` when it is "later")."""
+    headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))} if retry_after_s is not None else None
+    return web.json_response({"error": message}, status=status, headers=headers)
 
 
 async def index(request: web.Request) -> web.FileResponse:
@@ -47,6 +59,7 @@ async def studio_moved(request: web.Request) -> web.Response:
 
 async def healthz(request: web.Request) -> web.Response:
     health = request.app[SHOW_KEY].health()
+    health["sessions"] = request.app[VIEWERS_KEY].counts()  # "viewers" counts connecting ones too
     asr = request.app[VIEWERS_KEY].asr
     health["listen"]["speech_model"] = asr.state if asr is not None else "idle"
     return web.json_response(health)
@@ -94,6 +107,12 @@ async def product_image(request: web.Request) -> web.StreamResponse:
 
 
 async def offer(request: web.Request) -> web.Response:
+    show = request.app[SHOW_KEY]
+    address = client_address(request, parse_list(show.settings.trusted_proxies))
+    wait = request.app[OFFER_LIMIT_KEY].take(address, asyncio.get_running_loop().time())
+    if wait > 0:
+        log.info("offer from %s refused: too many offers from this address", address)
+        return json_error(429, "too many offers from your address; try again shortly", wait)
     if request.content_length is not None and request.content_length > MAX_OFFER_BYTES:
         return json_error(413, "offer too large")
     # read(n) returns what has arrived so far, not n bytes: a body split over several TCP segments
@@ -104,8 +123,8 @@ async def offer(request: web.Request) -> web.Response:
         if len(raw) > MAX_OFFER_BYTES:
             return json_error(413, "offer too large")
     try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        body = parse_json(raw)
+    except ValueError:
         return json_error(400, "body must be JSON: {sdp, type}")
     if not isinstance(body, dict) or not isinstance(body.get("sdp"), str) or body.get("type") != "offer":
         return json_error(400, 'expected {"sdp": "...", "type": "offer"}')
@@ -119,18 +138,28 @@ async def offer(request: web.Request) -> web.Response:
         return json_error(403, "the studio role needs the operator's sign-in: open /console/studio")
     viewers = request.app[VIEWERS_KEY]
     try:
-        session, answer = await viewers.join(body["sdp"], "offer", role=role)
+        session, answer = await viewers.join(body["sdp"], "offer", role=role, address=address)
+    except RegistryFull as error:
+        log.warning("offer from %s refused: %s", address, error)
+        return json_error(503, f"the show is full ({error}); try again shortly", FULL_RETRY_AFTER_S)
     except SignalingError as error:
-        log.info("bad offer from %s: %s", request.remote, error)
+        log.info("bad offer from %s: %s", address, for_log(error))
         return json_error(400, str(error))
     return web.json_response({"sdp": answer.sdp, "type": answer.type, "viewer_id": session.id})
 
 
 def create_app(show: LiveShow) -> web.Application:
     """The aiohttp application for a show (the show is started and stopped with the app)."""
-    app = web.Application(client_max_size=MAX_OFFER_BYTES)
+    settings = show.settings
+    allowed_origins = parse_list(settings.allowed_origins)
+    # Cross-site checks first: a foreign page's request is refused before anything reads it.
+    app = web.Application(client_max_size=MAX_OFFER_BYTES, middlewares=[origin_middleware(allowed_origins)])
+    add_security_headers(app, frame_ancestors=allowed_origins)
     app[SHOW_KEY] = show
-    app[VIEWERS_KEY] = ViewerRegistry(show, show.settings.connect_timeout_s)
+    app[VIEWERS_KEY] = ViewerRegistry(show, settings.connect_timeout_s, max_sessions=settings.max_viewers)
+    app[OFFER_LIMIT_KEY] = RateLimiter(
+        burst=max(1.0, settings.offers_per_minute / 3), refill_s=60.0 / settings.offers_per_minute
+    )
     app.router.add_get("/", index)
     app.router.add_get("/studio", studio_moved)
     app.router.add_get("/healthz", healthz)

@@ -3,20 +3,21 @@
 Every path under ``/console`` goes through :func:`console_guard`: a request without the token
 (``Authorization: Bearer <token>``, or the session cookie set by the login form) gets 401 and is
 logged; viewers' routes never see this check and cannot reach these routes. Tokens are compared
-with :func:`hmac.compare_digest`. State-changing calls are POSTs with a JSON body (a cross-site form
-cannot send one), bodies are capped, and a websocket left open for days costs a bounded queue and a
-heartbeat.
+with :func:`hmac.compare_digest`; every way of presenting one (header, cookie, sign-in) goes through
+one token throttle. A sign-in makes a server-side session (a random cookie that expires, is replaced
+at the next sign-in and dies at sign-out; see :mod:`avatar.web.guard`). State-changing calls are
+POSTs with a JSON body from this site (the app's Origin check refuses other sites), bodies are
+capped, and a websocket left open for days costs a bounded queue and a heartbeat.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import hashlib
 import hmac
 import json
 import logging
+import math
 import secrets
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -27,9 +28,18 @@ from aiohttp.typedefs import Middleware
 
 from avatar.errors import DataError
 from avatar.events import Caption, ChatPosted, ProductShown
+from avatar.hygiene import for_log
 from avatar.modes.live import LiveShow
 from avatar.ops.control import OperatorLine
 from avatar.ops.store import SECONDS_PER_DAY, TABLES
+from avatar.web.guard import (
+    Sessions,
+    TokenThrottle,
+    client_address,
+    content_security_policy,
+    parse_json,
+    parse_list,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,14 +53,13 @@ MAX_CONSOLES: Final = 8  # open console websockets
 WS_HEARTBEAT_S: Final = 20.0
 WS_STATE_EVERY_S: Final = 1.0
 WS_MAX_WRITE_BUFFER: Final = 256 * 1024  # a console that stops reading skips updates, never grows memory
-LOGIN_FAILURES_PER_MINUTE: Final = 10  # per address, then 429
+LOGIN_CSS: Final = "body{font-family:sans-serif;max-width:24em;margin:4em auto}.error{color:#b00}"
 # Console files by name: looked up, never joined into a path.
 CONSOLE_FILES: Final = {
     "console.js": "application/javascript",
     "console.css": "text/css",
     "analytics.js": "application/javascript",
 }
-TOKEN_KEY: Final = web.AppKey("operator_token", str)
 # The pages a sign-in returns to (the form's ``next``); anything else returns to /console.
 RETURN_PAGES: Final = frozenset({"/console", "/console/analytics", "/console/studio"})
 
@@ -62,46 +71,13 @@ def generate_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-def _session_value(token: str) -> str:
-    # The cookie holds a MAC of the token, not the token: a leaked cookie does not reveal it.
-    return hmac.new(token.encode("utf-8"), b"avatar-console-session", hashlib.sha256).hexdigest()
-
-
-def is_operator(request: web.Request, token: str) -> bool:
-    """The request carries the operator token (bearer header) or a valid session cookie."""
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return hmac.compare_digest(header[7:].strip().encode("utf-8"), token.encode("utf-8"))
-    cookie = request.cookies.get(COOKIE, "")
-    return bool(cookie) and hmac.compare_digest(cookie.encode("utf-8"), _session_value(token).encode("utf-8"))
-
-
 def _is_console_path(path: str) -> bool:
     return path == "/console" or path.startswith("/console/")
 
 
-class _LoginLimiter:
-    """Failed logins per address in the last minute (bounded)."""
-
-    def __init__(self) -> None:
-        self._failures: collections.OrderedDict[str, collections.deque[float]] = collections.OrderedDict()
-
-    def blocked(self, address: str, now: float) -> bool:
-        times = self._failures.get(address)
-        while times and now - times[0] > 60.0:
-            times.popleft()
-        return times is not None and len(times) >= LOGIN_FAILURES_PER_MINUTE
-
-    def fail(self, address: str, now: float) -> None:
-        times = self._failures.pop(address, None) or collections.deque(maxlen=LOGIN_FAILURES_PER_MINUTE)
-        times.append(now)
-        self._failures[address] = times
-        while len(self._failures) > 1000:
-            self._failures.popitem(last=False)
-
-
-def _json_error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+def _json_error(status: int, message: str, retry_after_s: float | None = None) -> web.Response:
+    headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))} if retry_after_s is not None else None
+    return web.json_response({"error": message}, status=status, headers=headers)
 
 
 def _return_page(requested: object) -> str:
@@ -113,8 +89,8 @@ def _login_page(status: int = 401, message: str = "", after: object = "/console"
     note = f'<p class="error">{message}</p>' if message else ""
     body = (
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>avatar console: sign in</title>"
-        '<meta name=viewport content="width=device-width"></head><body style="font-family:sans-serif;'
-        'max-width:24em;margin:4em auto"><h1>Operator console</h1>'
+        f'<meta name=viewport content="width=device-width"><style>{LOGIN_CSS}</style></head><body>'
+        "<h1>Operator console</h1>"
         f"{note}<form method=post action=/console/login>"
         f"<input type=hidden name=next value='{_return_page(after)}'>"
         "<label>Operator token "
@@ -123,9 +99,10 @@ def _login_page(status: int = 401, message: str = "", after: object = "/console"
         "starts (or set with <code>--operator-token</code> / <code>AVATAR_OPERATOR_TOKEN</code>).</p>"
         "</body></html>"
     )
-    return web.Response(
-        text=body, status=status, content_type="text/html", headers={"Cache-Control": "no-store"}
-    )
+    # The one inline style is allowed by its hash; no inline script is allowed at all.
+    policy = content_security_policy(styles=[LOGIN_CSS])
+    headers = {"Cache-Control": "no-store", "Content-Security-Policy": policy}
+    return web.Response(text=body, status=status, content_type="text/html", headers=headers)
 
 
 async def _read_json(request: web.Request) -> dict[str, Any]:
@@ -149,8 +126,8 @@ async def _read_json(request: web.Request) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = parse_json(raw)
+    except ValueError:
         raise web.HTTPBadRequest(
             text='{"error": "body is not JSON"}', content_type="application/json"
         ) from None
@@ -161,22 +138,30 @@ async def _read_json(request: web.Request) -> dict[str, Any]:
     return data
 
 
-def console_guard(token: str) -> Middleware:
+def console_guard(console: Console) -> Middleware:
     """Middleware: every ``/console*`` request but the login form needs the operator token."""
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not _is_console_path(request.path) or request.path == "/console/login":
             return await handler(request)
-        if is_operator(request, token):
-            return await handler(request)
-        forged = "Authorization" in request.headers or COOKIE in request.cookies
+        presented = "Authorization" in request.headers or COOKIE in request.cookies
+        if presented:
+            address = console.address(request)
+            wait = await console.throttle.admit(address)
+            if wait > 0:
+                log.warning("console: throttled %s from %s", for_log(request.path), address)
+                return _json_error(429, "too many wrong tokens from your address; wait", wait)
+            if console.is_operator(request):
+                console.throttle.succeeded(address)
+                return await handler(request)
+            console.throttle.failed(address)
         log.warning(
             "console: refused %s %s from %s (%s)",
             request.method,
-            request.path,
+            for_log(request.path),
             request.remote,
-            "bad token" if forged else "no token",
+            "bad token" if presented else "no token",
         )
         if (
             request.path.startswith("/console/api/")
@@ -196,7 +181,22 @@ class Console:
         self.show = show
         self.token = token
         self.sockets: set[web.WebSocketResponse] = set()
-        self._limiter = _LoginLimiter()
+        self.sessions = Sessions()
+        self.throttle = TokenThrottle()
+        self._trusted_proxies = parse_list(show.settings.trusted_proxies)
+
+    def address(self, request: web.Request) -> str:
+        """Where the request came from (behind a trusted proxy, the address it names)."""
+        return client_address(request, self._trusted_proxies)
+
+    def is_operator(self, request: web.Request) -> bool:
+        """The request carries the operator token (bearer header) or a live session cookie."""
+        header = request.headers.get("Authorization", "")
+        if header:
+            given = header[7:].strip() if header.startswith("Bearer ") else ""
+            return hmac.compare_digest(given.encode("utf-8"), self.token.encode("utf-8"))
+        cookie = request.cookies.get(COOKIE, "")
+        return bool(cookie) and self.sessions.valid(cookie, asyncio.get_running_loop().time())
 
     # -- pages -----------------------------------------------------------------------------------
     async def page(self, request: web.Request) -> web.StreamResponse:
@@ -212,26 +212,35 @@ class Console:
         return web.FileResponse(OPERATOR_DIR / name, headers={"Content-Type": CONSOLE_FILES[name]})
 
     async def login(self, request: web.Request) -> web.StreamResponse:
-        loop = asyncio.get_running_loop()
-        address = request.remote or "?"
-        if self._limiter.blocked(address, loop.time()):
-            log.warning("console: too many failed logins from %s", address)
-            return _login_page(429, "Too many attempts; wait a minute.")
+        address = self.address(request)
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _login_page(413, "Too large.")
         form = await request.post()
+        wait = await self.throttle.admit(address)
+        if wait > 0:
+            log.warning("console: sign-in throttled for %s", address)
+            response = _login_page(429, "Too many wrong tokens; wait a few seconds.", after=form.get("next"))
+            response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            return response
         given = form.get("token")
         if not isinstance(given, str) or not hmac.compare_digest(
             given.encode("utf-8"), self.token.encode("utf-8")
         ):
-            self._limiter.fail(address, loop.time())
+            self.throttle.failed(address)
             log.warning("console: failed login from %s", address)
             return _login_page(401, "Wrong token.", after=form.get("next"))
+        self.throttle.succeeded(address)
+        # A new session for every sign-in; the one this browser had before (if any) ends now, so a
+        # cookie planted before sign-in is worth nothing after it.
+        old = request.cookies.get(COOKIE)
+        if old:
+            self.sessions.revoke(old)
         response = web.Response(status=303, headers={"Location": _return_page(form.get("next"))})
         response.set_cookie(
             COOKIE,
-            _session_value(self.token),
+            self.sessions.create(asyncio.get_running_loop().time()),
             path="/console",
+            max_age=int(self.sessions.ttl_s),
             httponly=True,
             samesite="Strict",
             secure=request.secure,
@@ -240,6 +249,9 @@ class Console:
         return response
 
     async def logout(self, request: web.Request) -> web.StreamResponse:
+        session_id = request.cookies.get(COOKIE)
+        if session_id:
+            self.sessions.revoke(session_id)  # the cookie is dead here, wherever copies of it are
         response = web.Response(status=303, headers={"Location": "/console"})
         response.del_cookie(COOKIE, path="/console")
         return response
@@ -419,8 +431,8 @@ class Console:
 
     def _ws_command(self, data: str) -> dict[str, Any]:
         try:
-            message = json.loads(data)
-        except json.JSONDecodeError:
+            message = parse_json(data)
+        except ValueError:
             return {"type": "error", "error": "messages must be JSON"}
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
             return {"type": "error", "error": 'send {"type": "ping"} or {"type": "state"}'}
@@ -475,8 +487,7 @@ def add_console(app: web.Application, show: LiveShow, token: str) -> Console:
         raise ValueError("operator token must not be empty")
     console = Console(show, token)
     app[CONSOLE_KEY] = console
-    app[TOKEN_KEY] = token
-    app.middlewares.append(console_guard(token))
+    app.middlewares.append(console_guard(console))
     router = app.router
     router.add_get("/console", console.page)
     router.add_get("/console/analytics", console.analytics_page)

@@ -69,11 +69,18 @@ class ClientStats:
 class LoadViewer:
     """One viewer of the load: a real aiortc peer connection observed at the RTP level."""
 
-    def __init__(self, url: str, *, decode: bool) -> None:
+    def __init__(self, url: str, *, decode: bool, chat: str | None = None) -> None:
         self.url = url.rstrip("/")
         self.decode = decode
         self.stats = ClientStats()
         self.pc = RTCPeerConnection()
+        # With ``chat`` (the viewer's name), a data channel as the viewer page opens: say() sends
+        # on it, and what the server sends back is kept in ``received`` (bounded).
+        self.name = chat
+        self.channel = self.pc.createDataChannel("chat") if chat is not None else None
+        self.received: collections.deque[dict[str, Any]] = collections.deque(maxlen=1000)
+        if self.channel is not None:
+            self.channel.on("message", self._on_message)
         self._tasks: list[asyncio.Task[None]] = []
         self._offsets: collections.deque[tuple[float, float]] = collections.deque()  # window minimum
         self._last_ts: int | None = None
@@ -111,7 +118,22 @@ class LoadViewer:
             task.cancel()
         with contextlib.suppress(Exception):
             await self.pc.close()
+        if self.channel is not None:
+            self.channel.remove_all_listeners()  # its handler is ours: a cycle through the connection
         release_peer_connection(self.pc)
+
+    def say(self, text: str) -> bool:
+        """Send a chat message (False when the channel is not open yet or any more)."""
+        if self.channel is None or self.channel.readyState != "open":
+            return False
+        self.channel.send(json.dumps({"type": "chat", "name": self.name, "text": text}))
+        return True
+
+    def _on_message(self, message: object) -> None:
+        with contextlib.suppress(ValueError, TypeError):
+            data = json.loads(message) if isinstance(message, str) else None
+            if isinstance(data, dict):
+                self.received.append(data)
 
     def _on_track(self, track: MediaStreamTrack) -> None:
         if self.decode:  # the decoder thread fills the track's queue: read it or it grows

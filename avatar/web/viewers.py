@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import logging
 import uuid
@@ -15,28 +16,90 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
+import aioice
 import av
-from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    MediaStreamTrack,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdatachannel import RTCDataChannel
 
+from avatar.brain.triage import Verdict
+from avatar.config import Settings
 from avatar.events import Caption, ChatPosted, Event, Notice, ProductShown
+from avatar.hygiene import NameRefused, display_name, for_log
 from avatar.listen.listener import Listener, SharedASR, Transcriber, mono_pcm, show_asr
 from avatar.listen.vad import COHOST_VAD
 from avatar.media.broadcaster import ProgrammeTrack
 from avatar.media.fanout import FanoutHub, bind_fanout_tracks
-from avatar.media.peer import release_peer_connection
-from avatar.modes.live import LiveShow
+from avatar.media.peer import release_peer_connection, return_free_memory
+from avatar.modes.live import NOTICES, LiveShow
+from avatar.web.guard import RateLimiter, parse_json, parse_list
 
 log = logging.getLogger(__name__)
 
 MAX_CHANNEL_BUFFER_BYTES = 256 * 1024  # a viewer whose data channel backs up misses events, not memory
 ROLES = ("viewer", "studio")
 """Who a browser is: a viewer (push-to-talk questions) or the co-host on /studio (barges in)."""
+MAX_CANDIDATES = 64  # a browser sends a handful; each one is a connectivity check to run
+CANDIDATE_TYPES = frozenset({"host", "srflx", "prflx", "relay"})
+# Chat per address, over all of its connections (a fresh connection is not a fresh allowance):
+# a little more than one viewer's own limit, so a household behind one address can still talk.
+CHAT_BURST = 5
+CHAT_REFILL_S = 2.0
+# After this many sessions closed, the C heap's free pages go back to the system (see
+# return_free_memory): a burst of dead offers otherwise leaves RSS at its high-water mark.
+TRIM_AFTER_CLOSED = 20
 
 
 class SignalingError(ValueError):
     """The browser's offer cannot be used (reported to it as HTTP 400)."""
+
+
+class RegistryFull(RuntimeError):
+    """As many viewer sessions as allowed are open or connecting (reported as HTTP 503)."""
+
+
+def ice_configuration(settings: Settings) -> RTCConfiguration:
+    """The server side's ICE setup: the configured STUN servers, none on loopback.
+
+    Left to itself aiortc asks stun.l.google.com for every peer connection: a resolver thread and
+    an outside packet per offer, even for a show that never leaves the machine.
+    """
+    urls = () if settings.ice_loopback else parse_list(settings.stun_servers)
+    return RTCConfiguration(iceServers=[RTCIceServer(url) for url in urls])
+
+
+def check_candidates(sdp: str) -> None:
+    """Raise SignalingError unless every ICE candidate in ``sdp`` is one aiortc can safely use.
+
+    aiortc takes a candidate's port as given: port -1 reached the socket and ended in asyncio's
+    "Fatal write error" instead of a 400. Hostnames other than a browser's mDNS ``.local`` name
+    would make the server resolve names it was handed.
+    """
+    lines = [line.strip() for line in sdp.splitlines() if line.strip().startswith("a=candidate:")]
+    if len(lines) > MAX_CANDIDATES:
+        raise SignalingError(f"too many ICE candidates ({len(lines)}; at most {MAX_CANDIDATES})")
+    for line in lines:
+        try:
+            candidate = aioice.Candidate.from_sdp(line[len("a=") :])
+        except (ValueError, IndexError) as error:
+            raise SignalingError(f"malformed ICE candidate: {error}") from None
+        if not 1 <= candidate.port <= 65535:
+            raise SignalingError(f"ICE candidate port {candidate.port} out of range 1-65535")
+        if not 1 <= candidate.component <= 256 or candidate.type not in CANDIDATE_TYPES:
+            raise SignalingError("ICE candidate has a bad component or type")
+        if candidate.transport.lower() not in {"udp", "tcp"}:
+            raise SignalingError("ICE candidate transport must be udp or tcp")
+        try:
+            ipaddress.ip_address(candidate.host)
+        except ValueError:
+            if not candidate.host.endswith(".local") or len(candidate.host) > 64:
+                raise SignalingError("ICE candidate address must be an IP address or an mDNS name") from None
 
 
 def event_message(event: Event) -> dict[str, Any]:
@@ -75,6 +138,8 @@ class ViewerSession:
         fanout: FanoutHub | None = None,
         asr: Callable[[], Transcriber] | None = None,
         role: str = "viewer",
+        address: str = "",
+        chat_limit: RateLimiter | None = None,
     ) -> None:
         if role not in ROLES:
             raise SignalingError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
@@ -84,7 +149,10 @@ class ViewerSession:
         self.listener: Listener | None = None
         self.show = show
         self.name = "co-host" if role == "studio" else "viewer"
-        self.pc = RTCPeerConnection()
+        self.address = address  # where the offer came from: the key of the per-address chat limit
+        self._chat_limit = chat_limit
+        self._refused_name: str | None = None
+        self.pc = RTCPeerConnection(ice_configuration(show.settings))
         self.subscription = show.broadcaster.subscribe()
         self.channel: RTCDataChannel | None = None
         self.closed = asyncio.Event()
@@ -110,6 +178,7 @@ class ViewerSession:
 
     async def answer(self, sdp: str, kind: str) -> RTCSessionDescription:
         """Apply the browser's offer and return our answer (ICE candidates included)."""
+        check_candidates(sdp)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
             await self.pc.setLocalDescription(await self.pc.createAnswer())
@@ -201,8 +270,17 @@ class ViewerSession:
         self._send({"type": "transcript", "final": True, "text": text})
         if self.role == "studio":
             self.show.cohost_said(self.name, text)
-        else:
+        elif self._address_allows():
             self.show.submit_comment(self.id, self.name, text)
+
+    def _address_allows(self) -> bool:
+        """One more message from this viewer's address is within the per-address limit; if not,
+        the viewer is told so (the same notice as their own limit)."""
+        limit = self._chat_limit
+        if limit is None or limit.take(self.address or self.id, asyncio.get_running_loop().time()) == 0.0:
+            return True
+        self._send({"type": "notice", "text": NOTICES[Verdict.RATE_LIMITED]})
+        return False
 
     @staticmethod
     async def _drain(track: MediaStreamTrack) -> None:
@@ -219,17 +297,24 @@ class ViewerSession:
             self._send({"type": "notice", "text": "Unsupported message."})
             return
         try:
-            data = json.loads(message)
-        except json.JSONDecodeError:
+            data = parse_json(message)
+        except ValueError:
             self._send({"type": "notice", "text": "Messages must be JSON."})
             return
         if not isinstance(data, dict) or data.get("type") != "chat" or not isinstance(data.get("text"), str):
             self._send({"type": "notice", "text": 'Send {"type": "chat", "text": "..."}.'})
             return
         name = data.get("name")
-        if isinstance(name, str) and name.strip():
-            self.name = " ".join(name.split())[:40]
-        self.show.submit_comment(self.id, self.name, data["text"])
+        if isinstance(name, str) and name.strip() and name != self._refused_name:
+            try:
+                self.name = display_name(name, (self.show.scene.persona.name,))
+            except NameRefused as why:
+                self._refused_name = name  # told once, not on every message
+                log.info("viewer %s: name refused: %s", self.id, for_log(name, 80))
+                notice = f"That name can't be used: {why}. You appear as {self.name}."
+                self._send({"type": "notice", "text": notice})
+        if self._address_allows():
+            self.show.submit_comment(self.id, self.name, data["text"])
 
     def _send(self, payload: dict[str, Any]) -> None:
         channel = self.channel
@@ -266,10 +351,18 @@ class ViewerRegistry:
     """All current viewer sessions."""
 
     def __init__(
-        self, show: LiveShow, connect_timeout_s: float, asr: Callable[[], SharedASR] | None = None
+        self,
+        show: LiveShow,
+        connect_timeout_s: float,
+        asr: Callable[[], SharedASR] | None = None,
+        max_sessions: int | None = None,
     ) -> None:
         self.show = show
         self.connect_timeout_s = connect_timeout_s
+        self.max_sessions = max_sessions if max_sessions is not None else show.settings.max_viewers
+        self.chat_limit = RateLimiter(CHAT_BURST, CHAT_REFILL_S)
+        self._joining = 0  # offers being answered now: they count against the cap too
+        self._closed_since_trim = 0
         s = show.settings
         self.fanout = FanoutHub(show.broadcaster, show.clock, s.width, s.height, s.fps) if s.fanout else None
         self.sessions: dict[str, ViewerSession] = {}
@@ -277,18 +370,45 @@ class ViewerRegistry:
         self.asr: SharedASR | None = None  # one recogniser for every microphone, made on first use
         self._watchers: set[asyncio.Task[None]] = set()
 
+    @property
+    def open_sessions(self) -> int:
+        """Sessions connected or connecting, offers being answered included."""
+        return len(self.sessions) + self._joining
+
+    def counts(self) -> dict[str, int]:
+        """Sessions by state, for /healthz: a never-connecting offer is "connecting", not a viewer."""
+        connected = sum(1 for s in self.sessions.values() if s.pc.connectionState == "connected")
+        connecting = self.open_sessions - connected
+        return {"connected": connected, "connecting": connecting, "max": self.max_sessions}
+
     async def join(
-        self, sdp: str, kind: str, role: str = "viewer"
+        self, sdp: str, kind: str, role: str = "viewer", address: str = ""
     ) -> tuple[ViewerSession, RTCSessionDescription]:
-        """Create a session for an offer; nothing is left behind if the offer is bad."""
-        session = ViewerSession(
-            self.show, self.connect_timeout_s, self.fanout, asr=self.shared_asr, role=role
-        )
+        """Create a session for an offer; nothing is left behind if the offer is bad.
+
+        Raises :class:`RegistryFull` when :attr:`max_sessions` are open or connecting (a session
+        that never connects holds its place until the connect timeout closes it).
+        """
+        if self.open_sessions >= self.max_sessions:
+            raise RegistryFull(f"{self.max_sessions} viewers are watching or connecting")
+        self._joining += 1
         try:
-            answer = await session.answer(sdp, kind)
-        except SignalingError:
-            await session.close()
-            raise
+            session = ViewerSession(
+                self.show,
+                self.connect_timeout_s,
+                self.fanout,
+                asr=self.shared_asr,
+                role=role,
+                address=address,
+                chat_limit=self.chat_limit,
+            )
+            try:
+                answer = await session.answer(sdp, kind)
+            except BaseException:  # a bad offer, or the client went away while it was applied
+                await session.close()
+                raise
+        finally:
+            self._joining -= 1
         self.sessions[session.id] = session
         watcher = asyncio.create_task(self._forget_when_closed(session))
         self._watchers.add(watcher)
@@ -298,6 +418,10 @@ class ViewerRegistry:
     async def _forget_when_closed(self, session: ViewerSession) -> None:
         await session.closed.wait()
         self.sessions.pop(session.id, None)
+        self._closed_since_trim += 1
+        if self._closed_since_trim >= TRIM_AFTER_CLOSED:
+            self._closed_since_trim = 0
+            await asyncio.get_running_loop().run_in_executor(None, return_free_memory)
 
     async def close_all(self) -> None:
         """Close every session (server shutdown)."""

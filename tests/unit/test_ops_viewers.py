@@ -40,7 +40,9 @@ def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 async def client() -> AsyncIterator[TestClient[Any, Any]]:
     scene = load_scene(DEMO_SCENE)
     engine = FakeTTSEngine(seconds_per_char=0.003, delay_s=0.002)
-    settings = Settings(scene=DEMO_SCENE, connect_timeout_s=1.0, operator_token="t")
+    settings = Settings(
+        scene=DEMO_SCENE, connect_timeout_s=1.0, operator_token="t", offers_per_minute=100_000
+    )
     show = LiveShow(scene, settings, speaker=fake_speaker(Playout(), engine))
     test_client: TestClient[Any, Any] = TestClient(TestServer(create_app(show), host="127.0.0.1", port=0))
     await test_client.start_server()

@@ -81,14 +81,16 @@ async def serving(settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
 
 @pytest.fixture
 async def client(loopback_ice: None) -> AsyncIterator[TestClient[Any, Any]]:
-    async with serving(Settings(scene=DEMO_SCENE)) as test_client:
+    async with serving(Settings(scene=DEMO_SCENE, offers_per_minute=100_000)) as test_client:
         yield test_client
 
 
 @pytest.fixture
 async def impatient_client(loopback_ice: None) -> AsyncIterator[TestClient[Any, Any]]:
     """Viewers not connected within a second are closed."""
-    async with serving(Settings(scene=DEMO_SCENE, connect_timeout_s=1.0)) as test_client:
+    async with serving(
+        Settings(scene=DEMO_SCENE, connect_timeout_s=1.0, offers_per_minute=100_000)
+    ) as test_client:
         yield test_client
 
 
