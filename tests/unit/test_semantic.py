@@ -14,8 +14,9 @@ import pytest
 from avatar.brain.brain import Brain
 from avatar.brain.knowledge import FACT_MATCH, best_fact
 from avatar.brain.scene import load_scene
-from avatar.brain.semantic import SemanticIndex, Vectors, fact_passages, margins
+from avatar.brain.semantic import SemanticIndex, fact_passages, margins
 from avatar.brain.understanding import read
+from avatar.engines.embed import Vectors
 
 SCENES = Path(__file__).resolve().parents[2] / "scenes"
 
@@ -24,6 +25,7 @@ class KeywordEmbedder:
     """Vectors along a few axes named by keywords: texts sharing a keyword are similar."""
 
     name = "fake-keywords"
+    floor, ceil = 0.0, 1.0
     axes = ("fold", "travel", "spf", "price", "makeup")
 
     def __init__(self, fail: bool = False) -> None:
@@ -70,7 +72,7 @@ def test_meaning_decides_only_when_the_words_do_not() -> None:
         asked.append(product_id)
         return {f: (0.9 if f == fold else 0.8) for f in fields}
 
-    reading = read("is it foldable? i travel a lot", catalog)
+    reading = read("good for packing in my suitcase?", catalog)
     hit = best_fact(dryer, catalog, reading.words, reading.concepts, meaning=meaning)
     assert hit is not None and hit.fact.field == fold and hit.score >= FACT_MATCH
     assert asked == [dryer.id]
@@ -85,7 +87,7 @@ def test_a_lead_too_small_is_no_evidence() -> None:
     catalog = load_scene(SCENES / "beauty").catalog
     dryer = catalog.get("breeze-hair-dryer")
     fields = [field for field, _ in fact_passages(dryer)]
-    reading = read("is it foldable? i travel a lot", catalog)
+    reading = read("good for packing in my suitcase?", catalog)
     hit = best_fact(
         dryer,
         catalog,
@@ -114,6 +116,6 @@ def test_a_failing_model_leaves_matching_by_words_and_the_answers_come() -> None
     brain = Brain(scene, embedder=KeywordEmbedder(fail=True))
     answer = brain.respond("how much is the hair dryer?", None)
     assert "249" in answer.text
-    answer = brain.respond("is it foldable? i travel a lot", "breeze-hair-dryer")
+    answer = brain.respond("good for packing in my suitcase?", "breeze-hair-dryer")
     assert answer.text  # answered from words alone, nothing raised
     assert brain.semantic is not None and brain.semantic.failed is not None
