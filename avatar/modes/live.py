@@ -33,7 +33,7 @@ from avatar.brain.show import RunOfShow
 from avatar.brain.triage import COHOST, Comment, CommentQueue, Verdict
 from avatar.brain.wording import AnswerWriter, Sentence
 from avatar.config import Settings
-from avatar.engines.tts.voices import load_voice
+from avatar.engines.tts.voices import load_voice, voice_status
 from avatar.errors import DataError
 from avatar.events import Caption, ChatPosted, EventBus, Notice, ProductShown
 from avatar.hygiene import NameRefused, clean, display_name
@@ -107,12 +107,27 @@ def product_card(product: Product, scene: Scene, language: str) -> ProductCard:
     )
 
 
+DEFAULT_ZH_VOICE = "mandarin-neural"
+"""Chinese answers in a scene of another language: the neural Mandarin voice when it is set up."""
+ESPEAK_VOICES = {"en": "espeak-en", "zh": "mandarin"}
+"""The espeak-ng voices that stand in, per language, when a voice fails."""
+
+
 def build_speaker(scene: Scene, playout: Playout, settings: Settings) -> Speaker:
     """The scene's voice for its language, Mandarin for Chinese answers, espeak-ng as fallback."""
     voices = {scene.language: Voice(load_voice(scene.voice, settings.voices))}
     if "zh" not in voices:
-        voices["zh"] = Voice(load_voice("mandarin", settings.voices))
-    return Speaker(playout, voices, fallback=Voice(load_voice("espeak-en", settings.voices)))
+        neural = load_voice(DEFAULT_ZH_VOICE, settings.voices)
+        usable = voice_status(neural)[0]
+        voices["zh"] = Voice(neural if usable else load_voice(ESPEAK_VOICES["zh"], settings.voices))
+    fallbacks = {
+        language: Voice(load_voice(name, settings.voices))
+        for language, name in ESPEAK_VOICES.items()
+        if language != "en" and voices.get(language) and voices[language].spec.engine != "espeak"
+    }
+    return Speaker(
+        playout, voices, fallback=Voice(load_voice(ESPEAK_VOICES["en"], settings.voices)), fallbacks=fallbacks
+    )
 
 
 class LiveShow:

@@ -226,24 +226,33 @@ def point_coverage(point: str, lines: Sequence[TimedLine]) -> PointCoverage:
 
 
 def _fact_suggestion(action: Action, product: Product, catalog: Catalog, language: str) -> str:
-    """What the catalog says instead of the wrong fact."""
+    """What the catalog says instead of the wrong fact, in the take's language."""
     name = product.name(language)
+    zh = language == "zh"
     if action.rule is Rule.PRICE or action.rule is Rule.PERCENT or action.rule is Rule.PROMO:
         price = catalog.format_price(product.price)
         if product.promo_active():
             assert product.promo is not None
             promo = catalog.format_price(product.promo.price)
             label = localized(product.promo.label, language)
+            if zh:
+                return f"请说目录里的价格：{name}{label}价{promo}（原价{price}）。"
             return f"Say the catalog price: {name} is {promo} with the {label} (list price {price})."
-        return f"Say the catalog price: {name} is {price}."
+        return f"请说目录里的价格：{name}{price}。" if zh else f"Say the catalog price: {name} is {price}."
     if action.rule is Rule.STOCK:
-        return f"Say the real stock: {product.stock} in stock."
+        return (
+            f"请说真实库存：还有{product.stock}件。"
+            if zh
+            else f"Say the real stock: {product.stock} in stock."
+        )
     if action.rule is Rule.PROMISE:
-        return f"Only promise what the catalog does: {localized(product.shipping, language)}"
-    specs = "; ".join(
+        shipping = localized(product.shipping, language)
+        return f"只承诺目录里写的：{shipping}" if zh else f"Only promise what the catalog does: {shipping}"
+    separator = "；" if zh else "; "
+    specs = separator.join(
         f"{localized(s.label, language)}: {localized(s.value, language)}" for s in product.specs
     )
-    return f"Use the catalog's numbers ({specs})."
+    return f"请用目录里的数字（{specs}）。" if zh else f"Use the catalog's numbers ({specs})."
 
 
 def _agree(match: re.Match[str]) -> str:
@@ -264,12 +273,19 @@ def _word_suggestion(line: str, actions: Sequence[Action], point: str) -> str:
         text = re.sub(re.escape(action.found), replacement, text, count=1)
     text = re.sub(r"\s{2,}", " ", re.sub(r"\s+([,.!?])", r"\1", text)).strip()
     text = re.sub(r"\b([Aa])n? (\w)", _agree, text)
+    zh = is_cjk(line)
     if any(a.rule is Rule.MEDICAL for a in actions):
         # Dropping the claim word leaves a broken sentence; a selling point is a sound replacement.
+        if zh:
+            return "去掉功效宣称，说产品实际能做什么" + (f"，比如“{point}”。" if point else "。")
         example = f' such as "{point}"' if point else ""
         return f"Drop the health claim and say what the product does{example}."
     if any(a.fix is Fix.BLOCK for a in actions):
-        return f"{text} (state the fact without an absolute claim)"
+        return (
+            f"{text}（陈述事实，不用绝对化用语）"
+            if zh
+            else f"{text} (state the fact without an absolute claim)"
+        )
     return text
 
 

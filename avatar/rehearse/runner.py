@@ -18,15 +18,33 @@ import numpy.typing as npt
 
 from avatar.brain.scene import Scene
 from avatar.rehearse.audience import AudienceSchedule
+from avatar.rehearse.language import call_language, scene_languages
 from avatar.rehearse.metrics import FILLER_PROMPT, SILENT_DBFS
 from avatar.rehearse.report import write_report
 from avatar.rehearse.session import Recognizer, Take
 from avatar.rehearse.store import SessionStore
 
-__all__ = ["DETECT_SECONDS", "detect_language", "rehearse_audio"]
+__all__ = ["DETECT_SECONDS", "detect_language", "language_probabilities", "rehearse_audio"]
 
 log = logging.getLogger(__name__)
 DETECT_SECONDS = 15.0  # enough speech for Whisper's language detection
+
+
+def language_probabilities(audio: npt.NDArray[np.float32], asr: Recognizer) -> dict[str, float] | None:
+    """How likely each language is in the first seconds of ``audio`` (None on failure).
+
+    Whisper's own detector where the engine offers it; else the language of a transcript, taken
+    as certain."""
+    head = audio[: int(DETECT_SECONDS * 16_000)]
+    probabilities = getattr(asr, "language_probabilities", None)
+    if probabilities is None:
+        detected = detect_language(head, asr)
+        return {detected: 1.0} if detected else None
+    try:
+        return dict(probabilities(head))
+    except Exception:  # a missing or broken model must not stop the rehearsal
+        log.warning("language detection failed; skipping it", exc_info=True)
+        return None
 
 
 def detect_language(audio: npt.NDArray[np.float32], asr: Recognizer) -> str | None:
@@ -57,21 +75,38 @@ def rehearse_audio(
 
     With ``store`` the session is saved (and the report page shows the host's progress); with
     ``report_path`` the HTML and JSON reports are written. ``language_asr`` (a multilingual model)
-    checks that the host spoke the scene's language.
+    decides which of the scene's languages the host spoke (see :mod:`avatar.rehearse.language`);
+    the take is transcribed and coached in that language.
     """
-    take = Take(scene, product_id, host=host, schedule=schedule, now=now)
+    loud = float(np.max(np.abs(audio), initial=0.0)) >= 10 ** (SILENT_DBFS / 20)
+    call = None
+    if loud and language_asr is not None:
+        # Which of the scene's languages the host spoke: a bilingual scene takes either.
+        call = call_language(language_probabilities(audio, language_asr), scene_languages(scene))
+    take = Take(
+        scene,
+        product_id,
+        host=host,
+        schedule=schedule,
+        now=now,
+        language=call.language if call else None,
+        language_note=call.message if call else None,
+    )
     take.add_audio(audio)
     if store is not None:
         store.start(take.id, take.host, scene.name, product_id, take.started_at)
-    loud = float(np.max(np.abs(audio), initial=0.0)) >= 10 ** (SILENT_DBFS / 20)
     if loud:
+        # An English-only model (tiny.en) cannot write a Chinese take: the multilingual one does.
+        recogniser = asr
+        if language_asr is not None and take.language != "en" and not getattr(asr, "multilingual", True):
+            recogniser = language_asr
         # A silent recording is not transcribed: Whisper invents "thank you" on silence.
-        transcript = asr.transcribe(
-            audio, language=scene.language, prompt=FILLER_PROMPT.get(scene.language), word_timestamps=True
+        transcript = recogniser.transcribe(
+            audio, language=take.language, prompt=FILLER_PROMPT.get(take.language), word_timestamps=True
         )
         take.add_transcript(transcript)
-        if language_asr is not None:
-            take.detected = detect_language(audio, language_asr)
+        if call is not None:
+            take.detected = call.heard if call.refused else call.language
     take.plan_questions(take.seconds)
     report = take.result().as_dict()
     history: list[dict[str, Any]] = []

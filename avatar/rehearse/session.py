@@ -152,14 +152,19 @@ class Take:
         schedule: AudienceSchedule | None = None,
         now: Callable[[], datetime] | None = None,
         session_id: str | None = None,
+        language: str | None = None,
+        language_note: str | None = None,
     ) -> None:
+        """``language``: the one of the scene's languages the take is in (default: the scene's own);
+        ``language_note``: what the report says about that choice (a question when it was unsure)."""
         if product_id not in scene.catalog:
             known = ", ".join(p.id for p in scene.catalog)
             raise ValueError(f"no product {product_id!r} in this scene (products: {known})")
         self.scene = scene
         self.product = scene.catalog.get(product_id)
         self.host = host.strip() or "host"
-        self.language = scene.language
+        self.language = language or scene.language
+        self.language_note = language_note
         self.checker = checker or ComplianceChecker.for_scene(scene)
         self.schedule = schedule or AudienceSchedule()
         self.questions: list[Question] = questions_for(self.product, scene.catalog, self.language)
@@ -279,7 +284,7 @@ class Take:
         words = words_of(self.lines)
         d = delivery(words, self.language, audio if audio.size else None)
         messages = list(d.notes[:1]) if d.loudness is not None and d.loudness.silent else []
-        problem = language_problem(self.lines, self.detected, self.language)
+        problem = self.language_note or language_problem(self.lines, self.detected, self.language)
         if problem:
             messages.append(problem)
         if status != "finished":

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 __all__ = ["TimedLine", "TimedWord", "is_cjk", "lines_from_transcript", "normalise_asr_text", "words_of"]
@@ -123,7 +123,31 @@ def lines_from_transcript(transcript: TranscriptLike, offset_s: float = 0.0) -> 
             if _SENTENCE_END.search(word.text) or i == len(timed) - 1:
                 lines.append(TimedLine(sentence[0].start, sentence[-1].end, _join(sentence), tuple(sentence)))
                 sentence = []
-    return lines
+    return _join_decimals(lines)
+
+
+def _join_decimals(lines: list[TimedLine]) -> list[TimedLine]:
+    """Lines cut inside a number put back together: Whisper ends a segment at "4." when the host
+    goes on "6 克" (4.6 g), and the fact check would then read two numbers that are not in the catalog."""
+    out: list[TimedLine] = []
+    for line in lines:
+        previous = out[-1] if out else None
+        if (
+            previous
+            and previous.words
+            and line.words
+            and re.search(r"\d\.$", previous.text)
+            and line.text[:1].isdigit()
+        ):
+            words = (
+                *previous.words[:-1],
+                replace(previous.words[-1], text=previous.words[-1].text + line.words[0].text),
+                *line.words[1:],
+            )
+            out[-1] = TimedLine(previous.start, line.end, _join(list(words)), words)
+        else:
+            out.append(line)
+    return out
 
 
 def _spread(text: str, start: float, end: float) -> tuple[TimedWord, ...]:

@@ -91,8 +91,10 @@ def viseme_for_phoneme(phoneme: str) -> Viseme:
     letters = [c for c in unicodedata.normalize("NFD", phoneme.lower()) if c not in _IGNORED]
     if not letters:
         return Viseme.REST
-    if letters[0] in "td" and len(letters) > 1 and letters[1] in "ʃʒɕʑ":
-        return Viseme.CH  # affricates look like their fricative
+    if letters[0] in "td" and len(letters) > 1 and letters[1] in "ʃʒɕʑʂʐ":
+        return Viseme.CH  # affricates look like their fricative (Mandarin j/q, zh/ch too)
+    if letters[0] in "td" and len(letters) > 1 and letters[1] in "sz":
+        return Viseme.SS  # "ts", "dz" (Mandarin z/c)
     for letter in letters:
         viseme = _PHONEMES.get(letter)
         if viseme is not None:

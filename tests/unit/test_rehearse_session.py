@@ -92,14 +92,16 @@ def test_another_language_than_the_scene_is_reported(scene: Scene) -> None:
     assert language_problem([TimedLine(0, 1, "hello there", ())], "en", "en") is None
 
 
-def test_the_multilingual_check_reports_the_detected_language(scene: Scene) -> None:
+def test_the_multilingual_check_reports_a_language_the_scene_does_not_have(scene: Scene) -> None:
     gibberish = spoken((0.5, "Number four, I won here three."))
-    detector = ScriptedASR(spoken((0.5, "大家好"), language="zh"))
+    detector = ScriptedASR(spoken((0.5, "Bonjour à tous"), language="fr"))
     report = rehearse_audio(
         scene, "aurora-buds", tone(5.0), ScriptedASR(gibberish), language_asr=detector, now=_clock
     )
     assert detector.calls[0]["language"] is None
-    assert any(m.startswith("You spoke zh") for m in report["messages"])
+    assert any(
+        m.startswith("You spoke fr, but this scene is in English / Chinese") for m in report["messages"]
+    )
 
 
 def test_an_unknown_product_is_refused(scene: Scene) -> None:
@@ -195,3 +197,32 @@ def test_report_escapes_what_the_host_said(scene: Scene) -> None:
     page = render_html(report)
     assert "<script>alert" not in page
     assert np.isfinite(report["delivery"]["pace"])
+
+
+def test_a_bilingual_scene_takes_a_chinese_take_and_coaches_it_in_chinese(scene: Scene) -> None:
+    from avatar.rehearse.language import scene_languages
+
+    assert scene_languages(scene) == ("en", "zh"), "the demo has English and Chinese lines"
+    chinese = spoken((0.5, "大家好，这款耳机有主动降噪。"), (15.5, "今天只要29.99美元。"), language="zh")
+    detector = ScriptedASR(spoken((0.5, "大家好"), language="zh"))
+    report = rehearse_audio(
+        scene, "aurora-buds", tone(20.0), ScriptedASR(chinese), language_asr=detector, now=_clock
+    )
+    assert report["language"] == "zh" and report["messages"] == []
+    price = next(f for f in report["flags"] if f["rule"] == "price")
+    assert price["suggestion"].startswith("请说目录里的价格"), price
+    assert report["audience"][0]["question"] == "这个多少钱？"
+
+
+def test_an_unsure_language_call_asks_instead_of_refusing() -> None:
+    from avatar.rehearse.language import call_language
+
+    # Whisper base on a synthetic Mandarin take: Thai first, the scene's languages far behind.
+    unsure = call_language({"th": 0.41, "en": 0.29, "vi": 0.1, "zh": 0.03}, ("en", "zh"))
+    assert not unsure.sure and not unsure.refused and unsure.language == "en"
+    assert unsure.message is not None and "could not tell" in unsure.message
+    sure = call_language({"zh": 0.9, "en": 0.05}, ("en", "zh"))
+    assert sure.sure and sure.language == "zh" and sure.message is None
+    other = call_language({"fr": 0.95, "en": 0.03}, ("en", "zh"))
+    assert other.refused and other.message is not None and other.message.startswith("You spoke fr,")
+    assert call_language(None, ("zh",)).language == "zh"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Final, Protocol
 
 import numpy as np
@@ -66,6 +66,27 @@ class Transcript:
             ],
             "seconds": round(self.seconds, 3),
         }
+
+
+def in_simplified(transcript: Transcript) -> Transcript:
+    """A Mandarin transcript with any Traditional characters made Simplified (OpenCC); others as they are.
+
+    The safety net behind the Simplified prompt: the catalog, the compliance lists and the answers are
+    Simplified, and "藍牙耳機" must match "蓝牙耳机".
+    """
+    if transcript.language not in {"zh", "yue"}:
+        return transcript
+    from avatar.engines.simplified import to_simplified
+
+    segments = tuple(
+        replace(
+            s,
+            text=to_simplified(s.text),
+            words=tuple(replace(w, text=to_simplified(w.text)) for w in s.words),
+        )
+        for s in transcript.segments
+    )
+    return replace(transcript, text=to_simplified(transcript.text), segments=segments)
 
 
 class ASREngine(Protocol):

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar.engines.asr.base import SAMPLE_RATE_HZ, Audio, Segment, Transcript, Word
+from avatar.engines.asr.base import SAMPLE_RATE_HZ, Audio, Segment, Transcript, Word, in_simplified
 from avatar.engines.asr.options import DecodeOptions
 from avatar.engines.asr.whisper_engine import _join, _keep_speech
+from avatar.engines.simplified import zh_prompt
 
 
 class FasterWhisperEngine:
@@ -41,6 +42,13 @@ class FasterWhisperEngine:
         )
         self.multilingual: bool = bool(self.model.model.is_multilingual)
 
+    def language_probabilities(self, audio: Audio) -> dict[str, float]:
+        """How likely each language is for the first 30 s of ``audio`` (Whisper's own detector)."""
+        if not self.multilingual:
+            return {"en": 1.0}
+        _, _, ranked = self.model.detect_language(np.ascontiguousarray(audio, dtype=np.float32))
+        return {str(code): float(p) for code, p in ranked}
+
     def transcribe(
         self,
         audio: Audio,
@@ -59,7 +67,8 @@ class FasterWhisperEngine:
         pieces, info = self.model.transcribe(
             np.ascontiguousarray(audio, dtype=np.float32),
             language=language,
-            initial_prompt=prompt or None,
+            # Mandarin: a Simplified prompt, or Whisper writes Traditional characters.
+            initial_prompt=zh_prompt(prompt) if language == "zh" else prompt or None,
             word_timestamps=word_timestamps,
             condition_on_previous_text=o.condition_on_previous_text,
             no_speech_threshold=o.no_speech_threshold,
@@ -82,4 +91,4 @@ class FasterWhisperEngine:
             ]
         )
         detected = str(info.language or language or "en")
-        return Transcript(_join(segments, detected), detected, tuple(segments), seconds)
+        return in_simplified(Transcript(_join(segments, detected), detected, tuple(segments), seconds))

@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from avatar.engines.asr.base import SAMPLE_RATE_HZ, Audio, Segment, Transcript, Word
+from avatar.engines.asr.base import SAMPLE_RATE_HZ, Audio, Segment, Transcript, Word, in_simplified
 from avatar.engines.asr.hallucination import is_hallucination
 from avatar.engines.asr.options import DecodeOptions
+from avatar.engines.simplified import zh_prompt
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,17 @@ class WhisperEngine:
             mask[layer, head] = True
         self.model.set_alignment_heads(base64.b85encode(gzip.compress(mask.tobytes())))
 
+    def language_probabilities(self, audio: Audio) -> dict[str, float]:
+        """How likely each language is for the first 30 s of ``audio`` (Whisper's own detector)."""
+        if not self.multilingual:
+            return {"en": 1.0}
+        whisper = self._whisper
+        mel = whisper.log_mel_spectrogram(
+            whisper.pad_or_trim(np.ascontiguousarray(audio, dtype=np.float32)), n_mels=self.model.dims.n_mels
+        )
+        _, probabilities = self.model.detect_language(mel)
+        return {str(code): float(p) for code, p in dict(probabilities).items()}
+
     def transcribe(
         self,
         audio: Audio,
@@ -66,7 +78,8 @@ class WhisperEngine:
         result: dict[str, Any] = self.model.transcribe(
             np.ascontiguousarray(audio, dtype=np.float32),
             language=language,
-            initial_prompt=prompt or None,
+            # Mandarin: a Simplified prompt, or Whisper writes Traditional characters.
+            initial_prompt=zh_prompt(prompt) if language == "zh" else prompt or None,
             word_timestamps=word_timestamps,
             condition_on_previous_text=o.condition_on_previous_text,
             no_speech_threshold=o.no_speech_threshold,
@@ -93,7 +106,7 @@ class WhisperEngine:
             ]
         )
         detected = str(result.get("language") or language or "en")
-        return Transcript(_join(segments, detected), detected, tuple(segments), seconds)
+        return in_simplified(Transcript(_join(segments, detected), detected, tuple(segments), seconds))
 
 
 def _keep_speech(segments: list[Segment]) -> list[Segment]:

@@ -34,11 +34,11 @@ def voices_report(directory: Path | None = None) -> list[str]:
         try:
             spec = load_voice(name, directory)
         except ValueError as error:
-            lines.append(f"{name:<14} INVALID  {error}")
+            lines.append(f"{name:<16} INVALID  {error}")
             continue
         ok, detail = voice_status(spec)
         state = "ok" if ok else "MISSING"
-        lines.append(f"{name:<14} {state:<8} {spec.engine:<7} {spec.language:<3} {detail}")
+        lines.append(f"{name:<16} {state:<8} {spec.engine:<7} {spec.language:<3} {detail}")
     return lines
 
 

