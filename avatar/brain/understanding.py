@@ -30,6 +30,7 @@ from avatar.brain.lexicon import lexicon
 from avatar.brain.memory import Topic
 from avatar.brain.names import GENERIC_WORDS, product_index, variant_index
 from avatar.brain.semantic import QuestionMeaning, fact_passages
+from avatar.engines.simplified import to_simplified
 
 __all__ = ["Reading", "Understanding", "read", "understand"]
 
@@ -324,7 +325,8 @@ def read(text: str, catalog: Catalog) -> Reading:
     raw = text[:MAX_READ_CHARS]
     words = lexicon()
     language = detect_language(raw)
-    spelled = unicodedata.normalize("NFKC", words.spell_emoji(raw))
+    # Traditional characters read as Simplified (the catalog's): 大紅袍多少錢 is 大红袍多少钱.
+    spelled = to_simplified(unicodedata.normalize("NFKC", words.spell_emoji(raw)))
     questions = _questions(spelled)
     # A ramble with several questions is read by its first question (the rest is acknowledged).
     scope = _first_question(spelled) if questions >= 2 and _long(spelled) else spelled

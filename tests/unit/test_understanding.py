@@ -154,3 +154,10 @@ def test_a_long_message_ending_in_thanks_is_answered_not_thanked() -> None:
     )
     assert answer.product_id == "linden-honey" and "糖" in answer.text, answer.text
     assert "另一个问题" in answer.text  # the second question is acknowledged
+
+
+def test_traditional_characters_are_understood_and_answered_in_simplified() -> None:
+    brain = Brain(load_scene(SCENES / "demo-zh"))
+    answer = brain.respond("大紅袍多少錢", "jade-cushion")
+    assert answer.product_id == "dahongpao-tea" and "¥" in answer.text, answer.text
+    assert "紅" not in answer.text and "红" in answer.text
