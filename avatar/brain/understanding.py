@@ -325,8 +325,11 @@ def read(text: str, catalog: Catalog) -> Reading:
     raw = text[:MAX_READ_CHARS]
     words = lexicon()
     language = detect_language(raw)
-    # Traditional characters read as Simplified (the catalog's): 大紅袍多少錢 is 大红袍多少钱.
-    spelled = to_simplified(unicodedata.normalize("NFKC", words.spell_emoji(raw)))
+    spelled = unicodedata.normalize("NFKC", words.spell_emoji(raw))
+    foreign = words.is_foreign(raw)
+    if not foreign:
+        # Traditional characters read as Simplified (the catalog's): 大紅袍多少錢 is 大红袍多少钱.
+        spelled = to_simplified(spelled)
     questions = _questions(spelled)
     # A ramble with several questions is read by its first question (the rest is acknowledged).
     scope = _first_question(spelled) if questions >= 2 and _long(spelled) else spelled
@@ -364,7 +367,7 @@ def read(text: str, catalog: Catalog) -> Reading:
         listing=bool(_LISTING.search(spelled)),
         price_claim=bool(_PRICE_CLAIM.search(spelled)),
         medical=bool(_MEDICAL_BAIT.search(spelled)),
-        foreign=words.is_foreign(raw),
+        foreign=foreign,
         questions=questions,
     )
 

@@ -89,3 +89,26 @@ def test_configured_720p_size_reaches_the_viewer(browser: Any) -> None:
         assert (stats(browser)["width"], stats(browser)["height"]) == (1280, 720)
     finally:
         stop_live(server)
+
+
+def test_the_chinese_show_answers_a_price_question_in_yuan(browser: Any) -> None:
+    server = start_live("--scene", "scenes/demo-zh")
+    try:
+        browser.get(server.url + "/")
+        wait_for(lambda: stats(browser)["state"] == "connected", 30, "the WebRTC connection")
+        wait_for(lambda: stats(browser)["audioPeak"] > 0.01, 30, "non-silent audio from the Mandarin voice")
+        catalog = load_scene(REPO / "scenes/demo-zh").catalog
+        prices = {catalog.format_price(p.current_price()) for p in catalog.products}
+        before = len(stats(browser)["captions"])
+        send_chat(browser, "这个多少钱？")
+
+        def answer_in_yuan() -> str | None:
+            captions = stats(browser)["captions"][before:]
+            return next(
+                (c for c in captions if any(p in c for p in prices) and "售价" in c or "只要" in c), None
+            )
+
+        caption = wait_for(answer_in_yuan, 15, "a caption with a ¥ price")
+        assert "¥" in caption and "$" not in caption
+    finally:
+        stop_live(server)

