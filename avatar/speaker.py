@@ -13,8 +13,8 @@ import asyncio
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import AsyncIterable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
+from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
@@ -227,46 +227,14 @@ class Speaker:
 
     async def say(self, text: str, *, language: str = "en") -> SpeechResult:
         """Speak ``text``; returns when it has been played, or at once after :meth:`interrupt`."""
-        self._current_turn += 1
-        turn = self._current_turn
         sentences = tuple(split_sentences(text))
-        pieces = [
-            (index, piece)
-            for index, sentence in enumerate(sentences)
-            for piece in (split_first_clause(sentence, FIRST_PIECE_MAX_CHARS) if index == 0 else [sentence])
-        ]
-        voice = self.voice_for(language)
-        queued: list[asyncio.Future[Played]] = []
-        self._speaking = turn
-        try:
-            for position, (index, piece) in enumerate(pieces):
-                if position >= SENTENCES_AHEAD:
-                    await asyncio.wait({queued[position - SENTENCES_AHEAD]})
-                if turn in self._interrupted:
-                    break
-                speech = await self._render(voice, piece)
-                if turn in self._interrupted:
-                    break
-                # Both pieces of a split sentence carry the whole sentence: its caption stays up.
-                continues = position > 0 and pieces[position - 1][0] == index
-                queued.append(
-                    self.playout.enqueue(
-                        speech.pcm,
-                        turn_id=turn,
-                        text=sentences[index],
-                        phonemes=speech.phonemes,
-                        continues=continues,
-                    )
-                )
-            played = tuple([await future for future in queued])
-        finally:
-            if self._speaking == turn:
-                self._speaking = None
-        interrupted = turn in self._interrupted
-        self._interrupted.discard(turn)
-        owners = tuple(index for index, _ in pieces[: len(played)])
-        texts = tuple(piece for _, piece in pieces[: len(played)])
-        return SpeechResult(turn, sentences, played, interrupted, owners, texts)
+
+        async def each() -> AsyncIterator[str]:
+            for sentence in sentences:
+                yield sentence
+
+        # One path for a whole line and a streamed one; the result names every sentence of the line.
+        return replace(await self.say_stream(each(), language=language), sentences=sentences)
 
     async def say_stream(self, sentences: AsyncIterable[str], *, language: str = "en") -> SpeechResult:
         """Speak sentences as they arrive (a model writing an answer): each one is synthesised and

@@ -179,16 +179,20 @@ def render(top: str, bottom: str, draw: Callable[[Image], None]) -> Image:
 
 def main(argv: Sequence[str]) -> int:
     """Write every product image; prints each path and size."""
-    out = Path(argv[0]) if argv else OUT
+    write_images(PRODUCTS, Path(argv[0]) if argv else OUT)
+    return 0
+
+
+def write_images(products: dict[str, tuple[str, str, Callable[[Image], None]]], out: Path) -> None:
+    """Draw each product's card into ``out/<id>.png``; prints each path and size."""
     out.mkdir(parents=True, exist_ok=True)
-    for product_id, (top, bottom, draw) in PRODUCTS.items():
+    for product_id, (top, bottom, draw) in products.items():
         path = out / f"{product_id}.png"
         ok, data = cv2.imencode(".png", render(top, bottom, draw), [cv2.IMWRITE_PNG_COMPRESSION, 9])
         if not ok:
             raise RuntimeError(f"PNG encoding failed for {product_id}")
         path.write_bytes(data.tobytes())
         print(f"{path} {len(data) // 1024} KB")
-    return 0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from make_demo_images import AA, Image, S, hex_bgr, poly, render, rounded_rect, shadow  # noqa: E402
+from make_demo_images import AA, Image, S, hex_bgr, poly, rounded_rect, shadow, write_images  # noqa: E402
 
 OUT = Path(__file__).resolve().parent.parent / "scenes" / "demo-zh" / "images"
 
@@ -113,15 +113,7 @@ PRODUCTS: dict[str, tuple[str, str, Callable[[Image], None]]] = {
 
 def main(argv: Sequence[str]) -> int:
     """Write every product image; prints each path and size."""
-    out = Path(argv[0]) if argv else OUT
-    out.mkdir(parents=True, exist_ok=True)
-    for product_id, (top, bottom, draw) in PRODUCTS.items():
-        path = out / f"{product_id}.png"
-        ok, data = cv2.imencode(".png", render(top, bottom, draw), [cv2.IMWRITE_PNG_COMPRESSION, 9])
-        if not ok:
-            raise RuntimeError(f"PNG encoding failed for {product_id}")
-        path.write_bytes(data.tobytes())
-        print(f"{path} {len(data) // 1024} KB")
+    write_images(PRODUCTS, Path(argv[0]) if argv else OUT)
     return 0
 
 
