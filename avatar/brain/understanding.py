@@ -310,14 +310,17 @@ _QUESTION_END = re.compile(r"(?<=[?？])|(?<=[吗呢嘛])(?=[\s，,。！!]|$)")
 _ENDS_QUESTION = ("?", "？", "吗", "呢", "嘛")
 
 
+def _ends_question(part: str) -> bool:
+    return part.strip().endswith(_ENDS_QUESTION)
+
+
 def _questions(text: str) -> int:
-    parts = [p for p in re.split(r"(?<=[?？])|(?<=[吗呢嘛])(?=[\s，,。！!])|[。！!\n]", text) if p.strip()]
-    return max(1, sum(1 for p in parts if p.strip().endswith(_ENDS_QUESTION)))
+    parts = re.split(rf"{_QUESTION_END.pattern}|[。！!\n]", text)
+    return max(1, sum(1 for p in parts if _ends_question(p)))
 
 
 def _first_question(text: str) -> str:
-    parts = [p for p in _QUESTION_END.split(text) if p.strip()]
-    return next((p for p in parts if p.strip().endswith(_ENDS_QUESTION)), text)
+    return next((p for p in _QUESTION_END.split(text) if _ends_question(p)), text)
 
 
 def read(text: str, catalog: Catalog) -> Reading:
@@ -339,7 +342,8 @@ def read(text: str, catalog: Catalog) -> Reading:
     intent = classify(spelled, language)
     if intent not in _MODERATED:
         intent = classify(asked, language)
-    if intent in (Intent.CHITCHAT, Intent.GREETING) and _long(spelled) and questions:
+    asks = any(_ends_question(p) for p in _QUESTION_END.split(spelled))
+    if intent in (Intent.CHITCHAT, Intent.GREETING) and _long(spelled) and asks:
         # "...two things: can I fly with it, and what's in the box? thx": the question, not the thanks.
         intent = classify(asked, language, skip=(Intent.CHITCHAT, Intent.GREETING))
     if intent is Intent.OTHER and _BARE_PRICE.search(spelled):

@@ -161,3 +161,11 @@ def test_traditional_characters_are_understood_and_answered_in_simplified() -> N
     answer = brain.respond("大紅袍多少錢", "jade-cushion")
     assert answer.product_id == "dahongpao-tea" and "¥" in answer.text, answer.text
     assert "紅" not in answer.text and "红" in answer.text
+
+
+def test_a_long_thank_you_with_no_question_is_still_thanks() -> None:
+    brain = Brain(load_scene(SCENES / "demo"))
+    answer = brain.respond(
+        "thank you so much for the stream today, you are amazing, love the products, see you tomorrow", None
+    )
+    assert answer.intent == "chitchat", answer.text
