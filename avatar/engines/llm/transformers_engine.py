@@ -190,16 +190,11 @@ class TransformersEngine:
             log.warning("could not cache the converted model in %s: %s", folder, error)
 
     def _load_gguf(self, auto_config: Any, auto_model: Any, options: dict[str, Any]) -> Any:
-        """A GGUF checkpoint, dequantised to float32.
-
-        ``from_pretrained(gguf_file=...)`` needs the ``accelerate`` package; without it the config
-        and the dequantised tensors are loaded the same way transformers does, into a model built
-        from that config.
+        """A GGUF checkpoint, dequantised to float32: the config and the dequantised tensors loaded
+        into a model built from that config. (``from_pretrained(gguf_file=...)``, which needs
+        ``accelerate``, marks the model quantised, and a quantised model cannot be saved: the
+        converted copy the show and ``transformers serve`` load would never be written.)
         """
-        import importlib
-
-        if importlib.util.find_spec("accelerate") is not None:
-            return auto_model.from_pretrained(self.model_ref, **options)
         from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
 
         config = auto_config.from_pretrained(self.model_ref, **options)
