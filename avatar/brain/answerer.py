@@ -46,6 +46,12 @@ _FAQ_STRONG_SCORE = 0.75  # an FAQ this close beats a spec picked by one word ("
 MAX_QUESTION_CHARS = 1_000
 
 # "Do you sell laptops?": asking whether the show has something it does not name.
+# "when does the deal end?", "活动到什么时候": the end date, said when the catalog gives one.
+_ASKS_END = re.compile(
+    r"\b(?:when|what day|how long)\b.{0,30}\b(?:end|ends|last|lasts|over|finish)\b|until when|last day|"
+    r"到什么时候|到几号|截止|什么时候结束|几号结束|还有几天|持续多久",
+    re.IGNORECASE,
+)
 _SELLS = re.compile(
     r"(?<![a-z])do you (?:sell|carry|stock|have any)\s+(?!(?:this|it|these|them|that|those|more|one|left)"
     r"(?![a-z]))|有没有卖|有卖|卖不卖",
@@ -263,7 +269,7 @@ class Answerer:
         if intent is Intent.PROMO and u.attribute is not None and u.attribute.startswith("offer:"):
             return self._offer(product, int(u.attribute.split(":")[1]), lang)
         if intent is Intent.PROMO:
-            return self._promo(product, lang)
+            return self._promo(product, lang, asks_end=_ASKS_END.search(question) is not None)
         if intent is Intent.STOCK:
             return self._stock(product, lang, variant, reading.quantity)
         if intent is Intent.SHIPPING and u.unknown:
@@ -417,13 +423,15 @@ class Answerer:
             text = f"The {name} is priced by {label or 'option'}: {', '.join(parts)}."
         return Answer(text, product.id, Intent.PRICE.value, lang, facts)
 
-    def _promo(self, product: Product, lang: str) -> Answer:
+    def _promo(self, product: Product, lang: str, asks_end: bool = False) -> Answer:
         f = self._price_facts(product, lang)
         if "promo_price" in f:
             if lang == "zh":
                 text = f"有的，{f['name']}现在{f['promo_label']}只要{f['promo_price']}，原价{f['price']}。"
                 if "promo_ends" in f:
                     text += f"活动到{f['promo_ends']}结束。"
+                elif asks_end:
+                    text += "结束时间资料里没有写，我不乱说。"
             else:
                 text = (
                     f"Our {f['promo_label']} takes the {f['name']} to {f['promo_price']}, "
@@ -431,6 +439,8 @@ class Answerer:
                 )
                 if "promo_ends" in f:
                     text += f" The deal runs until {f['promo_ends']}."
+                elif asks_end:
+                    text += " My notes don't say when it ends, so I won't guess."
             return self._with_offers(Answer(text, product.id, Intent.PROMO.value, lang, f), product)
 
         if product.offers:
@@ -954,6 +964,11 @@ class Answerer:
             return self._suggest(replace(cheapest, uses=frozenset()), False, False, lang)
         if not need.uses or not picks:
             meant = self._meant(u, need.budget)
+            if not meant and len(u.reading.named) == 1:
+                # "need shoes for everyday walking, any recs": the product whose name they said.
+                named = self.catalog.get(u.reading.named[0])
+                if need.budget is None or named.lowest_price(self._time()) <= need.budget:
+                    meant = [named]
             if meant and meant[0].stock == 0:
                 return self._sold_out_fit(meant[0], meant[1] if len(meant) > 1 else None, lang)
             fit = self._pick(meant[0], lang) if meant else self._fit(u, need.budget)

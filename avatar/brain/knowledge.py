@@ -255,7 +255,24 @@ def fact_scores(
         if owned and fact.field.startswith("faq:") and not owned & said:
             score = min(score, FACT_MATCH - 0.01)
         scores[fact.field] = score
+    variants = next((f for f in facts if f.field == "variants"), None)
+    if listing and variants is not None and scores.get("variants", 0.0) > 0:
+        # "what shades?": the list of options, unless an FAQ answers something more particular
+        # ("which shade suits yellow undertones?" shares "yellow" with that FAQ alone).
+        options = frozenset().union(*variants.cue_words, *variants.value_words)
+        for fact in facts:
+            particular = {w for w in words & frozenset().union(*fact.cue_words) - options if _telling(w)}
+            if fact.field.startswith("faq:") and not particular:
+                scores[fact.field] = min(scores[fact.field], scores["variants"] - 0.01)
     return scores
+
+
+_ASKING_CHARS = frozenset("哪些什么有吗呢几个种款")
+
+
+def _telling(word: str) -> bool:
+    """A word that says what is asked, not only that something is ("which", 哪, 些)."""
+    return len(word) >= 3 if word.isascii() else word not in _ASKING_CHARS
 
 
 def best_fact(

@@ -50,6 +50,8 @@ class Lexicon:
         self.foreign = frozenset(str(w) for w in words.get("foreign", []))
         self.foreign_intents = _word_table(words.get("foreign_intents", {}))
         self.foreign_concepts = _word_table(words.get("foreign_concepts", {}))
+        self.measures = frozenset(str(w).lower() for w in words.get("measures", []))
+        self.not_units = frozenset(str(w).lower() for w in words.get("not_units", []))
 
     def concepts_in(self, text: str) -> frozenset[str]:
         """The attribute concepts ``text`` speaks of."""

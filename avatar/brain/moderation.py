@@ -78,7 +78,8 @@ _EN_PROFANITY = (
     r"cunts?",
     r"bastards?",
     r"mother ?f[u*@#]+c?k\w*",
-    r"wtf",
+    # Not "wtf": an exclamation at a broken order ("came with a hole in it wtf") is a complaint
+    # the host should answer, not a comment to drop.
     r"stfu",
     r"retard(ed|s)?",
     r"piss off",
@@ -91,7 +92,10 @@ _EN_PROFANITY = (
 )
 # Mild insults count only when aimed at someone ("you idiot", "this host is useless"): "stupid
 # easy to clean" is praise, and "this is garbage" is a complaint the host should answer.
-_EN_INSULTS = r"(idiot|idiots|moron|morons|stupid|dumb|dumbass|loser|losers|useless|trash|garbage|ugly|clown)"
+_EN_INSULTS = (
+    r"(idiot|idiots|moron|morons|stupid|dumb|dumbass|loser|losers|useless|trash|garbage|ugly|clown|"
+    r"scam|scammer|scammers|fraud|liar|liars)"
+)
 _EN_AT_SOMEONE = (
     r"(you|you'?re|youre|u|ur|u r|this host|the host|host|mia|this bot|bot|ai)\s+(are\s+|is\s+|r\s+)?"
     r"(an?\s+|so\s+|such\s+an?\s+|really\s+)?" + _EN_INSULTS,
@@ -142,6 +146,14 @@ _ZH_PROFANITY = (
     "畜生",
     "王八蛋",
     "死全家",
+    "是不是傻",
+    "你傻",
+    "主播傻",
+    "蠢货",
+    "笨蛋主播",
+    "骗子主播",
+    "主播是骗子",
+    "你是骗子",
 )
 _EN_PROFANITY_SB = r"sb"  # the Chinese insult typed in Latin letters
 

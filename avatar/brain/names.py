@@ -121,6 +121,22 @@ GENERIC_WORDS = frozenset(
         "pack",
         "box",
         "edition",
+        # Adjectives a name may use that chat uses in passing ("for everyday walking").
+        "everyday",
+        "daily",
+        "classic",
+        "original",
+        "premium",
+        "deluxe",
+        "ultra",
+        "super",
+        "smart",
+        "gentle",
+        "natural",
+        "fresh",
+        "basic",
+        "light",
+        "soft",
     }
 )
 

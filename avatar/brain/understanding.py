@@ -24,7 +24,15 @@ from rapidfuzz.distance import Levenshtein
 
 from avatar.brain.catalog import Catalog, Product
 from avatar.brain.intents import Intent, classify, resolve_product
-from avatar.brain.knowledge import FACT_MATCH, FactHit, best_fact, candidates, catalog_facts, score_fact
+from avatar.brain.knowledge import (
+    FACT_MATCH,
+    FactHit,
+    best_fact,
+    candidates,
+    catalog_facts,
+    fact_scores,
+    score_fact,
+)
 from avatar.brain.language import detect_language, is_cjk, stems
 from avatar.brain.lexicon import lexicon
 from avatar.brain.memory import Topic
@@ -91,6 +99,11 @@ _BUDGET = (
     re.compile(rf"不超过\s*{_CURRENCY_BEFORE}{_AMOUNT}{_CURRENCY_AFTER}"),
     # "got $30, what can i get?": money a viewer has, said with its currency.
     re.compile(rf"(?:got|have|only have|with)\s+([$¥￥€£])\s*{_AMOUNT}{_CURRENCY_AFTER}", re.IGNORECASE),
+    # "300块 扫地机能拿下吗", "is $50 enough for the blender": whether the money covers it.
+    re.compile(
+        rf"{_CURRENCY_BEFORE}{_AMOUNT}{_CURRENCY_AFTER}.{{0,12}}?(?:能拿下|拿得下|能买|够不够|够吗|够买|买得起|enough)",
+        re.IGNORECASE,
+    ),
 )
 _YUAN = frozenset({"¥", "￥", "块钱", "块", "元", "rmb", "yuan", "cny"})
 _DOLLAR = frozenset({"$", "美元", "美金", "刀", "dollar", "dollars", "bucks", "usd"})
@@ -110,7 +123,9 @@ _LISTING = re.compile(
 # Claims about other shops' prices: the host cannot know them, says so and gives its own price.
 _PRICE_CLAIM = re.compile(
     r"cheapest (?:anywhere|online|on the market|price)|lowest price|cheaper than (?:anywhere|amazon|other)|"
-    r"全网最低|全网最便宜|最低价|比别家便宜|别家更便宜",
+    r"cheapest\b[^.?!]{0,20}\b(?:online|anywhere|around|out there)|best price (?:online|anywhere)|"
+    r"cheaper (?:elsewhere|online|on amazon|on taobao)|"
+    r"全网最低|全网最便宜|最低价|比别家便宜|别家更便宜|网上更便宜|其他平台更便宜",
     re.IGNORECASE,
 )
 # "ship to canada?", "能寄到香港吗": a destination the shipping text may not name.
@@ -120,7 +135,14 @@ _DESTINATION = re.compile(
     r"|(?:寄到|发到|送到|能发|能寄|发往|寄往)([\u4e00-\u9fff]{2,4}?)(?:吗|嘛|么|不|没|$)",
     re.IGNORECASE,
 )
-_BARE_PRICE = re.compile(r"多少\s*[?？!！~～。]*\s*$|咋卖|怎么卖|啥价|多少一|几多钱|多钱")
+# A question about what would happen, not a report of what did: no complaint.
+_WHAT_IF = re.compile(r"\b(?:if|what if|in case|suppose)\b|如果|万一|要是|假如", re.IGNORECASE)
+_HAPPENED = re.compile(
+    r"\b(?:came|arrived|got|received|bought|ordered|my order)\b|收到|上次|买的|到手", re.IGNORECASE
+)
+_BARE_PRICE = re.compile(
+    r"多少\s*[?？!！~～。]*\s*$|咋卖|怎么卖|啥价|多少一|几多钱|多钱|[$¥￥]{2}|^\W*[$¥￥]\W*$"
+)
 
 
 @dataclass(frozen=True)
@@ -237,10 +259,33 @@ def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple
     rest = lowered
     for match in sorted(claimed, key=lambda m: -m.start):
         start, end = match.start, match.end
+        if len(match.values) == 1 and _labels_a_fact(rest[start:end], next(iter(match.values)), catalog):
+            continue  # "SPF多少": a shop's alias that is also a spec's label asks that spec
         # "where is the jerky from?" reads as "where is it from?"
         before = re.sub(r"(?:^|\s)(?:the|this|that|these|those|your)\s*$", " ", rest[:start])
         rest = before + (" it " if rest[:start].strip() and not is_cjk(rest[start]) else " ") + rest[end:]
     return tuple(named), tuple(ambiguous), " ".join(rest.split())
+
+
+def _labels_a_fact(name: str, product_id: str, catalog: Catalog) -> bool:
+    """``name`` (an alias of the product) is also a spec's or safety entry's key or label ("spf")."""
+    product = catalog.get(product_id)
+    said = name.strip().lower()
+    return any(
+        said in (entry.key.lower(), *(label.strip().lower() for label in entry.label.values()))
+        for entry in (*product.specs, *product.safety)
+    )
+
+
+def _says_label(words: frozenset[str], catalog: Catalog, product_id: str) -> bool:
+    """The question uses an English word of a spec's or safety entry's label ("spf?", "wattage?")."""
+    asked = {w for w in words if len(w) >= 3 and w.isascii()}
+    return any(
+        asked & cue
+        for fact in catalog_facts(catalog).get(product_id, ())
+        if fact.field.startswith(("spec:", "safety:"))
+        for cue in fact.cue_words
+    )
 
 
 def _variants_named(text: str, catalog: Catalog) -> tuple[tuple[str, str], ...]:
@@ -278,6 +323,8 @@ def read_budget(text: str) -> Budget | None:
         except InvalidOperation:  # pragma: no cover - the pattern captures digits only
             continue
         said = symbol or word
+        if pattern is _BUDGET[-1] and not said:
+            continue  # "3个人够吗" is no money: "enough" counts a budget only with its currency
         currency = "¥" if said in _YUAN else "$" if said in _DOLLAR else None
         return Budget(value, currency)
     return None
@@ -346,12 +393,17 @@ def read(text: str, catalog: Catalog) -> Reading:
     if intent in (Intent.CHITCHAT, Intent.GREETING) and _long(spelled) and asks:
         # "...two things: can I fly with it, and what's in the box? thx": the question, not the thanks.
         intent = classify(asked, language, skip=(Intent.CHITCHAT, Intent.GREETING))
-    if intent is Intent.OTHER and _BARE_PRICE.search(spelled):
+    if (intent is Intent.OTHER or (intent is Intent.CHITCHAT and len(spelled) <= 30)) and _BARE_PRICE.search(
+        spelled
+    ):
         intent = Intent.PRICE
     elif intent is Intent.OTHER and _STILL_THERE.search(spelled):
         intent = Intent.STOCK
     if _PRICE_CLAIM.search(spelled) and intent not in (Intent.INJECTION, Intent.ABUSE, Intent.SPAM):
         intent = Intent.PRICE
+    if intent is Intent.COMPLAINT and _WHAT_IF.search(spelled) and not _HAPPENED.search(spelled):
+        # "如果刀坏了保修吗", "if it breaks after a few months what happens": a warranty question.
+        intent = classify(asked, language, skip=(Intent.COMPLAINT,))
     quantity = _quantity(spelled)
     return Reading(
         text=spelled,
@@ -362,13 +414,15 @@ def read(text: str, catalog: Catalog) -> Reading:
         variants=_variants_named(scope, catalog),
         colour=words.colour_in(spelled.lower()),
         words=stems(asked),
-        concepts=words.concepts_in(asked),
+        # "in white??" asks about colour even when no colour word of the lexicon's concepts is said.
+        concepts=words.concepts_in(asked) | ({"colour"} if words.colour_in(asked) else frozenset()),
         budget=read_budget(spelled),
         quantity=quantity,
         deixis=bool(_THIS.search(spelled)),
         follow_up=bool(_FOLLOW_UP.search(spelled)) and len(spelled) <= 40,
         yes_no=bool(_YES_NO.search(spelled)),
-        listing=bool(_LISTING.search(spelled)),
+        # "what size should I get?" asks for advice on the sizes, not for the list of them.
+        listing=bool(_LISTING.search(spelled)) and "fit" not in words.concepts_in(asked),
         price_claim=bool(_PRICE_CLAIM.search(spelled)),
         medical=bool(_MEDICAL_BAIT.search(spelled)),
         foreign=foreign,
@@ -449,7 +503,9 @@ def understand(
     # A follow-up with no question of its own ("and the blue one?") asks the last question again;
     # one that names a kind of fact ("保质期呢", "and how long do they keep?") asks that of the same
     # product, which the product choice above already remembered.
-    own_question = bool(reading.concepts - _COMMERCE) and not reading.named
+    own_question = (bool(reading.concepts - _COMMERCE) and not reading.named) or (
+        product is not None and _says_label(reading.words, catalog, product.id)
+    )
     if (
         topic is not None
         and intent is Intent.OTHER
@@ -484,6 +540,14 @@ def understand(
         and intent in (Intent.OTHER, Intent.PRICE, Intent.PRODUCT_INFO)
     ):
         intent = Intent.RECOMMENDATION  # "有没有二十块以下的": something within a budget
+    elif (
+        reading.budget is not None
+        and len(reading.named) == 1
+        and intent in (Intent.OTHER, Intent.PRODUCT_INFO)
+    ):
+        intent = Intent.PRICE  # "300块 扫地机能拿下吗": its price against the viewer's money
+    if intent is Intent.RECOMMENDATION and len(reading.named) >= 2:
+        intent = Intent.COMPARISON  # "坚果礼盒和龙井 送礼哪个好", "nuts or tea, which is the better gift?"
     if (
         intent is Intent.RECOMMENDATION
         and product is not None
@@ -512,7 +576,13 @@ def understand(
         kinds = options.cue_concepts & _OPTION_KINDS if options is not None else frozenset()
         named_colours = any(lexicon().colour_in(v.name("en").lower()) for v in product.variants)
         size = _SIZE.search(reading.text)
-        if reading.colour and ("colour" in kinds or named_colours):
+        colour_spec = any(  # a spec labelled "colour": the product's one colour ("space grey")
+            {"colour", "color"} & cue
+            for f in catalog_facts(catalog)[product.id]
+            if f.field.startswith("spec:")
+            for cue in f.cue_words
+        )
+        if reading.colour and ("colour" in kinds or named_colours) and not colour_spec:
             missing = reading.colour  # "the green one" when the shades are others
         elif size and "size" in kinds:
             missing = next(g for g in size.groups() if g)
@@ -552,9 +622,29 @@ def understand(
                 product, hit, switched = catalog.get(other.fact.product_id), other, True
                 product_id = product.id
                 notes.append("facts of another product")
+    stated, unmeasured = (None, False)
+    either = intent is Intent.COMPARISON and len(reading.named) < 2
+    if (
+        (intent in _REFINABLE or either)
+        and intent is not Intent.SHIPPING
+        and not reading.concepts & _COMMERCE
+    ):
+        stated, unmeasured = _stated_in_value(reading, catalog, product)
+        if stated is not None:
+            hit, intent = stated, Intent.SPEC
+        elif unmeasured:
+            hit, intent = None, Intent.SPEC
     attribute, score = (
         (hit.fact.field, hit.score) if hit is not None and hit.score >= FACT_MATCH else (None, 0.0)
     )
+    if (
+        missing
+        and attribute is not None
+        and attribute.startswith("faq:")
+        and hit is not None
+        and any(stems(missing) <= cue for cue in hit.fact.cue_words)
+    ):
+        missing = None  # "which shade suits yellow undertones?": the colour is in the question asked
     also = _second_fact(reading, catalog, product, hit) if attribute is not None and hit is not None else None
     commerce = reading.concepts & _COMMERCE
     if attribute is not None:
@@ -596,10 +686,9 @@ def understand(
         and intent is Intent.OTHER
         and (attribute is None or score < 0.8)
         and len(named_variants) < 2
+        and "fit" not in reading.concepts  # "鞋码正吗 我平时穿39": advice on sizes, not the 39's stock
     ):
         intent, attribute, score = Intent.STOCK, None, 0.0  # "还有麻辣的吗": is that one there
-    if intent is Intent.RECOMMENDATION and len(reading.named) >= 2:
-        intent = Intent.COMPARISON  # "nuts or tea, which is the better gift?"
     unknown = False
     if intent is Intent.SHIPPING and attribute in (None, "shipping"):
         unknown = _shipping_unstated(reading, catalog, product)
@@ -613,6 +702,7 @@ def understand(
         )
         if intent is Intent.SPEC and not asked and not reading.yes_no:
             unknown = False  # "what are the specs?": the key specs
+        unknown = unknown or unmeasured
     return Understanding(
         reading,
         intent,
@@ -653,7 +743,7 @@ def _foreign(reading: Reading, meaning: QuestionMeaning | None) -> Reading:
 
 
 _HOW_MUCH = re.compile(r"how much\s+((?:[a-z0-9]+\s*){0,4})", re.IGNORECASE)
-_DUOSHAO = re.compile(r"([\u4e00-\u9fff]{2,6}?)(?:是|有)?多少")  # "含丝量多少": the amount of 含丝量
+_DUOSHAO = re.compile(r"([\u4e00-\u9fffA-Za-z]{2,6}?)(?:是|有)?多少")  # "含丝量多少": the amount of 含丝量
 
 
 def _amount_of(reading: Reading, hit: FactHit | None, product: Product) -> bool:
@@ -686,6 +776,54 @@ def _shipping_unstated(reading: Reading, catalog: Catalog, product: Product) -> 
     shipping = next((f for f in catalog_facts(catalog)[product.id] if f.field == "shipping"), None)
     asked = reading.concepts & {"warranty", "returns"}
     return bool(shipping is not None and asked and not asked <= shipping.value_concepts)
+
+
+# "goose or duck down?", "鹅绒还是鸭绒", "EDP还是EDT": the fact whose value says one of them answers.
+_EITHER_EN = re.compile(r"([a-z0-9][\w+-]*)\s+or\s+([a-z0-9][\w+-]*)", re.IGNORECASE)
+_EITHER_ZH = re.compile(r"([\u4e00-\u9fffA-Za-z0-9]{1,6})还是([\u4e00-\u9fffA-Za-z0-9]{1,6})")
+# "how many mAh", "多少瓦", "几个口": the fact whose value is in that unit answers.
+_UNIT_EN = re.compile(r"how (?:many|much)\s+([a-z°%]{1,12})\b", re.IGNORECASE)
+_UNIT_ZH = re.compile(r"(?:多少|几)个?([\u4e00-\u9fff]{1,2})")
+
+
+def _says(text: str, word: str) -> bool:
+    """``word`` is in ``text``: as a whole word if it is in Latin letters ("men" is not in "women")."""
+    if word.isascii():
+        return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text) is not None
+    return word in text
+
+
+def _stated_in_value(reading: Reading, catalog: Catalog, product: Product) -> tuple[FactHit | None, bool]:
+    """A fact whose value states what an either-or or a how-many question asks, and whether the
+    question asked for a measure no value states ("how many dB" when no dB is given)."""
+    text = reading.text.lower()
+    asked: list[str] = []
+    for match in _EITHER_EN.finditer(text):
+        asked += [match.group(1), match.group(2)]
+    for match in _EITHER_ZH.finditer(text):
+        asked += [match.group(1)[-2:], match.group(2)[:2]]
+    units = [m.group(1) for m in _UNIT_EN.finditer(text)] + [m.group(1) for m in _UNIT_ZH.finditer(text)]
+    words = lexicon()
+    units = [u for u in units if u not in words.not_units and not u.startswith(tuple(words.not_units))]
+    if not asked and not units:
+        return None, False
+    values: dict[str, str] = {}
+    for name, passage in fact_passages(product):
+        if name.startswith(("spec:", "safety:")):
+            values[name] = values.get(name, "") + " " + passage.lower()
+    found = [
+        name
+        for name, said in values.items()
+        if any(len(w) >= 2 and _says(said, w) for w in asked)
+        or any(re.search(rf"\d\s*(?:个)?[a-z-]*{re.escape(u)}", said) for u in units)
+    ]
+    if found:
+        # Several say it ("duck down" in the filling and in the allergy note): the best match.
+        scores = fact_scores(product, catalog, reading.words, reading.concepts)
+        by_field = {fact.field: fact for fact in catalog_facts(catalog).get(product.id, ())}
+        return FactHit(by_field[max(found, key=lambda f: scores.get(f, 0.0))], 0.8), False
+    unmeasured = not found and any(u in words.measures or u.rstrip("s") in words.measures for u in units)
+    return None, unmeasured
 
 
 def _second_fact(reading: Reading, catalog: Catalog, product: Product, first: FactHit) -> str | None:

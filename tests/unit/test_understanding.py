@@ -169,3 +169,90 @@ def test_a_long_thank_you_with_no_question_is_still_thanks() -> None:
         "thank you so much for the stream today, you are amazing, love the products, see you tomorrow", None
     )
     assert answer.intent == "chitchat", answer.text
+
+
+_SHOP = """
+products:
+  - id: sunscreen
+    names: {en: Sun Veil Sunscreen, zh: 轻纱防晒乳}
+    aliases: {en: [spf, sunscreen], zh: [防晒]}
+    price: 139
+    stock: 30
+    promo: {price: 99, label: {en: Double 12 deal, zh: 双12特惠}}
+    specs:
+      - {key: spf, label: {en: SPF, zh: 防晒指数}, value: {en: SPF50+ PA++++, zh: SPF50+ PA++++}}
+      - {key: filling, label: {en: Filter, zh: 防晒剂}, value: {en: mineral zinc filter, zh: 物理防晒锌}}
+      - {key: volume, label: {en: Volume, zh: 容量}, value: {en: 50 ml, zh: 50毫升}}
+    shipping: {en: Ships in 2 days., zh: 2天内发货。}
+  - id: lipstick
+    names: {en: Silk Lipstick, zh: 丝绒口红}
+    aliases: {en: [lipstick], zh: [口红]}
+    price: 169
+    variant_label: {en: shade, zh: 色号}
+    variants:
+      - {sku: L1, name: {en: Classic Red, zh: 正红色}, stock: 4}
+      - {sku: L2, name: {en: Maple Brown, zh: 枫叶棕}, stock: 2}
+    faq:
+      - q: {en: Which shade suits yellow undertones?, zh: 黄皮选哪个色号？}
+        a: {en: Try Classic Red., zh: 黄皮选正红色。}
+  - id: kettle
+    names: {en: Pour Kettle, zh: 手冲壶}
+    aliases: {en: [kettle], zh: [水壶]}
+    price: 59
+    stock: 8
+    specs:
+      - {key: colour, label: {en: Colour, zh: 颜色}, value: {en: matte black, zh: 哑光黑}}
+      - {key: power, label: {en: Power, zh: 功率}, value: {en: 1200 watts, zh: 1200瓦}}
+      - {key: warranty, label: {en: Warranty, zh: 保修}, value: {en: 2 years, zh: 两年}}
+"""
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Brain:
+    folder = tmp_path_factory.mktemp("shop")
+    (folder / "products.yaml").write_text(_SHOP, encoding="utf-8")
+    (folder / "scene.yaml").write_text(
+        "name: Test Shop\nlanguage: en\nvoice: joe\ncurrency: {code: CNY, symbol: '¥'}\n"
+        "products: products.yaml\n"
+        "persona: {name: Mia, style: friendly, greeting: {en: Hi}, sign_off: {en: Bye}}\n"
+        "segments:\n  - {product: sunscreen, duration_s: 60, lines: {en: ['{name}']}}\n",
+        encoding="utf-8",
+    )
+    return Brain(load_scene(folder))
+
+
+@pytest.mark.parametrize(
+    ("question", "on_screen", "field", "says"),
+    [
+        ("SPF多少", "sunscreen", "spec:spf", "SPF50+"),  # the shop's alias "spf" is also the spec's label
+        ("spf?", "sunscreen", "spec:spf", "SPF50+"),
+        ("mineral or chemical filter?", "sunscreen", "spec:filling", "mineral"),  # either-or: the value says
+        ("how many ml is it", "sunscreen", "spec:volume", "50 ml"),  # the unit asked is in that value
+        ("多少瓦", "kettle", "spec:power", "1200瓦"),
+        ("kettle in white??", "kettle", "spec:colour", "matte black"),  # a colour asked: its colour spec
+        ("what shades?", "lipstick", "variants", "Maple Brown"),  # the list, not the undertone FAQ
+        ("which shade suits yellow undertones", "lipstick", "faq:1", "Classic Red"),
+        ("如果水壶坏了保修吗", "kettle", "spec:warranty", "两年"),  # "if it breaks": no complaint
+    ],
+)
+def test_the_fact_asked_is_found_from_the_catalogs_own_values(
+    shop: Brain, question: str, on_screen: str, field: str, says: str
+) -> None:
+    answer = shop.respond(question, on_screen)
+    assert answer.understanding is not None and answer.understanding.attribute == field, answer.text
+    assert says in answer.text
+
+
+def test_what_the_catalog_does_not_state_is_said_plainly(shop: Brain) -> None:
+    loud = shop.respond("how many dB is it", "kettle")  # no value in dB
+    assert loud.understanding is not None and loud.understanding.unknown, loud.text
+    orange = shop.respond("有橘色吗", "lipstick")  # a shade it does not come in
+    assert "没有橘色" in orange.text and "枫叶棕" in orange.text
+    ends = shop.respond("when does the sunscreen deal end?", None)  # no end date in the catalog
+    assert "¥99" in ends.text and "don't say when it ends" in ends.text
+
+
+def test_money_said_with_a_named_product_asks_its_price(shop: Brain) -> None:
+    answer = shop.respond("100块 水壶能拿下吗", None)
+    assert answer.intent == "price" and "¥59" in answer.text
+    assert read_budget("我有3个人 够吗") is None  # "enough" without a currency is no budget
