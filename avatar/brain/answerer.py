@@ -369,6 +369,13 @@ class Answerer:
         own_prices = any(v.price is not None and v.price != product.price for v in product.variants)
         if variant is None and own_prices:
             return self._with_offers(self._variant_prices(product, lang), product)
+        stock = product.stock
+        if variant is not None:
+            # "how much for the maple brown one?": the same price, said of the option asked about.
+            f[f"variant:{variant.sku}"] = variant.name(lang)
+            option = variant.name(lang)
+            f["name"] = f"{f['name']}（{option}）" if lang == "zh" else f"{option} {f['name']}"
+            stock = variant.stock if variant.stock is not None else stock
         if "promo_price" in f:
             if lang == "zh":
                 text = f"{f['name']}现在{f['promo_label']}只要{f['promo_price']}，原价{f['price']}。"
@@ -385,15 +392,15 @@ class Answerer:
             )
         offered = self._with_offers(Answer(text, product.id, Intent.PRICE.value, lang, f), product)
         text, f = offered.text, dict(offered.facts)
-        if product.stock == 0:
+        if stock == 0:
             f["stock"] = "0"
             text += "不过现在已经售罄了。" if lang == "zh" else " It's sold out right now, though."
-        elif quantity is not None and quantity > product.stock:
-            f["stock"] = str(product.stock)
+        elif quantity is not None and quantity > stock:
+            f["stock"] = str(stock)
             text += (
-                f"不过现在只剩{product.stock}{product.unit_word(lang)}。"
+                f"不过现在只剩{stock}{product.unit_word(lang)}。"
                 if lang == "zh"
-                else f" Only {product.stock} left, though."
+                else f" Only {stock} left, though."
             )
         elif quantity is not None and 2 <= quantity <= MAX_TOTAL_COUNT and not product.offers:
             # With a bundle offer ("buy 2 get 1") the sum is the shop's to state, not ours.

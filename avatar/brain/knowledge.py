@@ -254,6 +254,8 @@ def fact_scores(
             score = min(1.0, score + 0.4)  # "which flavours?": the list, not a word on one of them
         if owned and fact.field.startswith("faq:") and not owned & said:
             score = min(score, FACT_MATCH - 0.01)
+        if fact.field.startswith("safety:") and score > 0:
+            score = min(1.0, score + 0.05)  # of a spec and a safety note on the same thing, the warning
         scores[fact.field] = score
     variants = next((f for f in facts if f.field == "variants"), None)
     if listing and variants is not None and scores.get("variants", 0.0) > 0:

@@ -111,7 +111,9 @@ _DOLLAR = frozenset({"$", "美元", "美金", "刀", "dollar", "dollars", "bucks
 # A size asked for ("XXL", "45码", "size 45"): answered with the sizes there are when none matches.
 _SIZE = re.compile(
     r"(?<![A-Za-z])(XXXL|XXL|[23]XL|XS|XXS)(?![A-Za-z])|(?<![A-Za-z])(?:size|EU)\s*(\d{2})(?!\d)|(?<!\d)(\d{2})\s*码"
-    r"|come in (\d{2})(?!\d)",
+    r"|come in (\d{2})(?!\d)"
+    # "180x220", "2升", "1.5 L": a dimension or volume asked for.
+    r"|(?<![\d.])(\d{2,3}\s*[x×*]\s*\d{2,3})(?!\d)|(?<![\d.])(\d+(?:\.\d)?\s*(?:升|毫升|ml|l|liters?|litres?))(?![a-z])",
     re.IGNORECASE,
 )
 # "还有麻辣的吗", "龙井还有吗": is there any left.
@@ -135,6 +137,8 @@ _DESTINATION = re.compile(
     r"|(?:寄到|发到|送到|能发|能寄|发往|寄往)([\u4e00-\u9fff]{2,4}?)(?:吗|嘛|么|不|没|$)",
     re.IGNORECASE,
 )
+# Two options' prices compared: "what's the price diff", "差多少钱", "价格一样吗".
+_PRICE_GAP = re.compile(r"price diff|difference in price|差多少|差价|价格一样|一样价|一个价", re.IGNORECASE)
 # A question about what would happen, not a report of what did: no complaint.
 _WHAT_IF = re.compile(r"\b(?:if|what if|in case|suppose)\b|如果|万一|要是|假如", re.IGNORECASE)
 _HAPPENED = re.compile(
@@ -304,6 +308,7 @@ def _arabic(text: str) -> str:
     """Chinese numerals as digits ("要三盒" -> "要3盒"), for reading amounts and counts only."""
     if not any(is_cjk(ch) for ch in text):
         return text
+    text = re.sub(r"两(?=[个件盒支瓶袋双包罐条份套箱斤块只台副桶])", "2", text)  # cn2an leaves 两 alone
     try:
         return str(cn2an.transform(text, "cn2an"))
     except (ValueError, KeyError, IndexError):  # cn2an gives up on odd mixes; keep the text
@@ -498,7 +503,12 @@ def understand(
     if named_variants:
         variant = named_variants[0]
 
-    if intent is Intent.COMPARISON and len(reading.named) < 2 and len(named_variants) >= 2:
+    if len(reading.named) < 2 and len(named_variants) >= 2 and (
+        intent is Intent.PRICE or "price" in reading.concepts or _PRICE_GAP.search(reading.text)
+    ):
+        # "small vs medium, what's the price diff", "单人被和双人被差多少钱": the options' prices.
+        intent, variant = Intent.PRICE, None
+    elif intent is Intent.COMPARISON and len(reading.named) < 2 and len(named_variants) >= 2:
         intent = Intent.OTHER  # "红轴和茶轴有啥区别": the product's own word on its options
     # A follow-up with no question of its own ("and the blue one?") asks the last question again;
     # one that names a kind of fact ("保质期呢", "and how long do they keep?") asks that of the same
@@ -571,7 +581,7 @@ def understand(
         )
 
     missing = None
-    if product.variants and variant is None and not reading.named[1:]:
+    if product.variants and not named_variants and not reading.named[1:]:
         options = next((f for f in catalog_facts(catalog)[product.id] if f.field == "variants"), None)
         kinds = options.cue_concepts & _OPTION_KINDS if options is not None else frozenset()
         named_colours = any(lexicon().colour_in(v.name("en").lower()) for v in product.variants)
@@ -689,6 +699,8 @@ def understand(
         and "fit" not in reading.concepts  # "鞋码正吗 我平时穿39": advice on sizes, not the 39's stock
     ):
         intent, attribute, score = Intent.STOCK, None, 0.0  # "还有麻辣的吗": is that one there
+    elif variant is not None and len(named_variants) < 2 and _STILL_THERE.search(reading.text):
+        intent, attribute, score = Intent.STOCK, None, 0.0  # even when an FAQ speaks of that option
     unknown = False
     if intent is Intent.SHIPPING and attribute in (None, "shipping"):
         unknown = _shipping_unstated(reading, catalog, product)
@@ -752,13 +764,15 @@ def _amount_of(reading: Reading, hit: FactHit | None, product: Product) -> bool:
     if hit is None:
         return False
     found = _HOW_MUCH.search(reading.text)
+    if found is not None and re.match(r"(?:is|are|for)\b", found.group(1).lower()):
+        return False  # "how much is the spicy one", "how much for the red": its price
     if found is not None:
         return bool(lexicon().concepts_in(found.group(1)) & (hit.fact.cue_concepts | hit.fact.value_concepts))
     chinese = _DUOSHAO.search(reading.text)
     if chinese is None:
         return False
-    said = " ".join(text for field, text in fact_passages(product) if field == hit.fact.field)
-    asked = chinese.group(1)
+    said = " ".join(text for field, text in fact_passages(product) if field == hit.fact.field).lower()
+    asked = chinese.group(1).lower()
     return any(asked[i : i + 2] in said for i in range(len(asked) - 1))
 
 
@@ -805,7 +819,15 @@ def _stated_in_value(reading: Reading, catalog: Catalog, product: Product) -> tu
     units = [m.group(1) for m in _UNIT_EN.finditer(text)] + [m.group(1) for m in _UNIT_ZH.finditer(text)]
     words = lexicon()
     units = [u for u in units if u not in words.not_units and not u.startswith(tuple(words.not_units))]
-    if not asked and not units:
+    # "含丝量多少": the amount of what a fact is about (not of the product a name says: "防晒多少").
+    names = " ".join((*product.names.values(), *product.aliases)).lower()
+    asked += [m.group(1)[-2:] for m in _DUOSHAO.finditer(text) if m.group(1)[-2:] not in names]
+    numbers: list[str] = []
+    if reading.intent not in (Intent.PRICE, Intent.PROMO, Intent.STOCK, Intent.PURCHASE):
+        # "空气炸锅1200W吗": a number the viewer quotes from one fact.
+        options = " ".join(v.name(lang) for v in product.variants for lang in v.names).lower()
+        numbers = [n for n in re.findall(r"\d+(?:\.\d+)?", text) if len(n) >= 2 and n not in options]
+    if not asked and not units and not numbers:
         return None, False
     values: dict[str, str] = {}
     for name, passage in fact_passages(product):
@@ -816,12 +838,15 @@ def _stated_in_value(reading: Reading, catalog: Catalog, product: Product) -> tu
         for name, said in values.items()
         if any(len(w) >= 2 and _says(said, w) for w in asked)
         or any(re.search(rf"\d\s*(?:个)?[a-z-]*{re.escape(u)}", said) for u in units)
+        or any(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])", said) for n in numbers)
     ]
     if found:
         # Several say it ("duck down" in the filling and in the allergy note): the best match.
         scores = fact_scores(product, catalog, reading.words, reading.concepts)
         by_field = {fact.field: fact for fact in catalog_facts(catalog).get(product.id, ())}
-        return FactHit(by_field[max(found, key=lambda f: scores.get(f, 0.0))], 0.8), False
+        # The spec says it plainly; a safety note saying it too is a warning about something else.
+        best = max(found, key=lambda f: (f.startswith("spec:"), scores.get(f, 0.0)))
+        return FactHit(by_field[best], 0.8), False
     unmeasured = not found and any(u in words.measures or u.rstrip("s") in words.measures for u in units)
     return None, unmeasured
 

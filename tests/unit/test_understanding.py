@@ -77,7 +77,8 @@ def test_a_follow_up_asks_the_last_question_about_the_named_size() -> None:
 
 @pytest.mark.slow  # the bundled embeddings, as the live path has them
 @pytest.mark.parametrize(
-    "name", ["fashion", "gadgets", "snacks", "kitchen", "beauty", "demo-zh", "pets", "sports"]
+    "name",
+    ["fashion", "gadgets", "snacks", "kitchen", "beauty", "demo-zh", "pets", "sports", "toys", "outdoor"],
 )
 def test_every_new_shops_question_set_runs_through_the_live_path(name: str) -> None:
     scene = load_scene(SCENES / name)
