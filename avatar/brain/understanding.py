@@ -503,8 +503,10 @@ def understand(
     if named_variants:
         variant = named_variants[0]
 
-    if len(reading.named) < 2 and len(named_variants) >= 2 and (
-        intent is Intent.PRICE or "price" in reading.concepts or _PRICE_GAP.search(reading.text)
+    if (
+        len(reading.named) < 2
+        and len(named_variants) >= 2
+        and (intent is Intent.PRICE or "price" in reading.concepts or _PRICE_GAP.search(reading.text))
     ):
         # "small vs medium, what's the price diff", "单人被和双人被差多少钱": the options' prices.
         intent, variant = Intent.PRICE, None
