@@ -120,6 +120,7 @@ _PREDICATE = re.compile(
     r"folds|uses|takes|goes|suits|has|is)\s|(?:支持|适合|适用|可以|不可|不能|能|需要|需|含有|不含|自带)"
 )
 _SOCIAL = (Intent.GREETING, Intent.CHITCHAT, Intent.OFF_TOPIC, Intent.ABUSE, Intent.SPAM, Intent.INJECTION)
+_CHAT = frozenset({Intent.GREETING.value, Intent.CHITCHAT.value, Intent.OFF_TOPIC.value})
 
 
 class Answerer:
@@ -305,7 +306,7 @@ class Answerer:
         """``draft`` as it may be spoken: rewritten where safe, else the safe template."""
         result = self.compliance.check(draft.text, draft.language, draft.product_id)
         if not result.blocked:
-            return replace(draft, text=result.text, compliance=result.actions)
+            return _about(replace(draft, text=result.text, compliance=result.actions))
         product_id = draft.product_id
         product = (
             self.catalog.get(product_id) if product_id is not None and product_id in self.catalog else None
@@ -1279,6 +1280,15 @@ class Answerer:
             lang,
             {},
         )
+
+
+def _about(answer: Answer) -> Answer:
+    """A greeting, thanks or small talk is about no product, though its reply may name the one on
+    screen ("hi!" counts as no question about the lamp in the analytics and the eval)."""
+    u = answer.understanding
+    if answer.intent in _CHAT and u is not None and not u.reading.named and not u.reading.deixis:
+        return replace(answer, product_id=None)
+    return answer
 
 
 def _lower_first(label: str) -> str:

@@ -7,6 +7,9 @@ The show speaks one language, but chat arrives in English and Chinese, often mix
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+import snowballstemmer
 
 __all__ = ["EN_STOP_WORDS", "SUPPORTED_LANGUAGES", "content_words", "detect_language", "is_cjk", "stems"]
 
@@ -69,15 +72,17 @@ def content_words(text: str) -> set[str]:
     return words
 
 
+_STEMMER = snowballstemmer.stemmer("english")
+
+
+@lru_cache(maxsize=16384)
 def _stem(word: str) -> str:
-    # A light English stemmer, the same on both sides of a match: "heating"/"heat",
-    # "charging"/"charge" -> "charg", "flavoured"/"flavour".
-    if not word.isascii() or len(word) <= 4:
+    # Snowball (Porter 2), the same on both sides of a match: "brightness"/"bright",
+    # "heating"/"heat", "batteries"/"battery"; Chinese characters are kept as they are.
+    if not word.isascii() or len(word) <= 2:
         return word
-    for ending in ("ing", "ed", "e"):
-        if word.endswith(ending) and len(word) - len(ending) >= 3:
-            return word[: -len(ending)]
-    return word
+    stem: str = _STEMMER.stemWord(word)
+    return stem
 
 
 def stems(text: str) -> frozenset[str]:
