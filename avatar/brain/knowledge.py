@@ -177,6 +177,11 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
     score = 0.0
     if about:
         score = 0.6 + 0.1 * (len(about) - 1)
+        if fact.field.startswith(("spec:", "safety:")):
+            # What else the question asks that the value speaks of: "充满能用多久" is battery (the
+            # label) and time (the value says "8 hours"), not battery alone. (An FAQ's answer
+            # speaks to its own question, so what it mentions is no evidence.)
+            score += 0.1 * len(mentions - about)
     elif mentions:
         score = 0.35 + 0.05 * (len(mentions) - 1)
     cue = 0.9 if fact.field.startswith("faq:") else 0.65  # an FAQ's question is what it is about
@@ -191,11 +196,11 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
 def _misses(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> bool:
     """An FAQ whose question does not cover what was asked. A prepared answer ("Yes, it ...") said
     to another question misleads: "does it work w alexa" is not "does it work on carpet"."""
-    return (
-        fact.field.startswith("faq:")
-        and not concepts & fact.cue_concepts
-        and _covered(words, fact.cue_words) < 0.5
-    )
+    if not fact.field.startswith("faq:"):
+        return False
+    if "time" in concepts and "time" not in fact.cue_concepts | fact.value_concepts:
+        return True  # "充满电要多久" is not "充电时能用吗": an answer with no duration is for another
+    return not concepts & fact.cue_concepts and _covered(words, fact.cue_words) < 0.5
 
 
 # Verbs every question uses: they count half when judging whether an FAQ covers a question.

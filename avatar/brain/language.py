@@ -82,6 +82,12 @@ def _stem(word: str) -> str:
     if not word.isascii() or len(word) <= 2:
         return word
     stem: str = _STEMMER.stemWord(word)
+    # Snowball keeps what viewers' words and catalog labels often differ by: "foldable"/"fold"
+    # ("foldabl"), "itchy"/"itch" ("itchi"), "spicy"/"spice" ("spici"/"spice").
+    if stem.endswith(("abl", "ibl")) and len(stem) >= 6:
+        stem = stem[:-3]
+    if stem[-1] in "ie" and len(stem) >= 5:
+        stem = stem[:-1]
     return stem
 
 

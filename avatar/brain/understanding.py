@@ -769,7 +769,11 @@ def _amount_of(reading: Reading, hit: FactHit | None, product: Product) -> bool:
     if found is not None and re.match(r"(?:is|are|for)\b", found.group(1).lower()):
         return False  # "how much is the spicy one", "how much for the red": its price
     if found is not None:
-        return bool(lexicon().concepts_in(found.group(1)) & (hit.fact.cue_concepts | hit.fact.value_concepts))
+        after = found.group(1)
+        # "how much power" (a concept) or "how much memory" (the fact's own label or key).
+        return bool(lexicon().concepts_in(after) & (hit.fact.cue_concepts | hit.fact.value_concepts)) or any(
+            stems(after) & cue for cue in hit.fact.cue_words
+        )
     chinese = _DUOSHAO.search(reading.text)
     if chinese is None:
         return False
