@@ -159,6 +159,9 @@ def _rarity(catalog: Catalog) -> dict[str, dict[str, float]]:
     return table
 
 
+_AGES = frozenset({"kids", "age"})  # what a catalog's age warnings speak of
+
+
 def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> float:
     """How well a question (its content words and concepts) matches ``fact``, 0..1.
 
@@ -261,6 +264,9 @@ def fact_scores(
             score = min(score, FACT_MATCH - 0.01)
         if fact.field.startswith("safety:") and score > 0:
             score = min(1.0, score + 0.05)  # of a spec and a safety note on the same thing, the warning
+            if "age" in concepts and (fact.cue_concepts | fact.value_concepts) & _AGES:
+                # "my 2 year old wants the blocks, is that ok?": the age warning, before any FAQ.
+                score = min(1.0, score + 0.3)
         scores[fact.field] = score
     variants = next((f for f in facts if f.field == "variants"), None)
     if listing and variants is not None and scores.get("variants", 0.0) > 0:

@@ -860,6 +860,14 @@ def _stated_in_value(reading: Reading, catalog: Catalog, product: Product) -> tu
 def _second_fact(reading: Reading, catalog: Catalog, product: Product, first: FactHit) -> str | None:
     """Another fact asked about in the same comment, on a concept the first one does not cover;
     for a safety question, any other safety entry that speaks to it (safety is said in full)."""
+    if first.fact.field.startswith("spec:"):
+        # A spec that answers ("6 and up") and a warning on the same thing ("not for under 3"):
+        # the warning is said too.
+        scores = fact_scores(product, catalog, reading.words, reading.concepts)
+        warnings = [(score, field) for field, score in scores.items() if field.startswith("safety:")]
+        strong = [field for score, field in sorted(warnings, reverse=True) if score >= 0.6]
+        if strong:
+            return strong[0]
     if first.fact.field.startswith("safety:"):
         others = [
             f
