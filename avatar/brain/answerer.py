@@ -272,6 +272,9 @@ class Answerer:
         if intent is Intent.PROMO:
             return self._promo(product, lang, asks_end=_ASKS_END.search(question) is not None)
         if intent is Intent.STOCK:
+            asked = [sku for pid, sku in reading.variants if pid == product.id]
+            if variant is None and len(asked) >= 2:
+                return self._variant_stocks(product, asked, lang)
             return self._stock(product, lang, variant, reading.quantity)
         if intent is Intent.SHIPPING and u.unknown:
             return self._shipping_not_stated(product, lang, reading.concepts)
@@ -453,7 +456,16 @@ class Answerer:
 
         if product.offers:
             return replace(self._price(product, lang), intent=Intent.PROMO.value)  # it says the offers
-        if lang == "zh":
+        if any(v.price is not None and v.price != product.price for v in product.variants):
+            # No deal, and one price would be wrong for most options: each option's price.
+            listed = self._variant_prices(product, lang)
+            f |= listed.facts
+            text = (
+                f"{f['name']}目前没有优惠活动。{listed.text}"
+                if lang == "zh"
+                else f"There's no deal on the {f['name']} right now. {listed.text}"
+            )
+        elif lang == "zh":
             text = f"{f['name']}目前没有优惠活动，售价{f['price']}。"
         else:
             text = f"There's no deal on the {f['name']} right now; it's {f['price']}."
@@ -536,6 +548,25 @@ class Answerer:
             )
         else:
             text = f"{name}还有{n}{unit}现货。" if lang == "zh" else f"We have {n} left of the {name}."
+        return Answer(text, product.id, Intent.STOCK.value, lang, facts)
+
+    def _variant_stocks(self, product: Product, skus: list[str], lang: str) -> Answer:
+        """The stock of each option asked about ("grey vs beige, which has more left?")."""
+        name, unit = product.name(lang), product.unit_word(lang)
+        facts = {"name": name}
+        parts = []
+        for sku in dict.fromkeys(skus):
+            option = product.variant(sku)
+            if option is None:
+                continue
+            left = option.stock if option.stock is not None else product.stock
+            facts[f"variant:{sku}"] = option.name(lang)
+            facts[f"variant_stock:{sku}"] = str(left)
+            if lang == "zh":
+                parts.append(f"{option.name(lang)}" + (f"还有{left}{unit}" if left else "已经售罄"))
+            else:
+                parts.append(f"{option.name(lang)}: " + (f"{left} left" if left else "sold out"))
+        text = f"{name}：{'，'.join(parts)}。" if lang == "zh" else f"The {name}: {'; '.join(parts)}."
         return Answer(text, product.id, Intent.STOCK.value, lang, facts)
 
     def _one_spec(self, spec: Spec, product: Product, lang: str, field: str, intent: Intent) -> Answer:

@@ -270,12 +270,13 @@ def fact_scores(
         scores[fact.field] = score
     variants = next((f for f in facts if f.field == "variants"), None)
     if listing and variants is not None and scores.get("variants", 0.0) > 0:
-        # "what shades?": the list of options, unless an FAQ answers something more particular
-        # ("which shade suits yellow undertones?" shares "yellow" with that FAQ alone).
+        # "what shades?", "sleeping bag sizes?": the list of options, unless another fact answers
+        # something more particular ("which shade suits yellow undertones?" shares "yellow" with
+        # that FAQ alone; "packed size?" shares "packed" with that spec).
         options = frozenset().union(*variants.cue_words, *variants.value_words)
         for fact in facts:
             particular = {w for w in words & frozenset().union(*fact.cue_words) - options if _telling(w)}
-            if fact.field.startswith("faq:") and not particular:
+            if fact.field != "variants" and not particular:
                 scores[fact.field] = min(scores[fact.field], scores["variants"] - 0.01)
     return scores
 

@@ -120,7 +120,10 @@ _SIZE = re.compile(
 _STILL_THERE = re.compile(r"还有.{0,10}吗|还有没有|还有的吗|还剩")
 # "which flavours do you have?", "有哪些色号": the options there are.
 _LISTING = re.compile(
-    r"(?<![a-z])(?:which|what)(?![a-z])|哪些|哪几|几种|几个色|什么色|什么味|什么口味", re.IGNORECASE
+    r"(?<![a-z])(?:which|what)(?![a-z])|哪些|哪几|几种|几个色|什么色|什么味|什么口味|"
+    # "sleeping bag sizes?", "colours??": the options' kind in the plural, asked on its own
+    r"^\W*(?:[a-z]+\s+){0,3}(?:sizes|colou?rs|flavou?rs|shades|options|styles|scents|models|versions)\W*$",
+    re.IGNORECASE,
 )
 # Claims about other shops' prices: the host cannot know them, says so and gives its own price.
 _PRICE_CLAIM = re.compile(
@@ -510,6 +513,12 @@ def understand(
     ):
         # "small vs medium, what's the price diff", "单人被和双人被差多少钱": the options' prices.
         intent, variant = Intent.PRICE, None
+    elif (
+        len(reading.named) < 2
+        and len(named_variants) >= 2
+        and (intent is Intent.STOCK or "stock" in reading.concepts)
+    ):
+        intent, variant = Intent.STOCK, None  # "grey vs beige, which one has more left": each one's stock
     elif intent is Intent.COMPARISON and len(reading.named) < 2 and len(named_variants) >= 2:
         intent = Intent.OTHER  # "红轴和茶轴有啥区别": the product's own word on its options
     # A follow-up with no question of its own ("and the blue one?") asks the last question again;
