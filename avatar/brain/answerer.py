@@ -1001,8 +1001,15 @@ class Answerer:
         if _CHEAPEST.search(u.reading.text) and picks:
             cheapest = min(picks, key=lambda p: p.price)
             return self._suggest(replace(cheapest, uses=frozenset()), False, False, lang)
-        if not need.uses or not picks:
-            meant = self._meant(u, need.budget)
+        meant = self._meant(u, need.budget)
+        if meant and need.uses and picks:
+            # Both the meaning and the use words speak: what both agree on (the meaning's order),
+            # else the use words ("收纳" names storage; the embeddings may drift to the knives).
+            tagged = {pick.product.id for pick in picks}
+            meant = [p for p in meant if p.id in tagged or p.stock == 0]  # picks leave sold-out ones out
+        if meant or not need.uses or not picks:
+            # What the need means (the products' profiles) before the use words' tags: "a night
+            # hike, what should I get so I can see" is the headlamp, not everything "outdoors".
             if not meant and len(u.reading.named) == 1:
                 # "need shoes for everyday walking, any recs": the product whose name they said.
                 named = self.catalog.get(u.reading.named[0])
