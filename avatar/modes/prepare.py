@@ -88,7 +88,6 @@ class AnswerPreparer:
         self._catalog = catalog
         self._busy = busy
         self._sleep = sleep
-        self.paused = False  # the bench measures answers without preparation
         self.prepared_for: tuple[int, str, str] | None = None  # (generation, product, language) done
         self.synthesised = 0  # pieces synthesised ahead
         self._promos: tuple[tuple[str, bool], ...] | None = None
@@ -109,7 +108,7 @@ class AnswerPreparer:
 
     def _check_promos(self) -> None:
         # A promo that starts or ends changes the price answers with no file edited.
-        promos = tuple((product.id, product.promo_active()) for product in self._catalog())
+        promos = tuple((p.id, p.promo_active()) for p in self._catalog() if p.promo is not None)
         if self._promos is not None and promos != self._promos:
             self.cache.invalidate("a promo started or ended")
         self._promos = promos
@@ -121,8 +120,6 @@ class AnswerPreparer:
     async def prepare(self) -> int:
         """Prepare the answers for what is on screen if not done for the current data; returns
         the lines added (0 when there was nothing to do or a change interrupted it)."""
-        if self.paused:
-            return 0
         self._check_promos()
         subject = self._subject()
         if subject is None:
@@ -158,9 +155,9 @@ class AnswerPreparer:
 
     async def _idle(self, generation: int) -> bool:
         """Wait until live work leaves the voice alone; False when the data changed meanwhile
-        (the work is stale) or preparation was paused."""
+        (the work is stale)."""
         voice_busy = any(voice.worker.busy for voice in self.speaker.voices.values())
         while self._busy() or voice_busy:
             await self._sleep(IDLE_POLL_S)
             voice_busy = any(voice.worker.busy for voice in self.speaker.voices.values())
-        return generation == self.cache.generation and not self.paused
+        return generation == self.cache.generation
