@@ -255,7 +255,8 @@ class Speaker:
         voice = self.voice_for(language)
         # The answer cache is looked up here, on the loop: a hit never queues behind a synthesis
         # running on the voice's worker.
-        prepared = self.answers.get(voice.spec.name, text) if self.answers and not voice.failed else None
+        answers = self.answers
+        prepared = answers.get(voice.spec.name, text) if answers is not None and not voice.failed else None
 
         async def each() -> AsyncIterator[str]:
             for sentence in sentences:
