@@ -229,6 +229,8 @@ class Speaker:
         self._current_turn = 0  # turn id of the line being spoken (ids increase by one per line)
         self._interrupted: set[int] = set()
         self._speaking: int | None = None  # the turn whose say() is running
+        self._stop = asyncio.Event()  # set by interrupt() for the turn speaking now
+        self._abandoned: set[asyncio.Future[TimedSpeech]] = set()  # syntheses of interrupted lines
 
     @property
     def speaking(self) -> bool:
@@ -282,6 +284,7 @@ class Speaker:
         queued: list[asyncio.Future[Played]] = []
         from_cache = 0
         self._speaking = turn
+        self._stop = stop = asyncio.Event()
         try:
             async for sentence in sentences:
                 if turn in self._interrupted:
@@ -297,10 +300,10 @@ class Speaker:
                         break
                     speech = prepared.speech_for(piece) if prepared is not None else None
                     if speech is None:
-                        speech = await self._render(voice, piece)
+                        speech = await self._render_unless_stopped(voice, piece, stop)
                     else:
                         from_cache += 1
-                    if turn in self._interrupted:
+                    if speech is None or turn in self._interrupted:
                         break
                     queued.append(
                         self.playout.enqueue(
@@ -341,10 +344,32 @@ class Speaker:
         turn = self._current_turn
         if self._speaking == turn:  # a finished line keeps no mark (turn ids are never reused)
             self._interrupted.add(turn)
+            self._stop.set()
         if at_sentence_end:
             self.playout.clear_after_current(before_turn=turn + 1)
         else:
             self.playout.clear(before_turn=turn + 1)
+
+    async def _render_unless_stopped(
+        self, voice: Voice, piece: str, stop: asyncio.Event
+    ) -> TimedSpeech | None:
+        """:meth:`_render`, or None as soon as the line is interrupted: the next line (an answer
+        to the comment that cut this one) need not wait for a synthesis nobody will hear. The
+        synthesis itself finishes on the worker (a model call cannot be stopped) and is dropped."""
+        render = asyncio.ensure_future(self._render(voice, piece))
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({render, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            render.cancel()  # the line itself was cancelled: as an awaited render would be
+            raise
+        finally:
+            stopped.cancel()
+        if render.done():
+            return render.result()
+        self._abandoned.add(render)  # referenced until it ends (the loop keeps only weak ones)
+        render.add_done_callback(self._abandoned.discard)
+        return None
 
     async def _render(self, voice: Voice, sentence: str) -> TimedSpeech:
         for candidate in (voice, self.fallbacks.get(voice.spec.language), self.fallback):

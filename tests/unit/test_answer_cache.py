@@ -140,6 +140,31 @@ async def test_the_common_answers_are_prepared_and_a_matching_question_skips_syn
     assert not other.prepared and p.engine.calls[-1] == "Something nobody asked about."
 
 
+async def test_a_prepared_answer_does_not_wait_for_the_synthesis_of_the_line_it_cut(
+    prepared: Callable[..., Prepared],
+) -> None:
+    p = prepared()
+    await p.preparer.prepare()
+    answer = p.brain.respond("how much is it?", p.product_id)
+    p.engine.delay_s = 0.6  # a slow voice: the script's next sentence is still being made
+    on_air: list[bool] = []  # per piece queued: was that synthesis still running?
+    enqueue = p.playout.enqueue
+
+    def record(pcm: Pcm, **kwargs: Any) -> asyncio.Future[Played]:
+        on_air.append(p.engine.in_flight.is_set())
+        return enqueue(pcm, **kwargs)
+
+    p.playout.enqueue = record  # type: ignore[method-assign]
+    async with pumping(p.playout):
+        script = asyncio.create_task(p.speaker.say("A scripted line that nobody will hear."))
+        await wait_until(p.engine.in_flight.is_set, 2.0, "the scripted line's synthesis")
+        p.speaker.interrupt()  # a viewer's comment
+        cut = await asyncio.wait_for(script, 0.5)
+        assert cut.interrupted and cut.played == ()
+        result = await p.speaker.say(answer.text)
+    assert result.prepared and on_air and all(on_air), "on air while the cut line was still synthesised"
+
+
 async def test_preparation_waits_while_live_work_has_the_voice(prepared: Callable[..., Prepared]) -> None:
     p = prepared()
     p.busy = True  # a viewer is waiting or an answer is spoken
