@@ -215,7 +215,10 @@ class LiveShow:
             ask=lambda question, product_id: self.ops.brain.run(self.brain.respond, question, product_id),
             subject=self._prepare_subject,
             catalog=lambda: self.scene.catalog,
-            busy=lambda: bool(self.comments) or self.answering or self.phraser.live > 0,
+            # A viewer waits, an answer is being worked out (thinking) or spoken, or a model words one.
+            busy=lambda: (
+                bool(self.comments) or self.stage.thinking or self.answering or self.phraser.live > 0
+            ),
             sleep=lambda seconds: self.clock.sleep_until(self.clock.now() + seconds),
         )
 
