@@ -41,6 +41,7 @@ from avatar.render.animator import Animator, Mood
 from avatar.render.compositor import Renderer
 from avatar.render.frame import FrameState
 from avatar.render.theme import coupon_text
+from avatar.speaker import line_pieces
 
 RENDER_SIZES = ((640, 360), (1280, 720))
 """Render time is reported at both ends of the supported sizes, whatever size the show runs at."""
@@ -52,6 +53,15 @@ QUESTIONS = [
     "Any discount on the {name}?",
     "What are the specs of the {name}?",
 ]
+
+
+ON_SCREEN_QUESTIONS = [
+    "how much is it?",
+    "is it in stock?",
+    "any deal on this?",
+    "what does it cost?",
+]
+"""Asked about the product on screen, worded unlike the prepared questions (the brain matches them)."""
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
@@ -167,8 +177,11 @@ async def bench_live(
     seconds: float,
     questions: int,
     llm: str | None = None,
+    on_screen_questions: int = 0,
 ) -> dict[str, Any]:
-    """Run a real show with one real viewer: idle CPU/RSS, then timed chat questions."""
+    """Run a real show with one real viewer: idle CPU/RSS, then timed chat questions, then
+    ``on_screen_questions`` pairs about the product on screen, answered from the answer cache and
+    synthesised afresh, in turn (``chat_on_screen``)."""
     from aiohttp import web
 
     from avatar.web.app import create_app
@@ -242,7 +255,9 @@ async def bench_live(
             await poll_until(lambda: not show.answering, 30)
             await asyncio.sleep(0.4 + 0.37 * (index % 5))
         latencies = [(t.first_audio_at - t.received_at) * 1000 for t in show.answer_timings[timings_before:]]
+        on_screen = await time_on_screen_answers(show, on_screen_questions) if on_screen_questions else None
         return {
+            **({"chat_on_screen": on_screen} if on_screen is not None else {}),
             "chat_to_first_audio_ms": percentiles(latencies),
             "chat_llm": {
                 "engine": show.phraser.engine_name,
@@ -256,6 +271,53 @@ async def bench_live(
             viewer.kill()
             await viewer.wait()
         await runner.cleanup()
+
+
+async def time_on_screen_answers(show: LiveShow, pairs: int) -> dict[str, Any]:
+    """Chat question about the product on screen -> first audio, with its answer prepared ahead
+    (answer cache) and synthesised afresh, asked in turn (A B A B) so that both see the same load.
+
+    Each question waits until the preparer is done with the product on screen (none of its work in
+    flight); an uncached answer is also dropped from the voice's own render cache first.
+    """
+    load_before = os.getloadavg()
+    answers = show.speaker.answers
+    latencies: dict[str, list[float]] = {"cached": [], "uncached": []}
+    hits = 0
+    for index in range(2 * pairs):
+        cached = index % 2 == 0
+        text = ON_SCREEN_QUESTIONS[(index // 2) % len(ON_SCREEN_QUESTIONS)]
+        await poll_until(lambda: show.preparer.ready(show.product_id) and not show.answering, 60)
+        if cached:
+            show.speaker.answers = answers
+        else:
+            show.speaker.answers = None
+            answer = await show.ops.brain.run(show.brain.respond, text, show.product_id)
+            voice = show.speaker.voice_for(answer.language)
+            voice.forget(line_pieces(answer.text))
+        hits_before = answers.hits if answers is not None else 0
+        count = len(show.answer_timings)
+        show.submit_comment(f"bench-screen-{index}", "bench", text)
+        if await poll_until(answered(show, count + 1), 15):
+            timing = show.answer_timings[count]
+            latencies["cached" if cached else "uncached"].append(
+                (timing.first_audio_at - timing.received_at) * 1000
+            )
+        await poll_until(lambda: not show.answering, 30)
+        if cached and answers is not None and answers.hits > hits_before:
+            hits += 1
+        show.speaker.answers = answers
+        await asyncio.sleep(0.4 + 0.37 * (index % 5))  # lands at a varying point of a script sentence
+    return {
+        "cached_ms": percentiles(latencies["cached"]),
+        "uncached_ms": percentiles(latencies["uncached"]),
+        "cached_answers_played_from_cache": hits,
+        "answer_cache": answers.stats() if answers is not None else None,
+        "load_average_1_5_15": {
+            "before": [round(x, 2) for x in load_before],
+            "after": [round(x, 2) for x in os.getloadavg()],
+        },
+    }
 
 
 def run_bench(
@@ -288,7 +350,11 @@ def run_bench(
     report["photo_render_ms_per_frame"] = bench_render(PHOTO_SCENE, 640, 360, frames=150, encode=False)[
         "render_ms_per_frame"
     ]
-    report.update(asyncio.run(bench_live(scene, width, height, fps, seconds, questions, llm)))
+    report.update(
+        asyncio.run(
+            bench_live(scene, width, height, fps, seconds, questions, llm, on_screen_questions=questions // 2)
+        )
+    )
     if llm and llm != "none":
         from avatar.brain.answer_bench import bench_answers
 
@@ -297,6 +363,7 @@ def run_bench(
     report["listen"] = bench_listen_section(scene, asr_model, asr_engine)
     report["targets"] = {
         "chat_to_first_audio_p50_ms": 1000,
+        "chat_on_screen_cached_p50_ms": 100,
         "render_p50_ms_at_640x360": 4,
         "photo_render_p50_ms_at_640x360": 4,
         "render_p50_ms_at_1280x720": 8,

@@ -175,6 +175,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_llm_option(bench)
     bench.add_argument("--tts-only", action="store_true", help="only the voices section (tts)")
+    bench.add_argument(
+        "--answers-only",
+        action="store_true",
+        help="only chat questions about the product on screen, answered from the answer cache and afresh",
+    )
     bench.add_argument("--listen-only", action="store_true", help="only the voice questions section (listen)")
     _add_asr_options(bench)
     bench.add_argument(
@@ -523,6 +528,22 @@ def _run_bench(args: argparse.Namespace) -> int:
 
     if args.tts_only:
         print(json.dumps({"tts": bench_tts()}, indent=2))
+        return 0
+    if args.answers_only:
+        from avatar.bench import bench_live
+
+        on_screen = asyncio.run(
+            bench_live(
+                args.scene or Path("scenes/demo"),
+                args.width or 640,
+                args.height or 360,
+                args.fps or 25,
+                seconds=min(args.seconds, 5.0),
+                questions=0,
+                on_screen_questions=args.questions,
+            )
+        )
+        print(json.dumps({"chat_on_screen": on_screen["chat_on_screen"]}, indent=2))
         return 0
     if args.chat_only:
         from avatar.sources.bench import bench_chat

@@ -19,6 +19,7 @@ from typing import Final
 
 import numpy as np
 
+from avatar.answer_cache import AnswerCache, PreparedLine
 from avatar.engines.tts.base import PhonemeTimedEngine, TimedSpeech, TTSEngine
 from avatar.engines.tts.text import CLAUSE_MARKS, normalise_for_speech, split_first_clause, split_sentences
 from avatar.engines.tts.voices import VoiceSpec, build_engine
@@ -44,6 +45,15 @@ RENDER_CACHE_ENTRIES: Final = 256
 RENDER_CACHE_BYTES: Final = 48 * 2**20
 
 
+def line_pieces(text: str) -> list[str]:
+    """The pieces :meth:`Speaker.say` synthesises ``text`` in: its sentences, the first one cut at
+    its first clause when long (what is prepared ahead must be cut the same way to be found)."""
+    pieces: list[str] = []
+    for index, sentence in enumerate(split_sentences(text)):
+        pieces += split_first_clause(sentence, FIRST_PIECE_MAX_CHARS) if index == 0 else [sentence]
+    return pieces
+
+
 def pause_after(piece: str) -> float:
     """Seconds of silence after a spoken piece: short after a clause, longer after a sentence."""
     return PAUSE_AFTER_CLAUSE_S if piece.rstrip()[-1:] in CLAUSE_MARKS else PAUSE_AFTER_SENTENCE_S
@@ -61,6 +71,7 @@ class SpeechResult:
     # empty: one piece per sentence.
     sentence_of: tuple[int, ...] = ()
     pieces: tuple[str, ...] = ()  # the text of each played piece; empty: the sentences
+    prepared: bool = False  # its audio came from the answer cache (no synthesis waited for)
 
     @property
     def sentences_completed(self) -> int:
@@ -143,9 +154,10 @@ class Voice:
         """Load if needed and speak one sentence at 48 kHz. Runs on the voice's worker thread."""
         return self.render_timed(text).pcm
 
-    def render_timed(self, text: str) -> TimedSpeech:
+    def render_timed(self, text: str, *, keep: bool = True) -> TimedSpeech:
         """:meth:`render`, with the phoneme timings of engines that report them (for the lips):
-        loudness-normalised, from the cache when the same text was spoken before."""
+        loudness-normalised, from the cache when the same text was spoken before. ``keep``: False
+        leaves new audio out of this cache (the answer cache keeps prepared answers itself)."""
         spoken = normalise_for_speech(text, self.spec.language)
         if not spoken:
             return TimedSpeech(silence(0))
@@ -166,8 +178,17 @@ class Voice:
         out = np.concatenate([normalise_loudness(pcm, gain=self.spec.volume), pause])
         out.flags.writeable = False  # shared by every replay of this line
         timed = TimedSpeech(out, speech.phonemes if speech is not None else None)
-        self._remember(spoken, timed)
+        if keep:
+            self._remember(spoken, timed)
         return timed
+
+    def forget(self, texts: Iterable[str]) -> None:
+        """Drop these lines from the render cache (the bench times answers synthesised afresh)."""
+        with self._cache_lock:
+            for text in texts:
+                old = self._cache.pop(normalise_for_speech(text, self.spec.language), None)
+                if old is not None:
+                    self._cache_bytes -= old.pcm.nbytes
 
     def _remember(self, key: str, speech: TimedSpeech) -> None:
         with self._cache_lock:
@@ -199,12 +220,17 @@ class Speaker:
         self.fallback = fallback
         self.fallbacks = dict(fallbacks or {})
         self.failures = 0
+        # Answers synthesised ahead (avatar.modes.prepare): a line whose exact text is here in the
+        # voice that would speak it is played without waiting for synthesis.
+        self.answers: AnswerCache | None = None
         # Told about every synthesis: (voice name, seconds taken, error or None); metrics and the
         # supervisor's error counters listen here.
         self.on_synth: Callable[[str, float, BaseException | None], None] | None = None
         self._current_turn = 0  # turn id of the line being spoken (ids increase by one per line)
         self._interrupted: set[int] = set()
         self._speaking: int | None = None  # the turn whose say() is running
+        self._stop = asyncio.Event()  # set by interrupt() for the turn speaking now
+        self._abandoned: set[asyncio.Future[TimedSpeech]] = set()  # syntheses of interrupted lines
 
     @property
     def speaking(self) -> bool:
@@ -228,18 +254,27 @@ class Speaker:
     async def say(self, text: str, *, language: str = "en") -> SpeechResult:
         """Speak ``text``; returns when it has been played, or at once after :meth:`interrupt`."""
         sentences = tuple(split_sentences(text))
+        voice = self.voice_for(language)
+        # The answer cache is looked up here, on the loop: a hit never queues behind a synthesis
+        # running on the voice's worker.
+        answers = self.answers
+        prepared = answers.get(voice.spec.name, text) if answers is not None and not voice.failed else None
 
         async def each() -> AsyncIterator[str]:
             for sentence in sentences:
                 yield sentence
 
         # One path for a whole line and a streamed one; the result names every sentence of the line.
-        return replace(await self.say_stream(each(), language=language), sentences=sentences)
+        result = await self.say_stream(each(), language=language, prepared=prepared)
+        return replace(result, sentences=sentences)
 
-    async def say_stream(self, sentences: AsyncIterable[str], *, language: str = "en") -> SpeechResult:
+    async def say_stream(
+        self, sentences: AsyncIterable[str], *, language: str = "en", prepared: PreparedLine | None = None
+    ) -> SpeechResult:
         """Speak sentences as they arrive (a model writing an answer): each one is synthesised and
         queued as soon as it comes, so the first is on air while the next is still being written.
-        Returns when all have been played, or at once after :meth:`interrupt`."""
+        Returns when all have been played, or at once after :meth:`interrupt`. ``prepared``: audio
+        synthesised ahead for the line's pieces, played instead of synthesising them."""
         self._current_turn += 1
         turn = self._current_turn
         voice = self.voice_for(language)
@@ -247,7 +282,9 @@ class Speaker:
         owners: list[int] = []
         texts: list[str] = []
         queued: list[asyncio.Future[Played]] = []
+        from_cache = 0
         self._speaking = turn
+        self._stop = stop = asyncio.Event()
         try:
             async for sentence in sentences:
                 if turn in self._interrupted:
@@ -261,8 +298,12 @@ class Speaker:
                         await asyncio.wait({queued[position - SENTENCES_AHEAD]})
                     if turn in self._interrupted:
                         break
-                    speech = await self._render(voice, piece)
-                    if turn in self._interrupted:
+                    speech = prepared.speech_for(piece) if prepared is not None else None
+                    if speech is None:
+                        speech = await self._render_unless_stopped(voice, piece, stop)
+                    else:
+                        from_cache += 1
+                    if speech is None or turn in self._interrupted:
                         break
                     queued.append(
                         self.playout.enqueue(
@@ -281,8 +322,17 @@ class Speaker:
                 self._speaking = None
         interrupted = turn in self._interrupted
         self._interrupted.discard(turn)
+        hit = from_cache > 0 and from_cache == len(texts)
+        if hit and self.answers is not None:
+            self.answers.hits += 1
         return SpeechResult(
-            turn, tuple(said), played, interrupted, tuple(owners[: len(played)]), tuple(texts[: len(played)])
+            turn,
+            tuple(said),
+            played,
+            interrupted,
+            tuple(owners[: len(played)]),
+            tuple(texts[: len(played)]),
+            prepared=hit,
         )
 
     def interrupt(self, *, at_sentence_end: bool = False) -> None:
@@ -294,10 +344,32 @@ class Speaker:
         turn = self._current_turn
         if self._speaking == turn:  # a finished line keeps no mark (turn ids are never reused)
             self._interrupted.add(turn)
+            self._stop.set()
         if at_sentence_end:
             self.playout.clear_after_current(before_turn=turn + 1)
         else:
             self.playout.clear(before_turn=turn + 1)
+
+    async def _render_unless_stopped(
+        self, voice: Voice, piece: str, stop: asyncio.Event
+    ) -> TimedSpeech | None:
+        """:meth:`_render`, or None as soon as the line is interrupted: the next line (an answer
+        to the comment that cut this one) need not wait for a synthesis nobody will hear. The
+        synthesis itself finishes on the worker (a model call cannot be stopped) and is dropped."""
+        render = asyncio.ensure_future(self._render(voice, piece))
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({render, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            render.cancel()  # the line itself was cancelled: as an awaited render would be
+            raise
+        finally:
+            stopped.cancel()
+        if render.done():
+            return render.result()
+        self._abandoned.add(render)  # referenced until it ends (the loop keeps only weak ones)
+        render.add_done_callback(self._abandoned.discard)
+        return None
 
     async def _render(self, voice: Voice, sentence: str) -> TimedSpeech:
         for candidate in (voice, self.fallbacks.get(voice.spec.language), self.fallback):

@@ -19,6 +19,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
+from avatar.answer_cache import AnswerCache
 from avatar.brain.answerer import Answer, Answerer
 from avatar.brain.brain import Brain
 from avatar.brain.catalog import Product
@@ -41,6 +42,7 @@ from avatar.media.broadcaster import Broadcaster
 from avatar.media.clock import Clock, LoopClock
 from avatar.media.playout import NowPlaying, Playout
 from avatar.media.programme import Programme
+from avatar.modes.prepare import AnswerPreparer, Subject
 from avatar.modes.stage import Stage, cut_caption
 from avatar.ops.control import OperatorLine
 from avatar.ops.operations import Operations
@@ -203,6 +205,29 @@ class LiveShow:
         self.sources = SourceHub(sources, self._platform_comment)
         self._tasks: list[asyncio.Task[None]] = []
         self._reindex: asyncio.Task[None] | None = None
+        # Answers to the common questions about the product on screen, synthesised ahead in the
+        # voice's idle time; emptied by every scene swap (use_scene).
+        self.answers = AnswerCache()
+        self.speaker.answers = self.answers
+        self.preparer = AnswerPreparer(
+            self.answers,
+            self.speaker,
+            ask=lambda question, product_id: self.ops.brain.run(self.brain.respond, question, product_id),
+            subject=self._prepare_subject,
+            catalog=lambda: self.scene.catalog,
+            # A viewer waits, an answer is being worked out (thinking) or spoken, or a model words one.
+            busy=lambda: (
+                bool(self.comments) or self.stage.thinking or self.answering or self.phraser.live > 0
+            ),
+            sleep=lambda seconds: self.clock.sleep_until(self.clock.now() + seconds),
+        )
+
+    def _prepare_subject(self) -> Subject | None:
+        """What answers are prepared for: the product on screen in the show's language; nothing
+        while a model words the answers (its words differ each time, so none would be found)."""
+        if self.phraser.engine is not None or self.product_id not in self.scene.catalog:
+            return None
+        return Subject(self.scene.catalog.get(self.product_id), self.scene.language)
 
     @property
     def answerer(self) -> Answerer:
@@ -217,6 +242,7 @@ class LiveShow:
         self.sources.start()  # each source retries on its own; none can stop the show
         self.reloader = SceneReloader(self.scene, start=self.clock.now())
         self._tasks.append(asyncio.create_task(self._direct(), name="director"))
+        self._tasks.append(asyncio.create_task(self.preparer.run(), name="prepare-answers"))
         # The model loads in the background; answers are templates until it is ready.
         self._tasks.append(asyncio.create_task(self._load_llm(), name="llm-load"))
         self.brain.warm()  # the catalog's embeddings, in a thread: the first questions need not wait
@@ -276,6 +302,8 @@ class LiveShow:
             log.error("scene edit refused, the show keeps the previous version: %s", error)
             return
         self.scene = scene
+        # Catalog, stock or promos may have changed: nothing prepared from the old data is kept.
+        self.answers.invalidate("scene reloaded")
         answerer = self.brain.answerer
         self.comments.catalog = scene.catalog
         self.run_of_show.use_scene(scene)
@@ -377,6 +405,10 @@ class LiveShow:
             "voice_failures": self.speaker.failures,
             "llm": {"engine": self.phraser.engine_name, "ready": self.phraser.ready, **self.phraser.stats},
             "listen": {"barge_in": self.barge_in, "barge_ins": self.barge_ins},
+            "answer_cache": {
+                **self.answers.stats(),
+                "prepared_for": self.preparer.prepared_for[1] if self.preparer.prepared_for else None,
+            },
             "scene_reloads": self.reloader.reloads,
             "scene_reload_error": self.reloader.last_error,
             "chat_sources": self.sources.health(),
