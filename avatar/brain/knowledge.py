@@ -310,7 +310,8 @@ def best_fact(
     if not scores:
         return None
     by_field = {fact.field: fact for fact in catalog_facts(catalog).get(product.id, ())}
-    field = max(scores, key=lambda f: scores[f])
+    # On a tie, the fact about nothing else ("chair weight" over "weight limit" for "heavier").
+    field = max(scores, key=lambda f: (scores[f], -len(by_field[f].cue_concepts - concepts)))
     lexical = FactHit(by_field[field], scores[field]) if scores[field] > 0 else None
     if scores[field] >= FACT_MATCH or meaning is None:
         return lexical
