@@ -12,13 +12,14 @@ the words are not sure, the question's meaning (:mod:`avatar.brain.semantic`) de
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Final
 
 from avatar.brain.catalog import Catalog, Product
-from avatar.brain.language import stems
+from avatar.brain.language import is_cjk, stems
 from avatar.brain.lexicon import lexicon
 from avatar.brain.semantic import margins
 
@@ -52,6 +53,7 @@ class Fact:
     value_words: tuple[frozenset[str], ...]  # per language: words of what it says (value, answer)
     cue_concepts: frozenset[str]
     value_concepts: frozenset[str]
+    verdict: bool = False  # an FAQ answered "yes"/"no": right only for the question it was written to
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ def _fact(product: Product, field: str, cue: list[str], value: list[str]) -> Fac
     )
 
 
+_VERDICT = re.compile(r"\s*(?:yes|no|yep|nope|sure|可以|不|有|没|是的|会|能)(?![a-z])", re.IGNORECASE)
+
+
 def facts_of(product: Product) -> tuple[Fact, ...]:
     """Every fact of ``product`` that a viewer question can be about."""
     facts = []
@@ -87,7 +92,8 @@ def facts_of(product: Product) -> tuple[Fact, ...]:
         cue = [entry.key.replace("_", " "), *entry.label.values()]
         facts.append(_fact(product, f"safety:{entry.key}", cue, list(entry.value.values())))
     for number, faq in enumerate(product.faq, start=1):
-        facts.append(_fact(product, f"faq:{number}", list(faq.question.values()), list(faq.answer.values())))
+        fact = _fact(product, f"faq:{number}", list(faq.question.values()), list(faq.answer.values()))
+        facts.append(replace(fact, verdict=any(_VERDICT.match(answer) for answer in faq.answer.values())))
     for number, offer in enumerate(product.offers, start=1):
         facts.append(_fact(product, f"offer:{number}", list(offer.values()), []))
     if product.shipping:
@@ -196,6 +202,10 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
     return min(score, 1.0)
 
 
+_COMMERCE = frozenset({"price", "stock"})
+_SHORT = 8  # content words in a question that asks one thing
+
+
 def _misses(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> bool:
     """An FAQ whose question does not cover what was asked. A prepared answer ("Yes, it ...") said
     to another question misleads: "does it work w alexa" is not "does it work on carpet"."""
@@ -203,6 +213,15 @@ def _misses(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> bool
         return False
     if "time" in concepts and "time" not in fact.cue_concepts | fact.value_concepts:
         return True  # "充满电要多久" is not "充电时能用吗": an answer with no duration is for another
+    if (
+        fact.verdict
+        and len(words) <= _SHORT
+        and concepts - _COMMERCE - fact.cue_concepts - fact.value_concepts
+    ):
+        # A prepared "Yes, ..." said to a question that asks something more misleads: "does it
+        # do wireless charging" is not "can it charge a laptop". (A long message speaks of many
+        # things; its question is found by the rest of the scoring.)
+        return True
     return not concepts & fact.cue_concepts and _covered(words, fact.cue_words) < 0.5
 
 
@@ -238,8 +257,12 @@ def fact_scores(
     words: frozenset[str],
     concepts: frozenset[str],
     listing: bool = False,
+    text: str = "",
 ) -> dict[str, float]:
-    """Every fact field of ``product`` with how well the question's words match it (0..1)."""
+    """Every fact field of ``product`` with how well the question's words match it (0..1).
+
+    ``text``: the question as typed; a spec's or safety entry's label said in it ("眼睛", "packed
+    weight") points at that entry more than its words one by one do."""
     scores: dict[str, float] = {}
     rare = _rarity(catalog).get(product.id, {})
     facts = catalog_facts(catalog).get(product.id, ())
@@ -262,6 +285,8 @@ def fact_scores(
             score = min(1.0, score + 0.4)  # "which flavours?": the list, not a word on one of them
         if owned and fact.field.startswith("faq:") and not owned & said:
             score = min(score, FACT_MATCH - 0.01)
+        if text and _says_label(text, fact.field, product):
+            score = min(1.0, score + 0.3)
         if fact.field.startswith("safety:") and score > 0:
             score = min(1.0, score + 0.05)  # of a spec and a safety note on the same thing, the warning
             if "age" in concepts and (fact.cue_concepts | fact.value_concepts) & _AGES:
@@ -281,6 +306,22 @@ def fact_scores(
     return scores
 
 
+def _says_label(text: str, field: str, product: Product) -> bool:
+    kind, _, key = field.partition(":")
+    entry = product.spec(key) if kind == "spec" else product.safety_fact(key) if kind == "safety" else None
+    if entry is None:
+        return False
+    lowered = text.lower()
+    names = " ".join((*product.names.values(), *product.aliases)).lower()
+    labels = [key.replace("_", " "), *(label.strip().lower() for label in entry.label.values())]
+    return any(
+        label in lowered
+        for label in labels
+        # not a label the product's own name says ("filter" of the Water Filter: that names it)
+        if len(label) >= (2 if any(is_cjk(ch) for ch in label) else 4) and label not in names
+    )
+
+
 _ASKING_CHARS = frozenset("哪些什么有吗呢几个种款")
 
 
@@ -296,6 +337,7 @@ def best_fact(
     concepts: frozenset[str],
     listing: bool = False,
     meaning: Callable[[str], dict[str, float]] | None = None,
+    text: str = "",
 ) -> FactHit | None:
     """The fact of ``product`` the question is most about, or None when nothing scores above zero.
 
@@ -306,7 +348,7 @@ def best_fact(
     weighted lead reaches :data:`MEANING_MATCH` (calibrated on the shops' question sets: words
     decide what they match, meaning rescues what is said in other words).
     """
-    scores = fact_scores(product, catalog, words, concepts, listing)
+    scores = fact_scores(product, catalog, words, concepts, listing, text)
     if not scores:
         return None
     by_field = {fact.field: fact for fact in catalog_facts(catalog).get(product.id, ())}

@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 from avatar.brain.catalog import Catalog
 from avatar.brain.language import is_cjk
 
-__all__ = ["GENERIC_WORDS", "NameIndex", "NameMatch", "product_index", "variant_index"]
+__all__ = ["GENERIC_WORDS", "NameIndex", "NameMatch", "full_name_index", "product_index", "variant_index"]
 
 T = TypeVar("T")
 
@@ -180,6 +180,20 @@ def product_index(catalog: Catalog) -> NameIndex[str]:
             phrases.append((bigram, next(iter(ids))))
         elif len(starts.get(bigram, ())) >= 2:
             phrases += [(bigram, i) for i in starts[bigram]]
+    return NameIndex(phrases)
+
+
+@lru_cache(maxsize=16)
+def full_name_index(catalog: Catalog) -> NameIndex[str]:
+    """Only the names and aliases the shop wrote (no single name words or pieces): what a viewer
+    says when they mean that product, not a word its name happens to use ("camp" in "Camp Chair")."""
+    phrases: list[tuple[str, str]] = []
+    for product in catalog.products:
+        for phrase in (*product.names.values(), *product.aliases):
+            phrases.append((phrase, product.id))
+            bare = re.sub(r"^(?:the|a|an)\s+", "", phrase.strip(), flags=re.IGNORECASE)
+            if bare != phrase.strip():
+                phrases.append((bare, product.id))
     return NameIndex(phrases)
 
 

@@ -36,7 +36,7 @@ from avatar.brain.knowledge import (
 from avatar.brain.language import detect_language, is_cjk, stems
 from avatar.brain.lexicon import lexicon
 from avatar.brain.memory import Topic
-from avatar.brain.names import GENERIC_WORDS, product_index, variant_index
+from avatar.brain.names import GENERIC_WORDS, full_name_index, product_index, variant_index
 from avatar.brain.semantic import QuestionMeaning, fact_passages
 from avatar.engines.simplified import to_simplified
 
@@ -261,11 +261,22 @@ def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple
                     and product_id not in named
                 ):
                     named.append(product_id)
+    dropped: set[str] = set()
+    if len(named) >= 2:
+        # "will it keep the rain out when i camp" names the tent by its alias; "camp" is only a
+        # word of the Camp Chair's name: a product named in full outranks one a name word suggests,
+        # and that word stays in what is asked ("does the power bank do wireless charging").
+        full = {v for m in full_name_index(catalog).claim(lowered) if len(m.values) == 1 for v in m.values}
+        if full & set(named):
+            dropped = {i for i in named if i not in full}
+            named = [i for i in named if i in full]
     if named:
         ambiguous = [i for i in ambiguous if i not in named]
     rest = lowered
     for match in sorted(claimed, key=lambda m: -m.start):
         start, end = match.start, match.end
+        if match.values <= dropped:
+            continue
         if len(match.values) == 1 and _labels_a_fact(rest[start:end], next(iter(match.values)), catalog):
             continue  # "SPF多少": a shop's alias that is also a spec's label asks that spec
         # "where is the jerky from?" reads as "where is it from?"
@@ -630,6 +641,7 @@ def understand(
             reading.concepts,
             listing=reading.listing,
             meaning=meaning.facts if meaning is not None and fact_asked else None,
+            text=reading.text,
         )
         if (
             (hit is None or hit.score < FACT_MATCH)
@@ -857,7 +869,7 @@ def _stated_in_value(reading: Reading, catalog: Catalog, product: Product) -> tu
     ]
     if found:
         # Several say it ("duck down" in the filling and in the allergy note): the best match.
-        scores = fact_scores(product, catalog, reading.words, reading.concepts)
+        scores = fact_scores(product, catalog, reading.words, reading.concepts, text=reading.text)
         by_field = {fact.field: fact for fact in catalog_facts(catalog).get(product.id, ())}
         # The spec says it plainly; a safety note saying it too is a warning about something else.
         best = max(found, key=lambda f: (f.startswith("spec:"), scores.get(f, 0.0)))
@@ -872,7 +884,7 @@ def _second_fact(reading: Reading, catalog: Catalog, product: Product, first: Fa
     if first.fact.field.startswith("spec:"):
         # A spec that answers ("6 and up") and a warning on the same thing ("not for under 3"):
         # the warning is said too.
-        scores = fact_scores(product, catalog, reading.words, reading.concepts)
+        scores = fact_scores(product, catalog, reading.words, reading.concepts, text=reading.text)
         warnings = [(score, field) for field, score in scores.items() if field.startswith("safety:")]
         strong = [field for score, field in sorted(warnings, reverse=True) if score >= 0.6]
         if strong:
