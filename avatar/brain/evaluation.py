@@ -242,9 +242,12 @@ def _read_case(reader: FieldReader, value: object, where: str, catalog: Catalog)
         items = reader.sequence(raw["turns"], sub(where, "turns"))
         if not items:
             reader.fail(sub(where, "turns"), "needs at least one turn")
-        turns = tuple(
-            _read_case(reader, t, sub(sub(where, "turns"), i), catalog) for i, t in enumerate(items)
-        )
+        read = [_read_case(reader, t, sub(sub(where, "turns"), i), catalog) for i, t in enumerate(items)]
+        for i in range(1, len(read)):
+            if isinstance(items[i], dict) and "on_screen" not in items[i]:
+                # A follow-up a moment later: the same product is still on screen (as in a show).
+                read[i] = replace(read[i], on_screen=read[i - 1].on_screen)
+        turns = tuple(read)
         if any(t.turns for t in turns):
             reader.fail(sub(where, "turns"), "turns cannot hold turns")
         last = turns[-1]

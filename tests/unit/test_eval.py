@@ -197,3 +197,20 @@ def test_avatar_ask_json_lists_facts_and_compliance(capsys: pytest.CaptureFixtur
     lamp = scene.catalog.get("lumen-lamp")
     assert out["facts"]["price"] == scene.catalog.format_price(lamp.current_price())
     assert out["compliance"] == []
+
+
+def test_a_follow_up_turn_keeps_the_product_on_screen_unless_it_names_another(
+    scene: Scene, tmp_path: Path
+) -> None:
+    file = tmp_path / "eval.yaml"
+    file.write_text(
+        "cases:\n"
+        "  - turns:\n"
+        "      - {question: how much is this, on_screen: aurora-buds}\n"
+        "      - {question: how many are left}\n"
+        "      - {question: and this one, on_screen: lumen-lamp}\n"
+        "      - {question: price?, on_screen: null}\n",
+        encoding="utf-8",
+    )
+    (case,) = load_cases(file, scene.catalog).cases
+    assert [t.on_screen for t in case.turns] == ["aurora-buds", "aurora-buds", "lumen-lamp", None]
