@@ -577,9 +577,16 @@ class Answerer:
         # A short value reads as a sentence ("龙井绿茶的保质期是18个月"); a long one, with its own
         # commas, after a colon.
         short = len(value) <= (16 if lang == "zh" else 40) and not re.search(r"[，,；;：:]", value)
+        says_label = label in value if lang == "zh" else bool(stems(label) & stems(value))
         if _PREDICATE.match(value):
             # A value that is already a predicate ("works with Alexa", "支持快充") follows the name.
             text = f"{name}{value}。" if lang == "zh" else f"The {name} {value}."
+        elif says_label and lang == "zh" and not field.startswith("safety:"):
+            text = f"{name}：{value}。"  # "两年保修" says what it is: no "的保修是两年保修"
+        elif says_label and lang == "en" and not field.startswith("safety:") and value[:1].isdigit():
+            # "520 pieces", "2-year warranty": what the product has, not "the pieces ... is 520 pieces"
+            article = "a " if re.match(r"\d+(?:\.\d+)?-[a-z]", value) else ""
+            text = f"The {name} has {article}{value}."
         elif lang == "zh":
             text = f"{name}的{label}是{value}。" if short else f"{name}的{label}：{value}。"
         elif field.startswith("safety:"):
