@@ -257,3 +257,86 @@ def test_money_said_with_a_named_product_asks_its_price(shop: Brain) -> None:
     answer = shop.respond("100块 水壶能拿下吗", None)
     assert answer.intent == "price" and "¥59" in answer.text
     assert read_budget("我有3个人 够吗") is None  # "enough" without a currency is no budget
+
+
+_CAMP = """
+products:
+  - id: tent
+    names: {en: TrailPeak Tent, zh: 峰径帐篷}
+    aliases: {en: [tent], zh: [帐篷]}
+    price: 179
+    stock: 9
+    specs:
+      - {key: peak_height, label: {en: Peak height, zh: 内部高度}, value: {en: 107 cm, zh: 107厘米}}
+      - {key: packed_weight, label: {en: Packed weight, zh: 重量}, value: {en: 2.1 kg, zh: 2.1公斤}}
+    safety:
+      - {key: small_parts, label: {en: Small parts, zh: 小零件}, value: {en: not for children under 3, zh: 3岁以下儿童勿用}}
+    faq:
+      - q: {en: Does it come with stakes?, zh: 送地钉吗？}
+        a: {en: "Yes, 10 stakes come in the bag.", zh: "送，袋里有10根地钉。"}
+  - id: chair
+    names: {en: Perch Camp Chair, zh: 栖木露营椅}
+    aliases: {en: [chair], zh: [椅子]}
+    price: 49
+    variant_label: {en: colour, zh: 颜色}
+    variants:
+      - {sku: C-OL, name: {en: Olive, zh: 橄榄绿}, stock: 12}
+      - {sku: C-SA, name: {en: Sand, zh: 沙色}, stock: 3}
+    specs:
+      - {key: chair_weight, label: {en: Chair weight, zh: 椅子重量}, value: {en: 4.2 kg, zh: 4.2公斤}}
+      - {key: max_load, label: {en: Weight limit, zh: 承重}, value: {en: holds up to 136 kg, zh: 承重136公斤}}
+  - id: bag
+    names: {en: Emberlite Sleeping Bag, zh: 余烬睡袋}
+    aliases: {en: [sleeping bag], zh: [睡袋]}
+    price: 99
+    variant_label: {en: size, zh: 尺码}
+    variants:
+      - {sku: B-R, name: {en: Regular, zh: 标准}, price: 89, stock: 40}
+      - {sku: B-L, name: {en: Long, zh: 加长}, stock: 7}
+    specs:
+      - {key: packed_size, label: {en: Packed size, zh: 收纳尺寸}, value: {en: 23 x 38 cm, zh: 23×38厘米}}
+"""
+
+
+@pytest.fixture(scope="module")
+def camp(tmp_path_factory: pytest.TempPathFactory) -> Brain:
+    folder = tmp_path_factory.mktemp("camp")
+    (folder / "products.yaml").write_text(_CAMP, encoding="utf-8")
+    (folder / "scene.yaml").write_text(
+        "name: Camp Shop\nlanguage: en\nvoice: joe\ncurrency: {code: USD, symbol: '$'}\n"
+        "products: products.yaml\n"
+        "persona: {name: Cody, style: friendly, greeting: {en: Hi}, sign_off: {en: Bye}}\n"
+        "segments:\n  - {product: tent, duration_s: 60, lines: {en: ['{name}']}}\n",
+        encoding="utf-8",
+    )
+    return Brain(load_scene(folder))
+
+
+@pytest.mark.parametrize(
+    ("question", "on_screen", "product", "says"),
+    [
+        # a product named in full outranks one a word of another name suggests ("camp")
+        ("does the tent keep the rain out when i camp", "chair", "tent", None),
+        ("帐篷内部高度多少", "tent", "tent", "107厘米"),  # a label said verbatim
+        ("which is heavier, the chair or the tent", None, "chair", "4.2 kg"),  # not the weight limit
+        ("my 2 year old wants to play in the tent, ok?", "tent", "tent", "under 3"),  # the age warning
+        ("sleeping bag sizes?", None, "bag", "Regular and Long"),  # the options, not the packed size
+        ("is the sleeping bag on sale or full price", None, "bag", "$89"),  # each option's own price
+        ("olive vs sand, which has more left", "chair", "chair", "Sand: 3 left"),
+    ],
+)
+def test_new_shop_questions_find_their_product_and_fact(
+    camp: Brain, question: str, on_screen: str | None, product: str, says: str | None
+) -> None:
+    answer = camp.respond(question, on_screen)
+    assert answer.product_id == product, answer.text
+    assert says is None or says in answer.text, answer.text
+
+
+def test_a_prepared_yes_answers_only_its_own_question_and_greetings_are_about_no_product(camp: Brain) -> None:
+    stakes = camp.respond("does the tent come with stakes", "tent")
+    assert stakes.text.startswith("Yes")
+    heater = camp.respond("does the tent come with wireless lights", "tent")  # asks more than the FAQ
+    assert not heater.text.startswith("Yes"), heater.text
+    hello = camp.respond("hi all", "tent")
+    assert hello.intent == "greeting" and hello.product_id is None and "TrailPeak" in hello.text
