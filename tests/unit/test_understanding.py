@@ -270,7 +270,9 @@ products:
       - {key: peak_height, label: {en: Peak height, zh: 内部高度}, value: {en: 107 cm, zh: 107厘米}}
       - {key: packed_weight, label: {en: Packed weight, zh: 重量}, value: {en: 2.1 kg, zh: 2.1公斤}}
     safety:
-      - {key: small_parts, label: {en: Small parts, zh: 小零件}, value: {en: not for children under 3, zh: 3岁以下儿童勿用}}
+      - key: small_parts
+        label: {en: Small parts, zh: 小零件}
+        value: {en: not for children under 3, zh: 3岁以下儿童勿用}
     faq:
       - q: {en: Does it come with stakes?, zh: 送地钉吗？}
         a: {en: "Yes, 10 stakes come in the bag.", zh: "送，袋里有10根地钉。"}
