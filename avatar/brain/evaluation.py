@@ -243,8 +243,8 @@ def _read_case(reader: FieldReader, value: object, where: str, catalog: Catalog)
         if not items:
             reader.fail(sub(where, "turns"), "needs at least one turn")
         read = [_read_case(reader, t, sub(sub(where, "turns"), i), catalog) for i, t in enumerate(items)]
-        for i in range(1, len(read)):
-            if isinstance(items[i], dict) and "on_screen" not in items[i]:
+        for i, item in enumerate(items):
+            if i and isinstance(item, dict) and "on_screen" not in item:
                 # A follow-up a moment later: the same product is still on screen (as in a show).
                 read[i] = replace(read[i], on_screen=read[i - 1].on_screen)
         turns = tuple(read)

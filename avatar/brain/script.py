@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from avatar.brain.catalog import Catalog, Product, localized
-
-if TYPE_CHECKING:
-    from avatar.brain.scene import Scene, Segment
 
 __all__ = ["PLACEHOLDERS", "check_template", "fill", "idle_lines", "script_lines", "uses_promo"]
 
@@ -31,6 +28,28 @@ PLACEHOLDERS = (
     "{spec:<key>}",
     "{point:<n>}",
 )
+
+
+class Show(Protocol):
+    """What the lines need of a scene (:class:`avatar.brain.scene.Scene` has it; the scene module
+    imports this one to check its lines, so this one names no scene type)."""
+
+    @property
+    def catalog(self) -> Catalog: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def idle_lines(self) -> dict[str, tuple[str, ...]]: ...
+
+
+class Segment(Protocol):
+    """What the lines need of a run-of-show segment."""
+
+    @property
+    def product_id(self) -> str: ...
+    @property
+    def lines(self) -> dict[str, tuple[str, ...]]: ...
+
 
 _TOKEN = re.compile(r"\{([^{}]*)\}")
 # ASCII and full-width digits: a digit in a script line is a fact typed by hand.
@@ -130,7 +149,7 @@ def _pick(lines: dict[str, tuple[str, ...]], lang: str, fallback: str) -> tuple[
     return lang, ()
 
 
-def script_lines(scene: Scene, segment: Segment, lang: str, now: datetime | None = None) -> list[str]:
+def script_lines(scene: Show, segment: Segment, lang: str, now: datetime | None = None) -> list[str]:
     """The segment's presenter lines in ``lang`` (else the show's language), facts filled in.
 
     Lines quoting a promo are left out once the promo has ended, so the host never announces a
@@ -142,7 +161,7 @@ def script_lines(scene: Scene, segment: Segment, lang: str, now: datetime | None
     return [fill(line, product, scene.catalog, used, now) for line in lines if active or not uses_promo(line)]
 
 
-def idle_lines(scene: Scene, product: Product | None, lang: str, now: datetime | None = None) -> list[str]:
+def idle_lines(scene: Show, product: Product | None, lang: str, now: datetime | None = None) -> list[str]:
     """Filler lines for quiet moments, about ``product`` (the one on screen) when given.
 
     Without a product only lines without placeholders are returned; promo lines are left out
