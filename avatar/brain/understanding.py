@@ -308,7 +308,10 @@ def _says_label(words: frozenset[str], catalog: Catalog, product_id: str) -> boo
 
 def _variants_named(text: str, catalog: Catalog) -> tuple[tuple[str, str], ...]:
     found: list[tuple[str, str]] = []
+    lowered = text.lower()
     for match in variant_index(catalog).claim(text):
+        if re.search(r"\bhow\s+$|多$", lowered[: match.start]):
+            continue  # "how big r the jars", "多大": a size asked, not the Large one named
         for value in sorted(match.values):
             if value not in found:
                 found.append(value)
