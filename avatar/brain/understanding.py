@@ -140,6 +140,8 @@ _DESTINATION = re.compile(
     r"|(?:寄到|发到|送到|能发|能寄|发往|寄往)([\u4e00-\u9fff]{2,4}?)(?:吗|嘛|么|不|没|$)",
     re.IGNORECASE,
 )
+# "大号有吗 没有的话中号呢", "do you have the L or the XL": is it there.
+_HAVE = re.compile(r"有吗|有没有|有货|do you have|got any|have any|in stock|available", re.IGNORECASE)
 # Two options' prices compared: "what's the price diff", "差多少钱", "价格一样吗".
 _PRICE_GAP = re.compile(r"price diff|difference in price|差多少|差价|价格一样|一样价|一个价", re.IGNORECASE)
 # A question about what would happen, not a report of what did: no complaint.
@@ -530,7 +532,11 @@ def understand(
     elif (
         len(reading.named) < 2
         and len(named_variants) >= 2
-        and (intent is Intent.STOCK or "stock" in reading.concepts)
+        and (
+            intent is Intent.STOCK
+            or "stock" in reading.concepts
+            or (intent is Intent.OTHER and _HAVE.search(reading.text) is not None)
+        )
     ):
         intent, variant = Intent.STOCK, None  # "grey vs beige, which one has more left": each one's stock
     elif intent is Intent.COMPARISON and len(reading.named) < 2 and len(named_variants) >= 2:
