@@ -46,6 +46,8 @@ _FAQ_STRONG_SCORE = 0.75  # an FAQ this close beats a spec picked by one word ("
 MAX_QUESTION_CHARS = 1_000
 
 # "Do you sell laptops?": asking whether the show has something it does not name.
+# Two options weighed against each other: "which one", "vs", "哪个", "还是".
+_WHICH_ONE = re.compile(r"\bwhich\b|\bvs\.?\b|versus|compared?|哪个|哪款|还是|比较|更多", re.IGNORECASE)
 # "when does the deal end?", "活动到什么时候": the end date, said when the catalog gives one.
 _ASKS_END = re.compile(
     r"\b(?:when|what day|how long)\b.{0,30}\b(?:end|ends|last|lasts|over|finish)\b|until when|last day|"
@@ -265,6 +267,9 @@ class Answerer:
             return self._purchase(product, lang, reading.quantity)
         if intent is Intent.PRICE and reading.price_claim:
             return self._no_price_claim(product, lang)
+        asked = [sku for pid, sku in reading.variants if pid == product.id]
+        if intent is Intent.PRICE and variant is None and len(set(asked)) >= 2:
+            return self._option_prices(product, asked, lang)
         if intent is Intent.PRICE:
             return self._price(product, lang, variant, reading.quantity)
         if intent is Intent.PROMO and u.attribute is not None and u.attribute.startswith("offer:"):
@@ -272,9 +277,11 @@ class Answerer:
         if intent is Intent.PROMO:
             return self._promo(product, lang, asks_end=_ASKS_END.search(question) is not None)
         if intent is Intent.STOCK:
-            asked = [sku for pid, sku in reading.variants if pid == product.id]
-            if variant is None and len(asked) >= 2:
-                return self._variant_stocks(product, asked, lang)
+            if variant is None and len(set(asked)) >= 2:
+                stocks = self._variant_stocks(product, asked, lang)
+                # "grey vs beige, which has more left" compares; "big one? if not, the medium" asks
+                compares = _WHICH_ONE.search(question) is not None
+                return stocks if compares else replace(stocks, intent=Intent.STOCK.value)
             return self._stock(product, lang, variant, reading.quantity)
         if intent is Intent.SHIPPING and u.unknown:
             return self._shipping_not_stated(product, lang, reading.concepts)
@@ -550,6 +557,32 @@ class Answerer:
             text = f"{name}还有{n}{unit}现货。" if lang == "zh" else f"We have {n} left of the {name}."
         return Answer(text, product.id, Intent.STOCK.value, lang, facts)
 
+    def _option_prices(self, product: Product, skus: list[str], lang: str) -> Answer:
+        """The prices of the options asked about side by side ("small vs medium, the price diff?")."""
+        name, now = product.name(lang), self._time()
+        options = [v for v in (product.variant(sku) for sku in dict.fromkeys(skus)) if v is not None]
+        facts = {"name": name}
+        prices = []
+        for option in options:
+            price = self.catalog.format_price(
+                option.price if option.price is not None else product.current_price(now)
+            )
+            facts[f"variant:{option.sku}"] = option.name(lang)
+            facts[f"variant_price:{option.sku}"] = price
+            prices.append(price)
+        said = [option.name(lang) for option in options]
+        if len(set(prices)) == 1:
+            text = (
+                f"{name}的{'和'.join(said)}同价，都是{prices[0]}。"
+                if lang == "zh"
+                else f"The {' and the '.join(said)} {name} are the same price: {prices[0]}."
+            )
+        elif lang == "zh":
+            text = f"{name}：" + "，".join(f"{o}{p}" for o, p in zip(said, prices, strict=True)) + "。"
+        else:
+            text = f"The {name}: " + "; ".join(f"{o} {p}" for o, p in zip(said, prices, strict=True)) + "."
+        return Answer(text, product.id, Intent.COMPARISON.value, lang, facts)
+
     def _variant_stocks(self, product: Product, skus: list[str], lang: str) -> Answer:
         """The stock of each option asked about ("grey vs beige, which has more left?")."""
         name, unit = product.name(lang), product.unit_word(lang)
@@ -567,7 +600,7 @@ class Answerer:
             else:
                 parts.append(f"{option.name(lang)}: " + (f"{left} left" if left else "sold out"))
         text = f"{name}：{'，'.join(parts)}。" if lang == "zh" else f"The {name}: {'; '.join(parts)}."
-        return Answer(text, product.id, Intent.STOCK.value, lang, facts)
+        return Answer(text, product.id, Intent.COMPARISON.value, lang, facts)
 
     def _one_spec(self, spec: Spec, product: Product, lang: str, field: str, intent: Intent) -> Answer:
         """One spec or safety entry, said the way a host would say it."""
