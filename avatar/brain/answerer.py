@@ -29,6 +29,7 @@ from avatar.brain.compliance import MAX_TOTAL_COUNT, Action, ComplianceChecker
 from avatar.brain.intents import Intent, classify, resolve_product
 from avatar.brain.knowledge import best_fact, candidates, catalog_facts
 from avatar.brain.language import content_words, is_cjk, stems
+from avatar.brain.lexicon import lexicon
 from avatar.brain.recommend import Pick, read_need, recommend, use_label
 from avatar.brain.scene import Scene
 from avatar.brain.understanding import Understanding, read, understand
@@ -152,6 +153,7 @@ class Answerer:
                     self._name_phrases.append(phrase)
         self._name_phrases.sort(key=len, reverse=True)
         self._heads: dict[str, frozenset[str]] = {}
+        self._filler = frozenset(w for word in lexicon().need_filler for w in stems(word))
 
     def _time(self) -> datetime | None:
         return self._now() if self._now is not None else None
@@ -1133,7 +1135,8 @@ class Answerer:
             if product.stock == 0 or (budget is not None and price > budget):
                 continue
             hit = best_fact(product, self.catalog, words, concepts)
-            named = len(words & self._head_words(product)) / max(len(words), 1)
+            needs = words - self._filler  # "gift for my dad who games": "games" is the need
+            named = len(needs & self._head_words(product)) / max(len(needs), 1)
             score = (hit.score if hit is not None else 0.0) + 0.6 * named
             if score < 0.45 or (best is not None and score <= best[0]):
                 continue

@@ -52,6 +52,7 @@ class Lexicon:
         self.foreign_concepts = _word_table(words.get("foreign_concepts", {}))
         self.measures = frozenset(str(w).lower() for w in words.get("measures", []))
         self.not_units = frozenset(str(w).lower() for w in words.get("not_units", []))
+        self.need_filler = frozenset(str(w).lower() for w in words.get("need_filler", []))
 
     def concepts_in(self, text: str) -> frozenset[str]:
         """The attribute concepts ``text`` speaks of."""

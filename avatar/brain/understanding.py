@@ -255,6 +255,8 @@ def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple
         # Typos: "sunscren", "hoddie". Whole words, same first letter, one edit (two in long words):
         # "weather" is no typo of "water".
         for token in re.findall(r"[a-z]{5,}", lowered):
+            if lexicon().concepts_in(token):
+                continue  # "charge" is a word of its own, not a typo of "charger"
             for word, product_id in _typo_targets(catalog):
                 allowed = 1 if len(word) < 8 else 2
                 if (
