@@ -81,10 +81,13 @@ ASPECT_TOLERANCE: Final[float] = 0.01
 """854x480 is 16:9 to within a pixel; anything further off is a configuration mistake."""
 PORTRAIT_CAPTION_LINES: Final[int] = 3
 """A phone frame is narrow: a caption gets a third line before its start scrolls away."""
-PORTRAIT_CAPTION_WIDTH_FRAC: Final[float] = 0.92
+PORTRAIT_CAPTION_WIDTH_FRAC: Final[float] = 0.8
 PORTRAIT_CAPTION_SIZE: Final[int] = 17
 """Caption type size in a 9:16 frame, units (about 4.7 % of the width: readable on a phone)."""
-PORTRAIT_CARD_WIDTH_FRAC: Final[float] = 0.47
+PORTRAIT_SAFE_X_FRAC: Final[float] = 0.09
+"""A 9:16 programme on a taller phone (19.5:9) is cropped to fill it: about 9 % of the width goes at
+each side, so badge, card, caption and the CHAT label keep that far in."""
+PORTRAIT_CARD_WIDTH_FRAC: Final[float] = 0.46
 PORTRAIT_CARD_TOP_FRAC: Final[float] = 0.47
 """Top of the card in a 9:16 frame, fraction of the height: below the presenter's chin."""
 
@@ -250,6 +253,9 @@ class Renderer:
         self._presenter_left = look.side == "left"
         # Layout, in pixels.
         self._margin = round(12 * u)
+        self._safe_x = round(PORTRAIT_SAFE_X_FRAC * width) if tall else 0
+        """Pixels at each side that a phone may crop off (portrait only)."""
+        self._badge_x = self._margin + self._safe_x
         self._caption_lines = PORTRAIT_CAPTION_LINES if tall else CAPTION_MAX_LINES
         self._caption_w_frac = PORTRAIT_CAPTION_WIDTH_FRAC if tall else CAPTION_WIDTH_FRAC
         self._caption_size = round((PORTRAIT_CAPTION_SIZE if tall else 18) * u)
@@ -261,7 +267,7 @@ class Renderer:
         self._ticker_size = round(13 * u)
         self._caption_bottom = height - self._ticker_h - round(6 * u)
         self._card_w = round((PORTRAIT_CARD_WIDTH_FRAC if tall else 0.34) * width)
-        edge = round(0.035 * width)
+        edge = round(0.035 * width) + self._safe_x
         self._card_x = width - edge - self._card_w if self._presenter_left else edge
         self._countdown_h = round(22 * u)
         self._countdown_size = round(12 * u)
@@ -377,9 +383,9 @@ class Renderer:
             self._caption_bottom,
         )
         boxes["ticker"] = (0, self.height - self._ticker_h, self.width, self.height)
-        badge_x1 = self._margin + self._badge_max_width() if self.portrait else self.width // 2
+        badge_x1 = self._badge_x + self._badge_max_width() if self.portrait else self.width // 2
         boxes["badge"] = (
-            self._margin,
+            self._badge_x,
             self._margin,
             min(badge_x1, self.width),
             self._margin + round(26 * self.u),
@@ -406,7 +412,7 @@ class Renderer:
         base = self._bases.get(key)
         if base is None:
             base = self._background.copy()
-            blend(base, self._badge(title), self._margin, self._margin)
+            blend(base, self._badge(title), self._badge_x, self._margin)
             if not self.portrait:
                 self._draw_card(base, product, coupon)
             base.flags.writeable = False  # shared by every frame: copy, never draw on it
@@ -506,7 +512,7 @@ class Renderer:
         layer.fill(np.full((max(1, round(1.5 * u)), w), 255, np.uint8), self._accent, 0.9)
         label = self._text.sprite(self._labels["chat"], round(11 * u), self._on_accent, bold=True)
         pill_w, pill_h = label.width + round(14 * u), h - round(8 * u)
-        x, y = self._margin, (h - pill_h) // 2 + round(0.75 * u)
+        x, y = self._margin + self._safe_x, (h - pill_h) // 2 + round(0.75 * u)
         layer.fill(rounded_rect_alpha(pill_w, pill_h, pill_h / 2), self._accent, 1.0, x, y)
         layer.sprite(label, x + (pill_w - label.width) // 2, y + (pill_h - label.height) // 2)
         return layer.to_sprite(), x + pill_w + round(8 * u)
@@ -619,20 +625,25 @@ class Renderer:
         return out
 
     def _badge_room(self) -> float:
-        """Widest a title may be in the badge, pixels (a phone frame has the top right free)."""
-        return (0.7 if self.portrait else 0.45) * self.width
+        """Widest a title may be in the badge, pixels (a phone frame has the top right free, up to
+        the part a phone may crop)."""
+        if not self.portrait:
+            return 0.45 * self.width
+        u = self.u
+        live_w = self._badge_live_width()
+        return self.width - self._safe_x - self._badge_x - live_w - 2 * round(9 * u) + round(8 * u) - 4
+
+    def _badge_live_width(self) -> int:
+        """Width of the badge's LIVE pill."""
+        u = self.u
+        pad, dot_r = round(9 * u), 3.6 * u
+        live = self._text.sprite("LIVE", round(12 * u), (255, 255, 255), bold=True)
+        return pad + round(2 * dot_r + 5 * u) + live.width + pad
 
     def _badge_max_width(self) -> int:
         """Width of the badge with the widest title it can hold."""
-        u = self.u
-        pad, dot_r = round(9 * u), 3.6 * u
-        live_w = (
-            pad
-            + round(2 * dot_r + 5 * u)
-            + self._text.sprite("LIVE", round(12 * u), (255, 255, 255), bold=True).width
-            + pad
-        )
-        return live_w + math.ceil(self._badge_room()) + 2 * pad - round(8 * u) + 2
+        pad = round(9 * self.u)
+        return self._badge_live_width() + math.ceil(self._badge_room()) + 2 * pad - round(8 * self.u) + 2
 
     def _badge(self, title: str) -> Sprite:
         cached = self._badges.get(title)

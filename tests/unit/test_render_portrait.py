@@ -83,6 +83,11 @@ def test_the_layout_keeps_everything_in_the_frame_apart_and_off_the_face(rendere
     frame: Box = (0, 0, renderer.width, renderer.height)
     for name in (*OVERLAYS, "countdown", *FACE):
         assert inside(boxes[name], frame), f"{name} {boxes[name]} leaves the frame {frame}"
+    # A taller phone (19.5:9) crops a 9:16 picture to fill its screen: 9 % of the width at each side.
+    crop = round(0.09 * renderer.width)
+    safe: Box = (crop, 0, renderer.width - crop, renderer.height)
+    for name in ("badge", "card", "coupon", "countdown", "caption"):
+        assert inside(boxes[name], safe), f"{name} {boxes[name]} is cut off on a 19.5:9 phone"
     for a, b in itertools.combinations(OVERLAYS, 2):
         assert not overlaps(boxes[a], boxes[b]), f"{a} {boxes[a]} overlaps {b} {boxes[b]}"
     for other in ("badge", "coupon", "caption", "ticker"):  # it straddles the card's top edge, by design
