@@ -61,7 +61,7 @@ TILE_ASPECT: Final[float] = 0.82
 """Width / height of the tile: head and shoulders."""
 TILE_X_FRAC: Final[float] = 0.27
 """Tile centre, fraction of the frame width from the presenter's edge (the card takes the other side)."""
-PORTRAIT_TILE_W_FRAC: Final[float] = 0.84
+PORTRAIT_TILE_W_FRAC: Final[float] = 0.68
 """In a 9:16 frame: tile width, fraction of the frame width (centred; the card lies over its foot)."""
 PORTRAIT_TILE_TOP_FRAC: Final[float] = 0.075
 """In a 9:16 frame: top of the tile, fraction of the frame height (under the title badge)."""

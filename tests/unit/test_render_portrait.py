@@ -139,3 +139,17 @@ def test_a_long_caption_keeps_its_last_three_lines_in_portrait(renderer: Rendere
 def test_sizes_that_are_not_9_16_in_range_are_refused(w: int, h: int) -> None:
     with pytest.raises(ValueError, match=f"{w}x{h}"):
         Renderer(w, h)
+
+
+def test_a_photo_presenter_in_portrait_keeps_her_face_clear() -> None:
+    r = Renderer(540, 960, portrait=REPO / "scenes" / "photo-demo" / "portrait.jpg")
+    boxes = r.regions(FULL.t, BACKPACK, COUPON)
+    assert "portrait" in boxes, "the photo presenter, not the drawn fallback"
+    assert inside(boxes["portrait"], (0, 0, r.width, r.height))
+    x0, _, x1, _ = boxes["portrait"]
+    assert abs((x0 + x1) / 2 - r.width / 2) <= 2, "centred"
+    for overlay in (*OVERLAYS, "countdown"):
+        assert not overlaps(boxes["face"], boxes[overlay]), f"{overlay} covers the face"
+    fx0, fy0, fx1, fy1 = boxes["face"]
+    bare, full = r.render(BARE), r.render(FULL)
+    assert np.array_equal(full[fy0:fy1, fx0:fx1], bare[fy0:fy1, fx0:fx1])
