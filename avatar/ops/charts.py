@@ -77,11 +77,16 @@ def _top_products(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     return list(data.get("products", []))[:MAX_BARS]
 
 
+def _labels(products: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The catalog's names where the caller filled them in, else the product ids."""
+    return [str(p.get("name") or p["product"]) for p in products]
+
+
 def _products(ax: Axes, data: Mapping[str, Any]) -> None:
     products = _top_products(data)
     _bars(
         ax,
-        [p["product"] for p in products],
+        _labels(products),
         {k: [p[k] for p in products] for k in ("mentions", "questions", "clicks")},
         "count",
     )
@@ -89,14 +94,14 @@ def _products(ax: Axes, data: Mapping[str, Any]) -> None:
 
 def _on_air(ax: Axes, data: Mapping[str, Any]) -> None:
     products = _top_products(data)
-    _bars(ax, [p["product"] for p in products], {"on air": [p["on_air_s"] / 60 for p in products]}, "minutes")
+    _bars(ax, _labels(products), {"on air": [p["on_air_s"] / 60 for p in products]}, "minutes")
 
 
 def _click_rate(ax: Axes, data: Mapping[str, Any]) -> None:
     products = _top_products(data)
     _bars(
         ax,
-        [p["product"] for p in products],
+        _labels(products),
         {"clicks per minute on air": [p["clicks_per_min"] or 0.0 for p in products]},
         "clicks / minute",
     )

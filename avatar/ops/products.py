@@ -181,6 +181,7 @@ def product_report(
         report.append(
             {
                 "product": product,
+                "name": product,  # the catalog's name, where the caller knows the catalog
                 "on_air_s": round(t.on_air_s, 3),
                 "mentions": t.mentions,
                 "questions": t.questions,
@@ -221,6 +222,7 @@ def comments_per_minute(
 
 REPORT_COLUMNS: Final = (
     "product",
+    "name",
     "on_air_s",
     "mentions",
     "questions",

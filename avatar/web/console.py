@@ -386,7 +386,12 @@ class Console:
             return _json_error(503, "persistence is off (no database)")
         days = self._days(request)
         bucket = 3600.0 if days > 1 else 300.0
-        return await store.analytics(days * SECONDS_PER_DAY, bucket)
+        data = await store.analytics(days * SECONDS_PER_DAY, bucket)
+        scene = self.show.scene
+        for item in data["products"]:  # ids are what is recorded; people read the catalog's names
+            if item["product"] in scene.catalog:
+                item["name"] = scene.catalog.get(item["product"]).name(scene.language)
+        return data
 
     async def chart(self, request: web.Request) -> web.StreamResponse:
         """``/console/api/charts/<name>.<png|svg>?days=N``: one analytics chart, drawn by matplotlib."""

@@ -81,8 +81,9 @@ async def test_the_products_csv_carries_the_numbers(http: TestClient[Any, Any]) 
     assert response.status == 200 and response.content_type == "text/csv"
     assert 'filename="products.csv"' in response.headers["Content-Disposition"]
     got = rows(await response.text())
-    assert set(got) == {"lamp", "bottle"}
-    lamp, bottle = got["lamp"], got["bottle"]
+    assert set(got) == {"lumen-lamp", "summit-bottle"}
+    lamp, bottle = got["lumen-lamp"], got["summit-bottle"]
+    assert lamp["name"] == "Lumen LED Desk Lamp", "the catalog's name next to the id"
     assert float(lamp["on_air_s"]) == pytest.approx(200.0)
     assert float(bottle["on_air_s"]) == pytest.approx(300.0)
     assert (lamp["mentions"], lamp["questions"], lamp["clicks"]) == ("2", "3", "2")
@@ -98,7 +99,7 @@ async def test_the_products_csv_carries_the_numbers(http: TestClient[Any, Any]) 
     assert sum(float(row["per_min"]) for row in series if row["source"] == "twitch") > 0
 
     data = await (await http.get(f"/console/api/analytics?days={DAYS}", headers=AUTH)).json()
-    assert {p["product"]: p["questions"] for p in data["products"]} == {"lamp": 3, "bottle": 1}
+    assert {p["product"]: p["questions"] for p in data["products"]} == {"lumen-lamp": 3, "summit-bottle": 1}
 
 
 async def test_charts_are_pictures_drawn_on_the_server(http: TestClient[Any, Any]) -> None:

@@ -16,7 +16,7 @@ from avatar.ops.store import Store
 from tests.unit.test_ops_store import Wall
 
 SINCE, UNTIL = 1000.0, 1600.0
-ON_AIR = [(900.0, "lamp"), (1200.0, "bottle"), (1500.0, "")]
+ON_AIR = [(900.0, "lumen-lamp"), (1200.0, "summit-bottle"), (1500.0, "")]
 """The lamp from before the window to 1200 (200 s in it), the bottle to 1500 (300 s), then off air."""
 SESSIONS = [
     (950.0, "", "start"),
@@ -28,17 +28,21 @@ SESSIONS = [
     (1550.0, "d", "join"),  # off air: no product's audience
 ]
 COMMENTS = [
-    CommentRow(990.0, "a", "early?", "lamp", "lamp", "other"),  # before the window
-    CommentRow(1010.0, "a", "How much is the lamp?", "lamp", "lamp", "price"),
-    CommentRow(1020.0, "twitch:zed", "这个多少钱？", None, "lamp", "price"),  # "this": the lamp on screen
-    CommentRow(1030.0, "b", "hello everyone", None, "lamp", "greeting"),
-    CommentRow(1250.0, "c", "is the lamp still in stock", "lamp", "bottle", "stock"),  # named beats on screen
+    CommentRow(990.0, "a", "early?", "lumen-lamp", "lumen-lamp", "other"),  # before the window
+    CommentRow(1010.0, "a", "How much is the lamp?", "lumen-lamp", "lumen-lamp", "price"),
+    CommentRow(
+        1020.0, "twitch:zed", "这个多少钱？", None, "lumen-lamp", "price"
+    ),  # "this": the lamp on screen
+    CommentRow(1030.0, "b", "hello everyone", None, "lumen-lamp", "greeting"),
+    CommentRow(
+        1250.0, "c", "is the lamp still in stock", "lumen-lamp", "summit-bottle", "stock"
+    ),  # named beats on screen
     # No on_air recorded with it (an older row): the on_air changes say the bottle was on screen.
     CommentRow(1260.0, "youtube:q", "does it keep ice cold?", None, None, "other"),
-    CommentRow(1270.0, "c", "are you real?", None, "bottle", "chitchat"),
+    CommentRow(1270.0, "c", "are you real?", None, "summit-bottle", "chitchat"),
     CommentRow(1550.0, "d", "what is this?", None, "", "product_info"),  # nothing on screen, nothing named
 ]
-CLICKS = [(1100.0, "lamp"), (1400.0, "bottle"), (1560.0, "lamp"), (1700.0, "lamp")]
+CLICKS = [(1100.0, "lumen-lamp"), (1400.0, "summit-bottle"), (1560.0, "lumen-lamp"), (1700.0, "lumen-lamp")]
 
 
 def report() -> dict[str, dict[str, object]]:
@@ -48,8 +52,8 @@ def report() -> dict[str, dict[str, object]]:
 
 def test_the_numbers_per_product_count_what_happened() -> None:
     got = report()
-    assert list(got) == ["bottle", "lamp"], "most time on air first; nothing for the off-air gap"
-    lamp, bottle = got["lamp"], got["bottle"]
+    assert list(got) == ["summit-bottle", "lumen-lamp"], "most time on air first; nothing for the off-air gap"
+    lamp, bottle = got["lumen-lamp"], got["summit-bottle"]
     assert lamp["on_air_s"] == 200.0 and bottle["on_air_s"] == 300.0
     assert (lamp["mentions"], lamp["questions"], lamp["comments"]) == (2, 3, 4)
     assert (bottle["mentions"], bottle["questions"], bottle["comments"]) == (0, 1, 2)
@@ -69,7 +73,7 @@ def test_a_question_about_this_counts_for_the_product_on_screen() -> None:
     asked = [CommentRow(1210.0, "v", "这个多少钱？", None, None, "price")]
     rows = product_report(ON_AIR, asked, [], [], SINCE, UNTIL)
     counted = [(r["product"], r["questions"], r["mentions"]) for r in rows if r["questions"]]
-    assert counted == [("bottle", 1, 0)]
+    assert counted == [("summit-bottle", 1, 0)]
 
 
 def test_what_counts_as_a_question() -> None:
@@ -92,7 +96,7 @@ def test_comments_per_minute_by_source_per_bucket() -> None:
 
 def test_the_csv_has_a_row_per_product_and_a_rate_column_per_source() -> None:
     rows = list(csv.DictReader(io.StringIO(report_csv(list(report().values())))))
-    lamp = next(row for row in rows if row["product"] == "lamp")
+    lamp = next(row for row in rows if row["product"] == "lumen-lamp")
     assert float(lamp["on_air_s"]) == 200.0 and lamp["questions"] == "3" and lamp["clicks"] == "2"
     assert float(lamp["comments_per_min_twitch"]) == pytest.approx(0.3)
     assert float(lamp["comments_per_min_youtube"]) == 0.0
@@ -119,7 +123,7 @@ async def test_the_store_records_and_reports_the_same_numbers(tmp_path: Path) ->
     analytics = await store.analytics(since_s=UNTIL - SINCE, bucket_s=300)
     assert analytics["products"] == products
     per_product = {row["product"]: row["count"] for row in analytics["questions_per_product"]}
-    assert per_product["bottle"] == 2, "comments naming nothing count for the product on screen"
+    assert per_product["summit-bottle"] == 2, "comments naming nothing count for the product on screen"
     store.close()
 
 
@@ -134,8 +138,8 @@ async def test_an_older_database_gains_the_new_columns(tmp_path: Path) -> None:
     db.commit()
     db.close()
     store = Store(path, wall=Wall(10.0))
-    store.question("new", "v", "n", "how much?", None, intent="price", on_air="lamp")
+    store.question("new", "v", "n", "how much?", None, intent="price", on_air="lumen-lamp")
     text = await store.export_csv("questions", since_s=100)
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [(r["qkey"], r["on_air"]) for r in rows] == [("old", ""), ("new", "lamp")]
+    assert [(r["qkey"], r["on_air"]) for r in rows] == [("old", ""), ("new", "lumen-lamp")]
     store.close()

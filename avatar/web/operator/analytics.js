@@ -36,7 +36,7 @@ async function load() {
   for (const p of data.products || []) {
     const tr = document.createElement("tr");
     const rates = Object.entries(p.comments_per_min).map(([s, r]) => `${s} ${number(r, 2)}`).join(" · ");
-    for (const v of [p.product, number(p.on_air_s / 60, 1), p.mentions, p.questions, p.clicks,
+    for (const v of [p.name || p.product, number(p.on_air_s / 60, 1), p.mentions, p.questions, p.clicks,
       number(p.clicks_per_min, 2), p.click_through === null ? "–" : (100 * p.click_through).toFixed(1) + " %",
       p.peak_viewers, number(p.avg_viewers, 1), p.unique_viewers, rates]) cell(tr, v);
     products.appendChild(tr);
