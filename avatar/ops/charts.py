@@ -45,13 +45,21 @@ def _bars(ax: Axes, labels: Sequence[str], series: Mapping[str, Sequence[float]]
         ax.barh(offsets, values, height=height, label=name, color=COLOURS[index % len(COLOURS)])
     ax.set_yticks(range(len(labels)), [label[:28] for label in labels])
     ax.invert_yaxis()
+    top = max((max(values, default=0.0) for values in series.values()), default=0.0)
+    ax.set_xlim(0.0, top * 1.05 if top > 0 else 1.0)  # all zero: an axis from 0, not around it
     ax.set_xlabel(unit)
     if n > 1:
         ax.legend(loc="lower right", fontsize="small")
 
 
-def _lines(ax: Axes, series: Mapping[str, Sequence[tuple[float, float]]], unit: str) -> None:
-    """Lines over time (``(unix seconds, value)`` points), one colour per series."""
+def _lines(
+    ax: Axes,
+    series: Mapping[str, Sequence[tuple[float, float]]],
+    unit: str,
+    window: tuple[float, float] | None = None,
+) -> None:
+    """Lines over time (``(unix seconds, value)`` points), one colour per series, across ``window``
+    (unix seconds; the analytics period, so one point is not stretched over years)."""
     if not any(series.values()):
         _empty(ax)
         return
@@ -61,6 +69,9 @@ def _lines(ax: Axes, series: Mapping[str, Sequence[tuple[float, float]]], unit: 
             colour = COLOURS[index % len(COLOURS)]
             ax.plot(times, [v for _, v in points], marker="o", markersize=3, label=name, color=colour)
     ax.xaxis_date(UTC)
+    if window is not None and window[1] > window[0]:
+        margin = 0.02 * (window[1] - window[0])  # the newest point is not cut in half by the edge
+        ax.set_xlim(window[0] / SECONDS_PER_DAY, (window[1] + margin) / SECONDS_PER_DAY)
     ax.set_xlabel("UTC")
     ax.set_ylabel(unit)
     ax.set_ylim(bottom=0)
@@ -71,6 +82,12 @@ def _lines(ax: Axes, series: Mapping[str, Sequence[tuple[float, float]]], unit: 
 def _empty(ax: Axes) -> None:
     ax.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=ax.transAxes, color="#8b949e")
     ax.set_axis_off()
+
+
+def _window(data: Mapping[str, Any]) -> tuple[float, float] | None:
+    """The analytics period, when the data says it."""
+    since, until = data.get("since"), data.get("until")
+    return (float(since), float(until)) if since is not None and until is not None else None
 
 
 def _top_products(data: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -109,7 +126,12 @@ def _click_rate(ax: Axes, data: Mapping[str, Any]) -> None:
 
 def _viewers(ax: Axes, data: Mapping[str, Any]) -> None:
     points = data.get("viewers_series", [])
-    _lines(ax, {k: [(p["t"], p.get(k) or 0) for p in points] for k in ("max", "avg", "unique")}, "viewers")
+    _lines(
+        ax,
+        {k: [(p["t"], p.get(k) or 0) for p in points] for k in ("max", "avg", "unique")},
+        "viewers",
+        _window(data),
+    )
 
 
 def _comments(ax: Axes, data: Mapping[str, Any]) -> None:
@@ -121,17 +143,22 @@ def _comments(ax: Axes, data: Mapping[str, Any]) -> None:
         source: [(t, rates.get((t, source), 0.0)) for t in times]
         for source in sorted({p["source"] for p in points})
     }
-    _lines(ax, by_source, "comments / minute")
+    _lines(ax, by_source, "comments / minute", _window(data))
 
 
 def _latency(ax: Axes, data: Mapping[str, Any]) -> None:
     points = data.get("answer_latency", {}).get("series", [])
-    _lines(ax, {"average": [(p["t"], p["avg_s"]) for p in points]}, "seconds to first audio")
+    _lines(ax, {"average": [(p["t"], p["avg_s"]) for p in points]}, "seconds to first audio", _window(data))
 
 
 def _compliance(ax: Axes, data: Mapping[str, Any]) -> None:
     points = data.get("compliance_series", [])
-    _lines(ax, {k: [(p["t"], p[k]) for p in points] for k in ("total", "blocked")}, "interventions")
+    _lines(
+        ax,
+        {k: [(p["t"], p[k]) for p in points] for k in ("total", "blocked")},
+        "interventions",
+        _window(data),
+    )
 
 
 CHARTS: Final[Mapping[str, tuple[str, Callable[[Axes, Mapping[str, Any]], None]]]] = {

@@ -321,6 +321,7 @@ class Store:
             )
             return {
                 "since": since,
+                "until": now,
                 "bucket_s": bucket_s,
                 "totals": {
                     "questions": totals[0],
