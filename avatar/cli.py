@@ -23,8 +23,12 @@ from avatar.errors import DataError
 
 def _add_video_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scene", type=Path, help="scene folder (default scenes/demo)")
-    parser.add_argument("--width", type=int, help="video width, 640-1280 (default 640)")
-    parser.add_argument("--height", type=int, help="video height, 360-720 (default 360)")
+    parser.add_argument(
+        "--width", type=int, help="video width, 640-1280 (default 640); 360-720 for portrait (9:16)"
+    )
+    parser.add_argument(
+        "--height", type=int, help="video height, 360-720 (default 360); 640-1280 for portrait, e.g. 1280"
+    )
     parser.add_argument("--fps", type=int, help="frames per second (default 25)")
 
 

@@ -11,7 +11,8 @@ BARGE_IN_MODES = ("sentence", "immediate", "off")
 """When a co-host speaks: stop the host at the end of the sentence, at once, or not at all (the
 same choices as scene.yaml's ``listen.barge_in``)."""
 
-# Sizes the video pipeline is tuned for: 16:9 from 360p to 720p, even dimensions for I420.
+# Sizes the video pipeline is tuned for: 16:9 from 360p to 720p, even dimensions for I420; or the
+# same turned 9:16 (portrait, for phone-first platforms), 360x640 up to 720x1280.
 MIN_HEIGHT, MAX_HEIGHT = 360, 720
 
 
@@ -46,10 +47,23 @@ class Settings:
 
     def validated(self) -> Settings:
         """Return self, or raise ValueError naming the bad setting."""
-        if not MIN_HEIGHT <= self.height <= MAX_HEIGHT or self.height % 2:
-            raise ValueError(f"height: must be an even number from {MIN_HEIGHT} to {MAX_HEIGHT}")
-        if not 640 <= self.width <= 1280 or self.width % 2:
-            raise ValueError("width: must be an even number from 640 to 1280")
+        if self.height > self.width:  # portrait (9:16)
+            if not MIN_HEIGHT <= self.width <= MAX_HEIGHT or self.width % 2:
+                raise ValueError(
+                    f"width: a portrait video's width must be even, from {MIN_HEIGHT} to {MAX_HEIGHT}"
+                )
+            if not 640 <= self.height <= 1280 or self.height % 2:
+                raise ValueError("height: a portrait video's height must be an even number from 640 to 1280")
+        else:
+            if not MIN_HEIGHT <= self.height <= MAX_HEIGHT or self.height % 2:
+                raise ValueError(f"height: must be an even number from {MIN_HEIGHT} to {MAX_HEIGHT}")
+            if not 640 <= self.width <= 1280 or self.width % 2:
+                raise ValueError("width: must be an even number from 640 to 1280")
+        long_side, short_side = max(self.width, self.height), min(self.width, self.height)
+        if abs(long_side / short_side - 16 / 9) > 0.02:
+            raise ValueError(
+                f"height: {self.width}x{self.height} is neither 16:9 nor 9:16 (e.g. 1280x720 or 720x1280)"
+            )
         if not 5 <= self.fps <= 30:
             raise ValueError("fps: must be from 5 to 30")
         if not 0 <= self.port < 65536:

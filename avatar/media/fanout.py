@@ -86,7 +86,7 @@ def renditions_for(width: int, height: int, fps: int) -> tuple[Rendition, ...]:
 
     def rendition(w: int, h: int) -> Rendition:
         bitrate = int(min(2_500_000, max(150_000, w * h * fps * BITS_PER_PIXEL)))
-        return Rendition(f"{h}p", w, h, bitrate)
+        return Rendition(f"{min(w, h)}p", w, h, bitrate)  # a 720x1280 portrait is "720p" too
 
     half_w, half_h = (width // 2) & ~1, (height // 2) & ~1
     return (rendition(width, height), rendition(half_w, half_h))

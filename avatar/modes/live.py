@@ -316,6 +316,7 @@ class LiveShow:
         self.director.use_scene(scene, answerer.compliance)
         if self.product_id not in scene.catalog:
             self.product_id = self.run_of_show.current_product_id
+            self.ops.product_shown(self.product_id)
 
     # -- inputs ----------------------------------------------------------------------------------
     def shown_name(self, name: str) -> str:
@@ -439,6 +440,8 @@ class LiveShow:
 
     def _show_product(self, product_id: str, language: str) -> None:
         if product_id != self.product_id or language != self._card_language:
+            if product_id != self.product_id:
+                self.ops.product_shown(product_id)
             self.product_id = product_id
             self._card_language = language
             self.bus.publish(ProductShown(product_id))

@@ -66,6 +66,7 @@ class Operations:
         self.restore()
         if self.store is not None:  # sessions a crash left open end here (audience analytics)
             self.store.viewer_event("", "start")
+            self.store.on_air(self.show.product_id)  # time on air counts from here
         show = self.show
         supervisor = self.supervisor
         supervisor.task(
@@ -106,6 +107,8 @@ class Operations:
         """Stop the stages, save where the show stands, close the database."""
         await self.supervisor.stop()
         self.save_state()
+        if self.store is not None:
+            self.store.on_air("")  # off air: no product's time runs on while the show is down
         self.brain.close()
         if self.store is not None:
             store, self.store = self.store, None
@@ -241,7 +244,13 @@ class Operations:
             else f"m{self.beats:x}{len(self._qkeys):x}{received_at!r}"[:40]
         )
         self.store.question(
-            key, viewer_id, name, " ".join(text.split()), comment.product_id if comment else None
+            key,
+            viewer_id,
+            name,
+            " ".join(text.split()),
+            comment.product_id if comment else None,
+            intent=comment.intent if comment else None,
+            on_air=self.show.product_id,  # "how much is this?" is about the product on screen
         )
         if merged or comment is None:
             self.store.question_status(key, "merged")
@@ -249,6 +258,11 @@ class Operations:
         self._qkeys[(viewer_id, received_at)] = key
         while len(self._qkeys) > 1000:
             del self._qkeys[next(iter(self._qkeys))]
+
+    def product_shown(self, product_id: str) -> None:
+        """The product on screen changed (analytics: time on air, questions about "this")."""
+        if self.store is not None:
+            self.store.on_air(product_id)
 
     def viewer_event(self, viewer_id: str, event: str) -> None:
         """A viewer's page connected (``join``) or went (``leave``): the audience's real shape."""

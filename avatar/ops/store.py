@@ -1,5 +1,5 @@
 """Persistence in SQLite: transcripts, questions, answers, compliance interventions, operator actions,
-viewer counts, and the show state a restart resumes from.
+viewer counts, Buy clicks, the product on screen, and the show state a restart resumes from.
 
 One connection on one writer thread (stdlib ``sqlite3``, WAL journal): the event loop never touches
 the database. Writes are fire-and-forget with a bounded backlog (a stuck disk drops records and
@@ -24,6 +24,7 @@ from typing import Any, Final, TypeVar
 
 from avatar.hygiene import csv_cell
 from avatar.ops.audience import audience_series
+from avatar.ops.products import CommentRow, comments_per_minute, product_report
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ CREATE TABLE IF NOT EXISTS viewer_sessions (ts REAL NOT NULL, viewer TEXT NOT NU
 CREATE INDEX IF NOT EXISTS viewer_sessions_ts ON viewer_sessions (ts);
 CREATE TABLE IF NOT EXISTS clicks (ts REAL NOT NULL, product TEXT NOT NULL, sku TEXT, place TEXT);
 CREATE INDEX IF NOT EXISTS clicks_ts ON clicks (ts);
+CREATE TABLE IF NOT EXISTS on_air (ts REAL NOT NULL, product TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS on_air_ts ON on_air (ts);
 CREATE INDEX IF NOT EXISTS transcripts_ts ON transcripts (ts);
 CREATE INDEX IF NOT EXISTS questions_ts ON questions (ts);
 CREATE INDEX IF NOT EXISTS answers_qkey ON answers (qkey);
@@ -64,7 +67,10 @@ TABLES: Final = (
     "viewers",
     "viewer_sessions",
     "clicks",
+    "on_air",
 )
+ADDED_COLUMNS: Final = {"questions": (("intent", "TEXT"), ("on_air", "TEXT"))}
+"""Columns added since a table was first created: a database from an older version gets them on open."""
 UNANSWERED_AFTER_S: Final = 120.0  # a question still without an answer after this is unanswered
 
 
@@ -91,6 +97,11 @@ class Store:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
         db.executescript(SCHEMA)
+        for table, columns in ADDED_COLUMNS.items():
+            have = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in columns:
+                if name not in have:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
         self._db = db
 
     # -- writes (fire and forget) -----------------------------------------------------------------
@@ -135,12 +146,28 @@ class Store:
         else:
             self._write(f"DELETE FROM transcripts WHERE rowid={target}", (turn, text))
 
-    def question(self, qkey: str, viewer: str, name: str, text: str, product: str | None) -> None:
-        """A viewer's comment was accepted."""
+    def question(
+        self,
+        qkey: str,
+        viewer: str,
+        name: str,
+        text: str,
+        product: str | None,
+        *,
+        intent: str | None = None,
+        on_air: str | None = None,
+    ) -> None:
+        """A viewer's comment was accepted (``product``: the one it names; ``on_air``: the one on
+        screen when it came, which a question about "this" is about)."""
         self._write(
-            "INSERT OR IGNORE INTO questions (ts, qkey, viewer, name, text, product) VALUES (?,?,?,?,?,?)",
-            (self.wall(), qkey, viewer, name, text, product),
+            "INSERT OR IGNORE INTO questions (ts, qkey, viewer, name, text, product, intent, on_air)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            (self.wall(), qkey, viewer, name, text, product, intent, on_air),
         )
+
+    def on_air(self, product: str) -> None:
+        """The product on screen changed to ``product`` (``""``: none, the show stopped)."""
+        self._write("INSERT INTO on_air VALUES (?,?)", (self.wall(), product))
 
     def question_status(self, qkey: str, status: str) -> None:
         """answered | skipped | pinned."""
@@ -221,11 +248,6 @@ class Store:
             def rows(sql: str, *params: Any) -> list[tuple[Any, ...]]:
                 return [tuple(r) for r in db.execute(sql, params).fetchall()]
 
-            per_product = rows(
-                "SELECT coalesce(product, '(none)'), count(*) FROM questions WHERE ts >= ?"
-                " GROUP BY 1 ORDER BY 2 DESC",
-                since,
-            )
             latencies = [
                 r[0]
                 for r in rows(
@@ -273,12 +295,7 @@ class Store:
                 since,
                 since,
             )[0]
-            # Who watched, from joins and leaves (the last start before the window says who was on).
-            opened = rows("SELECT max(ts) FROM viewer_sessions WHERE ts < ? AND event = 'start'", since)[0][0]
-            sessions = rows(
-                "SELECT ts, viewer, event FROM viewer_sessions WHERE ts >= ? ORDER BY ts, rowid",
-                opened if opened is not None else 0.0,
-            )
+            sessions = _sessions(db, since)
             audience = audience_series(sessions, since, now, bucket_s)
             # Platform chat is keyed "platform:user" (avatar.sources); the viewer page's ids have no colon.
             per_source = rows(
@@ -289,8 +306,22 @@ class Store:
             clicks = rows(
                 "SELECT product, count(*) FROM clicks WHERE ts >= ? GROUP BY 1 ORDER BY 2 DESC", since
             )
+            products = _products(db, since, now, sessions)
+            # Comments per product: the one they name, else the one on screen when they came.
+            per_product = [(p["product"], p["comments"]) for p in products if p["comments"]]
+            per_product.sort(key=lambda item: -item[1])
+            unattributed = totals[0] - sum(count for _, count in per_product)
+            if unattributed > 0:
+                per_product.append(("(none)", unattributed))
+            comment_rates = comments_per_minute(
+                rows("SELECT ts, viewer FROM questions WHERE ts >= ? ORDER BY ts", since),
+                since,
+                now,
+                bucket_s,
+            )
             return {
                 "since": since,
+                "until": now,
                 "bucket_s": bucket_s,
                 "totals": {
                     "questions": totals[0],
@@ -315,7 +346,19 @@ class Store:
                 # From joins and leaves when there are any; shows recorded before them have samples.
                 "viewers_series": audience or [{"t": t, "max": m, "avg": a} for t, m, a in viewers],
                 "unique_viewers": len({v for ts, v, e in sessions if e == "join" and ts >= since}),
+                "products": products,
+                "comments_per_minute": comment_rates,
             }
+
+        return await self._read(run)
+
+    async def products(self, since_s: float = 7 * SECONDS_PER_DAY) -> list[dict[str, Any]]:
+        """Per-product numbers over the last ``since_s`` seconds (see :mod:`avatar.ops.products`)."""
+        now = self.wall()
+        since = now - since_s
+
+        def run(db: sqlite3.Connection) -> list[dict[str, Any]]:
+            return _products(db, since, now, _sessions(db, since))
 
         return await self._read(run)
 
@@ -379,6 +422,48 @@ class Store:
         except (RuntimeError, concurrent.futures.TimeoutError):
             log.warning("database did not close cleanly")
         self._executor.shutdown(wait=False)
+
+
+def _sessions(db: sqlite3.Connection, since: float) -> list[tuple[float, str, str]]:
+    """Joins and leaves that say who watched from ``since`` on (from the last show start before it)."""
+    opened = db.execute("SELECT max(ts) FROM viewer_sessions WHERE ts < ? AND event = 'start'", (since,))
+    start = opened.fetchone()[0]
+    cursor = db.execute(
+        "SELECT ts, viewer, event FROM viewer_sessions WHERE ts >= ? ORDER BY ts, rowid",
+        (start if start is not None else 0.0,),
+    )
+    return [(float(ts), str(viewer), str(event)) for ts, viewer, event in cursor]
+
+
+def _products(
+    db: sqlite3.Connection, since: float, until: float, sessions: list[tuple[float, str, str]]
+) -> list[dict[str, Any]]:
+    """The per-product report over ``[since, until)`` from the recorded rows."""
+    before = db.execute(
+        "SELECT ts, product FROM on_air WHERE ts < ? ORDER BY ts DESC, rowid DESC LIMIT 1", (since,)
+    ).fetchall()
+    changes = [(float(ts), str(product)) for ts, product in before]
+    changes += [
+        (float(ts), str(product))
+        for ts, product in db.execute(
+            "SELECT ts, product FROM on_air WHERE ts >= ? AND ts < ? ORDER BY ts, rowid", (since, until)
+        )
+    ]
+    comments = [
+        CommentRow(ts, viewer or "", text or "", product or None, on_air, intent)
+        for ts, viewer, text, product, on_air, intent in db.execute(
+            # Near-duplicates folded into one waiting comment still count: each viewer asked.
+            "SELECT ts, viewer, text, product, on_air, intent FROM questions WHERE ts >= ? AND ts < ?",
+            (since, until),
+        )
+    ]
+    clicks = [
+        (float(ts), str(product))
+        for ts, product in db.execute(
+            "SELECT ts, product FROM clicks WHERE ts >= ? AND ts < ?", (since, until)
+        )
+    ]
+    return product_report(changes, comments, clicks, sessions, since, until)
 
 
 def _quantile(sorted_values: list[float], q: float) -> float | None:

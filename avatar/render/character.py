@@ -13,7 +13,11 @@ Drawing is split by how often things change:
 The look (``Look``: hair style, glasses, which side of the frame she stands on) and the colours
 (``Palette``) come from the scene's theme.
 
-All geometry is written in *units*: pixels at 360p. ``u = height / 360`` scales it.
+All geometry is written in *units*: pixels at 360p. ``u = height / 360`` scales it in a 16:9
+frame. In a 9:16 (portrait, phone) frame she stands in the middle, a little larger (``u = width /
+360 * PORTRAIT_ZOOM``), her shirt reaching the bottom of the frame; the card and captions are laid
+over her there, as live-shopping apps do, and the presenting hand is not drawn (it would rise from
+under the card).
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ HEAD_X_FRAC: Final[float] = 0.30
 """Head centre, fraction of frame width from the presenter's edge (the card takes the other side)."""
 HEAD_Y_FRAC: Final[float] = 0.385
 """Head centre, fraction of frame height from the top (leaves room for the title badge)."""
+PORTRAIT_ZOOM: Final[float] = 1.3
+"""In a 9:16 frame: units are 1/360 of the width, times this (the host fills a phone screen)."""
+PORTRAIT_HEAD_Y_FRAC: Final[float] = 0.29
+"""In a 9:16 frame: head centre, fraction of the frame height (face clear of the card below)."""
 
 # Idle motion, from programme time.
 BREATH_PERIOD_S: Final[float] = 4.2
@@ -366,13 +374,22 @@ class Character:
         """Build the cached layers for a ``width`` x ``height`` frame (takes a moment at 720p)."""
         self.width = width
         self.height = height
-        self.u = height / 360.0
+        self.portrait = height > width
+        """A 9:16 frame: centred, larger, no presenting hand (see the module notes)."""
         self.palette = palette
         self.look = look or Look()
         self.toward = 1.0 if self.look.side == "left" else -1.0
         """+1 when the card is to her right on screen (she stands left), -1 otherwise."""
-        x_frac = HEAD_X_FRAC if self.look.side == "left" else 1.0 - HEAD_X_FRAC
-        self.anchor = (width * x_frac, height * HEAD_Y_FRAC)
+        if self.portrait:
+            self.u = width / 360.0 * PORTRAIT_ZOOM
+            self.anchor = (width / 2.0, height * PORTRAIT_HEAD_Y_FRAC)
+            # The shirt runs past the frame bottom, whatever the frame's height.
+            self._body_bottom = max(BODY_BOX[3], (height - self.anchor[1]) / self.u + 12.0)
+        else:
+            self.u = height / 360.0
+            x_frac = HEAD_X_FRAC if self.look.side == "left" else 1.0 - HEAD_X_FRAC
+            self.anchor = (width * x_frac, height * HEAD_Y_FRAC)
+            self._body_bottom = BODY_BOX[3]
         self._lip = mix(shade(palette.skin, 0.62), (60, 60, 190), 0.25)
         self._lash = shade(mix(palette.hair, (30, 25, 25), 0.6), 0.55)
         self._brow = shade(palette.hair, 0.85)
@@ -399,7 +416,7 @@ class Character:
         if self.look.glasses:
             glasses = self._paint_glasses()
             self._glasses, self._glasses_origin = _trimmed(glasses.sprites(SS, SS), glasses.origin_out)
-        self._arm = [self._paint_arm(i / (ARM_POSES - 1)) for i in range(ARM_POSES)]
+        self._arm = [] if self.portrait else [self._paint_arm(i / (ARM_POSES - 1)) for i in range(ARM_POSES)]
 
     # ----------------------------------------------------------------------------- per frame
 
@@ -448,6 +465,8 @@ class Character:
                 ex + EYE_HALF_W * u + pad,
                 ey + EYE_LOW * u + pad,
             )
+        if not self._arm:
+            return boxes
         _, _, body_dy = self.motion(t)
         placed = [self._arm_at(g, body_dy) for g in (1.0, 1.1)]  # raised, and at the overshoot
         boxes["hand"] = (
@@ -510,7 +529,7 @@ class Character:
         if self._glasses is not None:
             blend(frame, self._glasses[phase], hx - self._glasses_origin[0], hy - self._glasses_origin[1])
         g = min(max(expression.gesture, 0.0), 1.1) if math.isfinite(expression.gesture) else 0.0
-        if g > 0.02:
+        if g > 0.02 and self._arm:
             blend(frame, *self._arm_at(g, body_dy))
 
     def _gaze(self, t: float) -> float:
@@ -718,7 +737,8 @@ class Character:
 
     def _paint_body(self) -> _Canvas:
         p = self.palette
-        c = _Canvas(BODY_BOX, self.u)
+        bottom = self._body_bottom
+        c = _Canvas((*BODY_BOX[:3], bottom), self.u)
         neck_half = [(15.5, 18.0), (16.0, 50.0), (17.5, 70.0), (22.0, 82.0), (30.0, 92.0)]
         neck = spline([*mirror(neck_half)[:5], (0.0, 118.0), *mirror(neck_half)[5:]], closed=True, steps=6)
         c.fill([neck], shade(p.skin, 0.93))
@@ -737,7 +757,9 @@ class Character:
             (111.0, 150.0),
             (115.0, 240.0),
         ]
-        outline = spline([*shirt_half, (0.0, 250.0)], steps=12)
+        if bottom > 240.0:
+            shirt_half.append((116.0, bottom))
+        outline = spline([*shirt_half, (0.0, bottom + 10.0)], steps=12)
         shirt = np.vstack([outline, outline[::-1][1:] * [-1.0, 1.0]])
         c.fill([shirt], p.shirt)
         body = c.coverage([shirt])
@@ -745,6 +767,8 @@ class Character:
         for sx in (-1.0, 1.0):
             # Where the arm meets the chest, and light on top of the shoulder.
             seam = [(sx * 86.0, 108.0), (sx * 88.0, 150.0), (sx * 89.0, 240.0)]
+            if bottom > 240.0:
+                seam.append((sx * 89.5, bottom))
             c.fill(
                 [spline(seam)],
                 shade(p.shirt, 0.72),

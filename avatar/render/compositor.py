@@ -17,6 +17,20 @@ theme mirrors it)::
          [           caption, at most two lines           ]
     [CHAT] viewer: comment  •  viewer: comment  ...  (crawls)
 
+In a 9:16 (portrait, phone) frame the units are 1/360 of the frame *width* and the presenter stands
+in the middle, filling the screen as on a live-shopping app; the card, with its flash-sale tag and
+coupon, is laid over her lower half on the card side, and the caption takes up to three lines::
+
+    [LIVE | title]
+              (presenter's face)
+                       [FLASH SALE 01:23]
+                      +-----------------+
+        (presenter)   |  product card   |
+                      +-----------------+
+                      [ COUPON | code   ]
+      [   caption, at most three lines    ]
+    [CHAT] viewer: comment  •  ...  (crawls)
+
 A Renderer is not thread-safe: give each rendering thread its own.
 """
 
@@ -65,6 +79,17 @@ MAX_HEIGHT: Final[int] = 720
 ASPECT: Final[float] = 16.0 / 9.0
 ASPECT_TOLERANCE: Final[float] = 0.01
 """854x480 is 16:9 to within a pixel; anything further off is a configuration mistake."""
+PORTRAIT_CAPTION_LINES: Final[int] = 3
+"""A phone frame is narrow: a caption gets a third line before its start scrolls away."""
+PORTRAIT_CAPTION_WIDTH_FRAC: Final[float] = 0.8
+PORTRAIT_CAPTION_SIZE: Final[int] = 17
+"""Caption type size in a 9:16 frame, units (about 4.7 % of the width: readable on a phone)."""
+PORTRAIT_SAFE_X_FRAC: Final[float] = 0.09
+"""A 9:16 programme on a taller phone (19.5:9) is cropped to fill it: about 9 % of the width goes at
+each side, so badge, card, caption and the CHAT label keep that far in."""
+PORTRAIT_CARD_WIDTH_FRAC: Final[float] = 0.46
+PORTRAIT_CARD_TOP_FRAC: Final[float] = 0.47
+"""Top of the card in a 9:16 frame, fraction of the height: below the presenter's chin."""
 
 LIVE_RED: Final[BGR] = (70, 52, 232)
 """Broadcast "on air" red, whatever the theme: viewers know what it means."""
@@ -180,7 +205,8 @@ class Renderer:
         language: str = "en",
         portrait: Path | None = None,
     ) -> None:
-        """A renderer for ``width`` x ``height`` frames (16:9, 640x360 up to 1280x720).
+        """A renderer for ``width`` x ``height`` frames: 16:9 from 640x360 up to 1280x720, or 9:16
+        (portrait, for phones) from 360x640 up to 720x1280.
 
         ``theme`` is the scene's ``theme:`` section (see ``avatar.render.theme``): colours, look,
         backdrop picture (relative to ``root``, the scene folder). A bad value is logged and its
@@ -188,15 +214,21 @@ class Renderer:
         ``portrait``: a picture of a face to animate instead of the drawn character (see
         ``avatar.render.photo``); one that cannot be used is logged and the character drawn.
         """
-        if not (MIN_HEIGHT <= height <= MAX_HEIGHT) or width % 2 or height % 2:
+        tall = height > width
+        short = width if tall else height
+        if not (MIN_HEIGHT <= short <= MAX_HEIGHT) or width % 2 or height % 2:
             raise ValueError(
-                f"frame size {width}x{height}: both must be even, height in {MIN_HEIGHT}..{MAX_HEIGHT}"
+                f"frame size {width}x{height}: both must be even, "
+                f"the short side in {MIN_HEIGHT}..{MAX_HEIGHT}"
             )
-        if abs(width / height - ASPECT) > ASPECT * ASPECT_TOLERANCE:
-            raise ValueError(f"frame size {width}x{height} is not 16:9")
+        long_over_short = max(width, height) / short
+        if abs(long_over_short - ASPECT) > ASPECT * ASPECT_TOLERANCE:
+            raise ValueError(f"frame size {width}x{height} is neither 16:9 nor 9:16")
         self.width = width
         self.height = height
-        self.u = u = height / 360.0
+        self.portrait = tall
+        """A 9:16 frame: the card and captions lie over the presenter (see the module notes)."""
+        self.u = u = short / 360.0
         self.theme = load_theme(theme, root)
         colours = self.theme.colours
         self._bg = colours["background"][0]
@@ -221,27 +253,35 @@ class Renderer:
         self._presenter_left = look.side == "left"
         # Layout, in pixels.
         self._margin = round(12 * u)
-        self._caption_size = round(18 * u)
+        self._safe_x = round(PORTRAIT_SAFE_X_FRAC * width) if tall else 0
+        """Pixels at each side that a phone may crop off (portrait only)."""
+        self._badge_x = self._margin + self._safe_x
+        self._caption_lines = PORTRAIT_CAPTION_LINES if tall else CAPTION_MAX_LINES
+        self._caption_w_frac = PORTRAIT_CAPTION_WIDTH_FRAC if tall else CAPTION_WIDTH_FRAC
+        self._caption_size = round((PORTRAIT_CAPTION_SIZE if tall else 18) * u)
         self._caption_pad = (round(14 * u), round(7 * u))
         self._caption_h = (
-            CAPTION_MAX_LINES * TextRenderer.line_height(self._caption_size) + 2 * self._caption_pad[1]
+            self._caption_lines * TextRenderer.line_height(self._caption_size) + 2 * self._caption_pad[1]
         )
         self._ticker_h = round(24 * u)
         self._ticker_size = round(13 * u)
         self._caption_bottom = height - self._ticker_h - round(6 * u)
-        self._card_w = round(0.34 * width)
-        edge = round(0.035 * width)
+        self._card_w = round((PORTRAIT_CARD_WIDTH_FRAC if tall else 0.34) * width)
+        edge = round(0.035 * width) + self._safe_x
         self._card_x = width - edge - self._card_w if self._presenter_left else edge
         self._countdown_h = round(22 * u)
         self._countdown_size = round(12 * u)
         # The badge is always top left (a bun on the right would not leave it room top right), so
         # with the card on the left, the card starts under the badge and its flash-sale tag.
         badge_bottom = self._margin + round(26 * u)
-        self._card_y = (
-            round(0.1 * height)
-            if self._presenter_left
-            else badge_bottom + self._countdown_h // 2 + round(6 * u)
-        )
+        if tall:
+            self._card_y = round(PORTRAIT_CARD_TOP_FRAC * height)
+        else:
+            self._card_y = (
+                round(0.1 * height)
+                if self._presenter_left
+                else badge_bottom + self._countdown_h // 2 + round(6 * u)
+            )
         self._coupon_h = round(30 * u)
         self._coupon_gap = round(6 * u)
         self._card_max_h = self._caption_bottom - self._caption_h - round(8 * u) - self._card_y
@@ -283,6 +323,8 @@ class Renderer:
             _unit(state.mouth_round),
             state.expression,
         )
+        if self.portrait:  # the card lies over the presenter: drawn after her, every frame
+            self._draw_card(frame, state.product, " ".join(state.coupon.split()))
         if state.countdown_s is not None and math.isfinite(state.countdown_s):
             x, y, _, _ = self._countdown_box()
             blend(frame, self._countdown(format_countdown(state.countdown_s)), x, y)
@@ -306,6 +348,12 @@ class Renderer:
         costs no more than any other.
         """
         self._base(product, title, coupon)
+        if self.portrait:  # the card is not in the base there: build its layers too
+            coupon = " ".join(coupon.split())
+            if product is not None:
+                self._card(product, self._card_limit(coupon))
+            if coupon:
+                self._coupon(coupon)
 
     def regions(self, t: float = 0.0, product: ProductCard | None = None, coupon: str = "") -> dict[str, Box]:
         """Where things are on screen at ``t``: mouth, left_eye, right_eye, hand, card, coupon,
@@ -327,7 +375,7 @@ class Renderer:
         coupon_y = self._card_y + card_height(coupon.strip() or "coupon") + self._coupon_gap
         boxes["coupon"] = (self._card_x, coupon_y, self._card_x + self._card_w, coupon_y + self._coupon_h)
         boxes["countdown"] = self._countdown_box()
-        cap_w = round(CAPTION_WIDTH_FRAC * self.width)
+        cap_w = round(self._caption_w_frac * self.width)
         boxes["caption"] = (
             (self.width - cap_w) // 2,
             self._caption_bottom - self._caption_h,
@@ -335,7 +383,13 @@ class Renderer:
             self._caption_bottom,
         )
         boxes["ticker"] = (0, self.height - self._ticker_h, self.width, self.height)
-        boxes["badge"] = (self._margin, self._margin, self.width // 2, self._margin + round(26 * self.u))
+        badge_x1 = self._badge_x + self._badge_max_width() if self.portrait else self.width // 2
+        boxes["badge"] = (
+            self._badge_x,
+            self._margin,
+            min(badge_x1, self.width),
+            self._margin + round(26 * self.u),
+        )
         return boxes
 
     def cache_info(self) -> dict[str, int]:
@@ -358,17 +412,22 @@ class Renderer:
         base = self._bases.get(key)
         if base is None:
             base = self._background.copy()
-            blend(base, self._badge(title), self._margin, self._margin)
-            card_bottom = self._card_y + self._card_limit(coupon)
-            if product is not None:
-                card = self._card(product, self._card_limit(coupon))
-                blend(base, card, self._card_x, self._card_y)
-                card_bottom = self._card_y + card.height
-            if coupon:
-                blend(base, self._coupon(coupon), self._card_x, card_bottom + self._coupon_gap)
+            blend(base, self._badge(title), self._badge_x, self._margin)
+            if not self.portrait:
+                self._draw_card(base, product, coupon)
             base.flags.writeable = False  # shared by every frame: copy, never draw on it
             self._bases.put(key, base)
         return base
+
+    def _draw_card(self, frame: Image, product: ProductCard | None, coupon: str) -> None:
+        """The product card and the coupon ticket under it (``coupon`` already whitespace-folded)."""
+        card_bottom = self._card_y + self._card_limit(coupon)
+        if product is not None:
+            card = self._card(product, self._card_limit(coupon))
+            blend(frame, card, self._card_x, self._card_y)
+            card_bottom = self._card_y + card.height
+        if coupon:
+            blend(frame, self._coupon(coupon), self._card_x, card_bottom + self._coupon_gap)
 
     def _card_limit(self, coupon: str) -> int:
         """Tallest the card may be: a coupon ticket under it takes some of the column."""
@@ -453,7 +512,7 @@ class Renderer:
         layer.fill(np.full((max(1, round(1.5 * u)), w), 255, np.uint8), self._accent, 0.9)
         label = self._text.sprite(self._labels["chat"], round(11 * u), self._on_accent, bold=True)
         pill_w, pill_h = label.width + round(14 * u), h - round(8 * u)
-        x, y = self._margin, (h - pill_h) // 2 + round(0.75 * u)
+        x, y = self._margin + self._safe_x, (h - pill_h) // 2 + round(0.75 * u)
         layer.fill(rounded_rect_alpha(pill_w, pill_h, pill_h / 2), self._accent, 1.0, x, y)
         layer.sprite(label, x + (pill_w - label.width) // 2, y + (pill_h - label.height) // 2)
         return layer.to_sprite(), x + pill_w + round(8 * u)
@@ -539,7 +598,7 @@ class Renderer:
         yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
         # A soft key light behind the presenter separates her from the backdrop.
         glow_c = np.asarray(mix(shade(self._bg, 1.6), self._accent, 0.06), np.float32)
-        glow_x = 0.3 * w if self._presenter_left else 0.7 * w
+        glow_x = 0.5 * w if self.portrait else 0.3 * w if self._presenter_left else 0.7 * w
         d2 = ((xx - glow_x) / (0.45 * h)) ** 2 + ((yy - 0.42 * h) / (0.55 * h)) ** 2
         g = np.exp(-d2)[..., None] * 0.5
         img += (glow_c - img) * g
@@ -565,6 +624,27 @@ class Renderer:
         out.flags.writeable = False
         return out
 
+    def _badge_room(self) -> float:
+        """Widest a title may be in the badge, pixels (a phone frame has the top right free, up to
+        the part a phone may crop)."""
+        if not self.portrait:
+            return 0.45 * self.width
+        u = self.u
+        live_w = self._badge_live_width()
+        return self.width - self._safe_x - self._badge_x - live_w - 2 * round(9 * u) + round(8 * u) - 4
+
+    def _badge_live_width(self) -> int:
+        """Width of the badge's LIVE pill."""
+        u = self.u
+        pad, dot_r = round(9 * u), 3.6 * u
+        live = self._text.sprite("LIVE", round(12 * u), (255, 255, 255), bold=True)
+        return pad + round(2 * dot_r + 5 * u) + live.width + pad
+
+    def _badge_max_width(self) -> int:
+        """Width of the badge with the widest title it can hold."""
+        pad = round(9 * self.u)
+        return self._badge_live_width() + math.ceil(self._badge_room()) + 2 * pad - round(8 * self.u) + 2
+
     def _badge(self, title: str) -> Sprite:
         cached = self._badges.get(title)
         if cached is not None:
@@ -576,7 +656,7 @@ class Renderer:
         dot_r = 3.6 * u
         live = self._text.sprite("LIVE", live_size, (255, 255, 255), bold=True)
         live_w = pad + round(2 * dot_r + 5 * u) + live.width + pad
-        shown = _fit_line(self._text, title.strip(), title_size, 0.45 * self.width, bold=True)
+        shown = _fit_line(self._text, title.strip(), title_size, self._badge_room(), bold=True)
         title_s = self._text.sprite(shown, title_size, self._text_c, bold=True) if shown else None
         total = live_w + (title_s.width + 2 * pad - round(8 * u) if title_s else 0)
         layer = _Layer(total, h)
@@ -767,8 +847,8 @@ class Renderer:
             return cached
         size = self._caption_size
         pad_x, pad_y = self._caption_pad
-        max_w = CAPTION_WIDTH_FRAC * self.width - 2 * pad_x
-        lines = self._text.last_lines(caption, size, max_w, CAPTION_MAX_LINES)
+        max_w = self._caption_w_frac * self.width - 2 * pad_x
+        lines = self._text.last_lines(caption, size, max_w, self._caption_lines)
         sprites = [self._text.sprite(line, size, self._text_c) for line in lines] or [
             self._text.sprite(" ", size, self._text_c)
         ]

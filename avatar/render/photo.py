@@ -61,6 +61,10 @@ TILE_ASPECT: Final[float] = 0.82
 """Width / height of the tile: head and shoulders."""
 TILE_X_FRAC: Final[float] = 0.27
 """Tile centre, fraction of the frame width from the presenter's edge (the card takes the other side)."""
+PORTRAIT_TILE_W_FRAC: Final[float] = 0.68
+"""In a 9:16 frame: tile width, fraction of the frame width (centred; the card lies over its foot)."""
+PORTRAIT_TILE_TOP_FRAC: Final[float] = 0.075
+"""In a 9:16 frame: top of the tile, fraction of the frame height (under the title badge)."""
 CROP_ABOVE_FACE: Final[float] = 0.75
 """Picture kept above the forehead landmark, in face heights (hair, hat)."""
 CROP_BELOW_CHIN: Final[float] = 1.05
@@ -111,12 +115,17 @@ class PhotoPresenter:
         Raises :class:`PortraitError` when the picture is missing, unreadable or has no face.
         """
         self.width, self.height = width, height
-        self.u = u = height / 360.0
+        portrait = height > width  # a 9:16 phone frame: the tile is centred and as wide as it fits
+        self.u = u = min(width, height) / 360.0
         picture = read_portrait(image)
         points = face_landmarks(image)
         # The tile: head and shoulders cut from the picture around the face, scaled to fit.
-        tile_h = round(TILE_H_FRAC * height) // 2 * 2
-        tile_w = round(TILE_ASPECT * tile_h) // 2 * 2
+        if portrait:
+            tile_w = round(PORTRAIT_TILE_W_FRAC * width) // 2 * 2
+            tile_h = round(tile_w / TILE_ASPECT) // 2 * 2
+        else:
+            tile_h = round(TILE_H_FRAC * height) // 2 * 2
+            tile_w = round(TILE_ASPECT * tile_h) // 2 * 2
         face_top, chin = float(points[FOREHEAD, 1]), float(points[CHIN, 1])
         face_h = chin - face_top
         if face_h < 8:
@@ -136,8 +145,10 @@ class PhotoPresenter:
         """The face mesh points in tile pixels."""
         self.tile_w, self.tile_h = tile_w, tile_h
         centre = TILE_X_FRAC * width if side == "left" else (1.0 - TILE_X_FRAC) * width
+        if portrait:
+            centre = width / 2
         self.tile_x = round(centre - tile_w / 2)
-        self.tile_y = round(TILE_TOP_FRAC * height)
+        self.tile_y = round((PORTRAIT_TILE_TOP_FRAC if portrait else TILE_TOP_FRAC) * height)
         self._alpha3, self._inv3 = self._tile_mask(round(CORNER_UNITS * u))
         self._border = accent
         self._build_fields()

@@ -30,7 +30,11 @@ from avatar.errors import DataError
 from avatar.events import Caption, ChatPosted, ProductShown
 from avatar.hygiene import for_log
 from avatar.modes.live import LiveShow
+from avatar.ops.charts import CHARTS
+from avatar.ops.charts import FORMATS as CHART_FORMATS
+from avatar.ops.charts import draw as draw_chart
 from avatar.ops.control import OperatorLine
+from avatar.ops.products import rates_csv, report_csv
 from avatar.ops.store import SECONDS_PER_DAY, TABLES
 from avatar.web.guard import (
     Sessions,
@@ -50,6 +54,7 @@ MAX_BODY_BYTES: Final = 16 * 1024
 MAX_WS_MESSAGE_BYTES: Final = 4096
 MAX_WS_BAD_MESSAGES: Final = 5  # then the socket is closed
 MAX_CONSOLES: Final = 8  # open console websockets
+REPORTS: Final = ("products", "comments")  # /console/api/report/<name>.csv
 WS_HEARTBEAT_S: Final = 20.0
 WS_STATE_EVERY_S: Final = 1.0
 WS_MAX_WRITE_BUFFER: Final = 256 * 1024  # a console that stops reading skips updates, never grows memory
@@ -371,12 +376,54 @@ class Console:
         return days
 
     async def analytics(self, request: web.Request) -> web.Response:
+        data = await self._analytics_for(request)
+        return data if isinstance(data, web.Response) else web.json_response(data)
+
+    async def _analytics_for(self, request: web.Request) -> dict[str, Any] | web.Response:
+        """The analytics dict for the request's ``days`` (400 for a bad one, 503 with no database)."""
         store = self.show.ops.store
         if store is None:
             return _json_error(503, "persistence is off (no database)")
         days = self._days(request)
         bucket = 3600.0 if days > 1 else 300.0
-        return web.json_response(await store.analytics(days * SECONDS_PER_DAY, bucket))
+        data = await store.analytics(days * SECONDS_PER_DAY, bucket)
+        scene = self.show.scene
+        for item in data["products"]:  # ids are what is recorded; people read the catalog's names
+            if item["product"] in scene.catalog:
+                item["name"] = scene.catalog.get(item["product"]).name(scene.language)
+        return data
+
+    async def chart(self, request: web.Request) -> web.StreamResponse:
+        """``/console/api/charts/<name>.<png|svg>?days=N``: one analytics chart, drawn by matplotlib."""
+        name, fmt = request.match_info["name"], request.match_info["fmt"]
+        if name not in CHARTS:
+            return _json_error(404, f"unknown chart; one of {', '.join(CHARTS)}")
+        if fmt not in CHART_FORMATS:
+            return _json_error(404, f"unknown chart format; one of {', '.join(CHART_FORMATS)}")
+        data = await self._analytics_for(request)
+        if isinstance(data, web.Response):
+            return data
+        loop = asyncio.get_running_loop()
+        body = await loop.run_in_executor(None, draw_chart, name, data, fmt)  # tens of ms: off the loop
+        return web.Response(body=body, content_type=CHART_FORMATS[fmt], headers={"Cache-Control": "no-store"})
+
+    async def report(self, request: web.Request) -> web.StreamResponse:
+        """``/console/api/report/products.csv`` (per-product numbers) or ``comments.csv`` (comments
+        per minute by source), over ``days``."""
+        report = request.match_info["report"]
+        if report not in REPORTS:
+            return _json_error(404, f"unknown report; one of {', '.join(REPORTS)}")
+        data = await self._analytics_for(request)
+        if isinstance(data, web.Response):
+            return data
+        text = (
+            report_csv(data["products"]) if report == "products" else rates_csv(data["comments_per_minute"])
+        )
+        return web.Response(
+            text=text,
+            content_type="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{report}.csv"'},
+        )
 
     async def export(self, request: web.Request) -> web.StreamResponse:
         store = self.show.ops.store
@@ -505,4 +552,6 @@ def add_console(app: web.Application, show: LiveShow, token: str) -> Console:
     router.add_post("/console/api/reload", console.reload)
     router.add_get("/console/api/analytics", console.analytics)
     router.add_get("/console/api/export/{table}.csv", console.export)
+    router.add_get("/console/api/charts/{name}.{fmt}", console.chart)
+    router.add_get("/console/api/report/{report}.csv", console.report)
     return console

@@ -130,7 +130,15 @@ def test_operator_signs_in_sees_the_show_and_pauses_it_in_chromium(browser: Any)
         wait_for(lambda: not server.health()["paused"], 10, "the host to resume")
         browser.get(server.url + "/console/analytics")
         wait_for(lambda: "questions ·" in browser.find_element(By.ID, "totals").text, 15, "analytics totals")
-        assert browser.find_elements(By.CSS_SELECTOR, "#per-product, #viewers-chart")
+        # The charts are pictures drawn on the server (matplotlib): each one loads and has a size.
+        charts = "return [...document.querySelectorAll('img[data-chart]')]"
+        assert browser.execute_script(charts + ".length") >= 5
+        wait_for(
+            lambda: browser.execute_script(charts + ".every((i) => i.complete && i.naturalWidth > 300)"),
+            30,
+            "the analytics charts",
+        )
+        assert browser.find_elements(By.CSS_SELECTOR, "#products tbody")
         # A viewer page in the same browser has no access: the cookie is scoped to /console.
         browser.get(server.url + "/")
         status = browser.execute_script(

@@ -82,11 +82,21 @@ def test_explicit_overrides_win_over_the_environment(monkeypatch: pytest.MonkeyP
         ({"fps": 0}, "fps"),
         ({"fps": 60}, "fps"),
         ({"port": 70000}, "port"),
+        ({"width": 720, "height": 720}, "height"),
+        ({"width": 360, "height": 1280}, "height"),
+        ({"width": 1440, "height": 2560}, "width"),
+        ({"width": 540, "height": 1920}, "height"),
     ],
 )
 def test_invalid_settings_raise_naming_the_field(override: dict[str, int], field: str) -> None:
     with pytest.raises(ValueError, match=rf"^{field}: "):
         load_settings(**override)
+
+
+@pytest.mark.parametrize(("width", "height"), [(720, 1280), (540, 960), (360, 640), (1280, 720), (854, 480)])
+def test_portrait_and_landscape_sizes_are_accepted(width: int, height: int) -> None:
+    settings = load_settings(width=width, height=height)
+    assert (settings.width, settings.height) == (width, height)
 
 
 def test_invalid_environment_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,6 +27,8 @@ from aiortc.mediastreams import MediaStreamError
 from avatar.media.broadcaster import AUDIO_TIME_BASE, VIDEO_TIME_BASE, Broadcaster
 from avatar.media.clock import LoopClock
 from avatar.media.egress import Backoff, RtmpEgress, WhipEgress
+from avatar.render.compositor import Renderer
+from avatar.render.frame import FrameState, ProductCard
 from tests.conftest import require
 from tests.fakes import wait_until
 
@@ -291,6 +293,55 @@ async def test_rtmp_egress_retries_an_unreachable_ingest_then_reconnects_after_a
                 await pending
         egress.close()
         server.stop()
+
+
+@pytest.mark.slow
+async def test_a_portrait_programme_is_pushed_over_rtmp_as_drawn(nginx: Nginx) -> None:
+    """``avatar live --width 540 --height 960`` for phone-first platforms: the ingest gets 9:16 H.264
+    + AAC, and the picture it records is the portrait layout the renderer drew."""
+    width, height, seconds = 540, 960, 2.0
+    renderer = Renderer(width, height)
+    card = ProductCard("Ridgeline 30L Backpack", "$89", "$74", "45 left")
+    state = FrameState(
+        t=1.0, mouth_open=0.3, eyes_closed=0.0, caption="Tonight only: $74.", product=card, title="Mia"
+    )
+    drawn = renderer.render(state)
+    picture = renderer.render_i420(state)
+    broadcaster = Broadcaster()
+    egress = RtmpEgress(nginx.url, broadcaster, LoopClock(), width=width, height=height, fps=FPS)
+    task = asyncio.create_task(egress.run())
+    try:
+        await asyncio.wait_for(egress.connected.wait(), 20)
+        chunks = 0
+        for index in range(round(seconds * FPS)):
+            while chunks * CHUNK / 48_000 < (index + 1) / FPS:
+                broadcaster.publish_audio(audio_frame(chunks))
+                chunks += 1
+            frame = av.VideoFrame.from_ndarray(picture, format="yuv420p")
+            frame.pts, frame.time_base = index * 90_000 // FPS, VIDEO_TIME_BASE
+            taken = egress.stats.video_frames + egress.stats.dropped
+            broadcaster.publish_video(frame)
+            while egress.stats.video_frames + egress.stats.dropped <= taken:  # noqa: ASYNC110
+                await asyncio.sleep(0.001)
+        await wait_until(lambda: egress.pending == 0, 30, "the encoder to catch up")
+        assert egress.stats.dropped == 0 and egress.stats.failures == 0
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        egress.close()
+    await wait_until(
+        lambda: nginx.recording.is_file() and nginx.recording.stat().st_size > 0, 10, "recording"
+    )
+    nginx.stop()  # closes the recording
+    with av.open(str(nginx.recording)) as container:
+        video = container.streams.video[0]
+        assert (video.codec_context.name, video.width, video.height) == ("h264", width, height)
+        assert container.streams.audio[0].codec_context.name == "aac"
+        frames = [f.to_ndarray(format="bgr24") for f in container.decode(video)]
+    assert len(frames) >= seconds * FPS * 0.9
+    received = frames[len(frames) // 2].astype(np.int32)
+    assert float(np.abs(received - drawn.astype(np.int32)).mean()) < 6.0, "the portrait arrives as drawn"
 
 
 def test_bad_egress_urls_are_refused_with_a_clear_error() -> None:

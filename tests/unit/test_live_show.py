@@ -226,10 +226,10 @@ async def test_health_reports_uptime_viewers_product_and_queue(
     assert show.health()["programme_s"] > 0 and show.health()["frames"] > 0
 
 
+@pytest.mark.parametrize(("width", "height"), [(800, 450), (540, 960)], ids=["landscape", "portrait"])
 async def test_render_gives_an_i420_frame_of_the_configured_size(
-    scene: Scene, make_show: Callable[..., Running]
+    scene: Scene, make_show: Callable[..., Running], width: int, height: int
 ) -> None:
-    width, height = 800, 450
     running = make_show(Settings(scene=DEMO_SCENE, width=width, height=height))
     show = running.show
     seen: list[FrameState] = []

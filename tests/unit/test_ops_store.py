@@ -74,7 +74,7 @@ async def test_csv_export_and_unknown_table(store: Store) -> None:
     store.question("q1", "v1", 'Ann, "the" viewer', "price,\nplease?", None)
     text = await store.export_csv("questions")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0] == ["ts", "qkey", "viewer", "name", "text", "product", "status"]
+    assert rows[0] == ["ts", "qkey", "viewer", "name", "text", "product", "status", "intent", "on_air"]
     assert rows[1][3] == 'Ann, "the" viewer' and rows[1][4] == "price,\nplease?"
     with pytest.raises(ValueError, match="unknown table"):
         await store.export_csv("state; DROP TABLE questions")

@@ -138,6 +138,20 @@ CASES: dict[str, Case] = {
         ),
         size=(1280, 720),
     ),
+    # The phone programme (9:16): card, flash-sale tag, coupon, three-line caption and ticker over the host.
+    "portrait_540x960": Case(
+        base_state(
+            t=4.0,
+            product=BACKPACK,
+            caption="Our trail season deal takes the Ridgeline from $89 down to $74, tonight only.",
+            mouth_open=0.5,
+            countdown_s=25 * 60 + 7,
+            coupon="Code LIVE10: 10% off",
+            ticker=("Ana: is the backpack waterproof?", "李伟: 这个多少钱？"),
+            ticker_since=0.0,
+        ),
+        size=(540, 960),
+    ),
 }
 
 

@@ -31,6 +31,12 @@ function countFrames() {
   video.requestVideoFrameCallback(onFrame);
 }
 
+// A portrait (9:16) programme is centred when the phone crops it (its card is on the right, not
+// its host on the left, as in a landscape one).
+video.addEventListener("resize", () => {
+  video.classList.toggle("portrait", video.videoHeight > video.videoWidth);
+});
+
 function meterAudio(stream) {
   // Measures what arrives, whether or not the page is muted, so tests can check for sound.
   const context = new AudioContext();
