@@ -171,7 +171,12 @@ def _parser() -> argparse.ArgumentParser:
         "--viewers", help="viewer counts, e.g. 1,10,25,50: CPU, late frames and latency per count (only)"
     )
     bench.add_argument(
-        "--per-viewer-encode", action="store_true", help="with --viewers: aiortc encodes per viewer"
+        "--per-viewer-encode", action="store_true", help="with --viewers: only aiortc encoding per viewer"
+    )
+    bench.add_argument(
+        "--viewer-modes",
+        default="direct,per-viewer",
+        help="with --viewers: modes side by side, of direct, aiortc, per-viewer (default %(default)s)",
     )
     _add_llm_option(bench)
     bench.add_argument("--tts-only", action="store_true", help="only the voices section (tts)")
@@ -522,7 +527,7 @@ def _run_catalog(args: argparse.Namespace) -> int:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from avatar.bench import bench_listen_section, run_bench, run_viewer_bench
+    from avatar.bench import VIEWER_MODES, bench_listen_section, run_bench, run_viewer_bench
     from avatar.bench_tts import bench_tts
     from avatar.config import load_settings
 
@@ -586,6 +591,9 @@ def _run_bench(args: argparse.Namespace) -> int:
             raise ValueError("--viewers: a comma-separated list of numbers, e.g. 1,10,25,50") from None
         if not counts or min(counts) < 0 or max(counts) > 500:
             raise ValueError("--viewers: counts from 0 to 500")
+        modes = ("per-viewer",) if args.per_viewer_encode else tuple(args.viewer_modes.split(","))
+        if not modes or any(mode not in VIEWER_MODES for mode in modes):
+            raise ValueError(f"--viewer-modes: a comma-separated list of {', '.join(VIEWER_MODES)}")
         print(
             json.dumps(
                 run_viewer_bench(
@@ -595,7 +603,7 @@ def _run_bench(args: argparse.Namespace) -> int:
                     fps=args.fps or 25,
                     seconds=args.seconds,
                     counts=counts,
-                    fanout=not args.per_viewer_encode,
+                    modes=modes,
                 ),
                 indent=2,
             )
