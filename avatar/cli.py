@@ -174,6 +174,13 @@ def _parser() -> argparse.ArgumentParser:
         "--per-viewer-encode", action="store_true", help="with --viewers: only aiortc encoding per viewer"
     )
     bench.add_argument(
+        "--send-path",
+        type=int,
+        metavar="N",
+        help="only the fan-out send path at N viewers: CPU per viewer, aiortc's loop vs direct (--rounds)",
+    )
+    bench.add_argument("--rounds", type=int, default=3, help="with --send-path: rounds of both modes")
+    bench.add_argument(
         "--viewer-modes",
         default="direct,per-viewer",
         help="with --viewers: modes side by side, of direct, aiortc, per-viewer (default %(default)s)",
@@ -583,6 +590,14 @@ def _run_bench(args: argparse.Namespace) -> int:
     if args.listen_only:
         listen = bench_listen_section(args.scene or Path("scenes/demo"), asr.asr_model, asr.asr_engine)
         print(json.dumps({"listen": listen}, indent=2))
+        return 0
+    if args.send_path is not None:
+        if not 2 <= args.send_path <= 500 or not 1 <= args.rounds <= 20:
+            raise ValueError("--send-path: 2 to 500 viewers; --rounds: 1 to 20")
+        from avatar.bench_send import SEND_MODES, bench_send_path
+
+        report = asyncio.run(bench_send_path(args.send_path, args.seconds, SEND_MODES, args.rounds))
+        print(json.dumps({"send": report}, indent=2))
         return 0
     if args.viewers:
         try:

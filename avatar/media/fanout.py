@@ -31,6 +31,7 @@ import contextlib
 import fractions
 import logging
 import math
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -224,29 +225,43 @@ class SharedVideoEncoder:
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._pending is not None and not self.closed:
-            frame, self._pending = self._pending, None
-            force = self._take_keyframe_request()
-            began = loop.time()
+        # Pipelined: the next picture is encoded on the worker while this one's packets go out to
+        # the viewers on the loop. One after the other, a frame would cost its encode plus its
+        # sends, and a busy machine would skip frames that it has the time to encode.
+        running = self._submit(loop)
+        while running is not None:
             try:
-                encoded = await loop.run_in_executor(self._executor, self._encode, frame, force)
+                encoded = await running
             except Exception:  # a bad frame must not end the stream: start a fresh encoder
                 self.stats.errors += 1
-                self._codec = None
+                self._codec = None  # nothing is encoding now: the next one is submitted below
                 log.exception("%s %s encode failed", self.mime, self.rendition.name)
+                running = self._submit(loop)
                 continue
-            self.stats.encode_ms_total += (loop.time() - began) * 1000.0
-            for packet, (payloads, timestamp) in encoded:
-                keyframe = bool(packet.is_keyframe)
-                if keyframe:
-                    self.stats.keyframes += 1
-                    self._last_keyframe_at = self.clock.now()
-                    self._keyframe_wanted = False
-                self.stats.frames += 1
-                self.stats.bytes += packet.size
-                item = EncodedVideo(packet, keyframe, payloads, timestamp)
+            items = [self._account(packet, payloads, timestamp) for packet, (payloads, timestamp) in encoded]
+            running = self._submit(loop)
+            for item in items:
                 for sink in list(self._sinks):
                     sink.deliver(item, self)
+
+    def _submit(
+        self, loop: asyncio.AbstractEventLoop
+    ) -> asyncio.Future[list[tuple[av.Packet[Any], tuple[list[bytes], int]]]] | None:
+        """Start encoding the waiting picture, if any."""
+        if self._pending is None or self.closed:
+            return None
+        frame, self._pending = self._pending, None
+        return loop.run_in_executor(self._executor, self._encode, frame, self._take_keyframe_request())
+
+    def _account(self, packet: av.Packet[Any], payloads: list[bytes], timestamp: int) -> EncodedVideo:
+        keyframe = bool(packet.is_keyframe)
+        if keyframe:
+            self.stats.keyframes += 1
+            self._last_keyframe_at = self.clock.now()
+            self._keyframe_wanted = False
+        self.stats.frames += 1
+        self.stats.bytes += packet.size
+        return EncodedVideo(packet, keyframe, payloads, timestamp)
 
     def _take_keyframe_request(self) -> bool:
         if not self._keyframe_wanted:
@@ -262,6 +277,7 @@ class SharedVideoEncoder:
     def _encode(
         self, frame: av.VideoFrame, keyframe: bool
     ) -> list[tuple[av.Packet[Any], tuple[list[bytes], int]]]:
+        began = time.perf_counter()
         width, height = self.rendition.width, self.rendition.height
         pts = frame.pts
         if frame.width != width or frame.height != height or frame.format.name != "yuv420p":
@@ -277,6 +293,7 @@ class SharedVideoEncoder:
         if self._codec is None:
             self._codec = self._open_codec()
         packets = list(self._codec.encode(frame))
+        self.stats.encode_ms_total += (time.perf_counter() - began) * 1000.0  # only this thread adds
         for packet in packets:
             # RTP timestamps come from the programme's pts, whatever the encoder's internal delay.
             packet.pts = pts
