@@ -190,9 +190,7 @@ async def bench_send_path(count: int, seconds: float, modes: tuple[str, ...], ro
                         "load_average_1min": round(os.getloadavg()[0], 2),
                     }
                 )
-                print(
-                    json.dumps({"mode": mode, **results[mode][-1], "many": many}), file=sys.stderr, flush=True
-                )
+                print(json.dumps({"mode": mode, **results[mode][-1]}), file=sys.stderr, flush=True)
     finally:
         feed.cancel()
         await hub.close()
