@@ -506,6 +506,7 @@ async def _bench_viewer_show(
                         )
                     if hub is not None:
                         row["encoders"] = hub.stats()["video_encoders"]
+                        row["direct_tracks"] = hub.stats()["direct_tracks"]
                     out, _ = await asyncio.wait_for(load.communicate(), seconds + 120)
                     with contextlib.suppress(json.JSONDecodeError):
                         report = json.loads(out.decode() or "{}")

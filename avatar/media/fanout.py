@@ -186,6 +186,10 @@ class SharedVideoEncoder:
     def detach(self, sink: _VideoSink) -> None:
         self._sinks.discard(sink)
 
+    @property
+    def sinks(self) -> frozenset[_VideoSink]:
+        return frozenset(self._sinks)
+
     def request_keyframe(self) -> None:
         """Make an upcoming frame a keyframe (at most one forced keyframe per gap)."""
         self._keyframe_wanted = True
@@ -357,6 +361,10 @@ class SharedAudioEncoder:
 
     def detach(self, sink: FanoutAudioTrack) -> None:
         self._sinks.discard(sink)
+
+    @property
+    def sinks(self) -> frozenset[FanoutAudioTrack]:
+        return frozenset(self._sinks)
 
     def push(self, frame: av.AudioFrame, now: Callable[[], float]) -> None:
         """Encode one 20 ms chunk and hand the packet to every Opus viewer.
@@ -887,6 +895,13 @@ class FanoutHub:
                 for (mime, rendition), encoder in self._video.items()
             },
             "opus_viewers": self._audio.viewers,
+            # Viewer tracks sending directly (video and audio; the rest go through aiortc's loop).
+            "direct_tracks": sum(track.direct is not None for track in self._audio.sinks)
+            + sum(
+                isinstance(sink, FanoutVideoTrack) and sink.direct is not None
+                for e in self._video.values()
+                for sink in e.sinks
+            ),
             "opus_packets": self._audio.packets,
             "opus_ms_per_packet": round(self._audio.encode_ms_total / max(1, self._audio.packets), 3),
         }

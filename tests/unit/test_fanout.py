@@ -488,6 +488,7 @@ async def test_direct_senders_keep_each_viewers_rtp_stream_whole_and_answer_nack
         sessions = served.client.app[VIEWERS_KEY].sessions.values()
         tracks = [t.sender.track for s in sessions for t in s.pc.getTransceivers()]
         assert all(track.direct is not None for track in tracks), "every shared track sends directly"
+        assert served.hub.stats()["direct_tracks"] == 4
         ssrcs: set[int] = set()
         for viewer in viewers:
             video_pts = {p.payload_type for p in viewer.rtp["video"]}
