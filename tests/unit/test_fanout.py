@@ -183,6 +183,58 @@ async def test_a_viewer_that_never_reads_is_degraded_alone() -> None:
         await hub.close()
 
 
+class StuckSocket:
+    """Stands for a direct sender whose socket has stopped taking datagrams (asyncio buffers them)."""
+
+    def __init__(self) -> None:
+        self.backlog = 0
+        self.frames: list[int] = []
+
+    def backlog_bytes(self) -> int:
+        return self.backlog
+
+    def send(self, payloads: list[bytes], timestamp: int) -> bool:
+        self.frames.append(timestamp)
+        return True
+
+
+async def test_a_direct_viewer_whose_socket_backs_up_drops_to_a_keyframe_and_steps_down() -> None:
+    clock = ManualClock()
+    broadcaster = Broadcaster()
+    hub = FanoutHub(broadcaster, clock, 640, 360, 25)
+    track = hub.track("video")
+    assert isinstance(track, FanoutVideoTrack)
+    track.bind("video/VP8")
+    socket = StuckSocket()
+    track._link.direct = socket  # type: ignore[assignment]
+    try:
+        for index in range(5):
+            broadcaster.publish_video(frame_at(index))
+            await wait_until(lambda i=index: len(socket.frames) > i, 10, f"frame {index} sent")  # type: ignore[misc]
+            await clock.advance(0.04)
+        assert socket.frames == [i * 3600 for i in range(5)], "every frame, in order, with its own timestamp"
+        socket.backlog = 10**6  # more than 10 frames' worth at 576 kbps
+        await clock.advance(MIN_DWELL_S)
+        broadcaster.publish_video(frame_at(5))
+        await wait_until(lambda: track.stats.overflows == 1, 10, "the overflow")
+        assert len(socket.frames) == 5, "nothing more is piled onto a backed-up socket"
+        socket.backlog = 0  # the socket drains
+        for index in range(6, 200):  # until the smaller encoder's first keyframe switches it over
+            broadcaster.publish_video(frame_at(index))
+            await clock.advance(0.04)
+            await asyncio.sleep(0.05)
+            if track.rendition is not None and track.rendition.name == "180p":
+                break
+        sent_before_switch = len(socket.frames)
+        broadcaster.publish_video(frame_at(200))
+        await wait_until(lambda: len(socket.frames) > sent_before_switch, 10, "a frame at the smaller size")
+        assert track.stats.renditions == ["360p", "180p"], "it stepped down to the smaller rendition"
+        assert track.rendition is not None and track.rendition.name == "180p", "and sends from there"
+    finally:
+        track.stop()
+        await hub.close()
+
+
 async def test_a_codec_the_shared_encoders_do_not_serve_gets_raw_frames() -> None:
     broadcaster = Broadcaster()
     hub = FanoutHub(broadcaster, ManualClock(), 640, 360, 25)
