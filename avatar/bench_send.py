@@ -28,6 +28,7 @@ import av
 import numpy as np
 import psutil
 
+from avatar.bench import poll_until
 from avatar.media.broadcaster import AUDIO_TIME_BASE, VIDEO_TIME_BASE, Broadcaster
 from avatar.media.clock import LoopClock
 from avatar.media.fanout import FanoutHub, FanoutVideoTrack, bind_fanout_tracks
@@ -116,6 +117,9 @@ async def bench_send_path(count: int, seconds: float, modes: tuple[str, ...], ro
         tracks = [t.sender.track for pc in connections for t in pc.getTransceivers()]
         return sum(t.stats.overflows for t in tracks if isinstance(t, FanoutVideoTrack))
 
+    def connected() -> int:
+        return sum(pc.connectionState == "connected" for pc in connections)
+
     async def window(viewers: int) -> dict[str, Any]:
         load = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -131,16 +135,13 @@ async def bench_send_path(count: int, seconds: float, modes: tuple[str, ...], ro
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 120
-        while sum(pc.connectionState == "connected" for pc in connections) < viewers:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"only {len(connections)} of {viewers} viewers connected")
-            await asyncio.sleep(0.1)
+        # A busy machine may not finish every handshake in time: measure those that did.
+        await poll_until(lambda: connected() >= viewers, 120, 0.1)
         await asyncio.sleep(3.5)  # the load generator's warm-up
         cpu_start, packets_start, began = process.cpu_times(), packets_sent(), time.monotonic()
         await asyncio.sleep(seconds - 1)
         cpu_end, packets_end, wall = process.cpu_times(), packets_sent(), time.monotonic() - began
-        dropped_backlogs = overflows()
+        dropped_backlogs, connected_viewers = overflows(), connected()
         kbps = [encoder["kbps"] for encoder in hub.stats()["video_encoders"].values()]
         out, _ = await asyncio.wait_for(load.communicate(), seconds + 120)
         for pc in list(connections):
@@ -156,6 +157,7 @@ async def bench_send_path(count: int, seconds: float, modes: tuple[str, ...], ro
             "fps_per_viewer": report.get("fps_per_viewer"),
             "missing_percent": report.get("missing_percent"),
             "overflows": dropped_backlogs,
+            "connected": connected_viewers,
             "video_kbps": kbps,
         }
 
@@ -181,6 +183,7 @@ async def bench_send_path(count: int, seconds: float, modes: tuple[str, ...], ro
                         "added_cpu_percent_per_viewer": round(100 * per_packet * full_rate, 3),
                         "cpu_us_per_packet": round(1e6 * per_packet, 1),
                         "packets_per_viewer_s": round(full_rate, 1),
+                        "viewers_connected": many["connected"],
                         "cpu_percent_at_count": round(100 * many["cpu_s"] / many["wall_s"], 1),
                         "late_percent_at_count": many["late_percent"],
                         "fps_per_viewer_at_count": many["fps_per_viewer"],
