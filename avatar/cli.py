@@ -175,7 +175,19 @@ def _parser() -> argparse.ArgumentParser:
         "--viewers", help="viewer counts, e.g. 1,10,25,50: CPU, late frames and latency per count (only)"
     )
     bench.add_argument(
-        "--per-viewer-encode", action="store_true", help="with --viewers: aiortc encodes per viewer"
+        "--per-viewer-encode", action="store_true", help="with --viewers: only aiortc encoding per viewer"
+    )
+    bench.add_argument(
+        "--send-path",
+        type=int,
+        metavar="N",
+        help="only the fan-out send path at N viewers: CPU per viewer, aiortc's loop vs direct (--rounds)",
+    )
+    bench.add_argument("--rounds", type=int, default=3, help="with --send-path: rounds of both modes")
+    bench.add_argument(
+        "--viewer-modes",
+        default="direct,per-viewer",
+        help="with --viewers: modes side by side, of direct, aiortc, per-viewer (default %(default)s)",
     )
     _add_llm_option(bench)
     bench.add_argument("--tts-only", action="store_true", help="only the voices section (tts)")
@@ -526,7 +538,7 @@ def _run_catalog(args: argparse.Namespace) -> int:
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from avatar.bench import bench_listen_section, run_bench, run_viewer_bench
+    from avatar.bench import VIEWER_MODES, bench_listen_section, run_bench, run_viewer_bench
     from avatar.bench_tts import bench_tts
     from avatar.config import load_settings
 
@@ -583,6 +595,14 @@ def _run_bench(args: argparse.Namespace) -> int:
         listen = bench_listen_section(args.scene or Path("scenes/demo"), asr.asr_model, asr.asr_engine)
         print(json.dumps({"listen": listen}, indent=2))
         return 0
+    if args.send_path is not None:
+        if not 2 <= args.send_path <= 500 or not 1 <= args.rounds <= 20:
+            raise ValueError("--send-path: 2 to 500 viewers; --rounds: 1 to 20")
+        from avatar.bench_send import SEND_MODES, bench_send_path
+
+        report = asyncio.run(bench_send_path(args.send_path, args.seconds, SEND_MODES, args.rounds))
+        print(json.dumps({"send": report}, indent=2))
+        return 0
     if args.viewers:
         try:
             counts = [int(part) for part in args.viewers.split(",") if part.strip()]
@@ -590,6 +610,9 @@ def _run_bench(args: argparse.Namespace) -> int:
             raise ValueError("--viewers: a comma-separated list of numbers, e.g. 1,10,25,50") from None
         if not counts or min(counts) < 0 or max(counts) > 500:
             raise ValueError("--viewers: counts from 0 to 500")
+        modes = ("per-viewer",) if args.per_viewer_encode else tuple(args.viewer_modes.split(","))
+        if not modes or any(mode not in VIEWER_MODES for mode in modes):
+            raise ValueError(f"--viewer-modes: a comma-separated list of {', '.join(VIEWER_MODES)}")
         print(
             json.dumps(
                 run_viewer_bench(
@@ -599,7 +622,7 @@ def _run_bench(args: argparse.Namespace) -> int:
                     fps=args.fps or 25,
                     seconds=args.seconds,
                     counts=counts,
-                    fanout=not args.per_viewer_encode,
+                    modes=modes,
                 ),
                 indent=2,
             )

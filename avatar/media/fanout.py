@@ -10,6 +10,11 @@ Keyframes: a viewer gets one when it joins, when its decoder asks (PLI/FIR in RT
 rendition, and every few seconds regardless; forced keyframes are rate-limited per encoder, so a
 flood of requests (or a bogus viewer) costs at most one extra keyframe per gap.
 
+Sending: each encoded frame is also packetised once (VP8 payload descriptors, H.264 fragments), and
+a viewer whose aiortc sender has started gets those payloads through a :class:`DirectSender`
+(header, SRTP, socket) in the encoder's own pass over its viewers, instead of a wake-up of its
+sender's coroutine and a packetisation of its own per frame (see :mod:`avatar.media.rtpsend`).
+
 Codecs the shared encoders do not serve (anything but VP8/H.264 video and Opus audio) fall back to
 raw frames, which aiortc encodes per viewer as before.
 
@@ -26,6 +31,7 @@ import contextlib
 import fractions
 import logging
 import math
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -33,13 +39,17 @@ from typing import Any, Final, Protocol
 
 import av
 from aiortc import MediaStreamTrack, RTCPeerConnection
-from aiortc.mediastreams import MediaStreamError
+from aiortc.codecs.h264 import H264Encoder
+from aiortc.codecs.vpx import Vp8Encoder
+from aiortc.mediastreams import MediaStreamError, convert_timebase
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTCP_PSFB_FIR,
     RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
     RtcpPsfbPacket,
     RtcpRrPacket,
+    RtcpRtpfbPacket,
     RtcpSrPacket,
     unpack_remb_fci,
 )
@@ -52,6 +62,7 @@ from avatar.media.broadcaster import (
     Subscription,
 )
 from avatar.media.clock import Clock
+from avatar.media.rtpsend import DirectSender, direct_sender
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +76,7 @@ VIDEO_BACKLOG_FRAMES: Final = 10
 AUDIO_BACKLOG_PACKETS: Final = 25  # 0.5 s of Opus; the oldest goes first
 BIND_TIMEOUT_S: Final = 10.0  # a track never told its codec serves raw frames (any codec works)
 OPUS_BITRATE_BPS: Final = 64_000
+OPUS_CLOCK: Final = fractions.Fraction(1, 48_000)  # Opus RTP clock, whatever the sample rate
 BITS_PER_PIXEL: Final = 0.1  # bits per pixel per frame for VP8/H.264 at "talking head" detail
 
 
@@ -94,10 +106,16 @@ def renditions_for(width: int, height: int, fps: int) -> tuple[Rendition, ...]:
 
 @dataclass
 class EncodedVideo:
-    """One encoded picture, shared by every viewer of its encoder."""
+    """One encoded picture, shared by every viewer of its encoder.
+
+    ``payloads`` and ``timestamp`` are the picture packetised for RTP once for all direct senders
+    (empty when made without a packetiser); ``packet`` is what aiortc's own loop packetises.
+    """
 
     packet: av.Packet[Any]
     keyframe: bool
+    payloads: list[bytes] = field(default_factory=list)
+    timestamp: int = 0
 
 
 @dataclass
@@ -153,6 +171,8 @@ class SharedVideoEncoder:
         self._last_keyframe_at = -math.inf
         self._owns_thread = thread is None
         self._executor = thread or encode_thread(rendition)
+        # Packetises for every direct sender (one VP8 picture id sequence for all of them).
+        self._packer = Vp8Encoder() if self.mime == "video/vp8" else H264Encoder()
         self.closed = False
 
     @property
@@ -165,6 +185,10 @@ class SharedVideoEncoder:
 
     def detach(self, sink: _VideoSink) -> None:
         self._sinks.discard(sink)
+
+    @property
+    def sinks(self) -> frozenset[_VideoSink]:
+        return frozenset(self._sinks)
 
     def request_keyframe(self) -> None:
         """Make an upcoming frame a keyframe (at most one forced keyframe per gap)."""
@@ -205,29 +229,43 @@ class SharedVideoEncoder:
 
     async def _drain(self) -> None:
         loop = asyncio.get_running_loop()
-        while self._pending is not None and not self.closed:
-            frame, self._pending = self._pending, None
-            force = self._take_keyframe_request()
-            began = loop.time()
+        # Pipelined: the next picture is encoded on the worker while this one's packets go out to
+        # the viewers on the loop. One after the other, a frame would cost its encode plus its
+        # sends, and a busy machine would skip frames that it has the time to encode.
+        running = self._submit(loop)
+        while running is not None:
             try:
-                packets = await loop.run_in_executor(self._executor, self._encode, frame, force)
+                encoded = await running
             except Exception:  # a bad frame must not end the stream: start a fresh encoder
                 self.stats.errors += 1
-                self._codec = None
+                self._codec = None  # nothing is encoding now: the next one is submitted below
                 log.exception("%s %s encode failed", self.mime, self.rendition.name)
+                running = self._submit(loop)
                 continue
-            self.stats.encode_ms_total += (loop.time() - began) * 1000.0
-            for packet in packets:
-                keyframe = bool(packet.is_keyframe)
-                if keyframe:
-                    self.stats.keyframes += 1
-                    self._last_keyframe_at = self.clock.now()
-                    self._keyframe_wanted = False
-                self.stats.frames += 1
-                self.stats.bytes += packet.size
-                item = EncodedVideo(packet, keyframe)
+            items = [self._account(packet, payloads, timestamp) for packet, (payloads, timestamp) in encoded]
+            running = self._submit(loop)
+            for item in items:
                 for sink in list(self._sinks):
                     sink.deliver(item, self)
+
+    def _submit(
+        self, loop: asyncio.AbstractEventLoop
+    ) -> asyncio.Future[list[tuple[av.Packet[Any], tuple[list[bytes], int]]]] | None:
+        """Start encoding the waiting picture, if any."""
+        if self._pending is None or self.closed:
+            return None
+        frame, self._pending = self._pending, None
+        return loop.run_in_executor(self._executor, self._encode, frame, self._take_keyframe_request())
+
+    def _account(self, packet: av.Packet[Any], payloads: list[bytes], timestamp: int) -> EncodedVideo:
+        keyframe = bool(packet.is_keyframe)
+        if keyframe:
+            self.stats.keyframes += 1
+            self._last_keyframe_at = self.clock.now()
+            self._keyframe_wanted = False
+        self.stats.frames += 1
+        self.stats.bytes += packet.size
+        return EncodedVideo(packet, keyframe, payloads, timestamp)
 
     def _take_keyframe_request(self) -> bool:
         if not self._keyframe_wanted:
@@ -240,7 +278,10 @@ class SharedVideoEncoder:
         return True
 
     # -- worker thread ---------------------------------------------------------------------------
-    def _encode(self, frame: av.VideoFrame, keyframe: bool) -> list[av.Packet[Any]]:
+    def _encode(
+        self, frame: av.VideoFrame, keyframe: bool
+    ) -> list[tuple[av.Packet[Any], tuple[list[bytes], int]]]:
+        began = time.perf_counter()
         width, height = self.rendition.width, self.rendition.height
         pts = frame.pts
         if frame.width != width or frame.height != height or frame.format.name != "yuv420p":
@@ -256,11 +297,13 @@ class SharedVideoEncoder:
         if self._codec is None:
             self._codec = self._open_codec()
         packets = list(self._codec.encode(frame))
+        self.stats.encode_ms_total += (time.perf_counter() - began) * 1000.0  # only this thread adds
         for packet in packets:
             # RTP timestamps come from the programme's pts, whatever the encoder's internal delay.
             packet.pts = pts
             packet.time_base = VIDEO_TIME_BASE
-        return packets
+        # Packetised here, off the event loop, in encode order (the VP8 picture id counts up).
+        return [(packet, self._packer.pack(packet)) for packet in packets]
 
     def _open_codec(self) -> Any:
         codec: Any = av.CodecContext.create(SHARED_VIDEO_CODECS[self.mime], "w")
@@ -319,6 +362,10 @@ class SharedAudioEncoder:
     def detach(self, sink: FanoutAudioTrack) -> None:
         self._sinks.discard(sink)
 
+    @property
+    def sinks(self) -> frozenset[FanoutAudioTrack]:
+        return frozenset(self._sinks)
+
     def push(self, frame: av.AudioFrame, now: Callable[[], float]) -> None:
         """Encode one 20 ms chunk and hand the packet to every Opus viewer.
 
@@ -345,8 +392,10 @@ class SharedAudioEncoder:
             packet.pts = pts
             packet.time_base = AUDIO_TIME_BASE
             self.packets += 1
+            payloads = [bytes(packet)]  # one Opus packet is one RTP payload, for every viewer
+            timestamp = convert_timebase(pts or 0, AUDIO_TIME_BASE, OPUS_CLOCK)  # programme pts are set
             for sink in list(self._sinks):
-                sink.deliver(packet)
+                sink.deliver(packet, payloads, timestamp)
         self.encode_ms_total += (now() - began) * 1000.0
 
 
@@ -436,6 +485,42 @@ class ViewerVideoStats:
     keyframe_requests: int = 0  # PLI/FIR from the viewer
     rtcp_ignored: int = 0  # RTCP we could not use (bad REMB and the like)
     renditions: list[str] = field(default_factory=list)  # the renditions it went through
+    send_errors: int = 0  # frames a direct send failed on (dropped; the viewer recovers at a keyframe)
+
+
+class _DirectLink:
+    """A viewer track's way to its aiortc sender: sends directly once the sender has started.
+
+    aiortc's sender calls the track's ``recv()`` for the first time right after ``send()`` has set
+    up SSRC, header extensions and transport. From then on the track hands its packets to a
+    :class:`DirectSender` as they are delivered, and that first ``recv()`` parks until the track
+    stops, so aiortc's RTP loop never wakes again (its RTCP loop goes on).
+    """
+
+    def __init__(self) -> None:
+        self.sender: weakref.ref[Any] | None = None
+        self.payload_type = 0
+        self.direct: DirectSender | None = None
+        self.stopped = asyncio.Event()
+
+    def use(self, sender: Any, payload_type: int) -> None:
+        self.sender, self.payload_type = weakref.ref(sender), payload_type
+
+    def start(self) -> bool:
+        """Make the direct sender (in the first ``recv()``); False: aiortc keeps sending."""
+        sender = self.sender() if self.sender is not None else None
+        if sender is not None and self.direct is None and not self.stopped.is_set():
+            self.direct = direct_sender(sender, self.payload_type)
+        return self.direct is not None
+
+    async def park(self) -> None:
+        """Hold aiortc's RTP loop until the track stops, then end it as a stopped track does."""
+        await self.stopped.wait()
+        raise MediaStreamError
+
+    def stop(self) -> None:
+        self.direct = None  # drops the last references toward the connection
+        self.stopped.set()
 
 
 class FanoutVideoTrack(MediaStreamTrack):
@@ -457,6 +542,7 @@ class FanoutVideoTrack(MediaStreamTrack):
         self._waiting_keyframe = True
         self.policy = RenditionPolicy(hub.renditions, hub.clock)
         self.stats = ViewerVideoStats()
+        self._link = _DirectLink()
 
     @property
     def shared(self) -> bool:
@@ -466,6 +552,16 @@ class FanoutVideoTrack(MediaStreamTrack):
     @property
     def rendition(self) -> Rendition | None:
         return self._encoder.rendition if self._encoder is not None else None
+
+    @property
+    def direct(self) -> DirectSender | None:
+        """The direct sender, once aiortc's sender has started (None: packets go through recv())."""
+        return self._link.direct
+
+    def use_sender(self, sender: Any, payload_type: int) -> None:
+        """The aiortc sender that sends this track, and its payload type: send directly to it."""
+        if self._hub.direct:
+            self._link.use(sender, payload_type)
 
     def bind(self, mime: str) -> None:
         """The codec negotiated with the viewer: shared encoder if we have one, else raw frames."""
@@ -489,18 +585,37 @@ class FanoutVideoTrack(MediaStreamTrack):
             if not item.keyframe:
                 return
             self._waiting_keyframe = False
+        direct = self._link.direct
+        if direct is not None:
+            # The socket's own backlog stands for the queue: 10 frames' worth at this bitrate.
+            limit = source.rendition.bitrate_bps * VIDEO_BACKLOG_FRAMES // (8 * source.fps)
+            if direct.backlog_bytes() > limit:
+                self._overflow(source)
+                return
+            try:
+                sent = direct.send(item.payloads, item.timestamp)
+            except Exception:  # one viewer's broken transport must not stop the others' frames
+                sent = False
+                self.stats.send_errors += 1
+                log.debug("direct send failed", exc_info=True)
+            if sent:
+                self.stats.sent += 1
+            return
         if len(self._queue) >= VIDEO_BACKLOG_FRAMES:
-            # This viewer's sender is not keeping up. Its backlog is useless (every later frame
-            # depends on the dropped ones): drop it, resume at a keyframe, and try a smaller size.
-            self._queue.clear()
-            self._waiting_keyframe = True
-            self.stats.overflows += 1
-            source.request_keyframe()
-            if self.policy.on_overflow():
-                self._start_switch()
+            self._overflow(source)
             return
         self._queue.append(item)
         self._ready.set()
+
+    def _overflow(self, source: SharedVideoEncoder) -> None:
+        # This viewer's sender is not keeping up. Its backlog is useless (every later frame depends
+        # on the dropped ones): drop it, resume at a keyframe, and try a smaller size.
+        self._queue.clear()
+        self._waiting_keyframe = True
+        self.stats.overflows += 1
+        source.request_keyframe()
+        if self.policy.on_overflow():
+            self._start_switch()
 
     async def recv(self) -> av.Packet[Any] | av.AudioFrame | av.VideoFrame:
         if self.readyState != "live":
@@ -512,6 +627,9 @@ class FanoutVideoTrack(MediaStreamTrack):
                 self.bind("unknown")  # raw frames: aiortc encodes them for whatever was negotiated
         if self._raw is not None:
             return await self._raw.recv()
+        if self._link.start():
+            self._send_backlog()
+            await self._link.park()
         while not self._queue:
             if self.readyState != "live":
                 raise MediaStreamError
@@ -519,6 +637,13 @@ class FanoutVideoTrack(MediaStreamTrack):
             await self._ready.wait()
         self.stats.sent += 1
         return self._queue.popleft().packet
+
+    def _send_backlog(self) -> None:
+        # What came between the answer and aiortc's first recv() (the first keyframe, usually).
+        queued, self._queue = self._queue, collections.deque()
+        for item in queued:
+            if self._encoder is not None:
+                self.deliver(item, self._encoder)
 
     def request_keyframe(self) -> None:
         """The viewer's decoder asked for a keyframe (PLI/FIR)."""
@@ -547,6 +672,7 @@ class FanoutVideoTrack(MediaStreamTrack):
     def stop(self) -> None:
         super().stop()
         self._ready.set()
+        self._link.stop()
         for encoder in (self._encoder, self._switch_to):
             if encoder is not None:
                 self._hub.release(encoder, self)
@@ -585,9 +711,13 @@ class FanoutAudioTrack(MediaStreamTrack):
         self._subscription = subscription
         self._bound = asyncio.Event()
         self._raw: ProgrammeTrack | None = None
-        self._queue: collections.deque[av.Packet[Any]] = collections.deque(maxlen=AUDIO_BACKLOG_PACKETS)
+        self._queue: collections.deque[tuple[av.Packet[Any], list[bytes], int]] = collections.deque(
+            maxlen=AUDIO_BACKLOG_PACKETS
+        )
         self._ready = asyncio.Event()
+        self._link = _DirectLink()
         self.dropped = 0
+        self.send_errors = 0
 
     @property
     def shared(self) -> bool:
@@ -604,10 +734,29 @@ class FanoutAudioTrack(MediaStreamTrack):
             self._raw = self._hub.raw_track("audio", self._subscription)
         self._bound.set()
 
-    def deliver(self, packet: av.Packet[Any]) -> None:
+    @property
+    def direct(self) -> DirectSender | None:
+        """The direct sender, once aiortc's sender has started (None: packets go through recv())."""
+        return self._link.direct
+
+    def use_sender(self, sender: Any, payload_type: int) -> None:
+        """The aiortc sender that sends this track, and its payload type: send directly to it."""
+        if self._hub.direct:
+            self._link.use(sender, payload_type)
+
+    def deliver(self, packet: av.Packet[Any], payloads: list[bytes], timestamp: int) -> None:
+        """One Opus packet, and its RTP payload and timestamp (the same for every viewer)."""
+        direct = self._link.direct
+        if direct is not None:
+            try:
+                direct.send(payloads, timestamp)
+            except Exception:  # one viewer's broken transport must not stop the others' sound
+                self.send_errors += 1
+                log.debug("direct send failed", exc_info=True)
+            return
         if len(self._queue) == self._queue.maxlen:
             self.dropped += 1
-        self._queue.append(packet)
+        self._queue.append((packet, payloads, timestamp))
         self._ready.set()
 
     async def recv(self) -> av.Packet[Any] | av.AudioFrame | av.VideoFrame:
@@ -620,16 +769,22 @@ class FanoutAudioTrack(MediaStreamTrack):
                 self.bind("unknown")
         if self._raw is not None:
             return await self._raw.recv()
+        if self._link.start():
+            queued, self._queue = self._queue, collections.deque(maxlen=AUDIO_BACKLOG_PACKETS)
+            for item in queued:
+                self.deliver(*item)
+            await self._link.park()
         while not self._queue:
             if self.readyState != "live":
                 raise MediaStreamError
             self._ready.clear()
             await self._ready.wait()
-        return self._queue.popleft()
+        return self._queue.popleft()[0]
 
     def stop(self) -> None:
         super().stop()
         self._ready.set()
+        self._link.stop()
         self._hub.audio_encoder().detach(self)
         if self._raw is not None:
             self._raw.stop()
@@ -644,8 +799,20 @@ class FanoutHub:
     know it exists.
     """
 
-    def __init__(self, broadcaster: Broadcaster, clock: Clock, width: int, height: int, fps: int) -> None:
+    def __init__(
+        self,
+        broadcaster: Broadcaster,
+        clock: Clock,
+        width: int,
+        height: int,
+        fps: int,
+        *,
+        direct: bool = True,
+    ) -> None:
         self.broadcaster = broadcaster
+        # Shared tracks send straight to their viewers' transports (False: through aiortc's own RTP
+        # loop, one coroutine per viewer and track, as before; the bench compares the two).
+        self.direct = direct
         self.clock = clock
         self.fps = fps
         self.renditions = renditions_for(width, height, fps)
@@ -728,6 +895,13 @@ class FanoutHub:
                 for (mime, rendition), encoder in self._video.items()
             },
             "opus_viewers": self._audio.viewers,
+            # Viewer tracks sending directly (video and audio; the rest go through aiortc's loop).
+            "direct_tracks": sum(track.direct is not None for track in self._audio.sinks)
+            + sum(
+                isinstance(sink, FanoutVideoTrack) and sink.direct is not None
+                for e in self._video.values()
+                for sink in e.sinks
+            ),
             "opus_packets": self._audio.packets,
             "opus_ms_per_packet": round(self._audio.encode_ms_total / max(1, self._audio.packets), 3),
         }
@@ -781,11 +955,13 @@ def negotiated_mime(pc: RTCPeerConnection, track: MediaStreamTrack) -> str | Non
 
 
 def bind_fanout_tracks(pc: RTCPeerConnection) -> None:
-    """After the local answer is set: tell each fan-out track its codec, and listen to its RTCP.
+    """After the local answer is set: tell each fan-out track its codec and sender, hook its RTCP.
 
-    The RTCP hook wraps the sender's own handler (aiortc keeps handling NACK, RTT and stats): PLI/FIR
-    become keyframe requests to the shared encoder (the sender's own flag only affects its per-viewer
-    encoder, which packets bypass), and REMB and receiver reports steer the viewer's rendition.
+    A shared track sends straight to its sender's transport once the sender starts (see
+    :class:`_DirectLink`). The RTCP hook wraps the sender's own handler (aiortc keeps handling RTT
+    and stats): NACKs are answered from the direct sender's history, PLI/FIR become keyframe
+    requests to the shared encoder (the sender's own flag only affects its per-viewer encoder, which
+    packets bypass), and REMB and receiver reports steer the viewer's rendition.
     """
     for transceiver in pc.getTransceivers():
         sender = transceiver.sender
@@ -794,13 +970,17 @@ def bind_fanout_tracks(pc: RTCPeerConnection) -> None:
             continue
         mime = negotiated_mime(pc, track)
         track.bind(mime or "unknown")
-        if isinstance(track, FanoutVideoTrack) and track.shared and "_handle_rtcp_packet" not in vars(sender):
+        codecs = getattr(transceiver, "_codecs", None) or []
+        if not track.shared or not codecs:
+            continue
+        track.use_sender(sender, int(codecs[0].payloadType))
+        if "_handle_rtcp_packet" not in vars(sender):
             # An instance attribute shadows the method for this one sender (the transport calls it).
             setattr(sender, "_handle_rtcp_packet", _rtcp_hook(sender._handle_rtcp_packet, track))  # noqa: B010
 
 
 def _rtcp_hook(
-    original: Callable[[Any], Awaitable[None]], track: FanoutVideoTrack
+    original: Callable[[Any], Awaitable[None]], track: FanoutVideoTrack | FanoutAudioTrack
 ) -> Callable[[Any], Awaitable[None]]:
     # The hook is stored on the sender whose bound method ``original`` is: holding it strongly would
     # be a cycle (sender -> hook -> method -> sender) keeping every departed viewer's sender, RTP
@@ -810,12 +990,20 @@ def _rtcp_hook(
 
     async def handle(packet: Any) -> None:
         try:
-            if isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_FIR, RTCP_PSFB_PLI):
+            if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+                direct = track.direct
+                if direct is not None:
+                    direct.retransmit(packet.lost)
+                    return  # aiortc's history is empty while the direct sender sends
+            elif not isinstance(track, FanoutVideoTrack):
+                pass
+            elif isinstance(packet, RtcpPsfbPacket) and packet.fmt in (RTCP_PSFB_FIR, RTCP_PSFB_PLI):
                 track.request_keyframe()
             else:
                 track.observe_rtcp(packet)
         except Exception:  # a viewer's odd RTCP must never reach the transport's loop
-            track.stats.rtcp_ignored += 1
+            if isinstance(track, FanoutVideoTrack):
+                track.stats.rtcp_ignored += 1
             log.debug("ignored RTCP %r", packet, exc_info=True)
         method = handler()
         if method is not None:

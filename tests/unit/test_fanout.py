@@ -21,9 +21,12 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtp import (
     RTCP_PSFB_APP,
     RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
     RtcpPsfbPacket,
     RtcpReceiverInfo,
     RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtpPacket,
     pack_remb_fci,
 )
 
@@ -177,6 +180,58 @@ async def test_a_viewer_that_never_reads_is_degraded_alone() -> None:
         task.cancel()
         reader.stop()
         stuck.stop()
+        await hub.close()
+
+
+class StuckSocket:
+    """Stands for a direct sender whose socket has stopped taking datagrams (asyncio buffers them)."""
+
+    def __init__(self) -> None:
+        self.backlog = 0
+        self.frames: list[int] = []
+
+    def backlog_bytes(self) -> int:
+        return self.backlog
+
+    def send(self, payloads: list[bytes], timestamp: int) -> bool:
+        self.frames.append(timestamp)
+        return True
+
+
+async def test_a_direct_viewer_whose_socket_backs_up_drops_to_a_keyframe_and_steps_down() -> None:
+    clock = ManualClock()
+    broadcaster = Broadcaster()
+    hub = FanoutHub(broadcaster, clock, 640, 360, 25)
+    track = hub.track("video")
+    assert isinstance(track, FanoutVideoTrack)
+    track.bind("video/VP8")
+    socket = StuckSocket()
+    track._link.direct = socket  # type: ignore[assignment]
+    try:
+        for index in range(5):
+            broadcaster.publish_video(frame_at(index))
+            await wait_until(lambda i=index: len(socket.frames) > i, 10, f"frame {index} sent")  # type: ignore[misc]
+            await clock.advance(0.04)
+        assert socket.frames == [i * 3600 for i in range(5)], "every frame, in order, with its own timestamp"
+        socket.backlog = 10**6  # more than 10 frames' worth at 576 kbps
+        await clock.advance(MIN_DWELL_S)
+        broadcaster.publish_video(frame_at(5))
+        await wait_until(lambda: track.stats.overflows == 1, 10, "the overflow")
+        assert len(socket.frames) == 5, "nothing more is piled onto a backed-up socket"
+        socket.backlog = 0  # the socket drains
+        for index in range(6, 200):  # until the smaller encoder's first keyframe switches it over
+            broadcaster.publish_video(frame_at(index))
+            await clock.advance(0.04)
+            await asyncio.sleep(0.05)
+            if track.rendition is not None and track.rendition.name == "180p":
+                break
+        sent_before_switch = len(socket.frames)
+        broadcaster.publish_video(frame_at(200))
+        await wait_until(lambda: len(socket.frames) > sent_before_switch, 10, "a frame at the smaller size")
+        assert track.stats.renditions == ["360p", "180p"], "it stepped down to the smaller rendition"
+        assert track.rendition is not None and track.rendition.name == "180p", "and sends from there"
+    finally:
+        track.stop()
         await hub.close()
 
 
@@ -438,3 +493,78 @@ async def test_a_viewer_flooding_pli_and_garbage_rtcp_leaves_the_others_untouche
     finally:
         await good.close()
         await bad.close()
+
+
+class RtpRecorder(PictureProbe):
+    """A picture probe that also records the RTP packets of its video and audio as they arrive."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.rtp: dict[str, list[RtpPacket]] = {"video": [], "audio": []}
+        for transceiver in self.pc.getTransceivers():
+            self._record(transceiver.receiver, self.rtp[transceiver.kind])
+
+    @staticmethod
+    def _record(receiver: RTCRtpReceiver, packets: list[RtpPacket]) -> None:
+        original = receiver._handle_rtp_packet
+
+        async def handle(packet: RtpPacket, arrival_time_ms: int) -> None:
+            packets.append(packet)
+            await original(packet, arrival_time_ms)
+
+        setattr(receiver, "_handle_rtp_packet", handle)  # noqa: B010
+
+
+def assert_one_whole_stream(packets: list[RtpPacket], ssrc: int, tick: int) -> None:
+    """Consecutive sequence numbers, one SSRC, one timestamp per frame, frames ``tick`` apart."""
+    assert packets and {p.ssrc for p in packets} == {ssrc}
+    for before, after in zip(packets, packets[1:], strict=False):
+        assert after.sequence_number == (before.sequence_number + 1) % 65536, "no gap, no reordering"
+        step = (after.timestamp - before.timestamp) % 2**32
+        if before.marker:
+            assert step > 0 and step % tick == 0, f"the next frame's timestamp moved by {step}"
+        else:
+            assert step == 0, "one timestamp for all packets of a frame"
+
+
+@pytest.mark.slow
+async def test_direct_senders_keep_each_viewers_rtp_stream_whole_and_answer_nacks(served: Served) -> None:
+    viewers = [RtpRecorder(served.url) for _ in range(2)]
+    try:
+        await asyncio.gather(*(asyncio.wait_for(v.connect(), 10) for v in viewers))
+        await wait_until(
+            lambda: all(v.stats.video_frames >= 25 and v.stats.audio_frames >= 50 for v in viewers),
+            20,
+            "media",
+        )
+        sessions = served.client.app[VIEWERS_KEY].sessions.values()
+        tracks = [t.sender.track for s in sessions for t in s.pc.getTransceivers()]
+        assert all(track.direct is not None for track in tracks), "every shared track sends directly"
+        assert served.hub.stats()["direct_tracks"] == 4
+        ssrcs: set[int] = set()
+        for viewer in viewers:
+            video_pts = {p.payload_type for p in viewer.rtp["video"]}
+            assert len(video_pts) == 1, "no retransmissions yet on loopback"
+            for kind, tick in (("video", 3600), ("audio", 960)):
+                packets = list(viewer.rtp[kind])
+                assert_one_whole_stream(packets, packets[0].ssrc, tick)
+                ssrcs.add(packets[0].ssrc)
+        assert len(ssrcs) == 4, "each viewer's streams have their own SSRC"
+
+        # A NACK for a packet the first viewer got: it comes again, wrapped in RTX (RFC 4588).
+        viewer = viewers[0]
+        receiver = next(t.receiver for t in viewer.pc.getTransceivers() if t.kind == "video")
+        lost = viewer.rtp["video"][-3]
+        nack = RtcpRtpfbPacket(fmt=RTCP_RTPFB_NACK, ssrc=1, media_ssrc=lost.ssrc, lost=[lost.sequence_number])
+        await receiver.transport._send_rtp(bytes(nack))
+
+        def retransmitted() -> RtpPacket | None:
+            return next((p for p in viewer.rtp["video"] if p.payload_type != lost.payload_type), None)
+
+        await wait_until(lambda: retransmitted() is not None, 5, "the retransmission")
+        rtx = retransmitted()
+        assert rtx is not None and rtx.ssrc != lost.ssrc
+        assert rtx.timestamp == lost.timestamp
+        assert rtx.payload == lost.sequence_number.to_bytes(2, "big") + lost.payload
+    finally:
+        await asyncio.gather(*(v.close() for v in viewers))
