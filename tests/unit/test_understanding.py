@@ -78,12 +78,25 @@ def test_a_follow_up_asks_the_last_question_about_the_named_size() -> None:
 @pytest.mark.slow  # the bundled embeddings, as the live path has them
 @pytest.mark.parametrize(
     "name",
-    ["fashion", "gadgets", "snacks", "kitchen", "beauty", "demo-zh", "pets", "sports", "toys", "outdoor"],
+    [
+        "fashion",
+        "gadgets",
+        "snacks",
+        "kitchen",
+        "beauty",
+        "demo-zh",
+        "pets",
+        "sports",
+        "toys",
+        "outdoor",
+        "jewelry",
+        "home",
+    ],
 )
 def test_every_new_shops_question_set_runs_through_the_live_path(name: str) -> None:
     scene = load_scene(SCENES / name)
     report = run_eval(scene, load_cases(SCENES / name / "eval.yaml", scene.catalog))
-    assert report.as_dict()["cases"] >= 100
+    assert report.as_dict()["cases"] >= 60  # the issue asks at least 60 per new shop
     assert report.hallucination_rate <= 0.01  # no invented numbers, whatever else is missed
 
 
