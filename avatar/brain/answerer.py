@@ -269,6 +269,14 @@ class Answerer:
             return self._purchase(product, lang, reading.quantity)
         if intent is Intent.PRICE and reading.price_claim:
             return self._no_price_claim(product, lang)
+        left = variant.stock if variant is not None and variant.stock is not None else product.stock
+        if (
+            "restock" in reading.concepts
+            and left == 0
+            and intent not in (Intent.PRICE, Intent.PURCHASE)
+            and not self._says_restock(product)
+        ):
+            return self._restock(product, variant, lang)
         asked = [sku for pid, sku in reading.variants if pid == product.id]
         if intent is Intent.PRICE and variant is None and len(set(asked)) >= 2:
             return self._option_prices(product, asked, lang)
@@ -424,6 +432,10 @@ class Answerer:
                 if lang == "zh"
                 else f" {quantity} come to {total} in total."
             )
+        elif variant is not None and variant.stock is not None:
+            # An option asked by name: whether it is there is half the question ("五香呢").
+            f[f"variant_stock:{variant.sku}"] = str(stock)
+            text += f"还有{stock}{product.unit_word(lang)}现货。" if lang == "zh" else f" {stock} left."
         return Answer(text, product.id, Intent.PRICE.value, lang, f)
 
     def _variant_prices(self, product: Product, lang: str) -> Answer:
@@ -558,6 +570,23 @@ class Answerer:
         else:
             text = f"{name}还有{n}{unit}现货。" if lang == "zh" else f"We have {n} left of the {name}."
         return Answer(text, product.id, Intent.STOCK.value, lang, facts)
+
+    def _says_restock(self, product: Product) -> bool:
+        """The catalog has a word on restocking this product (an FAQ "back on the 15th")."""
+        facts = catalog_facts(self.catalog).get(product.id, ())
+        return any(
+            "restock" in fact.cue_concepts | fact.value_concepts for fact in facts if fact.field != "shipping"
+        )
+
+    def _restock(self, product: Product, variant: Variant | None, lang: str) -> Answer:
+        """Sold out, asked when it is back: the catalog gives no date, so none is said."""
+        sold = self._stock(product, lang, variant)
+        text = sold.text + (
+            "什么时候补货资料里没有写，我不乱说。"
+            if lang == "zh"
+            else " My notes don't say when it's back, so I won't guess."
+        )
+        return replace(sold, text=text)
 
     def _option_prices(self, product: Product, skus: list[str], lang: str) -> Answer:
         """The prices of the options asked about side by side ("small vs medium, the price diff?")."""

@@ -546,7 +546,21 @@ def understand(
     # A follow-up with no question of its own ("and the blue one?") asks the last question again;
     # one that names a kind of fact ("保质期呢", "and how long do they keep?") asks that of the same
     # product, which the product choice above already remembered.
-    own_question = (bool(reading.concepts - _COMMERCE) and not reading.named) or (
+    # "那麻辣的呢": the option's own name says "spicy"; that is which option, not a new question.
+    said_by_option = (
+        frozenset().union(
+            *(
+                lexicon().concepts_in(n)
+                for sku in named_variants
+                for v in [product.variant(sku)]
+                if v and product
+                for n in v.names.values()
+            )
+        )
+        if product is not None
+        else frozenset()
+    )
+    own_question = (bool(reading.concepts - _COMMERCE - said_by_option) and not reading.named) or (
         product is not None and _says_label(reading.words, catalog, product.id)
     )
     if (
@@ -853,7 +867,8 @@ def _stated_in_value(reading: Reading, catalog: Catalog, product: Product) -> tu
     for match in _EITHER_EN.finditer(text):
         asked += [match.group(1), match.group(2)]
     for match in _EITHER_ZH.finditer(text):
-        asked += [match.group(1)[-2:], match.group(2)[:2]]
+        # "软的还是硬的": the words, not their 的
+        asked += [match.group(1).rstrip("的")[-2:], match.group(2).rstrip("的")[:2]]
     units = [m.group(1) for m in _UNIT_EN.finditer(text)] + [m.group(1) for m in _UNIT_ZH.finditer(text)]
     words = lexicon()
     units = [u for u in units if u not in words.not_units and not u.startswith(tuple(words.not_units))]
@@ -874,7 +889,7 @@ def _stated_in_value(reading: Reading, catalog: Catalog, product: Product) -> tu
     found = [
         name
         for name, said in values.items()
-        if any(len(w) >= 2 and _says(said, w) for w in asked)
+        if any((len(w) >= 2 or is_cjk(w)) and _says(said, w) for w in asked)
         or any(re.search(rf"\d\s*(?:个)?[a-z-]*{re.escape(u)}", said) for u in units)
         or any(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])", said) for n in numbers)
     ]
