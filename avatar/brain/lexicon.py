@@ -53,10 +53,22 @@ class Lexicon:
         self.measures = frozenset(str(w).lower() for w in words.get("measures", []))
         self.not_units = frozenset(str(w).lower() for w in words.get("not_units", []))
         self.need_filler = frozenset(str(w).lower() for w in words.get("need_filler", []))
+        self.slang = {str(k).lower(): str(v) for k, v in words.get("slang", {}).items()}
+        self._slang = (
+            re.compile(r"(?<![\w/&])(" + "|".join(map(re.escape, self.slang)) + r")(?![\w/&])", re.IGNORECASE)
+            if self.slang
+            else None
+        )
 
     def concepts_in(self, text: str) -> frozenset[str]:
         """The attribute concepts ``text`` speaks of."""
         return frozenset(value for match in self._concepts.find(text) for value in match.values)
+
+    def unslang(self, text: str) -> str:
+        """``text`` with chat shorthand spelled out ("how much r the earrings" -> "... are ...")."""
+        if self._slang is None:
+            return text
+        return self._slang.sub(lambda m: self.slang[m.group(1).lower()], text)
 
     def spell_emoji(self, text: str) -> str:
         """``text`` with each known emoji replaced by its words (variation selectors dropped)."""

@@ -97,7 +97,7 @@ _EN_INSULTS = (
     r"scam|scammer|scammers|fraud|liar|liars)"
 )
 _EN_AT_SOMEONE = (
-    r"(you|you'?re|youre|u|ur|u r|this host|the host|host|mia|this bot|bot|ai)\s+(are\s+|is\s+|r\s+)?"
+    r"(you|you'?re|youre|your|u|ur|u r|this host|the host|host|mia|this bot|bot|ai)\s+(are\s+|is\s+|r\s+)?"
     r"(an?\s+|so\s+|such\s+an?\s+|really\s+)?" + _EN_INSULTS,
     _EN_INSULTS + r"\s+(host|bot|ai)",
     r"shut\s+up",
@@ -154,6 +154,10 @@ _ZH_PROFANITY = (
     "骗子主播",
     "主播是骗子",
     "你是骗子",
+    "你们都是骗子",
+    "都是骗子",
+    "垃圾直播间",
+    "骗子直播间",
 )
 _EN_PROFANITY_SB = r"sb"  # the Chinese insult typed in Latin letters
 

@@ -140,6 +140,8 @@ _DESTINATION = re.compile(
     r"|(?:寄到|发到|送到|能发|能寄|发往|寄往)([\u4e00-\u9fff]{2,4}?)(?:吗|嘛|么|不|没|$)",
     re.IGNORECASE,
 )
+# Two named products weighed against each other: "which", "or", "vs", "哪个", "还是".
+_WEIGHS = re.compile(r"\b(?:which|or|vs\.?|versus|better)\b|哪个|哪款|还是|比较|更", re.IGNORECASE)
 # "大号有吗 没有的话中号呢", "do you have the L or the XL": is it there.
 _HAVE = re.compile(r"有吗|有没有|有货|do you have|got any|have any|in stock|available", re.IGNORECASE)
 # Two options' prices compared: "what's the price diff", "差多少钱", "价格一样吗".
@@ -401,7 +403,7 @@ def read(text: str, catalog: Catalog) -> Reading:
     raw = text[:MAX_READ_CHARS]
     words = lexicon()
     language = detect_language(raw)
-    spelled = unicodedata.normalize("NFKC", words.spell_emoji(raw))
+    spelled = words.unslang(unicodedata.normalize("NFKC", words.spell_emoji(raw)))
     foreign = words.is_foreign(raw)
     if not foreign:
         # Traditional characters read as Simplified (the catalog's): 大紅袍多少錢 is 大红袍多少钱.
@@ -594,7 +596,7 @@ def understand(
     if (
         reading.budget is not None
         and not reading.named
-        and intent in (Intent.OTHER, Intent.PRICE, Intent.PRODUCT_INFO)
+        and intent in (Intent.OTHER, Intent.PRICE, Intent.PRODUCT_INFO, Intent.PROMO)
     ):
         intent = Intent.RECOMMENDATION  # "有没有二十块以下的": something within a budget
     elif (
@@ -603,8 +605,10 @@ def understand(
         and intent in (Intent.OTHER, Intent.PRODUCT_INFO)
     ):
         intent = Intent.PRICE  # "300块 扫地机能拿下吗": its price against the viewer's money
-    if intent is Intent.RECOMMENDATION and len(reading.named) >= 2:
-        intent = Intent.COMPARISON  # "坚果礼盒和龙井 送礼哪个好", "nuts or tea, which is the better gift?"
+    if intent is Intent.RECOMMENDATION and len(reading.named) >= 2 and _WEIGHS.search(reading.text):
+        # "坚果礼盒和龙井 送礼哪个好", "nuts or tea, which is the better gift?" weigh the two named;
+        # "手表是20毫米的 有合适的表带吗" names one to find another.
+        intent = Intent.COMPARISON
     if (
         intent is Intent.RECOMMENDATION
         and product is not None
