@@ -354,7 +354,8 @@ _STOCK_EN = re.compile(
 )
 _STOCK_ZH = re.compile(
     r"(?:只剩|还剩|剩下|仅剩|剩|现货|库存|还有|只有)\s*(?P<n>\d+)\s*(?:件|个|副|台|套|只|包)"
-    r"|(?P<m>\d+)\s*(?:件|个|副|台|套|只|包)\s*(?:现货|库存)"
+    # a counting word that is also money ("块": watches, soap) counts only next to 现货/库存
+    r"|(?P<m>\d+)\s*(?:件|个|副|台|套|只|包|块|盒|瓶|袋|双|支|罐|条|份|箱|张|把|辆|对)\s*(?:现货|库存)"
 )
 _IN_STOCK = re.compile(r"(?<![a-z])(in stock|ready to ship)(?![a-z])|有货|有现货", re.IGNORECASE)
 _SOLD_OUT = re.compile(
@@ -742,7 +743,10 @@ class ComplianceChecker:
         stock_spans = self._stock_spans(text)
         for number in _numbers(text):
             before, after = text[: number.start], text[number.end :]
-            if _CURRENCY_BEFORE.search(before) or _CURRENCY_AFTER.match(after):
+            if (number.start, number.end) in stock_spans:  # "还有22块现货": watches, not yuan
+                if number.value not in stock:
+                    actions.append(Action(Rule.STOCK, Fix.BLOCK, number.text, f"not the stock of {names}"))
+            elif _CURRENCY_BEFORE.search(before) or _CURRENCY_AFTER.match(after):
                 if _quantize(number.value) not in money:
                     actions.append(
                         Action(Rule.PRICE, Fix.BLOCK, number.text, f"not a current price of {names}")
@@ -757,9 +761,6 @@ class ComplianceChecker:
                     actions.append(
                         Action(Rule.PERCENT, Fix.BLOCK, number.text + "折", f"not a discount of {names}")
                     )
-            elif (number.start, number.end) in stock_spans:
-                if number.value not in stock:
-                    actions.append(Action(Rule.STOCK, Fix.BLOCK, number.text, f"not the stock of {names}"))
             elif number.value not in numbers:
                 actions.append(Action(Rule.NUMBER, Fix.BLOCK, number.text, f"not in the catalog for {names}"))
         for match in _ZH_PERCENT.finditer(text):

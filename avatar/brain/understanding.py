@@ -135,7 +135,7 @@ _PRICE_CLAIM = re.compile(
 )
 # "ship to canada?", "能寄到香港吗": a destination the shipping text may not name.
 _DESTINATION = re.compile(
-    r"(?<![a-z])(?:ship|deliver|send|post)(?:ping|s)?\s+(?:it\s+|them\s+)?to\s+"
+    r"(?<![a-z])(?:ship|deliver|send|post)(?:ping|s)?\s+(?:[a-z]+\s+){0,3}?to\s+(?:the\s+)?"
     r"([a-z][a-z ]{1,20}?)\s*[?？!.]*$"
     r"|(?:寄到|发到|送到|能发|能寄|发往|寄往)([\u4e00-\u9fff]{2,4}?)(?:吗|嘛|么|不|没|$)",
     re.IGNORECASE,
@@ -841,7 +841,7 @@ def _shipping_unstated(reading: Reading, catalog: Catalog, product: Product) -> 
     found = _DESTINATION.search(reading.text)
     if found is not None:
         place = (found.group(1) or found.group(2) or "").strip().lower()
-        if place and place not in text:
+        if place and not re.search(rf"(?<![a-z]){re.escape(place)}(?![a-z])", text):
             return True
     shipping = next((f for f in catalog_facts(catalog)[product.id] if f.field == "shipping"), None)
     asked = reading.concepts & {"warranty", "returns"}
