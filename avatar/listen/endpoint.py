@@ -2,9 +2,10 @@
 
 Silence alone is a slow judge of the end of a turn: a person who asked "How much is the Lumen desk
 lamp?" has finished, one who said "How much is the..." has not, and both are silent. The listener
-decodes what was said when a pause begins (an interim); when that interim reads as a complete
-question, :class:`Endpointing` lets the turn end after ``quick_silence_s`` instead of the VAD's
-full ``min_silence_s``, and the final transcript is that interim (nothing is decoded again).
+decodes what was said when a pause begins (an interim, after ``pause_decode_s`` of silence); when
+that interim reads as a complete question, :class:`Endpointing` lets the turn end after
+``quick_silence_s`` instead of the VAD's full ``min_silence_s``, and the final transcript is that
+interim (nothing is decoded again).
 
 A wrong quick cut is recovered: speech again within ``resume_window_s`` of it is the same turn, so
 the listener withdraws the first part (the show stops the half answer) and transcribes both parts
@@ -29,8 +30,13 @@ from avatar.brain.understanding import read
 
 QUICK_SILENCE_S: Final = 0.15
 """Silence that ends a turn whose words already make a complete question."""
-RESUME_WINDOW_S: Final = 0.8
-"""Speech again this soon after a quick cut continues the same turn (the cut was a pause)."""
+PAUSE_DECODE_S: Final = 0.1
+"""Silence after which what was said so far is decoded (shorter dips between words are not pauses:
+decoding at each would keep the shared recogniser busy for nothing)."""
+HOLD_SILENCE_S: Final = 1.0
+"""Silence that ends a turn whose words stop mid-phrase ("How much is the...")."""
+RESUME_WINDOW_S: Final = 0.6
+"""Speech again this soon after a turn ended continues the same turn (the end was a pause)."""
 
 # A text ending on one of these words (or a comma, dash, colon or ellipsis) is waiting for more.
 _DANGLING: Final = re.compile(
@@ -50,15 +56,24 @@ _ZH_ENDS: Final = ("吗", "呢", "嘛", "么")
 _ASKING: Final = FACT_INTENTS | {Intent.OTHER, Intent.COMPARISON, Intent.RECOMMENDATION, Intent.PURCHASE}
 
 
+def ends_unfinished(text: str) -> bool:
+    """True when ``text`` stops mid-phrase: on a word that needs another ("the", "of", "and"...),
+    a comma, a dash or an ellipsis (Whisper's mark for speech that trails off)."""
+    stripped = text.strip()
+    if not stripped:
+        return False
+    if _TRAILING.search(stripped):
+        return True
+    words = stripped.rstrip("?？.!。！ ").split()
+    return bool(words) and bool(_DANGLING.search(words[-1]))
+
+
 def complete_question(text: str, catalog: Catalog) -> bool:
     """True when ``text`` reads as a whole question (see the module docstring)."""
     stripped = text.strip()
-    if not stripped or _TRAILING.search(stripped):
+    if not stripped or ends_unfinished(stripped):
         return False
     core = stripped.rstrip("?？.!。！ ")
-    last_word = core.split()[-1] if core.split() else ""
-    if not core or _DANGLING.search(last_word):
-        return False
     if stripped.endswith(("?", "？")) or core.endswith(_ZH_ENDS):
         return True
     reading = read(core, catalog)
@@ -75,16 +90,27 @@ def complete_question(text: str, catalog: Catalog) -> bool:
 class Endpointing:
     """When a listener may end a turn early, and how it recovers from a wrong early end.
 
-    ``complete(text)`` says whether an interim transcript is a whole question.
+    ``complete(text)`` says whether an interim transcript is a whole question; ``unfinished(text)``
+    whether it stops mid-phrase (the turn then waits up to ``hold_silence_s`` of silence).
     """
 
     complete: Callable[[str], bool]
+    unfinished: Callable[[str], bool] = ends_unfinished
     quick_silence_s: float = QUICK_SILENCE_S
+    pause_decode_s: float = PAUSE_DECODE_S
+    hold_silence_s: float = HOLD_SILENCE_S
     resume_window_s: float = RESUME_WINDOW_S
 
     def __post_init__(self) -> None:
         if self.quick_silence_s <= 0.0:
             raise ValueError(f"quick_silence_s must be positive, got {self.quick_silence_s}")
+        if not 0.0 <= self.pause_decode_s <= self.quick_silence_s:
+            raise ValueError(
+                f"pause_decode_s must be between 0 and quick_silence_s ({self.quick_silence_s}),"
+                f" got {self.pause_decode_s}"
+            )
+        if self.hold_silence_s < self.quick_silence_s:
+            raise ValueError(f"hold_silence_s must be at least quick_silence_s, got {self.hold_silence_s}")
         if self.resume_window_s < 0.0:
             raise ValueError(f"resume_window_s must not be negative, got {self.resume_window_s}")
 

@@ -144,7 +144,7 @@ class _Heard:
     utterance: int  # the segmenter's number of the utterance it belongs to
     seen: int  # windows of the stream decided when its audio was taken
     task: asyncio.Task[str]
-    complete: bool | None = None  # the endpointing's verdict on its text, asked once
+    verdict: str | None = None  # "complete", "unfinished" or "open": what its text says, asked once
 
     def covers(self, segmenter: VADSegmenter, utterance: int) -> bool:
         """Its audio holds every speech window of ``utterance`` (only silence came after)."""
@@ -237,8 +237,10 @@ class Listener:
         self._announced = 0  # the utterance number whose start was reported
         self._interim_utterance = 0  # the utterance number the interim rounds below belong to
         self._interim_at_s = 0.0  # open-utterance length at its last interim round
-        self._last_quick: _Turn | None = None  # the last turn ended early (a continuation merges)
-        self._merge: tuple[int, _Turn] | None = None  # (utterance, the early turn it continues)
+        self._last_turn: _Turn | None = None  # the last turn ended (a close continuation merges)
+        self._merge: tuple[int, _Turn] | None = None  # (utterance, the turn it continues)
+        if endpointing is not None:
+            self.segmenter.may_end = self._may_end
 
     def feed(self, pcm: Pcm, rate: int) -> None:
         """Add mono int16 audio at ``rate``; the first call fixes the stream's rate."""
@@ -289,12 +291,14 @@ class Listener:
         segmenter = self.segmenter
         if not segmenter.confirmed or self._interim_task is not None:
             return  # one interim at a time
-        if self.endpointing is not None and segmenter.in_silence:
+        endpointing = self.endpointing
+        if endpointing is not None and segmenter.in_silence:
             # A pause began: what was said so far decides whether the turn may end early, and is
             # the final itself if only silence follows. Decoded even when the recogniser is busy
             # (it queues): this is the final's decode, started early.
             heard = self._heard
-            if heard is None or not heard.covers(segmenter, segmenter.utterances_opened):
+            paused = segmenter.silent_seconds >= endpointing.pause_decode_s
+            if paused and (heard is None or not heard.covers(segmenter, segmenter.utterances_opened)):
                 self.pause_decodes += 1
                 self._launch_interim()
             return
@@ -350,20 +354,48 @@ class Listener:
             return
         if segmenter.silent_seconds < endpointing.quick_silence_s:
             return
-        heard = self._heard
-        if heard is None or not heard.covers(segmenter, segmenter.utterances_opened):
-            return
-        text = heard.text()
-        if not text:
-            return
-        if heard.complete is None:
-            heard.complete = endpointing.complete(_joined(self._merge_prefix(), text))
-        if not heard.complete:
+        if self._verdict() != "complete":
             return
         utterance = segmenter.cut()
         if utterance is not None:
             self.quick_ends += 1
             self._end_turn(utterance, quick=True)
+
+    def _may_end(self, silent_s: float) -> bool:
+        """Asked by the segmenter once the silence could end the turn: not while the pause's decode
+        (which will be the final) is still running, nor while the words stop mid-phrase, up to
+        ``hold_silence_s``; otherwise yes, as on silence alone."""
+        endpointing = self.endpointing
+        if endpointing is None or silent_s >= endpointing.hold_silence_s:
+            return True
+        heard = self._heard
+        if heard is None or not heard.covers(self.segmenter, self.segmenter.utterances_opened):
+            return True  # nothing decoded this pause: the final is decoded after the end, as before
+        verdict = self._verdict()
+        # Still decoding: the final waits for this decode anyway, so waiting to end the turn costs
+        # nothing, and the speaker may go on meanwhile (then it was a pause, not the end).
+        return verdict is not None and verdict != "unfinished"
+
+    def _verdict(self) -> str | None:
+        """What the latest interim of the open utterance says, when it covers all its speech and
+        is decoded: "complete" (a whole question), "unfinished" (stops mid-phrase) or "open"."""
+        endpointing, heard = self.endpointing, self._heard
+        if endpointing is None or heard is None:
+            return None
+        if not heard.covers(self.segmenter, self.segmenter.utterances_opened):
+            return None
+        if heard.verdict is None:
+            text = heard.text()
+            if text is None:
+                return None
+            whole = _joined(self._merge_prefix(), text)
+            if endpointing.unfinished(text):
+                heard.verdict = "unfinished"
+            elif text and endpointing.complete(whole):
+                heard.verdict = "complete"
+            else:
+                heard.verdict = "open"
+        return heard.verdict
 
     def _merge_prefix(self) -> str:
         merge = self._merge
@@ -372,9 +404,9 @@ class Listener:
         return merge[1].text
 
     def _continues(self) -> None:
-        """A new utterance was confirmed: if it follows an early end closely, it is the same turn
-        (the early end was a pause): the first part is withdrawn and merged into this one."""
-        previous, self._last_quick = self._last_quick, None
+        """A new utterance was confirmed: if it follows the end of the last turn closely, it is the
+        same turn (the end was a pause): the first part is withdrawn and merged into this one."""
+        previous, self._last_turn = self._last_turn, None
         endpointing, segmenter = self.endpointing, self.segmenter
         if endpointing is None or previous is None:
             return
@@ -383,7 +415,7 @@ class Listener:
             return
         self.merges += 1
         self._merge = (segmenter.utterances_opened, previous)
-        log.info("the speaker went on %.2f s after an early end: merging the turn", gap_s)
+        log.info("the speaker went on %.2f s after the end of a turn: merging the turn", gap_s)
         if previous.delivered:
             previous.withdrawn = True
             if self.on_retract is not None:
@@ -410,7 +442,7 @@ class Listener:
                 # Both parts decoded together: the recogniser hears the sentence whole.
                 turn = _Turn(np.concatenate([first.audio, turn.audio]), None, quick, turn.end_window)
                 turn.prefix = first.text
-        self._last_quick = turn if quick else None
+        self._last_turn = turn
         if self.on_end_of_turn is not None:
             self.on_end_of_turn(quick)
         try:

@@ -9,6 +9,7 @@ thread (about 0.1 ms per 32 ms window), fed straight from numpy: no torch, no hu
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Final, Protocol
@@ -124,6 +125,9 @@ class VADSegmenter:
         self._opened = 0
         self._last_speech = -1  # index of the stream's last speech window
         self._first_speech = 0  # index of the open utterance's first speech window
+        # Asked, with the silence so far, each window once the silence could end the utterance:
+        # False keeps it open (the words say the speaker is not done; see avatar.listen.endpoint).
+        self.may_end: Callable[[float], bool] | None = None
 
     @property
     def speaking(self) -> bool:
@@ -228,7 +232,9 @@ class VADSegmenter:
             self._speech_count += 1
         elif probability < c.negative_threshold:
             self._silent_run += 1
-        if self._silent_run >= self._silence_windows:
+        if self._silent_run >= self._silence_windows and (
+            self.may_end is None or self.may_end(self._silent_run * WINDOW_SECONDS)
+        ):
             return self._finish(trailing_silence=self._silent_run)
         if len(self._windows) >= self._max_windows:
             # a monologue is cut here; if the speaker goes on, the next speech window opens another

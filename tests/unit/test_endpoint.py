@@ -63,6 +63,10 @@ def test_incomplete_questions(catalog: Catalog, text: str) -> None:
 def test_bad_endpointing_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="quick_silence_s"):
         Endpointing(lambda _: True, quick_silence_s=0.0)
+    with pytest.raises(ValueError, match="pause_decode_s"):
+        Endpointing(lambda _: True, pause_decode_s=0.5)
+    with pytest.raises(ValueError, match="hold_silence_s"):
+        Endpointing(lambda _: True, hold_silence_s=0.1)
     with pytest.raises(ValueError, match="resume_window_s"):
         Endpointing(lambda _: True, resume_window_s=-1.0)
 
@@ -125,13 +129,13 @@ async def test_a_complete_question_ends_after_a_short_silence_and_its_interim_is
     await listener.close()
 
 
-async def test_half_a_question_waits_for_the_full_silence() -> None:
+async def test_words_that_stop_mid_phrase_hold_the_turn_open_for_longer() -> None:
     asr, heard = PhraseASR(["How much is the"]), Heard()
-    listener = heard.listener(asr, Endpointing(_question_words))
-    await feed_paced(listener, np.concatenate([tone(1.2), quiet(0.3)]))
+    listener = heard.listener(asr, Endpointing(_question_words, hold_silence_s=1.0))
+    await feed_paced(listener, np.concatenate([tone(1.2), quiet(0.8)]))
     await listener.drain()
-    assert heard.finals() == []  # "How much is the" is not a question: the speaker may go on
-    await feed_paced(listener, quiet(0.2))
+    assert heard.finals() == []  # past the VAD's 0.4 s: "How much is the" waits for more
+    await feed_paced(listener, quiet(0.3))
     await listener.drain()
     assert heard.finals() == ["How much is the"]
     assert listener.quick_ends == 0 and listener.reused == 1 and asr.calls == [1]  # the pause's decode
@@ -203,7 +207,8 @@ async def test_a_continuation_before_the_first_part_is_transcribed_keeps_that_pa
     # 0: "Hello"'s pause decode hears nothing, so 1: its final is decoded (slowly); 2: the next
     # utterance's pause decode is a complete question: early end, queued behind "Hello"; the speaker
     # goes on, 3: the continuation's pause decode, 4: both parts decoded together.
-    asr = ScriptedASR(["", "Hello", "How much is the lamp?", "in blue?", "How much is the lamp in blue?"], {1})
+    texts = ["", "Hello", "How much is the lamp?", "in blue?", "How much is the lamp in blue?"]
+    asr = ScriptedASR(texts, held={1})
     events: list[tuple[str, str]] = []
     listener = Listener(
         asr,
@@ -213,7 +218,7 @@ async def test_a_continuation_before_the_first_part_is_transcribed_keeps_that_pa
         endpointing=Endpointing(_question_words, resume_window_s=0.8),
         interim_every_s=None,
     )
-    await feed_paced(listener, np.concatenate([tone(0.5), quiet(0.5), tone(1.0), quiet(0.3)]))
+    await feed_paced(listener, np.concatenate([tone(0.5), quiet(1.5), tone(1.0), quiet(0.3)]))
     assert listener.quick_ends == 1 and events == []  # "Hello" is still being transcribed
     await feed_paced(listener, np.concatenate([tone(0.6), quiet(0.6)]))
     asr.release.set()
