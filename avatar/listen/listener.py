@@ -187,9 +187,12 @@ class Listener:
       on its words); for benches;
     - ``on_done()``: an utterance that started is finished with (transcribed, empty or dropped).
 
-    With ``endpointing`` (:mod:`avatar.listen.endpoint`) a turn whose interim is a complete
-    question ends after a short silence, and a final whose audio since its interim is only silence
-    reuses the interim instead of decoding again; without it, turns end on silence alone.
+    With ``endpointing`` (:mod:`avatar.listen.endpoint`) the words decide with the silence: what
+    was said is decoded when a pause begins; a complete question ends the turn after a short
+    silence, words that stop mid-phrase hold it open longer, and the turn never ends while that
+    decode runs (the final is that decode, reused, so waiting for it costs nothing). Speech again
+    soon after a turn ended is the same turn: the first part is withdrawn (``on_retract``) and both
+    are transcribed together. Without it, turns end on silence alone, as before.
 
     :meth:`feed` is synchronous and cheap (resampling and a tiny VAD model), so a media loop can call
     it per frame; ASR runs in the listener's tasks.
@@ -289,19 +292,24 @@ class Listener:
     # -- interims ---------------------------------------------------------------------------------
     def _maybe_interim(self) -> None:
         segmenter = self.segmenter
-        if not segmenter.confirmed or self._interim_task is not None:
-            return  # one interim at a time
+        if not segmenter.confirmed:
+            return
         endpointing = self.endpointing
         if endpointing is not None and segmenter.in_silence:
             # A pause began: what was said so far decides whether the turn may end early, and is
             # the final itself if only silence follows. Decoded even when the recogniser is busy
             # (it queues): this is the final's decode, started early.
             heard = self._heard
-            paused = segmenter.silent_seconds >= endpointing.pause_decode_s
-            if paused and (heard is None or not heard.covers(segmenter, segmenter.utterances_opened)):
-                self.pause_decodes += 1
-                self._launch_interim()
+            if segmenter.silent_seconds < endpointing.pause_decode_s:
+                return
+            if heard is not None and heard.covers(segmenter, segmenter.utterances_opened):
+                return
+            self._drop_stale_interim()
+            self.pause_decodes += 1
+            self._launch_interim()
             return
+        if self._interim_task is not None:
+            return  # one interim at a time
         every = self.interim_every_s
         if every is None or self.on_interim is None:
             return
@@ -318,6 +326,14 @@ class Listener:
             return
         self.interims_run += 1
         self._launch_interim()
+
+    def _drop_stale_interim(self) -> None:
+        """Cancel an interim whose audio no longer holds all that was said: its decode, if it has
+        not started, would only delay the one that matters now (a slow, busy recogniser)."""
+        task = self._interim_task
+        if task is not None:
+            task.cancel()
+            self._interim_task = None
 
     def _launch_interim(self) -> None:
         segmenter = self.segmenter
@@ -433,6 +449,8 @@ class Listener:
             quick,
             segmenter.windows_seen,
         )
+        if self.endpointing is not None and turn.heard is None:
+            self._drop_stale_interim()  # the final decodes it all: it goes first
         merge = self._merge
         if merge is not None and merge[0] == number:
             self._merge = None
@@ -472,7 +490,7 @@ class Listener:
                 self.on_done()
 
     async def _transcribe(self, turn: _Turn) -> str:
-        if turn.heard is not None:
+        if turn.heard is not None and not turn.heard.task.cancelled():
             text = await turn.heard.task  # already decoded, or being decoded: not twice
             if text:
                 self.reused += 1

@@ -243,3 +243,21 @@ async def test_the_catalog_endpointing_reads_the_current_catalog(catalog: Catalo
     endpointing = catalog_endpointing(lambda: catalog)
     assert endpointing.complete("Is the Summit bottle in stock")
     assert not endpointing.complete("Is the Summit bottle in")
+
+
+async def test_a_cancelled_recogniser_call_that_has_not_started_is_dropped() -> None:
+    """The listener cancels an interim gone stale; queued behind a slow decode, it must not run."""
+    import threading
+
+    from avatar.engines.worker import ModelWorker
+
+    worker, gate, ran = ModelWorker("test"), threading.Event(), []
+    first = asyncio.create_task(worker.run(gate.wait, 5))
+    stale = asyncio.create_task(worker.run(ran.append, "stale"))
+    await asyncio.sleep(0.01)
+    stale.cancel()
+    gate.set()
+    assert await first
+    assert await worker.run(ran.append, "next") is None
+    worker.close()
+    assert ran == ["next"]
