@@ -7,9 +7,9 @@ that interim reads as a complete question, :class:`Endpointing` lets the turn en
 ``quick_silence_s`` instead of the VAD's full ``min_silence_s``, and the final transcript is that
 interim (nothing is decoded again).
 
-A wrong quick cut is recovered: speech again within ``resume_window_s`` of it is the same turn, so
-the listener withdraws the first part (the show stops the half answer) and transcribes both parts
-together as one final.
+A wrong end is recovered: speech again within ``resume_window_s`` of the last word is the same
+turn, so the listener withdraws the first part (the show stops the half answer) and transcribes
+both parts together as one final.
 
 The question test reads the text through the brain's public reading
 (:func:`avatar.brain.understanding.read`): a question word or a yes/no opening plus a product,
@@ -35,8 +35,10 @@ PAUSE_DECODE_S: Final = 0.1
 decoding at each would keep the shared recogniser busy for nothing)."""
 HOLD_SILENCE_S: Final = 1.0
 """Silence that ends a turn whose words stop mid-phrase ("How much is the...")."""
-RESUME_WINDOW_S: Final = 0.6
-"""Speech again this soon after a turn ended continues the same turn (the end was a pause)."""
+RESUME_WINDOW_S: Final = 0.8
+"""A pause no longer than this between a turn's last word and the next word, though the turn had
+ended, was a pause in the same turn: the two parts are merged. (A question repeated after a
+second's silence stays two turns.)"""
 
 # A text ending on one of these words (or a comma, dash, colon or ellipsis) is waiting for more.
 _DANGLING: Final = re.compile(

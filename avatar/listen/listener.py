@@ -162,7 +162,7 @@ class _Turn:
     audio: Samples
     heard: _Heard | None  # an interim whose audio holds all its speech: that text is its final
     quick: bool  # ended early on its words (a short pause after a complete question)
-    end_window: int  # stream window index where it ended
+    last_speech_window: int  # stream window index of its last word
     prefix: str = ""  # the text of the withdrawn first part it continues
     text: str = ""  # its final transcript, once made
     delivered: bool = False  # on_final was called with it
@@ -420,18 +420,19 @@ class Listener:
         return merge[1].text
 
     def _continues(self) -> None:
-        """A new utterance was confirmed: if it follows the end of the last turn closely, it is the
-        same turn (the end was a pause): the first part is withdrawn and merged into this one."""
+        """A new utterance was confirmed: if its first word follows the last turn's last word
+        closely, it is the same turn (the end was a pause): the first part is withdrawn and merged
+        into this one."""
         previous, self._last_turn = self._last_turn, None
         endpointing, segmenter = self.endpointing, self.segmenter
         if endpointing is None or previous is None:
             return
-        gap_s = (segmenter.open_speech_window - previous.end_window) * WINDOW_SECONDS
+        gap_s = (segmenter.open_speech_window - previous.last_speech_window - 1) * WINDOW_SECONDS
         if gap_s > endpointing.resume_window_s:
             return
         self.merges += 1
         self._merge = (segmenter.utterances_opened, previous)
-        log.info("the speaker went on %.2f s after the end of a turn: merging the turn", gap_s)
+        log.info("the speaker went on after a %.2f s pause: merging the turn", gap_s)
         if previous.delivered:
             previous.withdrawn = True
             if self.on_retract is not None:
@@ -447,7 +448,7 @@ class Listener:
             utterance.audio,
             heard if heard is not None and heard.covers(segmenter, number) else None,
             quick,
-            segmenter.windows_seen,
+            segmenter.last_speech_window,
         )
         if self.endpointing is not None and turn.heard is None:
             self._drop_stale_interim()  # the final decodes it all: it goes first
@@ -458,7 +459,8 @@ class Listener:
             max_samples = segmenter.config.max_utterance_s * SAMPLE_RATE_HZ
             if first.audio.size + turn.audio.size <= max_samples:
                 # Both parts decoded together: the recogniser hears the sentence whole.
-                turn = _Turn(np.concatenate([first.audio, turn.audio]), None, quick, turn.end_window)
+                audio = np.concatenate([first.audio, turn.audio])
+                turn = _Turn(audio, None, quick, turn.last_speech_window)
                 turn.prefix = first.text
         self._last_turn = turn
         if self.on_end_of_turn is not None:

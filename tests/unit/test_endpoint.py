@@ -229,9 +229,9 @@ async def test_a_continuation_before_the_first_part_is_transcribed_keeps_that_pa
     await listener.close()
 
 
-async def test_speech_long_after_an_early_end_is_a_new_turn() -> None:
+async def test_a_question_repeated_after_a_second_of_silence_is_a_new_turn() -> None:
     asr, heard = PhraseASR(["How much is the lamp?", "Is it in stock?"]), Heard()
-    listener = heard.listener(asr, Endpointing(_question_words, resume_window_s=0.5))
+    listener = heard.listener(asr, Endpointing(_question_words))  # pauses up to 0.8 s merge
     await feed_paced(listener, np.concatenate([tone(1.2), quiet(1.0), tone(0.8), quiet(0.3)]))
     await listener.drain()
     assert heard.finals() == ["How much is the lamp?", "How much is the lamp?"]  # each alone: 1 burst
