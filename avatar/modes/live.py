@@ -378,10 +378,10 @@ class LiveShow:
         return verdict
 
     def retract_spoken(self, viewer_id: str, text: str) -> bool:
-        """A spoken question was only its first part: the listener ended the turn on a short pause
-        after words that read as a whole question, and the speaker went on. It leaves the queue if
-        it waits there, and its answer stops at once if it is being spoken (the whole question
-        follows as a new comment). ``viewer_id``: "studio" for the co-host. True if one was found."""
+        """A spoken question was only its first part: the listener took a pause for the end of the
+        turn and the speaker went on (avatar.listen.endpoint). It leaves the queue if it waits
+        there, and its answer stops at once if it is being spoken (the whole question follows as a
+        new comment). ``viewer_id``: "studio" for the co-host. True if one was found."""
         text = " ".join(clean(text).split())
         for comment in self.comments.waiting():
             if comment.viewer_id == viewer_id and comment.text == text:
