@@ -144,6 +144,9 @@ class _AnswerPath:
         on_air = time.perf_counter()
         self.speaker.interrupt()  # the first audio is what is timed: the rest need not play
         await speaking
+        # A synthesis the interrupted line stopped waiting for finishes on the worker: let it, so
+        # the next question's timing does not queue behind it.
+        await self.voice.worker.run(lambda: None)
         tts_s = self._synth_s[0] if self._synth_s else 0.0
         understanding_ms = (understood - began) * 1000
         playout_ms = max(0.0, (on_air - understood) * 1000 - tts_s * 1000)
