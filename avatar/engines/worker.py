@@ -73,6 +73,9 @@ class ModelWorker:
         job.add_done_callback(finished)
         try:
             return await result
+        except asyncio.CancelledError:
+            job.cancel()  # nobody wants it any more: dropped if it has not started (a no-op if it has)
+            raise
         finally:
             self._pending.discard(pending)
             self.completed += 1

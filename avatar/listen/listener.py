@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final, Protocol
 
 import av
@@ -20,8 +21,17 @@ from avatar.brain.catalog import Catalog
 from avatar.engines.asr.base import SAMPLE_RATE_HZ, ASREngine, ASRError
 from avatar.engines.asr.factory import DEFAULT_ENGINE, DEFAULT_MODEL, load_asr
 from avatar.engines.worker import ModelWorker
+from avatar.listen.endpoint import Endpointing
 from avatar.listen.prompt import scene_prompt
-from avatar.listen.vad import Samples, SileroVAD, SpeechDetector, Utterance, VADConfig, VADSegmenter
+from avatar.listen.vad import (
+    WINDOW_SECONDS,
+    Samples,
+    SileroVAD,
+    SpeechDetector,
+    Utterance,
+    VADConfig,
+    VADSegmenter,
+)
 from avatar.media.audio import Pcm, Resampler
 
 log = logging.getLogger(__name__)
@@ -127,18 +137,62 @@ class SharedASR:
         self.worker.close()
 
 
+@dataclass(eq=False)
+class _Heard:
+    """An interim decode of the open utterance and how far into the stream its audio went."""
+
+    utterance: int  # the segmenter's number of the utterance it belongs to
+    seen: int  # windows of the stream decided when its audio was taken
+    task: asyncio.Task[str]
+    verdict: str | None = None  # "complete", "unfinished" or "open": what its text says, asked once
+
+    def covers(self, segmenter: VADSegmenter, utterance: int) -> bool:
+        """Its audio holds every speech window of ``utterance`` (only silence came after)."""
+        return self.utterance == utterance and self.seen > segmenter.last_speech_window
+
+    def text(self) -> str | None:
+        """Its transcript once decoded (None while decoding)."""
+        return self.task.result() if self.task.done() and not self.task.cancelled() else None
+
+
+@dataclass(eq=False)
+class _Turn:
+    """An utterance on its way to its final transcript."""
+
+    audio: Samples
+    heard: _Heard | None  # an interim whose audio holds all its speech: that text is its final
+    quick: bool  # ended early on its words (a short pause after a complete question)
+    last_speech_window: int  # stream window index of its last word
+    prefix: str = ""  # the text of the withdrawn first part it continues
+    text: str = ""  # its final transcript, once made
+    delivered: bool = False  # on_final was called with it
+    withdrawn: bool = False  # the speaker went on: this part is merged into the next
+
+
 class Listener:
     """Listens to one stream: resample -> VAD -> ASR, reporting speech and transcripts.
 
     Callbacks (all on the event loop):
 
     - ``on_interim(text)``: ``""`` when speech starts, then the text so far about every
-      ``interim_every_s`` of speech (run on the shared recogniser only when it is idle, so finals
-      never queue behind interims);
+      ``interim_every_s`` of speech and, with ``endpointing``, when a pause begins (run on the
+      shared recogniser only when it is idle, so finals never queue behind interims);
     - ``on_speech_start()``: once per utterance, when it has ``min_speech_s`` of speech (a person is
       talking, not a cough): the studio's co-host barges in here;
     - ``on_final(text)``: each non-empty final transcript;
+    - ``on_retract(text)``: a final already given was only the first part of the turn (it ended
+      early on its words and the speaker went on): whatever was started for it should stop; the
+      whole turn comes as a new ``on_final``;
+    - ``on_end_of_turn(quick)``: an utterance ended and goes to the recogniser (``quick``: early,
+      on its words); for benches;
     - ``on_done()``: an utterance that started is finished with (transcribed, empty or dropped).
+
+    With ``endpointing`` (:mod:`avatar.listen.endpoint`) the words decide with the silence: what
+    was said is decoded when a pause begins; a complete question ends the turn after a short
+    silence, words that stop mid-phrase hold it open longer, and the turn never ends while that
+    decode runs (the final is that decode, reused, so waiting for it costs nothing). Speech again
+    soon after a turn ended is the same turn: the first part is withdrawn (``on_retract``) and both
+    are transcribed together. Without it, turns end on silence alone, as before.
 
     :meth:`feed` is synchronous and cheap (resampling and a tiny VAD model), so a media loop can call
     it per frame; ASR runs in the listener's tasks.
@@ -152,8 +206,11 @@ class Listener:
         on_interim: Callable[[str], None] | None = None,
         on_speech_start: Callable[[], None] | None = None,
         on_done: Callable[[], None] | None = None,
+        on_retract: Callable[[str], None] | None = None,
+        on_end_of_turn: Callable[[bool], None] | None = None,
         detector: SpeechDetector | None = None,
         vad: VADConfig | None = None,
+        endpointing: Endpointing | None = None,
         max_waiting: int = MAX_WAITING_UTTERANCES,
         interim_every_s: float | None = INTERIM_EVERY_S,
     ) -> None:
@@ -162,19 +219,31 @@ class Listener:
         self.on_interim = on_interim
         self.on_speech_start = on_speech_start
         self.on_done = on_done
+        self.on_retract = on_retract
+        self.on_end_of_turn = on_end_of_turn
+        self.endpointing = endpointing
         self.interim_every_s = interim_every_s
         self.segmenter = VADSegmenter(detector if detector is not None else SileroVAD(), vad)
         self.dropped = 0
         self.transcribed = 0
         self.interims_run = 0
         self.interims_skipped = 0  # rounds skipped because the recogniser was busy
+        self.pause_decodes = 0  # interims decoded when a pause began
+        self.quick_ends = 0  # turns ended early on their words
+        self.reused = 0  # finals that were an interim's text (no second decode)
+        self.merges = 0  # early ends the speaker went on after: merged with what followed
         self._resampler: Resampler | None = None
-        self._queue: asyncio.Queue[Utterance] = asyncio.Queue(maxsize=max_waiting)
+        self._queue: asyncio.Queue[_Turn] = asyncio.Queue(maxsize=max_waiting)
         self._task = asyncio.get_running_loop().create_task(self._run())
-        self._interim_task: asyncio.Task[None] | None = None
+        self._interim_task: asyncio.Task[str] | None = None
+        self._heard: _Heard | None = None  # the latest interim decode launched
         self._announced = 0  # the utterance number whose start was reported
         self._interim_utterance = 0  # the utterance number the interim rounds below belong to
         self._interim_at_s = 0.0  # open-utterance length at its last interim round
+        self._last_turn: _Turn | None = None  # the last turn ended (a close continuation merges)
+        self._merge: tuple[int, _Turn] | None = None  # (utterance, the turn it continues)
+        if endpointing is not None:
+            self.segmenter.may_end = self._may_end
 
     def feed(self, pcm: Pcm, rate: int) -> None:
         """Add mono int16 audio at ``rate``; the first call fixes the stream's rate."""
@@ -190,20 +259,22 @@ class Listener:
         segmenter = self.segmenter
         was_speaking = segmenter.speaking
         for utterance in segmenter.feed(samples):
-            self._enqueue(utterance)
+            self._end_turn(utterance, quick=False)
         if segmenter.speaking and not was_speaking and self.on_interim is not None:
             self.on_interim("")
         if segmenter.confirmed and self._announced != segmenter.utterances_opened:
             self._announced = segmenter.utterances_opened
+            self._continues()
             if self.on_speech_start is not None:
                 self.on_speech_start()
         self._maybe_interim()
+        self._maybe_end_early()
 
     def end(self) -> None:
         """The stream ended: what was being said still gets transcribed."""
         utterance = self.segmenter.flush()
         if utterance is not None:
-            self._enqueue(utterance)
+            self._end_turn(utterance, quick=False)
 
     async def close(self) -> None:
         """Stop listening; a transcription in progress is abandoned."""
@@ -218,44 +289,184 @@ class Listener:
         """Wait until every queued utterance has been transcribed (tests, benches)."""
         await self._queue.join()
 
+    # -- interims ---------------------------------------------------------------------------------
     def _maybe_interim(self) -> None:
         segmenter = self.segmenter
+        if not segmenter.confirmed:
+            return
+        endpointing = self.endpointing
+        if endpointing is not None and segmenter.in_silence:
+            # A pause began: what was said so far decides whether the turn may end early, and is
+            # the final itself if only silence follows. Decoded even when the recogniser is busy
+            # (it queues): this is the final's decode, started early.
+            heard = self._heard
+            if segmenter.silent_seconds < endpointing.pause_decode_s:
+                return
+            if heard is not None and heard.covers(segmenter, segmenter.utterances_opened):
+                return
+            self._drop_stale_interim()
+            self.pause_decodes += 1
+            self._launch_interim()
+            return
+        if self._interim_task is not None:
+            return  # one interim at a time
         every = self.interim_every_s
-        if every is None or self.on_interim is None or not segmenter.confirmed:
+        if every is None or self.on_interim is None:
             return
         if self._interim_utterance != segmenter.utterances_opened:
             self._interim_utterance = segmenter.utterances_opened
             self._interim_at_s = 0.0
         if segmenter.open_seconds - self._interim_at_s < every:
             return
-        if self._interim_task is not None or segmenter.in_silence:
-            # one interim at a time; and in a pause the final may be moments away: it goes first
-            return
+        if segmenter.in_silence:
+            return  # in a pause the final may be moments away: it goes first
         self._interim_at_s = segmenter.open_seconds
         if self.asr.busy:  # a final (maybe another person's) is being made: skip this round
             self.interims_skipped += 1
             return
         self.interims_run += 1
-        self._interim_task = asyncio.get_running_loop().create_task(
-            self._interim(segmenter.open_audio(), segmenter.utterances_opened)
-        )
+        self._launch_interim()
 
-    async def _interim(self, audio: Samples, utterance: int) -> None:
+    def _drop_stale_interim(self) -> None:
+        """Cancel an interim whose audio no longer holds all that was said: its decode, if it has
+        not started, would only delay the one that matters now (a slow, busy recogniser)."""
+        task = self._interim_task
+        if task is not None:
+            task.cancel()
+            self._interim_task = None
+
+    def _launch_interim(self) -> None:
+        segmenter = self.segmenter
+        task = asyncio.get_running_loop().create_task(self._interim(segmenter.open_audio()))
+        self._interim_task = task
+        self._heard = _Heard(segmenter.utterances_opened, segmenter.windows_seen, task)
+        task.add_done_callback(lambda _: self._interim_done(task))
+
+    async def _interim(self, audio: Samples) -> str:
         try:
-            text = await self.asr.transcribe(audio)
+            return await self.asr.transcribe(audio)
         except Exception:  # an interim is a courtesy: a failure only means none is shown
             log.exception("interim transcription failed")
-            text = ""
-        finally:
+            return ""
+
+    def _interim_done(self, task: asyncio.Task[str]) -> None:
+        if self._interim_task is task:
             self._interim_task = None
+        heard = self._heard
+        if task.cancelled() or heard is None or heard.task is not task:
+            return
         # Only while the same utterance is still being spoken: once it ended, its final is coming.
-        still_open = self.segmenter.speaking and self.segmenter.utterances_opened == utterance
+        text = task.result()
+        still_open = self.segmenter.speaking and self.segmenter.utterances_opened == heard.utterance
         if text and still_open and self.on_interim is not None:
             self.on_interim(text)
 
-    def _enqueue(self, utterance: Utterance) -> None:
+    # -- ends of turns ----------------------------------------------------------------------------
+    def _maybe_end_early(self) -> None:
+        """End the open turn now if its latest interim is a complete question and only a short
+        silence followed it."""
+        endpointing, segmenter = self.endpointing, self.segmenter
+        if endpointing is None or not segmenter.confirmed:
+            return
+        if segmenter.silent_seconds < endpointing.quick_silence_s:
+            return
+        if self._verdict() != "complete":
+            return
+        utterance = segmenter.cut()
+        if utterance is not None:
+            self.quick_ends += 1
+            self._end_turn(utterance, quick=True)
+
+    def _may_end(self, silent_s: float) -> bool:
+        """Asked by the segmenter once the silence could end the turn: not while the pause's decode
+        (which will be the final) is still running, nor while the words stop mid-phrase, up to
+        ``hold_silence_s``; otherwise yes, as on silence alone."""
+        endpointing = self.endpointing
+        if endpointing is None or silent_s >= endpointing.hold_silence_s:
+            return True
+        heard = self._heard
+        if heard is None or not heard.covers(self.segmenter, self.segmenter.utterances_opened):
+            return True  # nothing decoded this pause: the final is decoded after the end, as before
+        verdict = self._verdict()
+        # Still decoding: the final waits for this decode anyway, so waiting to end the turn costs
+        # nothing, and the speaker may go on meanwhile (then it was a pause, not the end).
+        return verdict is not None and verdict != "unfinished"
+
+    def _verdict(self) -> str | None:
+        """What the latest interim of the open utterance says, when it covers all its speech and
+        is decoded: "complete" (a whole question), "unfinished" (stops mid-phrase) or "open"."""
+        endpointing, heard = self.endpointing, self._heard
+        if endpointing is None or heard is None:
+            return None
+        if not heard.covers(self.segmenter, self.segmenter.utterances_opened):
+            return None
+        if heard.verdict is None:
+            text = heard.text()
+            if text is None:
+                return None
+            whole = _joined(self._merge_prefix(), text)
+            if endpointing.unfinished(text):
+                heard.verdict = "unfinished"
+            elif text and endpointing.complete(whole):
+                heard.verdict = "complete"
+            else:
+                heard.verdict = "open"
+        return heard.verdict
+
+    def _merge_prefix(self) -> str:
+        merge = self._merge
+        if merge is None or merge[0] != self.segmenter.utterances_opened:
+            return ""
+        return merge[1].text
+
+    def _continues(self) -> None:
+        """A new utterance was confirmed: if its first word follows the last turn's last word
+        closely, it is the same turn (the end was a pause): the first part is withdrawn and merged
+        into this one."""
+        previous, self._last_turn = self._last_turn, None
+        endpointing, segmenter = self.endpointing, self.segmenter
+        if endpointing is None or previous is None:
+            return
+        gap_s = (segmenter.open_speech_window - previous.last_speech_window - 1) * WINDOW_SECONDS
+        if gap_s > endpointing.resume_window_s:
+            return
+        self.merges += 1
+        self._merge = (segmenter.utterances_opened, previous)
+        log.info("the speaker went on after a %.2f s pause: merging the turn", gap_s)
+        if previous.delivered:
+            previous.withdrawn = True
+            if self.on_retract is not None:
+                self.on_retract(previous.text)
+        else:
+            previous.withdrawn = True  # its final, when made, is not given
+
+    def _end_turn(self, utterance: Utterance, *, quick: bool) -> None:
+        segmenter = self.segmenter
+        number = segmenter.utterances_opened - (1 if segmenter.speaking else 0)
+        heard = self._heard
+        turn = _Turn(
+            utterance.audio,
+            heard if heard is not None and heard.covers(segmenter, number) else None,
+            quick,
+            segmenter.last_speech_window,
+        )
+        if self.endpointing is not None and turn.heard is None:
+            self._drop_stale_interim()  # the final decodes it all: it goes first
+        merge = self._merge
+        if merge is not None and merge[0] == number:
+            self._merge = None
+            first = merge[1]
+            max_samples = segmenter.config.max_utterance_s * SAMPLE_RATE_HZ
+            if first.audio.size + turn.audio.size <= max_samples:
+                # Both parts decoded together: the recogniser hears the sentence whole.
+                audio = np.concatenate([first.audio, turn.audio])
+                turn = _Turn(audio, None, quick, turn.last_speech_window)
+                turn.prefix = first.text
+        self._last_turn = turn
+        if self.on_end_of_turn is not None:
+            self.on_end_of_turn(quick)
         try:
-            self._queue.put_nowait(utterance)
+            self._queue.put_nowait(turn)
         except asyncio.QueueFull:
             self.dropped += 1
             log.info("listener busy: dropped a %.1f s utterance", utterance.seconds)
@@ -264,19 +475,33 @@ class Listener:
 
     async def _run(self) -> None:
         while True:
-            utterance = await self._queue.get()
+            turn = await self._queue.get()
             try:
-                text = await self.asr.transcribe(utterance.audio)
+                text = await self._transcribe(turn)
             except Exception:  # a failing model must not end the listener, let alone the show
                 log.exception("transcription failed")
                 text = ""
             finally:
                 self._queue.task_done()
             self.transcribed += 1
-            if text:
+            turn.text = text
+            if text and not turn.withdrawn:
+                turn.delivered = True
                 self.on_final(text)
             if self.on_done is not None:
                 self.on_done()
+
+    async def _transcribe(self, turn: _Turn) -> str:
+        if turn.heard is not None and not turn.heard.task.cancelled():
+            text = await turn.heard.task  # already decoded, or being decoded: not twice
+            if text:
+                self.reused += 1
+                return text
+        return await self.asr.transcribe(turn.audio)
+
+
+def _joined(first: str, second: str) -> str:
+    return f"{first} {second}" if first and second else first or second
 
 
 def show_asr(catalog: Catalog, *, model: str = DEFAULT_MODEL, engine: str = DEFAULT_ENGINE) -> SharedASR:

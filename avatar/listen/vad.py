@@ -9,6 +9,7 @@ thread (about 0.1 ms per 32 ms window), fed straight from numpy: no torch, no hu
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from typing import Final, Protocol
@@ -122,6 +123,11 @@ class VADSegmenter:
         self._silent_run = 0
         self._speech_count = 0
         self._opened = 0
+        self._last_speech = -1  # index of the stream's last speech window
+        self._first_speech = 0  # index of the open utterance's first speech window
+        # Asked, with the silence so far, each window once the silence could end the utterance:
+        # False keeps it open (the words say the speaker is not done; see avatar.listen.endpoint).
+        self.may_end: Callable[[float], bool] | None = None
 
     @property
     def speaking(self) -> bool:
@@ -142,6 +148,26 @@ class VADSegmenter:
     def in_silence(self) -> bool:
         """The open utterance's last window was not speech (the person may be finishing)."""
         return self._silent_run > 0
+
+    @property
+    def silent_seconds(self) -> float:
+        """Silence at the end of the open utterance so far (0 while speech goes on)."""
+        return self._silent_run * WINDOW_SECONDS
+
+    @property
+    def windows_seen(self) -> int:
+        """Windows of the stream decided so far (an index into stream time)."""
+        return self._windows_seen
+
+    @property
+    def last_speech_window(self) -> int:
+        """Index of the stream's last speech window (-1 before any)."""
+        return self._last_speech
+
+    @property
+    def open_speech_window(self) -> int:
+        """Index of the open (or last) utterance's first speech window."""
+        return self._first_speech
 
     @property
     def open_seconds(self) -> float:
@@ -169,6 +195,11 @@ class VADSegmenter:
                 done.append(utterance)
         return done
 
+    def cut(self) -> Utterance | None:
+        """End the open utterance now (its words already make a whole turn); its trailing silence
+        is trimmed as at a normal end. None when nothing is open or it is too short."""
+        return self._finish(trailing_silence=self._silent_run) if self._windows else None
+
     def flush(self) -> Utterance | None:
         """End of stream: the open utterance, if it is long enough; the segmenter starts afresh."""
         utterance = self._finish(trailing_silence=self._silent_run) if self._windows else None
@@ -184,6 +215,7 @@ class VADSegmenter:
         c = self.config
         if not self._windows:
             if probability >= c.threshold:
+                self._last_speech = self._first_speech = index
                 self._windows = [*self._preroll, window]
                 self._start_window = index - len(self._preroll)
                 self._preroll.clear()
@@ -195,11 +227,14 @@ class VADSegmenter:
             return None
         self._windows.append(window)
         if probability >= c.threshold:
+            self._last_speech = index
             self._silent_run = 0
             self._speech_count += 1
         elif probability < c.negative_threshold:
             self._silent_run += 1
-        if self._silent_run >= self._silence_windows:
+        if self._silent_run >= self._silence_windows and (
+            self.may_end is None or self.may_end(self._silent_run * WINDOW_SECONDS)
+        ):
             return self._finish(trailing_silence=self._silent_run)
         if len(self._windows) >= self._max_windows:
             # a monologue is cut here; if the speaker goes on, the next speech window opens another

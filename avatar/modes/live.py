@@ -186,6 +186,8 @@ class LiveShow:
         self.reloader = SceneReloader(scene)
         self.answer_timings: list[AnswerTiming] = []
         self.answering = False  # an answer is being spoken (comments wait; scripted lines yield)
+        self._answering_comment: Comment | None = None  # the comment being answered now
+        self.retracted = 0  # spoken questions taken back because the speaker went on
         # What the audience heard, newest last: the show's history (interrupted lines cut to what went out).
         self.history: collections.deque[HeardLine] = collections.deque(maxlen=HISTORY_LINES)
         self.barge_in = settings.barge_in or scene.barge_in  # sentence | immediate | off
@@ -375,6 +377,25 @@ class LiveShow:
         self.cohost_done()
         return verdict
 
+    def retract_spoken(self, viewer_id: str, text: str) -> bool:
+        """A spoken question was only its first part: the listener took a pause for the end of the
+        turn and the speaker went on (avatar.listen.endpoint). It leaves the queue if it waits
+        there, and its answer stops at once if it is being spoken (the whole question follows as a
+        new comment). ``viewer_id``: "studio" for the co-host. True if one was found."""
+        text = " ".join(clean(text).split())
+        for comment in self.comments.waiting():
+            if comment.viewer_id == viewer_id and comment.text == text:
+                self.comments.remove(comment)
+                self.retracted += 1
+                return True
+        current = self._answering_comment
+        if current is not None and current.viewer_id == viewer_id and current.text == text:
+            log.info("the speaker went on: the answer to half a question stops")
+            self.speaker.interrupt()
+            self.retracted += 1
+            return True
+        return False
+
     def cohost_done(self) -> None:
         """The co-host's turn is over (said, or nothing understood): the host may speak again."""
         self._floor_free.set()
@@ -405,7 +426,7 @@ class LiveShow:
             "dropped_frames": stats.dropped_frames,
             "voice_failures": self.speaker.failures,
             "llm": {"engine": self.phraser.engine_name, "ready": self.phraser.ready, **self.phraser.stats},
-            "listen": {"barge_in": self.barge_in, "barge_ins": self.barge_ins},
+            "listen": {"barge_in": self.barge_in, "barge_ins": self.barge_ins, "retracted": self.retracted},
             "answer_cache": {
                 **self.answers.stats(),
                 "prepared_for": self.preparer.prepared_for[1] if self.preparer.prepared_for else None,
@@ -471,7 +492,11 @@ class LiveShow:
                 continue
             comment = control.take_pinned() or self.comments.pop(self.clock.now(), self.product_id)
             if comment is not None:
-                await self._answer(comment)
+                self._answering_comment = comment
+                try:
+                    await self._answer(comment)
+                finally:
+                    self._answering_comment = None
                 continue
             extra = self.director.next_extra(self.clock.now(), not self.comments, self.run_of_show)
             if extra is not None:

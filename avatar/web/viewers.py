@@ -32,6 +32,7 @@ from avatar.brain.triage import Verdict
 from avatar.config import Settings
 from avatar.events import Caption, ChatPosted, Event, Notice, ProductShown
 from avatar.hygiene import NameRefused, display_name, for_log
+from avatar.listen.endpoint import catalog_endpointing
 from avatar.listen.listener import Listener, SharedASR, Transcriber, mono_pcm, show_asr
 from avatar.listen.vad import COHOST_VAD
 from avatar.media.broadcaster import ProgrammeTrack
@@ -234,17 +235,30 @@ class ViewerSession:
             # The listener calls back through weak references: we hold it, so strong ones would be
             # a cycle (session -> listener -> bound method -> session) outliving the close.
             on_final, on_interim = _weakly(self._on_transcript), _weakly(self._on_speech)
+            on_retract = _weakly(self._on_retract)
+            # A complete question ends the turn after a short pause (the scene's catalog, read
+            # at each question, so a reloaded scene counts at once).
+            show = self.show
+            endpointing = catalog_endpointing(lambda: show.scene.catalog)
             if self.role == "studio":
                 listener = Listener(
                     asr,
                     on_final=on_final,
                     on_interim=on_interim,
+                    on_retract=on_retract,
                     on_speech_start=self.show.cohost_speech_started,
                     on_done=self.show.cohost_done,
                     vad=COHOST_VAD,
+                    endpointing=endpointing,
                 )
             else:  # a viewer's push-to-talk question waits its turn: it never stops the host
-                listener = Listener(asr, on_final=on_final, on_interim=on_interim)
+                listener = Listener(
+                    asr,
+                    on_final=on_final,
+                    on_interim=on_interim,
+                    on_retract=on_retract,
+                    endpointing=endpointing,
+                )
             self.listener = listener
         except Exception:  # no VAD model: the microphone is ignored, the show goes on
             log.exception("viewer %s: cannot listen to the microphone", self.id)
@@ -272,6 +286,11 @@ class ViewerSession:
             self.show.cohost_said(self.name, text)
         elif self._address_allows():
             self.show.submit_comment(self.id, self.name, text)
+
+    def _on_retract(self, text: str) -> None:
+        # The speaker went on after a pause taken for the end: the first part is not a question.
+        self._send({"type": "interim", "text": text})  # greyed again: more is coming
+        self.show.retract_spoken("studio" if self.role == "studio" else self.id, text)
 
     def _address_allows(self) -> bool:
         """One more message from this viewer's address is within the per-address limit; if not,
