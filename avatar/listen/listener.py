@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 INTERIM_EVERY_S: Final = 1.0
 """Seconds of speech between interim transcripts of the utterance being spoken."""
+MAX_MERGED_S: Final = 8.0
+"""A turn this long is not continued by what follows a short pause (see ``Listener._continues``)."""
 MAX_WAITING_UTTERANCES: Final = 2
 """Utterances a listener holds while ASR is busy; more are dropped (a client sending faster than real
 time cannot grow memory or the ASR backlog)."""
@@ -387,10 +389,9 @@ class Listener:
         heard = self._heard
         if heard is None or not heard.covers(self.segmenter, self.segmenter.utterances_opened):
             return True  # nothing decoded this pause: the final is decoded after the end, as before
-        verdict = self._verdict()
-        # Still decoding: the final waits for this decode anyway, so waiting to end the turn costs
-        # nothing, and the speaker may go on meanwhile (then it was a pause, not the end).
-        return verdict is not None and verdict != "unfinished"
+        # Still decoding: end as on silence alone (the final reuses that decode). Waiting for it
+        # on a busy recogniser let talk that resumes within the hold grow one turn without end.
+        return self._verdict() != "unfinished"
 
     def _verdict(self) -> str | None:
         """What the latest interim of the open utterance says, when it covers all its speech and
@@ -430,6 +431,10 @@ class Listener:
         gap_s = (segmenter.open_speech_window - previous.last_speech_window - 1) * WINDOW_SECONDS
         if gap_s > endpointing.resume_window_s:
             return
+        if previous.audio.size >= MAX_MERGED_S * SAMPLE_RATE_HZ:
+            # Talk that never pauses long (a question said again and again, a TV in the room)
+            # would otherwise merge forever and no question would ever stand: this one does.
+            return
         self.merges += 1
         self._merge = (segmenter.utterances_opened, previous)
         log.info("the speaker went on after a %.2f s pause: merging the turn", gap_s)
@@ -452,6 +457,9 @@ class Listener:
         )
         if self.endpointing is not None and turn.heard is None:
             self._drop_stale_interim()  # the final decodes it all: it goes first
+        elif turn.heard is not None and self._interim_task is turn.heard.task:
+            # That decode is this turn's final now: a later pause must not cancel it as stale.
+            self._interim_task = None
         merge = self._merge
         if merge is not None and merge[0] == number:
             self._merge = None
@@ -493,7 +501,15 @@ class Listener:
 
     async def _transcribe(self, turn: _Turn) -> str:
         if turn.heard is not None and not turn.heard.task.cancelled():
-            text = await turn.heard.task  # already decoded, or being decoded: not twice
+            try:
+                # Already decoded, or being decoded: not twice. Shielded: if that decode is
+                # cancelled after all, the turn is decoded here, and this loop lives on.
+                text = await asyncio.shield(turn.heard.task)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # the listener itself is closing
+                text = ""
             if text:
                 self.reused += 1
                 return text

@@ -264,3 +264,23 @@ async def test_a_cancelled_recogniser_call_that_has_not_started_is_dropped() -> 
     assert await worker.run(ran.append, "next") is None
     worker.close()
     assert ran == ["next"]
+
+
+class SlowASR(PhraseASR):
+    """A busy recogniser: each decode takes longer than the speaker's pauses."""
+
+    async def transcribe(self, audio: np.ndarray) -> str:
+        await asyncio.sleep(1.2)
+        return await super().transcribe(audio)
+
+
+async def test_a_slow_recogniser_does_not_hold_back_questions_asked_again_and_again() -> None:
+    # Chromium's looped clip, a TV in the room: talk resumes after 0.9 s each time, while each
+    # pause's decode is still running. Before, the turn waited for that decode, the talk resumed
+    # within the hold, and one turn grew until no question was ever answered.
+    asr, heard = SlowASR(["How much is the lamp?"]), Heard()
+    listener = heard.listener(asr, Endpointing(_question_words))
+    await feed_paced(listener, np.concatenate([part for _ in range(4) for part in (tone(1.2), quiet(0.9))]))
+    await listener.drain()
+    assert heard.finals().count("How much is the lamp?") >= 3, heard.events
+    await listener.close()
