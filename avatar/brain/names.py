@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Generic, TypeVar
 
-from avatar.brain.catalog import Catalog
+from avatar.brain.catalog import Catalog, Product
 from avatar.brain.language import is_cjk
 
 __all__ = ["GENERIC_WORDS", "NameIndex", "NameMatch", "full_name_index", "product_index", "variant_index"]
@@ -155,11 +155,8 @@ def product_index(catalog: Catalog) -> NameIndex[str]:
     bigrams: dict[str, set[str]] = {}
     starts: dict[str, set[str]] = {}
     for product in catalog.products:
+        phrases += _written_names(product)
         for phrase in (*product.names.values(), *product.aliases):
-            phrases.append((phrase, product.id))
-            bare = re.sub(r"^(?:the|a|an)\s+", "", phrase.strip(), flags=re.IGNORECASE)
-            if bare != phrase.strip():
-                phrases.append((bare, product.id))
             chinese = "".join(ch for ch in phrase if is_cjk(ch))
             for i in range(len(chinese) - 1):
                 bigrams.setdefault(chinese[i : i + 2], set()).add(product.id)
@@ -187,14 +184,18 @@ def product_index(catalog: Catalog) -> NameIndex[str]:
 def full_name_index(catalog: Catalog) -> NameIndex[str]:
     """Only the names and aliases the shop wrote (no single name words or pieces): what a viewer
     says when they mean that product, not a word its name happens to use ("camp" in "Camp Chair")."""
-    phrases: list[tuple[str, str]] = []
-    for product in catalog.products:
-        for phrase in (*product.names.values(), *product.aliases):
-            phrases.append((phrase, product.id))
-            bare = re.sub(r"^(?:the|a|an)\s+", "", phrase.strip(), flags=re.IGNORECASE)
-            if bare != phrase.strip():
-                phrases.append((bare, product.id))
-    return NameIndex(phrases)
+    return NameIndex(phrase for product in catalog.products for phrase in _written_names(product))
+
+
+def _written_names(product: Product) -> list[tuple[str, str]]:
+    """The product's names and aliases as the shop wrote them, and without a leading article."""
+    phrases = []
+    for phrase in (*product.names.values(), *product.aliases):
+        phrases.append((phrase, product.id))
+        bare = re.sub(r"^(?:the|a|an)\s+", "", phrase.strip(), flags=re.IGNORECASE)
+        if bare != phrase.strip():
+            phrases.append((bare, product.id))
+    return phrases
 
 
 @lru_cache(maxsize=16)

@@ -221,18 +221,21 @@ products:
 """
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Brain:
-    folder = tmp_path_factory.mktemp("shop")
-    (folder / "products.yaml").write_text(_SHOP, encoding="utf-8")
+def _shop_brain(folder: Path, products: str, currency: str, first: str) -> Brain:
+    """A brain (words only) on a one-segment scene selling ``products``."""
+    (folder / "products.yaml").write_text(products, encoding="utf-8")
     (folder / "scene.yaml").write_text(
-        "name: Test Shop\nlanguage: en\nvoice: joe\ncurrency: {code: CNY, symbol: '¥'}\n"
-        "products: products.yaml\n"
+        f"name: Test Shop\nlanguage: en\nvoice: joe\ncurrency: {currency}\nproducts: products.yaml\n"
         "persona: {name: Mia, style: friendly, greeting: {en: Hi}, sign_off: {en: Bye}}\n"
-        "segments:\n  - {product: sunscreen, duration_s: 60, lines: {en: ['{name}']}}\n",
+        f"segments:\n  - {{product: {first}, duration_s: 60, lines: {{en: ['{{name}}']}}}}\n",
         encoding="utf-8",
     )
     return Brain(load_scene(folder))
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Brain:
+    return _shop_brain(tmp_path_factory.mktemp("shop"), _SHOP, "{code: CNY, symbol: '¥'}", "sunscreen")
 
 
 @pytest.mark.parametrize(
@@ -315,16 +318,7 @@ products:
 
 @pytest.fixture(scope="module")
 def camp(tmp_path_factory: pytest.TempPathFactory) -> Brain:
-    folder = tmp_path_factory.mktemp("camp")
-    (folder / "products.yaml").write_text(_CAMP, encoding="utf-8")
-    (folder / "scene.yaml").write_text(
-        "name: Camp Shop\nlanguage: en\nvoice: joe\ncurrency: {code: USD, symbol: '$'}\n"
-        "products: products.yaml\n"
-        "persona: {name: Cody, style: friendly, greeting: {en: Hi}, sign_off: {en: Bye}}\n"
-        "segments:\n  - {product: tent, duration_s: 60, lines: {en: ['{name}']}}\n",
-        encoding="utf-8",
-    )
-    return Brain(load_scene(folder))
+    return _shop_brain(tmp_path_factory.mktemp("camp"), _CAMP, "{code: USD, symbol: '$'}", "tent")
 
 
 @pytest.mark.parametrize(
