@@ -523,7 +523,24 @@ class _DirectLink:
         self.stopped.set()
 
 
-class FanoutVideoTrack(MediaStreamTrack):
+class _SentDirectly:
+    """What both viewer tracks share: the hook to their aiortc sender (see :class:`_DirectLink`)."""
+
+    _hub: FanoutHub
+    _link: _DirectLink
+
+    @property
+    def direct(self) -> DirectSender | None:
+        """The direct sender, once aiortc's sender has started (None: packets go through recv())."""
+        return self._link.direct
+
+    def use_sender(self, sender: Any, payload_type: int) -> None:
+        """The aiortc sender that sends this track, and its payload type: send directly to it."""
+        if self._hub.direct:
+            self._link.use(sender, payload_type)
+
+
+class FanoutVideoTrack(_SentDirectly, MediaStreamTrack):
     """One viewer's video: shared encoded packets, or raw frames for a codec we do not share."""
 
     kind = "video"
@@ -552,16 +569,6 @@ class FanoutVideoTrack(MediaStreamTrack):
     @property
     def rendition(self) -> Rendition | None:
         return self._encoder.rendition if self._encoder is not None else None
-
-    @property
-    def direct(self) -> DirectSender | None:
-        """The direct sender, once aiortc's sender has started (None: packets go through recv())."""
-        return self._link.direct
-
-    def use_sender(self, sender: Any, payload_type: int) -> None:
-        """The aiortc sender that sends this track, and its payload type: send directly to it."""
-        if self._hub.direct:
-            self._link.use(sender, payload_type)
 
     def bind(self, mime: str) -> None:
         """The codec negotiated with the viewer: shared encoder if we have one, else raw frames."""
@@ -700,7 +707,7 @@ class FanoutVideoTrack(MediaStreamTrack):
         log.info("viewer video switched to %s", target.rendition.name)
 
 
-class FanoutAudioTrack(MediaStreamTrack):
+class FanoutAudioTrack(_SentDirectly, MediaStreamTrack):
     """One viewer's audio: the shared Opus packets, or raw frames for another codec."""
 
     kind = "audio"
@@ -733,16 +740,6 @@ class FanoutAudioTrack(MediaStreamTrack):
         else:
             self._raw = self._hub.raw_track("audio", self._subscription)
         self._bound.set()
-
-    @property
-    def direct(self) -> DirectSender | None:
-        """The direct sender, once aiortc's sender has started (None: packets go through recv())."""
-        return self._link.direct
-
-    def use_sender(self, sender: Any, payload_type: int) -> None:
-        """The aiortc sender that sends this track, and its payload type: send directly to it."""
-        if self._hub.direct:
-            self._link.use(sender, payload_type)
 
     def deliver(self, packet: av.Packet[Any], payloads: list[bytes], timestamp: int) -> None:
         """One Opus packet, and its RTP payload and timestamp (the same for every viewer)."""
