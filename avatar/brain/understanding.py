@@ -549,18 +549,13 @@ def understand(
     # one that names a kind of fact ("保质期呢", "and how long do they keep?") asks that of the same
     # product, which the product choice above already remembered.
     # "那麻辣的呢": the option's own name says "spicy"; that is which option, not a new question.
-    said_by_option = (
-        frozenset().union(
-            *(
-                lexicon().concepts_in(n)
-                for sku in named_variants
-                for v in [product.variant(sku)]
-                if v and product
-                for n in v.names.values()
-            )
-        )
-        if product is not None
-        else frozenset()
+    named_options = [product.variant(sku) for sku in named_variants] if product is not None else []
+    said_by_option = frozenset(
+        concept
+        for option in named_options
+        if option
+        for name in option.names.values()
+        for concept in lexicon().concepts_in(name)
     )
     own_question = (bool(reading.concepts - _COMMERCE - said_by_option) and not reading.named) or (
         product is not None and _says_label(reading.words, catalog, product.id)
