@@ -16,6 +16,16 @@ JOIN = "join"
 LEAVE = "leave"
 
 
+def watch(present: set[str], viewer: str, event: str) -> None:
+    """Who is watching after ``viewer``'s ``event`` (a start empties the room)."""
+    if event == START:
+        present.clear()
+    elif event == JOIN:
+        present.add(viewer)
+    elif event == LEAVE:
+        present.discard(viewer)
+
+
 def audience_series(
     events: Iterable[tuple[float, str, str]], since: float, until: float, bucket_s: float
 ) -> list[dict[str, Any]]:
@@ -47,12 +57,7 @@ def audience_series(
         if ts > clock:
             advance(clock, ts)
             clock = ts
-        if event == START:
-            present.clear()
-        elif event == JOIN:
-            present.add(viewer)
-        elif event == LEAVE:
-            present.discard(viewer)
+        watch(present, viewer, event)
         if ts >= since:
             current = bucket(ts)
             current["max"] = max(current["max"], len(present))

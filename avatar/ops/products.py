@@ -28,7 +28,7 @@ from typing import Any, Final
 
 from avatar.brain.intents import FACT_INTENTS, Intent
 from avatar.hygiene import csv_cell
-from avatar.ops.audience import JOIN, LEAVE, START
+from avatar.ops.audience import watch
 
 QUESTION_INTENTS: Final = frozenset(
     {
@@ -139,12 +139,8 @@ def product_report(
         clock = max(clock, ts)
         if kind == 0:
             current = name
-        elif event == START:
-            present.clear()
-        elif event == JOIN:
-            present.add(name)
-        elif event == LEAVE:
-            present.discard(name)
+        else:
+            watch(present, name, event)
         if ts >= since and current != OFF_AIR:
             t = tally(current)
             t.peak = max(t.peak, len(present))
