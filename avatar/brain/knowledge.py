@@ -24,6 +24,7 @@ from avatar.brain.lexicon import lexicon
 from avatar.brain.semantic import margins
 
 __all__ = [
+    "COMMERCE",
     "FACT_MATCH",
     "MEANING_LEAD",
     "MEANING_MATCH",
@@ -202,7 +203,8 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
     return min(score, 1.0)
 
 
-_COMMERCE = frozenset({"price", "stock"})
+COMMERCE: Final = frozenset({"price", "stock"})
+"""Concepts that are the commerce fields themselves (asked by their own intents, not as facts)."""
 _SHORT = 8  # content words in a question that asks one thing
 
 
@@ -216,7 +218,7 @@ def _misses(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> bool
     if (
         fact.verdict
         and len(words) <= _SHORT
-        and concepts - _COMMERCE - fact.cue_concepts - fact.value_concepts
+        and concepts - COMMERCE - fact.cue_concepts - fact.value_concepts
     ):
         # A prepared "Yes, ..." said to a question that asks something more misleads: "does it
         # do wireless charging" is not "can it charge a laptop". (A long message speaks of many
@@ -269,6 +271,7 @@ def fact_scores(
     # Words of the question that exactly one fact uses ("alexa"): an FAQ without them answers
     # another question ("does it work with alexa" is not "does it work with 5 GHz wi-fi").
     owned = {w for w in words if len(w) >= 3 and rare.get(w, 0.0) >= 1.0}
+    labelled = _labels_said(text, product) if text else frozenset()
     for fact in facts:
         score = score_fact(fact, words, concepts)
         # A word only this fact uses ("alexa", "mah") points at it more than a common one does.
@@ -285,7 +288,7 @@ def fact_scores(
             score = min(1.0, score + 0.4)  # "which flavours?": the list, not a word on one of them
         if owned and fact.field.startswith("faq:") and not owned & said:
             score = min(score, FACT_MATCH - 0.01)
-        if text and _says_label(text, fact.field, product):
+        if fact.field in labelled:
             score = min(1.0, score + 0.3)
         if fact.field.startswith("safety:") and score > 0:
             score = min(1.0, score + 0.05)  # of a spec and a safety note on the same thing, the warning
@@ -306,20 +309,22 @@ def fact_scores(
     return scores
 
 
-def _says_label(text: str, field: str, product: Product) -> bool:
-    kind, _, key = field.partition(":")
-    entry = product.spec(key) if kind == "spec" else product.safety_fact(key) if kind == "safety" else None
-    if entry is None:
-        return False
+def _labels_said(text: str, product: Product) -> frozenset[str]:
+    """The spec and safety fields whose key or label ``text`` says, leaving out labels the
+    product's own name says ("filter" of the Water Filter: that names the product)."""
     lowered = text.lower()
     names = " ".join((*product.names.values(), *product.aliases)).lower()
-    labels = [key.replace("_", " "), *(label.strip().lower() for label in entry.label.values())]
-    return any(
-        label in lowered
-        for label in labels
-        # not a label the product's own name says ("filter" of the Water Filter: that names it)
-        if len(label) >= (2 if any(is_cjk(ch) for ch in label) else 4) and label not in names
-    )
+    said = set()
+    for kind, entries in (("spec", product.specs), ("safety", product.safety)):
+        for entry in entries:
+            labels = [entry.key.replace("_", " "), *(label.strip().lower() for label in entry.label.values())]
+            if any(
+                label in lowered and label not in names
+                for label in labels
+                if len(label) >= (2 if any(is_cjk(ch) for ch in label) else 4)
+            ):
+                said.add(f"{kind}:{entry.key}")
+    return frozenset(said)
 
 
 _ASKING_CHARS = frozenset("哪些什么有吗呢几个种款")

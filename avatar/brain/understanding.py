@@ -25,6 +25,7 @@ from rapidfuzz.distance import Levenshtein
 from avatar.brain.catalog import Catalog, Product
 from avatar.brain.intents import Intent, classify, resolve_product
 from avatar.brain.knowledge import (
+    COMMERCE,
     FACT_MATCH,
     FactHit,
     best_fact,
@@ -301,7 +302,7 @@ def _labels_a_fact(name: str, product_id: str, catalog: Catalog) -> bool:
     )
 
 
-def _says_label(words: frozenset[str], catalog: Catalog, product_id: str) -> bool:
+def _uses_label_word(words: frozenset[str], catalog: Catalog, product_id: str) -> bool:
     """The question uses an English word of a spec's or safety entry's label ("spf?", "wattage?")."""
     asked = {w for w in words if len(w) >= 3 and w.isascii()}
     return any(
@@ -472,8 +473,6 @@ _REFINABLE = (
 )
 # Intents that ask for a fact of the product (not its price, stock, deal or an order).
 _FACT_ASKED = (Intent.OTHER, Intent.SPEC, Intent.PRODUCT_INFO)
-# Concepts that are the commerce fields themselves, answered by their own intents.
-_COMMERCE = frozenset({"price", "stock"})
 _OPTION_KINDS = frozenset({"colour", "size", "flavour", "fit"})  # what variants usually differ in
 _SHIPPING = frozenset({"shipping", "returns", "warranty"})
 _GENERIC_INFO = re.compile(r"tell me (?:about|more)|介绍|讲讲|说说|what is (?:it|this)|是什么", re.IGNORECASE)
@@ -557,8 +556,8 @@ def understand(
         for name in option.names.values()
         for concept in lexicon().concepts_in(name)
     )
-    own_question = (bool(reading.concepts - _COMMERCE - said_by_option) and not reading.named) or (
-        product is not None and _says_label(reading.words, catalog, product.id)
+    own_question = (bool(reading.concepts - COMMERCE - said_by_option) and not reading.named) or (
+        product is not None and _uses_label_word(reading.words, catalog, product.id)
     )
     if (
         topic is not None
@@ -681,11 +680,7 @@ def understand(
                 notes.append("facts of another product")
     stated, unmeasured = (None, False)
     either = intent is Intent.COMPARISON and len(reading.named) < 2
-    if (
-        (intent in _REFINABLE or either)
-        and intent is not Intent.SHIPPING
-        and not reading.concepts & _COMMERCE
-    ):
+    if (intent in _REFINABLE or either) and intent is not Intent.SHIPPING and not reading.concepts & COMMERCE:
         stated, unmeasured = _stated_in_value(reading, catalog, product)
         if stated is not None:
             hit, intent = stated, Intent.SPEC
@@ -703,7 +698,7 @@ def understand(
     ):
         missing = None  # "which shade suits yellow undertones?": the colour is in the question asked
     also = _second_fact(reading, catalog, product, hit) if attribute is not None and hit is not None else None
-    commerce = reading.concepts & _COMMERCE
+    commerce = reading.concepts & COMMERCE
     if attribute is not None:
         keep = (
             (intent is Intent.PRICE and ("price" in commerce or not _amount_of(reading, hit, product)))
@@ -752,7 +747,7 @@ def understand(
     if intent is Intent.SHIPPING and attribute in (None, "shipping"):
         unknown = _shipping_unstated(reading, catalog, product)
     if attribute is None and intent in (Intent.SPEC, Intent.OTHER, Intent.PRODUCT_INFO):
-        asked = reading.concepts - _COMMERCE
+        asked = reading.concepts - COMMERCE
         generic = intent is Intent.PRODUCT_INFO and _GENERIC_INFO.search(reading.text) is not None
         unknown = (
             not generic
@@ -924,7 +919,7 @@ def _second_fact(reading: Reading, catalog: Catalog, product: Product, first: Fa
         strong = [field for score, field in sorted(scored, reverse=True) if score >= 0.45]
         if strong:
             return strong[0]
-    rest = reading.concepts - first.fact.cue_concepts - first.fact.value_concepts - _COMMERCE
+    rest = reading.concepts - first.fact.cue_concepts - first.fact.value_concepts - COMMERCE
     if not rest:
         return None
     words = reading.words
