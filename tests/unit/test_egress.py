@@ -165,6 +165,21 @@ async def push_programme(broadcaster: Broadcaster, egress: RtmpEgress, seconds: 
     await wait_until(lambda: egress.pending == 0, 30, "the encoder to catch up")
 
 
+async def _stopped(task: asyncio.Task[None], egress: RtmpEgress) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    egress.close()
+
+
+async def _recorded(nginx: Nginx) -> None:
+    """Wait until nginx wrote the recording, then stop it (which closes the file)."""
+    await wait_until(
+        lambda: nginx.recording.is_file() and nginx.recording.stat().st_size > 0, 10, "recording"
+    )
+    nginx.stop()
+
+
 def event_times(recording: Path) -> tuple[list[float], list[float]]:
     """Flash onsets (video) and beep onsets (audio), in stream seconds."""
     flashes: list[float] = []
@@ -199,14 +214,8 @@ async def test_rtmp_egress_keeps_audio_and_video_within_80_ms_over_ten_minutes(n
         await push_programme(broadcaster, egress, 600.0)
         assert egress.stats.dropped == 0 and egress.stats.failures == 0
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        egress.close()
-    await wait_until(
-        lambda: nginx.recording.is_file() and nginx.recording.stat().st_size > 0, 10, "recording"
-    )
-    nginx.stop()  # closes the recording
+        await _stopped(task, egress)
+    await _recorded(nginx)
 
     # Pulled back with ffprobe too: the ingest got H.264 + AAC in FLV.
     probe = subprocess.run(  # noqa: ASYNC221 (a short ffprobe after the stream)
@@ -326,14 +335,8 @@ async def test_a_portrait_programme_is_pushed_over_rtmp_as_drawn(nginx: Nginx) -
         await wait_until(lambda: egress.pending == 0, 30, "the encoder to catch up")
         assert egress.stats.dropped == 0 and egress.stats.failures == 0
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        egress.close()
-    await wait_until(
-        lambda: nginx.recording.is_file() and nginx.recording.stat().st_size > 0, 10, "recording"
-    )
-    nginx.stop()  # closes the recording
+        await _stopped(task, egress)
+    await _recorded(nginx)
     with av.open(str(nginx.recording)) as container:
         video = container.streams.video[0]
         assert (video.codec_context.name, video.width, video.height) == ("h264", width, height)
