@@ -444,7 +444,7 @@ class Answerer:
         facts = {"name": name}
         parts = []
         for v in product.variants:
-            price = self.catalog.format_price(v.price if v.price is not None else product.current_price(now))
+            price = self._option_price(product, v, now)
             facts[f"variant_price:{v.sku}"] = price
             facts[f"variant:{v.sku}"] = v.name(lang)
             parts.append(f"{v.name(lang)}{price}" if lang == "zh" else f"{v.name(lang)} at {price}")
@@ -595,9 +595,7 @@ class Answerer:
         facts = {"name": name}
         prices = []
         for option in options:
-            price = self.catalog.format_price(
-                option.price if option.price is not None else product.current_price(now)
-            )
+            price = self._option_price(product, option, now)
             facts[f"variant:{option.sku}"] = option.name(lang)
             facts[f"variant_price:{option.sku}"] = price
             prices.append(price)
@@ -974,6 +972,11 @@ class Answerer:
             )
         name = product.name(lang)
         return f"关于{name}有问题随时问我。" if lang == "zh" else f" Ask me anything about the {name}."
+
+    def _option_price(self, product: Product, option: Variant, now: datetime | None) -> str:
+        """An option's own price, else the product's price now (its deal included)."""
+        price = option.price if option.price is not None else product.current_price(now)
+        return self.catalog.format_price(price)
 
     def _current(self, product: Product, lang: str) -> str:
         return self.catalog.format_price(product.current_price(self._time()))
