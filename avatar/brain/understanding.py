@@ -120,6 +120,13 @@ _SIZE = re.compile(
 # "还有麻辣的吗", "龙井还有吗": is there any left.
 _STILL_THERE = re.compile(r"还有.{0,10}吗|还有没有|还有的吗|还剩")
 # "which flavours do you have?", "有哪些色号": the options there are.
+# A question being asked, in either language (a question word, a yes/no form or a question mark).
+_ASKING = re.compile(
+    r"[?？]|(?<![a-z])(?:what|how|can|could|does|do|is|are|will|which|where|when|should)(?![a-z])"
+    r"|几|多少|多久|怎么|什么|哪|吗|呢|能不能|可以|会不会",
+    re.IGNORECASE,
+)
+_TO_THE_HOST = re.compile(r"主播|你是|你叫|你几|你多大|(?<![a-z])(?:how old are|are|r) (?:you|u)(?![a-z])", re.IGNORECASE)
 _LISTING = re.compile(
     r"(?<![a-z])(?:which|what)(?![a-z])|哪些|哪几|几种|几个色|什么色|什么味|什么口味|"
     # "sleeping bag sizes?", "colours??": the options' kind in the plural, asked on its own
@@ -422,6 +429,15 @@ def read(text: str, catalog: Catalog) -> Reading:
     if intent in (Intent.CHITCHAT, Intent.GREETING) and _long(spelled) and asks:
         # "...two things: can I fly with it, and what's in the box? thx": the question, not the thanks.
         intent = classify(asked, language, skip=(Intent.CHITCHAT, Intent.GREETING))
+    elif (
+        intent is Intent.CHITCHAT
+        and words.concepts_in(asked) - COMMERCE
+        and _ASKING.search(spelled)
+        and not _TO_THE_HOST.search(spelled)
+    ):
+        # "儿童手表几岁可以戴", "can i steer it myself? ... haha": a question about the product that
+        # happens to share a word with small talk ("主播几岁了", "haha").
+        intent = classify(asked, language, skip=(Intent.CHITCHAT, Intent.GREETING))
     if (intent is Intent.OTHER or (intent is Intent.CHITCHAT and len(spelled) <= 30)) and _BARE_PRICE.search(
         spelled
     ):
@@ -476,6 +492,14 @@ _FACT_ASKED = (Intent.OTHER, Intent.SPEC, Intent.PRODUCT_INFO)
 _OPTION_KINDS = frozenset({"colour", "size", "flavour", "fit"})  # what variants usually differ in
 _SHIPPING = frozenset({"shipping", "returns", "warranty"})
 _GENERIC_INFO = re.compile(r"tell me (?:about|more)|介绍|讲讲|说说|what is (?:it|this)|是什么", re.IGNORECASE)
+
+
+def _generic_info(reading: Reading, hit: FactHit | None) -> bool:
+    """"Tell me about it", "这是什么": the product as a whole. Not when something of it is named:
+    "兔子里面塞的是什么" (its filling), "推车轮子是什么的" (a fact that matches well)."""
+    if _GENERIC_INFO.search(reading.text) is None:
+        return False
+    return not reading.concepts - COMMERCE and (hit is None or hit.score < FACT_MATCH)
 
 
 def understand(
@@ -704,7 +728,7 @@ def understand(
             (intent is Intent.PRICE and ("price" in commerce or not _amount_of(reading, hit, product)))
             or (intent is Intent.STOCK and "stock" in commerce)
             or (intent is Intent.PROMO and not attribute.startswith("offer:"))
-            or (intent is Intent.PRODUCT_INFO and _GENERIC_INFO.search(reading.text) is not None)
+            or (intent is Intent.PRODUCT_INFO and _generic_info(reading, hit))
             or (
                 intent is Intent.SHIPPING
                 and attribute != "shipping"
@@ -748,7 +772,7 @@ def understand(
         unknown = _shipping_unstated(reading, catalog, product)
     if attribute is None and intent in (Intent.SPEC, Intent.OTHER, Intent.PRODUCT_INFO):
         asked = reading.concepts - COMMERCE
-        generic = intent is Intent.PRODUCT_INFO and _GENERIC_INFO.search(reading.text) is not None
+        generic = intent is Intent.PRODUCT_INFO and _generic_info(reading, hit)
         unknown = (
             not generic
             and not missing
