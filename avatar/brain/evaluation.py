@@ -66,6 +66,8 @@ _ADMITS = re.compile(
     r"|没有写|资料里没有|没有资料|不乱说|没有提到|不清楚",
     re.IGNORECASE,
 )
+# How an answer says a stock of 0: in words, the way a host would, not as the number.
+_SOLD_OUT = re.compile(r"sold out|out of stock|none left|售罄|卖完|卖光|没货|缺货", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -505,6 +507,20 @@ def run_eval(
     return EvalReport(results)
 
 
+def _says(fact: str, value: str, text: str, default: str | None, catalog: Catalog, lang: str) -> bool:
+    """Whether ``text`` says the fact's ``value``; a stock of 0 may be said as "sold out" (of that
+    option, when the fact is an option's stock)."""
+    if value.lower() in text.lower():
+        return True
+    kind = fact.partition(":")[0].partition("@")[0]
+    if value != "0" or kind not in ("stock", "variant_stock") or _SOLD_OUT.search(text) is None:
+        return False
+    if kind == "stock":
+        return True
+    option = expected_value(fact.replace("variant_stock", "variant", 1), default, catalog, lang, None)
+    return option.lower() in text.lower()
+
+
 def _score(
     case: EvalCase,
     answer: Answer,
@@ -524,7 +540,7 @@ def _score(
     default = case.expect_product if isinstance(case.expect_product, str) else None
     for fact in case.expect_facts:
         value = expected_value(fact, default, catalog, answer.language, now)
-        if value.lower() not in text.lower():
+        if not _says(fact, value, text, default, catalog, answer.language):
             result.problems.append(f"does not say {fact} ({value!r})")
     result.problems += [f"does not say {p.pattern!r}" for p in case.must_say if not p.search(text)]
     if case.expect_unknown and not _ADMITS.search(text):

@@ -126,7 +126,9 @@ _ASKING = re.compile(
     r"|几|多少|多久|怎么|什么|哪|吗|呢|能不能|可以|会不会",
     re.IGNORECASE,
 )
-_TO_THE_HOST = re.compile(r"主播|你是|你叫|你几|你多大|(?<![a-z])(?:how old are|are|r) (?:you|u)(?![a-z])", re.IGNORECASE)
+_TO_THE_HOST = re.compile(
+    r"主播|你是|你叫|你几|你多大|(?<![a-z])(?:how old are|are|r) (?:you|u)(?![a-z])", re.IGNORECASE
+)
 _LISTING = re.compile(
     r"(?<![a-z])(?:which|what)(?![a-z])|哪些|哪几|几种|几个色|什么色|什么味|什么口味|"
     # "sleeping bag sizes?", "colours??": the options' kind in the plural, asked on its own
@@ -495,7 +497,7 @@ _GENERIC_INFO = re.compile(r"tell me (?:about|more)|介绍|讲讲|说说|what is
 
 
 def _generic_info(reading: Reading, hit: FactHit | None) -> bool:
-    """"Tell me about it", "这是什么": the product as a whole. Not when something of it is named:
+    """ "Tell me about it", "这是什么": the product as a whole. Not when something of it is named:
     "兔子里面塞的是什么" (its filling), "推车轮子是什么的" (a fact that matches well)."""
     if _GENERIC_INFO.search(reading.text) is None:
         return False

@@ -214,3 +214,21 @@ def test_a_follow_up_turn_keeps_the_product_on_screen_unless_it_names_another(
     )
     (case,) = load_cases(file, scene.catalog).cases
     assert [t.on_screen for t in case.turns] == ["aurora-buds", "aurora-buds", "lumen-lamp", None]
+
+
+def test_a_stock_of_none_is_said_as_sold_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A host says "sold out", not "0 left": the eval takes that as saying a stock of 0, and for an
+    option's stock only when that option is the one named."""
+    babycare = DEMO.parent / "babycare"
+    cases = write_cases(
+        tmp_path,
+        "  - {question: 'is the nursing pillow in stock', on_screen: moonhug-pillow,"
+        " expect_product: moonhug-pillow, expect_facts: [stock]}\n"
+        "  - {question: 'L码还有吗', on_screen: cloudsoft-diapers, expect_product: cloudsoft-diapers,"
+        " expect_facts: ['variant_stock:CS-L']}\n"
+        "  - {question: 'XL码还有吗', on_screen: cloudsoft-diapers, expect_product: cloudsoft-diapers,"
+        " expect_facts: ['variant_stock:CS-L']}\n",
+    )
+    assert main(["eval", "--scene", str(babycare), "--cases", str(cases)]) == 1
+    failures = json.loads(capsys.readouterr().out)["failures"]
+    assert [f["question"] for f in failures] == ["XL码还有吗"], failures
