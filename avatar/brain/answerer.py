@@ -731,7 +731,7 @@ class Answerer:
                 text += f"其中{'、'.join(sold_out)}已经售罄。"
         else:
             listed = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
-            plural = label if label.endswith("s") else f"{label}s"
+            plural = _plural(label)
             text = f"The {name} doesn't come in {missing or 'that'}. " if missing is not None else ""
             text += f"The {name} comes in these {plural}: {listed}."
             if sold_out:
@@ -1432,3 +1432,12 @@ def _no_details(product: Product, lang: str, intent: Intent, topic_en: str, topi
         else f"I don't have {topic_en} details for the {name} here, so I won't guess."
     )
     return Answer(text, product.id, intent.value, lang, {"name": name})
+
+
+def _plural(noun: str) -> str:
+    """The plural of an English option label: "capacity" -> "capacities", "shade" -> "shades"."""
+    if noun.endswith("s"):
+        return noun
+    if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u"):
+        return noun[:-1] + "ies"
+    return noun + "s"

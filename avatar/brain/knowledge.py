@@ -107,8 +107,16 @@ def facts_of(product: Product) -> tuple[Fact, ...]:
         facts.append(_fact(product, f"point:{number}", said, []))
     if product.variants:
         cue = [*product.variant_label.values(), *(n for v in product.variants for n in v.names.values())]
+        if any(_MEASURED.search(name) for name in cue):
+            cue.append("size")  # options of 160 ml and 240 ml are sizes: "does it come in a smaller size?"
         facts.append(_fact(product, "variants", cue, []))
     return tuple(facts)
+
+
+# An option measured in a unit ("160 ml", "500g", "2升"): the options are sizes of one thing.
+_MEASURED = re.compile(
+    r"\d\s*(?:ml|l|g|kg|oz|lb|cm|mm|in|inch|毫升|升|克|千克|公斤|斤|厘米|寸)(?![a-z])", re.IGNORECASE
+)
 
 
 @lru_cache(maxsize=16)
@@ -335,6 +343,10 @@ def _telling(word: str) -> bool:
     return len(word) >= 3 if word.isascii() else word not in _ASKING_CHARS
 
 
+def _said(fact: Fact) -> frozenset[str]:
+    return frozenset().union(*fact.cue_words, *fact.value_words)
+
+
 def best_fact(
     product: Product,
     catalog: Catalog,
@@ -358,7 +370,23 @@ def best_fact(
         return None
     by_field = {fact.field: fact for fact in catalog_facts(catalog).get(product.id, ())}
     # On a tie, the fact about nothing else ("chair weight" over "weight limit" for "heavier").
-    field = max(scores, key=lambda f: (scores[f], -len(by_field[f].cue_concepts - concepts)))
+    ranked = sorted(
+        scores, key=lambda f: (scores[f], -len(by_field[f].cue_concepts - concepts)), reverse=True
+    )
+    field = ranked[0]
+    if field.startswith("point:"):
+        # A selling point answers only what no spec, FAQ or policy that also matches and says all
+        # the point shares with the question does ("可以给手机充电吗": the USB spec with its 5 V 1 A;
+        # "can it quiet a busy commute?" keeps the line about the commute).
+        shared = words & _said(by_field[field])
+        field = next(
+            (
+                f
+                for f in ranked
+                if not f.startswith("point:") and scores[f] >= FACT_MATCH and shared <= _said(by_field[f])
+            ),
+            field,
+        )
     lexical = FactHit(by_field[field], scores[field]) if scores[field] > 0 else None
     if scores[field] >= FACT_MATCH or meaning is None:
         return lexical

@@ -51,9 +51,15 @@ class Lexicon:
         self.foreign_intents = _word_table(words.get("foreign_intents", {}))
         self.foreign_concepts = _word_table(words.get("foreign_concepts", {}))
         self.measures = frozenset(str(w).lower() for w in words.get("measures", []))
+        self.unit_spellings = {
+            str(word).lower(): tuple(str(w).lower() for w in group)
+            for group in words.get("unit_spellings", [])
+            for word in group
+        }
         self.not_units = frozenset(str(w).lower() for w in words.get("not_units", []))
         self.need_filler = frozenset(str(w).lower() for w in words.get("need_filler", []))
         self.slang = {str(k).lower(): str(v) for k, v in words.get("slang", {}).items()}
+        self.colloquial_zh = {str(k): str(v) for k, v in words.get("colloquial_zh", {}).items()}
         self._slang = (
             re.compile(r"(?<![\w/&])(" + "|".join(map(re.escape, self.slang)) + r")(?![\w/&])", re.IGNORECASE)
             if self.slang
@@ -61,8 +67,15 @@ class Lexicon:
         )
 
     def concepts_in(self, text: str) -> frozenset[str]:
-        """The attribute concepts ``text`` speaks of."""
-        return frozenset(value for match in self._concepts.find(text) for value in match.values)
+        """The attribute concepts ``text`` speaks of, also in colloquial Chinese ("啥做的" is
+        "什么做的")."""
+        found = {value for match in self._concepts.find(text) for value in match.values}
+        plain = text
+        for said, meant in self.colloquial_zh.items():
+            plain = plain.replace(said, meant)
+        if plain != text:
+            found.update(value for match in self._concepts.find(plain) for value in match.values)
+        return frozenset(found)
 
     def unslang(self, text: str) -> str:
         """``text`` with chat shorthand spelled out ("how much r the earrings" -> "... are ...")."""

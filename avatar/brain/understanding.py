@@ -126,6 +126,7 @@ _ASKING = re.compile(
     r"|几|多少|多久|怎么|什么|哪|吗|呢|能不能|可以|会不会",
     re.IGNORECASE,
 )
+_RELATIVE_SIZE = re.compile(r"smaller|bigger|larger|更大|更小|大一点|小一点|大点|小点", re.IGNORECASE)
 _TO_THE_HOST = re.compile(
     r"主播|你是|你叫|你几|你多大|(?<![a-z])(?:how old are|are|r) (?:you|u)(?![a-z])", re.IGNORECASE
 )
@@ -469,7 +470,9 @@ def read(text: str, catalog: Catalog) -> Reading:
         follow_up=bool(_FOLLOW_UP.search(spelled)) and len(spelled) <= 40,
         yes_no=bool(_YES_NO.search(spelled)),
         # "what size should I get?" asks for advice on the sizes, not for the list of them.
-        listing=bool(_LISTING.search(spelled)) and "fit" not in words.concepts_in(asked),
+        # "有小一点的吗" asks which sizes there are, too.
+        listing=bool(_LISTING.search(spelled) or _RELATIVE_SIZE.search(spelled))
+        and "fit" not in words.concepts_in(asked),
         price_claim=bool(_PRICE_CLAIM.search(spelled)),
         medical=bool(_MEDICAL_BAIT.search(spelled)),
         foreign=foreign,
@@ -670,6 +673,7 @@ def understand(
         elif (
             reading.yes_no
             and not reading.listing
+            and not _RELATIVE_SIZE.search(reading.text)  # "a smaller size?": which there are
             and reading.concepts & kinds
             and intent in (Intent.OTHER, Intent.SPEC, Intent.STOCK, Intent.PRODUCT_INFO)
         ):
@@ -872,6 +876,15 @@ _UNIT_EN = re.compile(r"how (?:many|much)\s+([a-z°%]{1,12})\b", re.IGNORECASE)
 _UNIT_ZH = re.compile(r"(?:多少|几)个?([\u4e00-\u9fff]{1,2})")
 
 
+def _states_unit(value: str, unit: str) -> bool:
+    """``value`` gives a number in ``unit``, in any of its spellings ("how many watts": "10 W")."""
+    for spelling in lexicon().unit_spellings.get(unit, (unit,)):
+        after = r"(?![a-z])" if spelling.isascii() and len(spelling) <= 2 else ""
+        if re.search(rf"\d\s*(?:个)?(?:[a-z-]*{re.escape(spelling)}){after}", value):
+            return True
+    return False
+
+
 def _says(text: str, word: str) -> bool:
     """``word`` is in ``text``: as a whole word if it is in Latin letters ("men" is not in "women")."""
     if word.isascii():
@@ -910,7 +923,7 @@ def _stated_in_value(reading: Reading, catalog: Catalog, product: Product) -> tu
         name
         for name, said in values.items()
         if any((len(w) >= 2 or is_cjk(w)) and _says(said, w) for w in asked)
-        or any(re.search(rf"\d\s*(?:个)?[a-z-]*{re.escape(u)}", said) for u in units)
+        or any(_states_unit(said, u) for u in units)
         or any(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])", said) for n in numbers)
     ]
     if found:

@@ -349,3 +349,70 @@ def test_a_prepared_yes_answers_only_its_own_question_and_greetings_are_about_no
     assert not heater.text.startswith("Yes"), heater.text
     hello = camp.respond("hi all", "tent")
     assert hello.intent == "greeting" and hello.product_id is None and "TrailPeak" in hello.text
+
+
+_NURSERY = """
+products:
+  - id: bottle
+    names: {en: Petal Glass Bottle, zh: 花瓣玻璃奶瓶}
+    aliases: {en: [bottle], zh: [奶瓶]}
+    price: 89
+    variant_label: {en: capacity, zh: 容量}
+    variants:
+      - {sku: S, name: {en: 160 ml, zh: 160毫升}, price: 79, stock: 5}
+      - {sku: L, name: {en: 240 ml, zh: 240毫升}, stock: 6}
+    specs:
+      - {key: teat, label: {en: Teat, zh: 奶嘴材质}, value: {en: liquid silicone, zh: 液态硅胶}}
+      - {key: opening, label: {en: Opening, zh: 口径}, value: {en: 5 cm wide neck, zh: 宽口径5厘米}}
+    safety:
+      - {key: age, label: {en: Age, zh: 适用年龄}, value: {en: from newborn, zh: 新生儿可用}}
+  - id: lamp
+    names: {en: Halo Desk Lamp, zh: 光环台灯}
+    aliases: {en: [lamp], zh: [台灯]}
+    price: 199
+    stock: 2
+    specs:
+      - {key: draw, label: {en: Power draw, zh: 功率}, value: {en: 10 W, zh: 10瓦}}
+      - key: usb
+        label: {en: USB port, zh: USB接口}
+        value: {en: USB-A port charges a phone (5 V 1 A), zh: 底座USB-A口可给手机充电（5V 1A）}
+    safety:
+      - {key: mains, label: {en: Power supply, zh: 电源}, value: {en: 220 V adapter, zh: 220伏适配器}}
+    selling_points: {en: [Charges your phone from the base], zh: [底座就能给手机充电]}
+  - id: bunny
+    names: {en: Cloud Bunny Plush, zh: 云朵兔公仔}
+    aliases: {en: [bunny], zh: [兔子]}
+    price: 129
+    stock: 9
+    specs:
+      - {key: stuffing, label: {en: Filling, zh: 填充物}, value: {en: PP cotton, zh: PP棉}}
+      - {key: wheels, label: {en: Base, zh: 底座}, value: {en: non-slip base, zh: 防滑底座}}
+"""
+
+
+@pytest.fixture(scope="module")
+def nursery(tmp_path_factory: pytest.TempPathFactory) -> Brain:
+    return _shop_brain(tmp_path_factory.mktemp("nursery"), _NURSERY, "{code: CNY, symbol: '¥'}", "bottle")
+
+
+@pytest.mark.parametrize(
+    ("question", "on_screen", "intent", "says"),
+    [
+        ("兔子里面塞的是什么", "bunny", "spec", "PP棉"),  # "是什么" of a part, not of the whole product
+        ("这是什么", "bunny", "product_info", "云朵兔公仔"),
+        ("奶嘴是啥做的", "bottle", "spec", "液态硅胶"),  # colloquial 啥 reads as 什么
+        ("宝宝几岁可以用", "bottle", "spec", "新生儿"),  # 几岁 is small talk only when asked of the host
+        ("主播几岁了", "bottle", "chitchat", None),
+        ("does the bottle come in a smaller size", "bottle", "spec", "160 ml and 240 ml"),
+        ("奶瓶有小一点的吗", "bottle", "spec", "160毫升、240毫升"),
+        ("how many watts does the lamp use", "bottle", "spec", "10 W"),  # watts said as W
+        ("可以给手机充电吗", "lamp", "spec", "5V 1A"),  # the spec, over a selling point saying less
+    ],
+)
+def test_what_is_asked_of_a_part_an_option_or_a_unit_finds_its_fact(
+    nursery: Brain, question: str, on_screen: str, intent: str, says: str | None
+) -> None:
+    answer = nursery.respond(question, on_screen)
+    assert answer.intent == intent, answer.text
+    assert says is None or says in answer.text, answer.text
+    assert "doesn't come in" not in answer.text, answer.text  # a smaller size is not a missing option
