@@ -53,6 +53,27 @@ def test_a_need_finds_the_product_that_serves_it(embedder: object) -> None:
     assert sold_out.product_id == "vortex-blender" and "sold out" in sold_out.text
 
 
+@pytest.mark.parametrize(
+    ("scene", "question", "on_screen", "product"),
+    [
+        # the profile alone leans to the bottle; "alcohol" is said only by the wipes' facts
+        (
+            "babycare",
+            "need something to wipe his face after food, no alcohol pls",
+            "oatmilk-lotion",
+            "puredrop-wipes",
+        ),
+        # no profile leads on its own; meaning and the lamp's words together do
+        ("home", "want something small next to my bed for reading at night", "lift-desk", "touch-lamp"),
+    ],
+)
+def test_a_need_is_weighed_by_its_meaning_and_the_facts_its_words_match(
+    embedder: object, scene: str, question: str, on_screen: str, product: str
+) -> None:
+    answer = _brain(scene, embedder).respond(question, on_screen)
+    assert answer.intent == "recommendation" and answer.product_id == product, answer.text
+
+
 def test_a_need_nothing_serves_is_not_stretched(embedder: object) -> None:
     answer = _brain("demo", embedder).respond("something for swimming", None)
     assert answer.product_id is None, answer.text
