@@ -27,7 +27,7 @@ from decimal import Decimal
 from avatar.brain.catalog import FAQ, Product, Spec, Variant, localized
 from avatar.brain.compliance import MAX_TOTAL_COUNT, Action, ComplianceChecker
 from avatar.brain.intents import Intent, classify, resolve_product
-from avatar.brain.knowledge import best_fact, candidates, catalog_facts
+from avatar.brain.knowledge import best_fact, candidates, catalog_facts, telling_apart
 from avatar.brain.language import content_words, is_cjk, stems
 from avatar.brain.lexicon import lexicon
 from avatar.brain.recommend import Pick, read_need, recommend, use_label
@@ -48,6 +48,8 @@ MAX_QUESTION_CHARS = 1_000
 
 # "Do you sell laptops?": asking whether the show has something it does not name.
 # Two options weighed against each other: "which one", "vs", "哪个", "还是".
+# "What's the difference", "有啥区别": options told apart, whatever else they share.
+_DIFFERENCE = re.compile(r"differen|区别|差别|不同|不一样|\bvs\.?\b|versus", re.IGNORECASE)
 _WHICH_ONE = re.compile(r"\bwhich\b|\bvs\.?\b|versus|compared?|哪个|哪款|还是|比较|更多", re.IGNORECASE)
 # "when does the deal end?", "活动到什么时候": the end date, said when the catalog gives one.
 _ASKS_END = re.compile(
@@ -293,6 +295,18 @@ class Answerer:
                 compares = _WHICH_ONE.search(question) is not None
                 return stocks if compares else replace(stocks, intent=Intent.STOCK.value)
             return self._stock(product, lang, variant, reading.quantity)
+        if (
+            variant is not None
+            and len(set(asked)) >= 2
+            and (reading.intent is Intent.COMPARISON or _DIFFERENCE.search(question))
+            and not reading.concepts & {"price", "stock"}
+        ):
+            compared = self._options_compared(product, asked, lang)
+            if u.attribute is None or not u.attribute.startswith("faq:"):
+                return compared
+            said = self._attribute(product, u.attribute, intent, lang, None)  # the shop's own word
+            text = f"{compared.text} {said.text}".replace("。 ", "。")
+            return replace(compared, text=text, facts={**said.facts, **compared.facts})
         if intent is Intent.SHIPPING and u.unknown:
             return self._shipping_not_stated(product, lang, reading.concepts)
         if u.attribute is not None:
@@ -629,6 +643,38 @@ class Answerer:
             else:
                 parts.append(f"{option.name(lang)}: " + (f"{left} left" if left else "sold out"))
         text = f"{name}：{'，'.join(parts)}。" if lang == "zh" else f"The {name}: {'; '.join(parts)}."
+        return Answer(text, product.id, Intent.COMPARISON.value, lang, facts)
+
+    def _options_compared(self, product: Product, skus: list[str], lang: str) -> Answer:
+        """Options side by side ("EF和F有啥区别", "regular vs long, the difference?"): each one's
+        price and stock, then what the catalog says of them by name ("slow flow on the 160 ml,
+        medium flow on the 240 ml")."""
+        name, now, unit = product.name(lang), self._time(), product.unit_word(lang)
+        options = [v for v in (product.variant(sku) for sku in dict.fromkeys(skus)) if v is not None]
+        facts = {"name": name}
+        parts = []
+        for option in options:
+            price, left = self._option_price(product, option, now), option.stock
+            said = option.name(lang)
+            facts[f"variant:{option.sku}"] = said
+            facts[f"variant_price:{option.sku}"] = price
+            if left is not None:
+                facts[f"variant_stock:{option.sku}"] = str(left)
+            if lang == "zh":
+                stock = "" if left is None else (f"，还有{left}{unit}" if left else "，已经售罄")
+                parts.append(f"{said}{price}{stock}")
+            else:
+                stock = "" if left is None else (f" ({left} left)" if left else " (sold out)")
+                parts.append(f"the {said} is {price}{stock}")
+        text = f"{name}：{'；'.join(parts)}。" if lang == "zh" else f"On the {name}, {', and '.join(parts)}."
+        apart = telling_apart(product, [option.sku for option in options])
+        spec = product.spec(apart.split(":", 1)[1]) if apart is not None else None
+        if apart is not None and spec is not None:
+            # A spec that speaks of them by name tells them apart.
+            value = _clause(localized(spec.value, lang))
+            facts[apart] = value
+            label = localized(spec.label, lang)
+            text += f"{label}：{value}。" if lang == "zh" else f" {value[:1].upper()}{value[1:]}."
         return Answer(text, product.id, Intent.COMPARISON.value, lang, facts)
 
     def _one_spec(self, spec: Spec, product: Product, lang: str, field: str, intent: Intent) -> Answer:

@@ -560,8 +560,9 @@ class _Known:
 
 
 def _normalise(text: str) -> str:
-    # Full-width digits, ％ and ＄ are folded so "５０％" is checked like "50%".
-    return unicodedata.normalize("NFKC", text)
+    # Full-width digits, ％ and ＄ are folded so "５０％" is checked like "50%". The Chinese comma
+    # separates clauses, never digit groups: "160毫升¥79，240毫升¥89" is 79 and 240, not 79,240.
+    return unicodedata.normalize("NFKC", text.replace("，", ", "))
 
 
 def _known(product: Product) -> _Known:

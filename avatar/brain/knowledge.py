@@ -399,3 +399,25 @@ def best_fact(
         return lexical
     # Reported on the words' scale, so FACT_MATCH still means "matched".
     return FactHit(by_field[top], max(FACT_MATCH, min(1.0, combined)))
+
+
+def telling_apart(product: Product, skus: list[str]) -> str | None:
+    """The spec field whose value names two or more of the options ``skus`` ("slow flow on the
+    160 ml, medium flow on the 240 ml"): what tells them apart, or None."""
+    options = [v for v in (product.variant(sku) for sku in dict.fromkeys(skus)) if v is not None]
+    spoken = [
+        [w.lower() for w in (*option.names.values(), *option.aliases) if len(w) >= 2 or not w.isascii()]
+        for option in options
+    ]
+    for spec in product.specs:
+        values = [value.lower() for value in spec.value.values()]
+        if any(sum(1 for words in spoken if any(_names(value, w) for w in words)) >= 2 for value in values):
+            return f"spec:{spec.key}"
+    return None
+
+
+def _names(text: str, word: str) -> bool:
+    """``word`` in ``text``, as a whole word when it is Latin ("160 ml" in "on the 160 ml, ...")."""
+    if word.isascii():
+        return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text) is not None
+    return word in text

@@ -33,6 +33,7 @@ from avatar.brain.knowledge import (
     catalog_facts,
     fact_scores,
     score_fact,
+    telling_apart,
 )
 from avatar.brain.language import detect_language, is_cjk, stems
 from avatar.brain.lexicon import lexicon
@@ -719,6 +720,15 @@ def understand(
     attribute, score = (
         (hit.fact.field, hit.score) if hit is not None and hit.score >= FACT_MATCH else (None, 0.0)
     )
+    if (
+        len(set(named_variants)) >= 2
+        and intent in (Intent.SPEC, Intent.OTHER)
+        and not reading.concepts & COMMERCE
+        and (apart := telling_apart(product, named_variants)) is not None
+        and not (attribute or "").startswith("faq:")
+    ):
+        # "is the teat on the 240 faster than the 160 one": the spec that speaks of both options.
+        attribute, score, intent, hit = apart, 0.8, Intent.SPEC, None
     if (
         missing
         and attribute is not None

@@ -364,6 +364,9 @@ products:
     specs:
       - {key: teat, label: {en: Teat, zh: 奶嘴材质}, value: {en: liquid silicone, zh: 液态硅胶}}
       - {key: opening, label: {en: Opening, zh: 口径}, value: {en: 5 cm wide neck, zh: 宽口径5厘米}}
+      - key: flow
+        label: {en: Teat flow, zh: 奶嘴流速}
+        value: {en: "slow on the 160 ml, medium on the 240 ml", zh: 160毫升慢流速，240毫升中流速}
     safety:
       - {key: age, label: {en: Age, zh: 适用年龄}, value: {en: from newborn, zh: 新生儿可用}}
   - id: lamp
@@ -407,6 +410,10 @@ def nursery(tmp_path_factory: pytest.TempPathFactory) -> Brain:
         ("奶瓶有小一点的吗", "bottle", "spec", "160毫升、240毫升"),
         ("how many watts does the lamp use", "bottle", "spec", "10 W"),  # watts said as W
         ("可以给手机充电吗", "lamp", "spec", "5V 1A"),  # the spec, over a selling point saying less
+        # two options told apart: each one's price and stock, and the spec naming both
+        ("160和240有什么不同", "bottle", "comparison", "160毫升¥79，还有5件；240毫升¥89，还有6件。奶嘴流速"),
+        ("is the teat on the 240 faster than the 160 one", "bottle", "spec", "medium on the 240 ml"),
+        ("160和240的奶瓶差多少钱", "bottle", "comparison", "160毫升¥79，240毫升¥89"),  # 79，240 is not 79,240
     ],
 )
 def test_what_is_asked_of_a_part_an_option_or_a_unit_finds_its_fact(
