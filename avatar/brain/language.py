@@ -48,7 +48,8 @@ EN_STOP_WORDS = frozenset(
     i me my you your we our us he she his her of to in on at for with and or but if so can could
     would will should may might must have has had there here what which who how when where why
     any some please pls plz just really very about from by as not no yes ok okay one ones get got
-    hi hey hello thanks thank""".split()  # noqa: SIM905
+    hi hey hello thanks thank all over out up into onto than then too also still much many lot lots
+    such same other every each""".split()  # noqa: SIM905
 )
 # Function characters that say nothing about the topic of a Chinese question.
 _ZH_STOP = frozenset("吗呢吧啊呀哦嘛的了是这那个款件它我你您们么什可以能会要有没不吧也都就还很和与在用给")

@@ -390,6 +390,11 @@ products:
     specs:
       - {key: stuffing, label: {en: Filling, zh: 填充物}, value: {en: PP cotton, zh: PP棉}}
       - {key: wheels, label: {en: Base, zh: 底座}, value: {en: non-slip base, zh: 防滑底座}}
+    safety:
+      - {key: flying, label: {en: Air travel, zh: 乘机}, value: {en: fine in cabin bags, zh: 可随身带上飞机}}
+    faq:
+      - q: {en: Does it shed?, zh: 会掉毛吗？}
+        a: {en: It may shed a little at first., zh: 刚拆封可能少量浮毛。}
 """
 
 
@@ -413,6 +418,8 @@ def nursery(tmp_path_factory: pytest.TempPathFactory) -> Brain:
         # two options told apart: each one's price and stock, and the spec naming both
         ("160和240有什么不同", "bottle", "comparison", "160毫升¥79，还有5件；240毫升¥89，还有6件。奶嘴流速"),
         ("is the teat on the 240 faster than the 160 one", "bottle", "spec", "medium on the 240 ml"),
+        ("does the bunny leave fluff all over the sofa", "bunny", "other", "shed"),  # "all", "over": no topic
+        ("can i take it on a plane", "bunny", "spec", "cabin"),  # "take it" on a plane is no order
         ("160和240的奶瓶差多少钱", "bottle", "comparison", "160毫升¥79，240毫升¥89"),  # 79，240 is not 79,240
     ],
 )
