@@ -159,7 +159,13 @@ _HAVE = re.compile(r"有吗|有没有|有货|do you have|got any|have any|in sto
 # Two options' prices compared: "what's the price diff", "差多少钱", "价格一样吗".
 _PRICE_GAP = re.compile(r"price diff|difference in price|差多少|差价|价格一样|一样价|一个价", re.IGNORECASE)
 # A question about what would happen, not a report of what did: no complaint.
-_WHAT_IF = re.compile(r"\b(?:if|what if|in case|suppose)\b|如果|万一|要是|假如", re.IGNORECASE)
+# A worry asked ahead ("if it breaks...", "can i take it on a plane without it leaking", "is it
+# real silver or plated junk"): a question about the product, not a complaint about an order.
+_WHAT_IF = re.compile(
+    r"\b(?:if|what if|in case|suppose|without)\b|如果|万一|要是|假如"
+    r"|^\s*(?:is|are|does|do|can|will|would|could)\b",
+    re.IGNORECASE,
+)
 _HAPPENED = re.compile(
     r"\b(?:came|arrived|got|received|bought|ordered|my order)\b|收到|上次|买的|到手", re.IGNORECASE
 )

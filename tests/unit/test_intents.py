@@ -260,3 +260,25 @@ def test_intent_words_come_from_the_data_files() -> None:
         )
         assert {"price", "stock", "shipping", "chitchat"} <= set(bank)
         assert all(entry.get("examples") for entry in bank.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("上次买的尿不湿漏了一床 什么破玩意", Intent.COMPLAINT),
+        ("the pen i bought last month leaked all over my shirt, total garbage", Intent.COMPLAINT),
+        ("is it junk food", Intent.OTHER),  # a kind of food, not a verdict on an order
+        ("垃圾袋有吗", Intent.OTHER),
+        ("yo", Intent.GREETING),
+        ("新人报到", Intent.GREETING),
+        ("早", Intent.GREETING),
+        ("👋", Intent.GREETING),
+        ("早餐吃什么", Intent.OTHER),
+        ("can i take it on a plane", Intent.OTHER),  # "take it" with a place is no order
+        ("ill take it", Intent.PURCHASE),
+    ],
+)
+def test_complaints_and_greetings_in_chat_words(text: str, intent: Intent) -> None:
+    from avatar.brain.lexicon import lexicon
+
+    assert classify(lexicon().spell_emoji(text), "en") is intent

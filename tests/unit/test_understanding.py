@@ -430,3 +430,15 @@ def test_what_is_asked_of_a_part_an_option_or_a_unit_finds_its_fact(
     assert answer.intent == intent, answer.text
     assert says is None or says in answer.text, answer.text
     assert "doesn't come in" not in answer.text, answer.text  # a smaller size is not a missing option
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "is the bunny real plush or cheap junk",
+        "can i take the bunny on a plane without it leaking everywhere",
+    ],
+)
+def test_a_worry_asked_ahead_is_a_question_not_a_complaint(nursery: Brain, question: str) -> None:
+    assert nursery.respond(question, "bunny").intent != "complaint"
+    assert nursery.respond("the bunny i bought leaked everywhere, junk", "bunny").intent == "complaint"
