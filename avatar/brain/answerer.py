@@ -234,6 +234,8 @@ class Answerer:
                 return self._compare(u, pair[0], pair[1], lang)
             intent = classify(question, lang, skip=(Intent.COMPARISON,))
 
+        if u.sized and product is not None:
+            return self._sized(product, u, lang)
         if intent is Intent.RECOMMENDATION:
             return self._recommend(u, u.on_screen if not reading.named else None, lang)
         if intent is Intent.COMPLAINT:
@@ -644,6 +646,37 @@ class Answerer:
                 parts.append(f"{option.name(lang)}: " + (f"{left} left" if left else "sold out"))
         text = f"{name}：{'，'.join(parts)}。" if lang == "zh" else f"The {name}: {'; '.join(parts)}."
         return Answer(text, product.id, Intent.COMPARISON.value, lang, facts)
+
+    def _sized(self, product: Product, u: Understanding, lang: str) -> Answer:
+        """The option(s) whose stated range holds the viewer's measure, and the shop's own advice
+        on sizes when it has an FAQ on that ("between two sizes, pick the bigger one")."""
+        name = product.name(lang)
+        options = [v for v in (product.variant(sku) for sku in u.sized) if v is not None]
+        said = [option.name(lang) for option in options]
+        facts = {"name": name, **{f"variant:{o.sku}": o.name(lang) for o in options}}
+        gone = [option.name(lang) for option in options if option.stock == 0]
+        if lang == "zh":
+            text = f"按你说的，{name}选{'或'.join(said)}合适。"
+            text += f"{'、'.join(gone)}目前售罄。" if gone else ""
+        else:
+            text = f"From what you said, the {' or the '.join(said)} {name} fits."
+            text += f" Sold out right now: {', '.join(gone)}." if gone else ""
+        advice = next(
+            (
+                f"faq:{number}"
+                for number, fact in enumerate(
+                    (f for f in catalog_facts(self.catalog)[product.id] if f.field.startswith("faq:")),
+                    start=1,
+                )
+                if "fit" in fact.cue_concepts | fact.value_concepts
+            ),
+            None,
+        )
+        if advice is not None and len(options) >= 2:
+            more = self._attribute(product, advice, Intent.SPEC, lang, None)
+            text = f"{text} {more.text}".replace("。 ", "。")
+            facts = {**more.facts, **facts}
+        return Answer(text, product.id, Intent.RECOMMENDATION.value, lang, facts)
 
     def _options_compared(self, product: Product, skus: list[str], lang: str) -> Answer:
         """Options side by side ("EF和F有啥区别", "regular vs long, the difference?"): each one's

@@ -40,6 +40,7 @@ from avatar.brain.lexicon import lexicon
 from avatar.brain.memory import Topic
 from avatar.brain.names import GENERIC_WORDS, full_name_index, product_index, variant_index
 from avatar.brain.semantic import QuestionMeaning, fact_passages
+from avatar.brain.sizing import fitting_options, viewer_measures
 from avatar.engines.simplified import to_simplified
 
 __all__ = ["Reading", "Understanding", "read", "understand"]
@@ -126,6 +127,10 @@ _ASKING = re.compile(
     r"[?？]|(?<![a-z])(?:what|how|can|could|does|do|is|are|will|which|where|when|should)(?![a-z])"
     r"|几|多少|多久|怎么|什么|哪|吗|呢|能不能|可以|会不会",
     re.IGNORECASE,
+)
+# Asks which option to take: "what size should i get", "which one", "穿几码", "选哪个".
+_WHICH_OPTION = re.compile(
+    r"which|what size|size should|\bfits?\b|哪|几码|什么码|多大码|选|穿多大|拍几|买几", re.IGNORECASE
 )
 _RELATIVE_SIZE = re.compile(r"smaller|bigger|larger|更大|更小|大一点|小一点|大点|小点", re.IGNORECASE)
 _TO_THE_HOST = re.compile(
@@ -229,6 +234,7 @@ class Understanding:
     switched: bool = False  # another product's facts matched clearly better than the one on screen
     on_screen: str | None = None  # the product on screen when it was asked
     fits: tuple[tuple[str, float], ...] = ()  # recommendations: products that fit the need, best first
+    sized: tuple[str, ...] = ()  # SKUs whose stated range holds the viewer's own measure ("10 kg")
     notes: tuple[str, ...] = field(default=())  # why, for logs and the eval's confusion report
 
     @property
@@ -647,6 +653,28 @@ def understand(
         and _asks_own_fact(reading, catalog, product)
     ):
         intent = Intent.OTHER  # "送人有袋子吗", "我黄皮选哪个色号": this product's own answer
+    if (
+        product is not None
+        and product.variants
+        and len(reading.named) < 2
+        and intent not in (Intent.PRICE, Intent.PROMO, Intent.SHIPPING, Intent.COMPLAINT, Intent.PURCHASE)
+        and _WHICH_OPTION.search(reading.text)
+        and (sized := fitting_options(product, viewer_measures(reading.text)))
+    ):
+        # "my baby weighs 10 kg, what size?", "im 6'4 which one": the options whose stated range
+        # holds what the viewer said of themselves.
+        return Understanding(
+            reading,
+            Intent.RECOMMENDATION,
+            product_id,
+            sized[0],
+            "variants",
+            1.0,
+            remembered=remembered,
+            on_screen=on_screen,
+            notes=(*notes, "sized"),
+            sized=sized,
+        )
     if product is None or intent is Intent.RECOMMENDATION:
         fits: tuple[tuple[str, float], ...] = ()
         if intent is Intent.RECOMMENDATION and meaning is not None:
