@@ -105,8 +105,8 @@ def _ranges(text: str) -> list[_Range]:
     for match in _FEET.finditer(text):
         cm = int(match.group(1)) * 30.48 + int(match.group(2) or 0) * 2.54
         before = text[max(0, match.start() - 8) : match.start()].lower()
-        low = 0.0 if re.search(r"up to|under|至|以内", before) else cm
-        found.append(_Range("cm", low, cm))
+        floor = 0.0 if re.search(r"up to|under|至|以内", before) else cm
+        found.append(_Range("cm", floor, cm))
         taken.append(match.span())
     for pattern in (_SPAN, _UP_TO, _AT_MOST_ZH, _AT_LEAST, _AMOUNT):
         for match in pattern.finditer(text):
@@ -114,14 +114,14 @@ def _ranges(text: str) -> list[_Range]:
                 continue
             taken.append(match.span())
             if pattern is _SPAN:
-                low, high = _base(match.group(1), match.group(3)), _base(match.group(2), match.group(3))
-                found.append(_Range(low.kind, low.value, high.value))
+                start, stop = _base(match.group(1), match.group(3)), _base(match.group(2), match.group(3))
+                found.append(_Range(start.kind, start.value, stop.value))
             elif pattern in (_UP_TO, _AT_MOST_ZH):
-                high = _base(match.group(1), match.group(2))
-                found.append(_Range(high.kind, 0.0, high.value))
+                most = _base(match.group(1), match.group(2))
+                found.append(_Range(most.kind, 0.0, most.value))
             elif pattern is _AT_LEAST:
-                low = _base(match.group(1), match.group(2))
-                found.append(_Range(low.kind, low.value, math.inf))
+                least = _base(match.group(1), match.group(2))
+                found.append(_Range(least.kind, least.value, math.inf))
             else:
                 point = _base(match.group(1), match.group(2))
                 found.append(_Range(point.kind, point.value, point.value))
