@@ -171,13 +171,20 @@ def product_index(catalog: Catalog) -> NameIndex[str]:
         if len(word) >= 4 and word not in GENERIC_WORDS and word not in known and not word.isdigit():
             phrases += [(word, i) for i in ids]
     for bigram, ids in bigrams.items():
-        if bigram in known:
+        if bigram in known or bigram in _PEOPLE_ZH:
             continue
         if len(ids) == 1:
             phrases.append((bigram, next(iter(ids))))
         elif len(starts.get(bigram, ())) >= 2:
             phrases += [(bigram, i) for i in starts[bigram]]
     return NameIndex(phrases)
+
+
+# Who a product is for, said inside a name ("宝宝霜", "儿童手表"): never a name on its own, since
+# "多大的宝宝能坐" speaks of the baby, not of the baby cream.
+_PEOPLE_ZH = frozenset(
+    ["宝宝", "婴儿", "儿童", "孩子", "小孩", "幼儿", "男士", "女士", "男生", "女生", "老人", "孕妇", "妈妈"]
+)
 
 
 @lru_cache(maxsize=16)

@@ -384,7 +384,7 @@ products:
     selling_points: {en: [Charges your phone from the base], zh: [底座就能给手机充电]}
   - id: bunny
     names: {en: Cloud Bunny Plush, zh: 云朵兔公仔}
-    aliases: {en: [bunny], zh: [兔子]}
+    aliases: {en: [bunny], zh: [兔子, 宝宝玩偶]}
     price: 129
     stock: 9
     specs:
@@ -411,6 +411,7 @@ def nursery(tmp_path_factory: pytest.TempPathFactory) -> Brain:
         ("奶嘴是啥做的", "bottle", "spec", "液态硅胶"),  # colloquial 啥 reads as 什么
         ("宝宝几岁可以用", "bottle", "spec", "新生儿"),  # 几岁 is small talk only when asked of the host
         ("主播几岁了", "bottle", "chitchat", None),
+        ("多大的宝宝可以用", "bottle", "spec", "新生儿"),  # 宝宝 of "宝宝玩偶" names no product alone
         ("does the bottle come in a smaller size", "bottle", "spec", "160 ml and 240 ml"),
         ("奶瓶有小一点的吗", "bottle", "spec", "160毫升、240毫升"),
         ("how many watts does the lamp use", "bottle", "spec", "10 W"),  # watts said as W
