@@ -202,6 +202,8 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
             score += 0.1 * len(mentions - about)
     elif mentions:
         score = 0.35 + 0.05 * (len(mentions) - 1)
+        if fact.field.startswith("safety:") and mentions & _DIETARY:
+            score += 0.1  # a warning that speaks of it ("contains pork" for "halal?") answers it
     cue = 0.9 if fact.field.startswith("faq:") else 0.65  # an FAQ's question is what it is about
     score += cue * _overlap(words, fact.cue_words) + 0.25 * _overlap(words, fact.value_words)
     if fact.field.startswith("point:"):
@@ -211,6 +213,7 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
     return min(score, 1.0)
 
 
+_DIETARY = frozenset({"halal", "vegan", "allergens", "diet"})
 COMMERCE: Final = frozenset({"price", "stock"})
 """Concepts that are the commerce fields themselves (asked by their own intents, not as facts)."""
 _SHORT = 8  # content words in a question that asks one thing

@@ -454,8 +454,10 @@ def read(text: str, catalog: Catalog) -> Reading:
         # "儿童手表几岁可以戴", "can i steer it myself? ... haha": a question about the product that
         # happens to share a word with small talk ("主播几岁了", "haha").
         intent = classify(asked, language, skip=(Intent.CHITCHAT, Intent.GREETING))
-    if (intent is Intent.OTHER or (intent is Intent.CHITCHAT and len(spelled) <= 30)) and _BARE_PRICE.search(
-        spelled
+    if (
+        (intent is Intent.OTHER or (intent is Intent.CHITCHAT and len(spelled) <= 30))
+        and _BARE_PRICE.search(spelled)
+        and not words.concepts_in(asked) - COMMERCE  # "含绒量多少" asks an amount, not the price
     ):
         intent = Intent.PRICE
     elif intent is Intent.OTHER and _STILL_THERE.search(spelled):
