@@ -128,6 +128,10 @@ _ASKING = re.compile(
     r"|几|多少|多久|怎么|什么|哪|吗|呢|能不能|可以|会不会",
     re.IGNORECASE,
 )
+_MEASURED_AMOUNT = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:ml|l|g|kg|oz|lb|lbs|cm|mm|w|v|mah|毫升|升|克|公斤|千克|斤|厘米|毫米|瓦|伏|毫安)(?![a-z])",
+    re.IGNORECASE,
+)
 # Asks which option to take: "what size should i get", "which one", "穿几码", "选哪个".
 _WHICH_OPTION = re.compile(
     r"which|what size|size should|\bfits?\b|哪|几码|什么码|多大码|选|穿多大|拍几|买几", re.IGNORECASE
@@ -440,7 +444,9 @@ def read(text: str, catalog: Catalog) -> Reading:
     # name says). Moderation sees the whole comment.
     intent = classify(spelled, language)
     if intent not in _MODERATED:
-        intent = classify(asked, language)
+        # A number with its unit names an option or an amount ("how much is the 160 ml bottle"),
+        # not the kind of question: the unit alone would read as a spec question.
+        intent = classify(_MEASURED_AMOUNT.sub(" ", asked), language)
     asks = any(_ends_question(p) for p in _QUESTION_END.split(spelled))
     if intent in (Intent.CHITCHAT, Intent.GREETING) and _long(spelled) and asks:
         # "...two things: can I fly with it, and what's in the box? thx": the question, not the thanks.
@@ -605,7 +611,8 @@ def understand(
     )
     if (
         topic is not None
-        and intent is Intent.OTHER
+        # "and the big one?": "big" names an option here, not a size question
+        and (intent is Intent.OTHER or (intent is Intent.SPEC and named_variants and not reading.concepts))
         and not own_question
         and (reading.follow_up or named_variants or reading.named)
         and topic.intent in {i.value for i in _REFINABLE}

@@ -360,7 +360,7 @@ products:
     variant_label: {en: capacity, zh: 容量}
     variants:
       - {sku: S, name: {en: 160 ml, zh: 160毫升}, price: 79, stock: 5}
-      - {sku: L, name: {en: 240 ml, zh: 240毫升}, stock: 6}
+      - {sku: L, name: {en: 240 ml, zh: 240毫升}, aliases: {en: [big, large]}, stock: 6}
     specs:
       - {key: teat, label: {en: Teat, zh: 奶嘴材质}, value: {en: liquid silicone, zh: 液态硅胶}}
       - {key: opening, label: {en: Opening, zh: 口径}, value: {en: 5 cm wide neck, zh: 宽口径5厘米}}
@@ -443,3 +443,9 @@ def test_what_is_asked_of_a_part_an_option_or_a_unit_finds_its_fact(
 def test_a_worry_asked_ahead_is_a_question_not_a_complaint(nursery: Brain, question: str) -> None:
     assert nursery.respond(question, "bunny").intent != "complaint"
     assert nursery.respond("the bunny i bought leaked everywhere, junk", "bunny").intent == "complaint"
+
+
+def test_and_the_big_one_asks_the_same_of_that_option(nursery: Brain) -> None:
+    nursery.respond("how much is the 160 ml bottle", "bottle", "follow", 0.0)
+    answer = nursery.respond("and the big one?", "bottle", "follow", 5.0)  # "big" names an option here
+    assert answer.intent == "price" and "¥89" in answer.text, answer.text
