@@ -237,7 +237,7 @@ class Answerer:
         if u.sized and product is not None:
             return self._sized(product, u, lang)
         if intent is Intent.RECOMMENDATION:
-            return self._recommend(u, u.on_screen if not reading.named else None, lang)
+            return self._age_noted(self._recommend(u, u.on_screen if not reading.named else None, lang), u)
         if intent is Intent.COMPLAINT:
             return self._complaint(named[0] if named else None, lang)
         if intent is Intent.CHITCHAT:
@@ -1265,6 +1265,26 @@ class Answerer:
             head = stems(" ".join([product.category, *product.names.values(), *product.aliases]))
             self._heads[product.id] = head
         return head
+
+    def _age_noted(self, answer: Answer, u: Understanding) -> Answer:
+        """A product suggested for a child ("孩子6岁 喜欢画画", "something for my 2 yr old?") comes
+        with the catalog's own age warning, whatever the child's age: the parent decides."""
+        if answer.product_id is None or not u.reading.concepts & {"kids", "age"}:
+            return answer
+        lang = answer.language
+        for fact in catalog_facts(self.catalog)[answer.product_id]:
+            if not fact.field.startswith("safety:") or not (fact.cue_concepts | fact.value_concepts) & {
+                "kids",
+                "age",
+            }:
+                continue
+            entry = self.catalog.get(answer.product_id).safety_fact(fact.field.split(":", 1)[1])
+            value = _clause(localized(entry.value, lang)) if entry is not None else ""
+            if not value or value in answer.text:
+                return answer
+            note = f"注意：{value}。" if lang == "zh" else f" Please note: {_lower_first(value)}."
+            return replace(answer, text=answer.text + note, facts={**answer.facts, fact.field: value})
+        return answer
 
     def _suggest(self, pick: Pick, budget: bool, gift: bool, lang: str) -> Answer:
         name, price = pick.product.name(lang), self.catalog.format_price(pick.price)

@@ -449,3 +449,9 @@ def test_and_the_big_one_asks_the_same_of_that_option(nursery: Brain) -> None:
     nursery.respond("how much is the 160 ml bottle", "bottle", "follow", 0.0)
     answer = nursery.respond("and the big one?", "bottle", "follow", 5.0)  # "big" names an option here
     assert answer.intent == "price" and "¥89" in answer.text, answer.text
+
+
+def test_a_product_suggested_for_a_child_comes_with_its_age_warning(nursery: Brain) -> None:
+    answer = nursery.respond("need a bottle for my baby, what do you recommend", "lamp")
+    assert answer.intent == "recommendation" and answer.product_id == "bottle", answer.text
+    assert "from newborn" in answer.text, answer.text
