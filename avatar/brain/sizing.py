@@ -145,7 +145,9 @@ def _option_ranges(product: Product) -> dict[str, list[_Range]]:
     """Per option SKU: the ranges its name states, else those a spec states right after naming it."""
     table: dict[str, list[_Range]] = {}
     for option in product.variants:
-        own = [r for name in option.names.values() for r in _ranges(name)]
+        # Only a range in a name is what the option is for ("M (6-11 kg)"); a single measure is
+        # the option's own size ("150×200厘米" is the quilt, not the bed it fits).
+        own = [r for name in option.names.values() for r in _ranges(name) if r.low < r.high]
         if own:
             table[option.sku] = own
     if table:

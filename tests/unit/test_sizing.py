@@ -36,6 +36,12 @@ products:
       - {sku: "40", name: {en: EU 40}, aliases: {en: ["40"]}, stock: 3}
     specs:
       - {key: foot, label: {en: Foot length}, value: {en: "foot length 38 = 24 cm, 40 = 25 cm"}}
+  - id: quilt
+    names: {en: Silk Quilt, zh: 蚕丝被}
+    price: 599
+    variants:
+      - {sku: Q150, name: {en: 150 x 200 cm, zh: 150×200厘米}, stock: 3}
+      - {sku: Q200, name: {en: 200 x 230 cm, zh: 200×230厘米}, stock: 3}
   - id: strap
     names: {en: Strap Set}
     price: 39
@@ -72,6 +78,7 @@ def test_a_viewer_states_weights_and_heights_in_their_own_units() -> None:
         ("bag", "190 cm", ("LNG",)),
         ("shoes", "24.5 cm", ("40",)),  # a chart of single values: the next one up
         ("strap", "15 cm", ()),  # one range for every strap is no chart
+        ("quilt", "1.8米", ()),  # the quilt's own size is not the bed it fits
         ("diapers", "30 kg", ()),
     ],
 )
