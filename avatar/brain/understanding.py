@@ -132,6 +132,12 @@ _MEASURED_AMOUNT = re.compile(
     r"\d+(?:\.\d+)?\s*(?:ml|l|g|kg|oz|lb|lbs|cm|mm|w|v|mah|毫升|升|克|公斤|千克|斤|厘米|毫米|瓦|伏|毫安)(?![a-z])",
     re.IGNORECASE,
 )
+# Words that weigh two things against each other: without them, two names are no comparison.
+_COMPARES = re.compile(
+    r"(?<![a-z])(?:or|vs|versus|compare[sd]?|comparison|differen\w*|which|better|than|both|either)(?![a-z])"
+    r"|哪个|哪款|哪一|还是|区别|比较|对比|更|差别|不同|一样|都",
+    re.IGNORECASE,
+)
 # Asks which option to take: "what size should i get", "which one", "穿几码", "选哪个".
 _WHICH_OPTION = re.compile(
     r"which|what size|size should|\bfits?\b|哪|几码|什么码|多大码|选|穿多大|拍几|买几", re.IGNORECASE
@@ -551,7 +557,13 @@ def understand(
     remembered = False
     variant: str | None = None
     product_id: str | None
-    if reading.named:
+    if len(reading.named) >= 2 and intent is not Intent.COMPARISON and not _COMPARES.search(reading.text):
+        # Two products named with nothing weighing them ("can i cook in my tent with the stove",
+        # "a notebook that won't bleed with my fountain pen"): the one on screen, else the one
+        # named last, is what is asked about; the other is where or with what.
+        product_id = on_screen if on_screen in reading.named else reading.named[-1]
+        reading = replace(reading, named=(product_id,))
+    elif reading.named:
         product_id = reading.named[0]
     elif reading.variants:
         own = [v for v in reading.variants if v[0] in (on_screen, topic.product_id if topic else None)]

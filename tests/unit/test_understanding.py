@@ -455,3 +455,12 @@ def test_a_product_suggested_for_a_child_comes_with_its_age_warning(nursery: Bra
     answer = nursery.respond("need a bottle for my baby, what do you recommend", "lamp")
     assert answer.intent == "recommendation" and answer.product_id == "bottle", answer.text
     assert "from newborn" in answer.text, answer.text
+
+
+def test_two_products_named_without_weighing_them_ask_about_one(nursery: Brain) -> None:
+    about = nursery.respond("can i put the bunny next to the lamp", "bottle")  # the one named last
+    assert about.intent != "comparison" and about.product_id == "lamp", about.text
+    on_screen = nursery.respond("can i put the lamp next to the bunny", "lamp")  # the one on screen
+    assert on_screen.intent != "comparison" and on_screen.product_id == "lamp", on_screen.text
+    weighed = nursery.respond("bunny or lamp, which is cheaper", "bottle")
+    assert weighed.intent == "comparison", weighed.text
