@@ -971,6 +971,7 @@ _EITHER_EN = re.compile(r"([a-z0-9][\w+-]*)\s+or\s+([a-z0-9][\w+-]*)", re.IGNORE
 _EITHER_ZH = re.compile(r"([\u4e00-\u9fffA-Za-z0-9]{1,6})还是([\u4e00-\u9fffA-Za-z0-9]{1,6})")
 # "how many mAh", "多少瓦", "几个口": the fact whose value is in that unit answers.
 _UNIT_EN = re.compile(r"how (?:many|much)\s+([a-z°%]{1,12})\b", re.IGNORECASE)
+_BARE_UNIT = re.compile(r"(?<!\d)(?<!\d )\b([a-z]{3,9})\b(?=\W*$)", re.IGNORECASE)
 _UNIT_ZH = re.compile(r"(?:多少|几)个?([\u4e00-\u9fff]{1,2})")
 
 
@@ -1002,6 +1003,8 @@ def _stated_in_value(reading: Reading, catalog: Catalog, product: Product) -> tu
         asked += [match.group(1).rstrip("的")[-2:], match.group(2).rstrip("的")[:2]]
     units = [m.group(1) for m in _UNIT_EN.finditer(text)] + [m.group(1) for m in _UNIT_ZH.finditer(text)]
     words = lexicon()
+    # "lamp watts", "mah?": a measure word asked on its own, with no number of the viewer's before it.
+    units += [m.group(1) for m in _BARE_UNIT.finditer(text) if m.group(1) in words.measures]
     units = [u for u in units if u not in words.not_units and not u.startswith(tuple(words.not_units))]
     # "含丝量多少": the amount of what a fact is about (not of the product a name says: "防晒多少").
     names = " ".join((*product.names.values(), *product.aliases)).lower()

@@ -464,3 +464,8 @@ def test_two_products_named_without_weighing_them_ask_about_one(nursery: Brain) 
     assert on_screen.intent != "comparison" and on_screen.product_id == "lamp", on_screen.text
     weighed = nursery.respond("bunny or lamp, which is cheaper", "bottle")
     assert weighed.intent == "comparison", weighed.text
+
+
+def test_a_measure_word_asked_on_its_own_finds_the_value_in_that_unit(nursery: Brain) -> None:
+    answer = nursery.respond("lamp watts?", None)
+    assert answer.product_id == "lamp" and "10 W" in answer.text, answer.text
