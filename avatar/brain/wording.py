@@ -286,8 +286,9 @@ class AnswerWriter:
 
 
 def _sentence(text: str) -> str:
-    """A model sentence as a spoken line: no list mark, quotes, markdown or extra spaces."""
-    text = _LIST_MARK.sub("", " ".join(text.split()))
+    """A model sentence as a spoken line: no list mark, quotes, markdown or extra spaces, and no
+    end marks left over from the sentence before ("soon!" was ended on its first "!" of "!!")."""
+    text = _LIST_MARK.sub("", " ".join(text.lstrip(".!?。！？ \n").split()))
     return text.strip().strip('"“”「」*').strip()
 
 

@@ -92,6 +92,18 @@ async def test_the_first_sentence_is_out_before_the_model_has_finished(
     assert [s.text for s in rest] == [SECOND]
 
 
+async def test_a_sentence_ends_on_the_token_that_ends_it(writer: tuple[AnswerWriter, Script]) -> None:
+    answers, script = writer
+    script.replies.append([chunk("Only 8 left, so grab one soon!"), 2.0, chunk("! "), chunk(FIRST)])
+    stream = answers.sentences(Answer(f"{SECOND} {FIRST}", "lumen-lamp", "price", "en", {}), "any left?")
+    first = await anext(stream)
+    assert (first.by, first.text) == ("llm", SECOND), "not held for the model's next token"
+    assert len(script.sent) == 1
+    assert [(s.by, s.text) for s in [s async for s in stream]] == [("llm", FIRST)], (
+        "the second '!' is no line"
+    )
+
+
 async def test_a_sentence_that_cannot_pass_gives_its_plan_sentence_before_it_ends(
     writer: tuple[AnswerWriter, Script],
 ) -> None:
