@@ -11,7 +11,9 @@ rejects, in this order (cheapest first):
 - a first-person self-introduction ("I'm Mia", "我是…") the template does not make;
 - names the template does not say: another catalog product, a competitor or marketplace, an
   unknown capitalised name (in a Chinese line too);
-- a line without the self-introduction its template makes ("我是Mia，AI主播…" -> "Mia, AI主播…");
+- a line without the self-introduction its template makes ("我是Mia，AI主播…" -> "Mia, AI主播…"), or
+  without any first-person word where its template has one ("We have 120 left" -> "The plan is to
+  sell 120");
 - a near copy of the template (most of its words or characters, in order) that changes a word
   ("bud" -> "Mia", "流明" -> "游明") or leaves out a word that carries meaning: the speaker
   ("我是", "咱们", "I'd suggest"), a negation, what a number measures ("The battery life of …"),
@@ -201,8 +203,6 @@ def _edits(
     )
     if kept / len(content) < MIN_KEPT:
         return f"leaves much of the line out ({kept}/{len(content)})"
-    if _SPEAKER & set(meant) and not _SPEAKER & set(said):
-        return "drops the speaker"
     return None
 
 
@@ -288,6 +288,9 @@ class MeaningCheck:
         if self_introduction(template) and not self_introduction(text):
             # The template says who (and what: an AI) is speaking; a line without that does not.
             return MeaningVerdict(False, "drops the self-introduction")
+        if _SPEAKER & set(_tokens(template)) and not _SPEAKER & set(_tokens(text)):
+            # "We have 120 left" is the shop speaking; "The plan is to sell 120" is not.
+            return MeaningVerdict(False, "drops the speaker")
         if named := self._new_names(text, template):
             return MeaningVerdict(False, f"new name: {', '.join(named)}")
         if edited := _edits(text, template, self._names, self._host):

@@ -81,7 +81,14 @@ LAMP = "Flicker-free light in five brightness levels."
             "For the outdoors, I'd suggest the Summit Steel Bottle: ice-cold water for 24 hours, "
             "hot tea for 12.",
             "en",
-            'line out: "outdoors i\'d suggest"',
+            "drops the speaker",
+        ),
+        # The served SmolLM2 (whole answers), spoken by the check before it looked for the speaker.
+        (
+            "The plan is to sell 120 of the Aurora Buds.",
+            "We have 120 left of the Aurora Buds.",
+            "en",
+            "speaker",
         ),
         (
             "The Aurora Buds: 8 hours per charge, 32 hours with the case.",
