@@ -253,7 +253,9 @@ class AnswerWriter:
                         index += 1
                         yield piece, None
                 buffer = buffer[start:]
+                # (a list mark "1. " opening a line is no number of the sentence)
                 piece = _sentence(buffer) if not skipping and index < len(plan) else ""
+                piece = piece if _LIST_MARK.sub("", buffer.lstrip()) else ""
                 ended = " " if buffer[-1:].isspace() else ""  # its last word is whole
                 if piece and (doomed := self.phraser.doomed(piece + ended, plan[index], lang)):
                     index += 1

@@ -121,6 +121,11 @@ async def test_a_sentence_that_cannot_pass_gives_its_plan_sentence_before_it_end
     assert len(script.sent) == 1, "the model had not finished its sentence"
     rest = [s async for s in stream]
     assert [(s.by, s.text) for s in rest] == [("llm", SECOND)], "the cut sentence's end is not a sentence"
+    script.replies.append(
+        [chunk("1. "), chunk("You can get the Lumen LED Desk Lamp for $39.99. "), chunk(SECOND)]
+    )
+    listed = [s async for s in answers.sentences(lamp_answer(), "how much?")]
+    assert [s.by for s in listed] == ["llm", "llm"], "a list mark is no number of the sentence"
 
 
 @pytest.mark.parametrize(
