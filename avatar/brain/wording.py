@@ -88,7 +88,9 @@ class AnswerWriter:
             system += " Catalog tools give more product facts if you need them."
         parts: list[str] = []
         if self.history:
+            parts.append("Conversation so far:")
             parts += [f"Viewer: {q}\nHost: {a}" for q, a in self.history]
+            parts.append("Now:")
         if question:
             parts.append(f"Viewer: {question[:300]!r}")
         else:
