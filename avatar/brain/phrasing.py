@@ -46,7 +46,7 @@ from avatar.brain.answerer import Answer
 from avatar.brain.catalog import Catalog
 from avatar.brain.compliance import ComplianceChecker, Fix
 from avatar.brain.intents import Intent, mentioned
-from avatar.brain.language import detect_language
+from avatar.brain.language import detect_language, is_cjk
 from avatar.brain.meaning import MeaningCheck
 from avatar.brain.scene import Scene
 from avatar.engines.embed import embedder_from_name
@@ -87,6 +87,10 @@ _FIXED_INTENTS = frozenset(
     {Intent.ABUSE.value, Intent.SPAM.value, Intent.INJECTION.value, Intent.COMPLAINT.value}
 )
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+DOOMED_LATIN: Final = 24
+"""Latin letters, and no Chinese, that make a Chinese answer's sentence English for sure."""
+DOOMED_CJK: Final = 8
+"""Chinese characters, and no Latin letter, that make an English answer's sentence Chinese."""
 _NEGATION = re.compile(
     r"(?<![a-z])(?:not|no|never|none|nothing|cannot|without)(?![a-z])|n't|不|没|无|别", re.IGNORECASE
 )
@@ -194,6 +198,26 @@ class FactLock:
             blocked = [a for a in result.actions if a.fix is Fix.BLOCK]
             return LockVerdict(False, "", f"compliance {blocked[0].rule.value}: {blocked[0].found!r}")
         return LockVerdict(True, result.text)
+
+    def doomed(self, partial: str, template: str, language: str) -> str | None:
+        """Why the sentence the model is still writing (``partial``, its start as written: a
+        trailing space ends its last word) cannot pass
+        :meth:`check` however it ends, or None while it may: too long already, a finished number
+        the template does not say, a whole clause in another language. Stopping it there puts
+        the template on air without waiting for the rest of a sentence that would be refused."""
+        text = _clean(partial)
+        if len(text) > max(2 * len(template), len(template) + 120):
+            return "too long"
+        finished = re.sub(r"[\d.,]+$", "", partial)  # "3" may still become "32"; "3 " may not
+        if extra := _numbers(finished) - _numbers(template):
+            return f"number not in the answer: {', '.join(sorted(extra))}"
+        latin = len(re.findall(r"[A-Za-z]", text))
+        cjk = sum(1 for c in text if is_cjk(c))
+        if (language == "zh" and latin >= DOOMED_LATIN and not cjk) or (
+            language != "zh" and cjk >= DOOMED_CJK and not latin
+        ):
+            return f"not in {language}"
+        return None
 
     def _new_names(self, text: str, template: str) -> list[str]:
         """Capitalised words that are not at a sentence start, not in the template, not catalog words."""
@@ -493,6 +517,15 @@ class Phraser:
         if not meant.ok:
             return LockVerdict(False, "", f"meaning: {meant.reason}")
         return verdict
+
+    def doomed(self, partial: str, template: str, language: str) -> str | None:
+        """Why the model's sentence being written cannot pass :meth:`check` whatever follows
+        (the reason names the check), or None: cheap, called on every streamed piece."""
+        if reason := self.lock.doomed(partial, template, language):
+            return f"fact lock: {reason}"
+        if self.meaning is not None and (reason := self.meaning.doomed(_clean(partial), template)):
+            return f"meaning: {reason}"
+        return None
 
     async def run_check(self, fn: Callable[..., _T], *args: object) -> _T:
         """``fn(*args)`` on the checker's thread (the event loop keeps streaming meanwhile): the

@@ -4,7 +4,13 @@
 ``scripts/collect_rewordings.py`` collected from SmolLM2-135M on the demo show (every run-of-show
 and idle line in English and Chinese, the first sentence of every eval answer), each labelled keep
 or reject by a person reading it: a sentence that changes the meaning, garbles a word or a name,
-leaves most of the line out or adds anything is ``reject``. 51 of the 66 keeps are verbatim copies.
+leaves out a word that carries meaning or adds anything is ``reject``. Words that carry meaning:
+who speaks ("我是", "咱们", "I'd suggest"), who the line is for ("经常加班的朋友"), what a number
+measures ("battery life", "续航"), a qualifier of a fact ("splash and sweat resistant"), what
+answers the viewer ("good for workouts"), a clause; an opener ("First up", "Next", "先来", "Yes")
+and "right now" are not. 9 pairs first labelled keep were relabelled reject by that rule after
+issue 17's 30-minute run spoke "Mia, AI主播…" for "我是Mia，AI主播…" (each has a ``relabelled``
+note). 51 of the 57 keeps are verbatim copies.
 
 The check must let no rejected pair through (precision 1.0: a garbled line on air is the failure
 the issue is about) and keep most of the good ones; the test prints both numbers.
@@ -40,7 +46,8 @@ def _pairs() -> list[dict[str, str]]:
 def test_the_labelled_set_is_what_the_docs_say() -> None:
     rows = _pairs()
     assert len(rows) == 135
-    assert sum(r["label"] == "keep" for r in rows) == 66
+    assert sum(r["label"] == "keep" for r in rows) == 57
+    assert sum("relabelled" in r for r in rows) == 9
     assert {r["language"] for r in rows} == {"en", "zh"}
 
 

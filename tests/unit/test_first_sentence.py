@@ -48,6 +48,11 @@ def test_the_first_sentence_ends_at_a_real_sentence_end() -> None:
     assert first_sentence_end("It costs $39.99 today") is None, "still running"
     assert first_sentence_end("It costs $39.") is None, "a decimal point may follow: wait for a space"
     assert first_sentence_done("It costs $39.99. Only")
+    # An end the next token cannot undo is seen on the token that writes it, not one token later.
+    assert first_sentence_end("Only 8 left, grab one!") == 22
+    assert first_sentence_end("It holds 750 ml.") == 16
+    assert first_sentence_end("You can get it for $39.99.") == 26, "a price cannot go on"
+    assert first_sentence_end("It ships from the U.") is None, "an initial: wait"
     assert first_sentence("It costs $39.99. And a bad $1 here.") == "It costs $39.99."
     # A short opener is not the answer: the sentence runs on.
     assert first_sentence("Hey there! The lamp is $39.99! Buy now.") == "Hey there! The lamp is $39.99!"

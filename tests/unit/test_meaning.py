@@ -63,6 +63,45 @@ LAMP = "Flicker-free light in five brightness levels."
             "en",
             "leaves out the sentence",
         ),
+        # Issue 17's 30-minute run: the bundled model dropped who speaks, twice.
+        (
+            "Mia, AI主播，说的都来自今天的商品资料。",
+            "我是Mia，AI主播，说的都来自今天的商品资料。",
+            "zh",
+            "drops the self",
+        ),
+        (
+            "文明聊天哦，有商品问题随时问我！",
+            "咱们文明聊天哦，有商品问题随时问我！",
+            "zh",
+            "line out: '咱们'",
+        ),
+        (
+            "The Summit Steel Bottle: ice-cold water for 24 hours, hot tea for 12.",
+            "For the outdoors, I'd suggest the Summit Steel Bottle: ice-cold water for 24 hours, "
+            "hot tea for 12.",
+            "en",
+            "drops the speaker",
+        ),
+        # The served SmolLM2 (whole answers), spoken by the check before it looked for the speaker.
+        (
+            "The plan is to sell 120 of the Aurora Buds.",
+            "We have 120 left of the Aurora Buds.",
+            "en",
+            "speaker",
+        ),
+        (
+            "The Aurora Buds: 8 hours per charge, 32 hours with the case.",
+            "The battery life of the Aurora Buds: 8 hours per charge, 32 hours with the case.",
+            "en",
+            "line out: 'battery life'",
+        ),
+        (
+            "A leak-proof lid you can toss in a bag, so more soggy backpacks.",
+            "A leak-proof lid you can toss in a bag, so no more soggy backpacks.",
+            "en",
+            "line out: 'no'",
+        ),
         ("Flicker-free light, as good as Dyson.", LAMP, "en", "new name: dyson"),
         ("The Summit Steel Bottle has flicker-free light.", LAMP, "en", "new name: summit-bottle"),
         ("Flicker-free light in five brightness levels, says Joe.", LAMP, "en", "new name: Joe"),
@@ -87,6 +126,22 @@ def test_each_rule_refuses_what_the_bundled_model_wrote(
             "en",
         ),
         ("看这款极光真无线耳机！", "先来看这款极光真无线耳机！", "zh"),
+        (
+            "The Summit Steel Bottle, and yes, it's the red one everyone asks about!",
+            "Next, the Summit Steel Bottle, and yes, it's the red one everyone asks about!",
+            "en",
+        ),
+        (
+            "You can get the Kiln Pour-Over Coffee Set for $49 with our bundle price, down from $59.",
+            "You can get the Kiln Pour-Over Coffee Set for $49 right now with our bundle price, "
+            "down from $59.",
+            "en",
+        ),
+        (
+            "我是Mia，AI主播，我说的都来自今天的商品资料。",
+            "我是Mia，AI主播，说的都来自今天的商品资料。",
+            "zh",
+        ),
     ],
 )
 def test_faithful_rewordings_pass(check: MeaningCheck, output: str, template: str, language: str) -> None:
@@ -111,6 +166,15 @@ def test_without_an_embedding_model_nothing_passes(scene: Scene) -> None:
     check = MeaningCheck(scene.catalog, None)
     verdict = check.check(LAMP, LAMP, "en")
     assert not verdict.ok and "no embedding model" in verdict.reason
+
+
+def test_a_sentence_being_written_is_doomed_only_when_no_ending_can_save_it(check: MeaningCheck) -> None:
+    assert check.doomed("I'm Mia, and", LAMP) == "introduces itself"
+    assert check.doomed("Flicker-free flicker-free flicker-free", LAMP)
+    assert check.doomed("Flicker-free light in", LAMP) is None
+    assert check.doomed("美女美女", "套装优惠价：整套只要$49，原价$59。") is None, (
+        "a pair twice may still be Chinese"
+    )
 
 
 def test_helpers() -> None:

@@ -48,6 +48,8 @@ async def writer(scene: Scene, fake_server: tuple[str, Script]) -> AsyncIterator
         OpenAIEngine(url, "test-model"), compliance, budget_s=1.0, persona="Mia", meaning=meaning
     )
     assert await phraser.load()
+    assert [r["max_tokens"] for r in script.requests] == [1, 1], "one token per language warms it up"
+    script.requests.clear()
     yield AnswerWriter(phraser), script
     phraser.close()
     assert isinstance(phraser.engine, OpenAIEngine)
@@ -88,6 +90,42 @@ async def test_the_first_sentence_is_out_before_the_model_has_finished(
     assert script.sent == [FIRST + " "], "the second sentence was not even sent yet"
     rest = [s async for s in stream]
     assert [s.text for s in rest] == [SECOND]
+
+
+async def test_a_sentence_ends_on_the_token_that_ends_it(writer: tuple[AnswerWriter, Script]) -> None:
+    answers, script = writer
+    script.replies.append([chunk("Only 8 left, so grab one soon!"), 2.0, chunk("! "), chunk(FIRST)])
+    stream = answers.sentences(Answer(f"{SECOND} {FIRST}", "lumen-lamp", "price", "en", {}), "any left?")
+    first = await anext(stream)
+    assert (first.by, first.text) == ("llm", SECOND), "not held for the model's next token"
+    assert len(script.sent) == 1
+    assert [(s.by, s.text) for s in [s async for s in stream]] == [("llm", FIRST)], (
+        "the second '!' is no line"
+    )
+
+
+async def test_a_sentence_that_cannot_pass_gives_its_plan_sentence_before_it_ends(
+    writer: tuple[AnswerWriter, Script],
+) -> None:
+    answers, script = writer
+    # A number the plan does not say: refused whatever follows, so the plan's sentence goes on air
+    # now, not after the model's 2 s pause (the budget is 1 s); the rest of it is skipped.
+    script.replies.append(
+        [chunk("You can get the Lumen LED Desk Lamp for $12 "), 2.0, chunk("today only. "), chunk(SECOND)]
+    )
+    stream = answers.sentences(lamp_answer(), "how much?")
+    first = await anext(stream)
+    assert (first.by, first.text) == ("template", FIRST)
+    assert first.reason == "fact lock: number not in the answer: 12 (cut short)"
+    assert first.model_text == "You can get the Lumen LED Desk Lamp for $12"
+    assert len(script.sent) == 1, "the model had not finished its sentence"
+    rest = [s async for s in stream]
+    assert [(s.by, s.text) for s in rest] == [("llm", SECOND)], "the cut sentence's end is not a sentence"
+    script.replies.append(
+        [chunk("1. "), chunk("You can get the Lumen LED Desk Lamp for $39.99. "), chunk(SECOND)]
+    )
+    listed = [s async for s in answers.sentences(lamp_answer(), "how much?")]
+    assert [s.by for s in listed] == ["llm", "llm"], "a list mark is no number of the sentence"
 
 
 @pytest.mark.parametrize(

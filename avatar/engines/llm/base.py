@@ -82,9 +82,16 @@ class LLMEngine(Protocol):
         ...
 
 
-SENTENCE_DONE: Final = re.compile(r"[.!?]+(?=\s)|[。！？]+")
-"""An end of sentence: an end mark followed by a space ("4.6" is no end; a reply that ends on "."
-ends with the end-of-turn token), or a Chinese end mark."""
+SENTENCE_DONE: Final = re.compile(
+    r"[.!?]+(?=\s)|[。！？]+|[!?]+$|(?<=\d[.,]\d\d)\.$"
+    r"|(?<![.\s\d])(?<!\b[A-Za-z])(?<!\bMrs)(?<!\b(?:Mr|Ms|Dr|St|vs))\.+$"
+)
+"""An end of sentence: an end mark followed by a space, a Chinese end mark, or — where the text
+so far stops on it — "!"/"?", or a full stop after a word or a price ("$39.99."). A full stop
+after another number may be a decimal point ("4." of "4.6": wait for the next token), one after
+an initial or a title an abbreviation ("U.", "Dr."). Every other end is seen on the token that
+writes it, not one token later: a streamed sentence is checked and spoken a decode step sooner,
+and a reply that ends there does not wait for its end-of-turn token."""
 MIN_SENTENCE_CHARS: Final = {"latin": 12, "cjk": 5}
 """A shorter "sentence" ("Hey there!", "好的！") is an opener, not the answer: the first sentence
 runs on to the next end (the speaker merges such fragments the same way)."""
