@@ -289,7 +289,8 @@ class Answerer:
         if intent is Intent.PROMO and u.attribute is not None and u.attribute.startswith("offer:"):
             return self._offer(product, int(u.attribute.split(":")[1]), lang)
         if intent is Intent.PROMO:
-            return self._promo(product, lang, asks_end=_ASKS_END.search(question) is not None)
+            promo = self._promo(product, lang, asks_end=_ASKS_END.search(question) is not None)
+            return self._bundled_with(promo, product) if "offer" in reading.concepts else promo
         if intent is Intent.STOCK:
             if variant is None and len(set(asked)) >= 2:
                 stocks = self._variant_stocks(product, asked, lang)
@@ -530,6 +531,26 @@ class Answerer:
                 continue
             facts[f"offer:{number}"] = said
             text += f"另外{said}。" if lang == "zh" else f" Also: {said}."
+        return replace(answer, text=text, facts=facts)
+
+    def _bundled_with(self, answer: Answer, product: Product) -> Answer:
+        """``answer`` with the other products' bundle offers that name ``product`` ("buy it with
+        the VoltCore power bank and get a free cable"), as written: "any bundle deal with this?"."""
+        text, facts, lang = answer.text, dict(answer.facts), answer.language
+        names = [n.lower() for n in (*product.names.values(), *product.aliases) if len(n) >= 2]
+        for other in self.catalog.products:
+            if other.id == product.id:
+                continue
+            for number, offer in enumerate(other.offers, start=1):
+                said = _clause(localized(offer, lang))
+                if said in text or not any(n in " ".join(offer.values()).lower() for n in names):
+                    continue
+                facts[f"offer:{number}@{other.id}"] = said
+                text += (
+                    f"另外{other.name(lang)}：{said}。"
+                    if lang == "zh"
+                    else f" Also, on the {other.name(lang)}: {said}."
+                )
         return replace(answer, text=text, facts=facts)
 
     def _any_promo(self, intent: Intent, lang: str) -> Answer:

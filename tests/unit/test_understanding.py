@@ -382,6 +382,8 @@ products:
     safety:
       - {key: mains, label: {en: Power supply, zh: 电源}, value: {en: 220 V adapter, zh: 220伏适配器}}
     selling_points: {en: [Charges your phone from the base], zh: [底座就能给手机充电]}
+    offers:
+      - {en: Buy it with the Petal Glass Bottle for a free night cover, zh: 和花瓣玻璃奶瓶一起买，送夜灯罩}
   - id: bunny
     names: {en: Cloud Bunny Plush, zh: 云朵兔公仔}
     aliases: {en: [bunny], zh: [兔子, 宝宝玩偶]}
@@ -469,3 +471,9 @@ def test_two_products_named_without_weighing_them_ask_about_one(nursery: Brain) 
 def test_a_measure_word_asked_on_its_own_finds_the_value_in_that_unit(nursery: Brain) -> None:
     answer = nursery.respond("lamp watts?", None)
     assert answer.product_id == "lamp" and "10 W" in answer.text, answer.text
+
+
+def test_a_bundle_question_hears_the_other_products_offers_that_name_it(nursery: Brain) -> None:
+    answer = nursery.respond("any bundle deal if i get this with something?", "bottle")
+    assert "free night cover" in answer.text, answer.text
+    assert "送夜灯罩" in nursery.respond("和奶瓶一起买有优惠吗", "lamp").text
