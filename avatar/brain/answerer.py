@@ -1293,12 +1293,12 @@ class Answerer:
         if answer.product_id is None or not u.reading.concepts & {"kids", "age"}:
             return answer
         lang = answer.language
-        for fact in catalog_facts(self.catalog)[answer.product_id]:
-            if not fact.field.startswith("safety:") or not (fact.cue_concepts | fact.value_concepts) & {
-                "kids",
-                "age",
-            }:
-                continue
+        warnings = [
+            fact
+            for fact in catalog_facts(self.catalog)[answer.product_id]
+            if fact.field.startswith("safety:") and "age" in fact.cue_concepts | fact.value_concepts
+        ]
+        for fact in warnings:  # the age limit ("for ages 5 and up"), not every note on children
             entry = self.catalog.get(answer.product_id).safety_fact(fact.field.split(":", 1)[1])
             value = _clause(localized(entry.value, lang)) if entry is not None else ""
             if not value or value in answer.text:
