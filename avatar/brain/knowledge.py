@@ -24,6 +24,7 @@ from avatar.brain.lexicon import lexicon
 from avatar.brain.semantic import margins
 
 __all__ = [
+    "AMOUNT",
     "COMMERCE",
     "FACT_MATCH",
     "MEANING_LEAD",
@@ -37,6 +38,7 @@ __all__ = [
     "fact_scores",
     "facts_of",
     "score_fact",
+    "telling_apart",
     "word_owners",
 ]
 
@@ -107,15 +109,17 @@ def facts_of(product: Product) -> tuple[Fact, ...]:
         facts.append(_fact(product, f"point:{number}", said, []))
     if product.variants:
         cue = [*product.variant_label.values(), *(n for v in product.variants for n in v.names.values())]
-        if any(_MEASURED.search(name) for name in cue):
+        if any(AMOUNT.search(name) for name in cue):
             cue.append("size")  # options of 160 ml and 240 ml are sizes: "does it come in a smaller size?"
         facts.append(_fact(product, "variants", cue, []))
     return tuple(facts)
 
 
-# An option measured in a unit ("160 ml", "500g", "2升"): the options are sizes of one thing.
-_MEASURED = re.compile(
-    r"\d\s*(?:ml|l|g|kg|oz|lb|cm|mm|in|inch|毫升|升|克|千克|公斤|斤|厘米|寸)(?![a-z])", re.IGNORECASE
+# A number with its unit ("160 ml", "500g", "2升", "65 W"): an option measured in a unit is a size of
+# one thing, and an amount in a question names an option or a quantity, not what is asked.
+AMOUNT: Final = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:ml|l|g|kg|oz|lb|lbs|cm|mm|in|inch|w|v|mah|毫升|升|克|千克|公斤|斤|厘米|毫米|寸|瓦|伏|毫安)(?![a-z])",
+    re.IGNORECASE,
 )
 
 

@@ -25,6 +25,7 @@ from rapidfuzz.distance import Levenshtein
 from avatar.brain.catalog import Catalog, Product
 from avatar.brain.intents import Intent, classify, resolve_product
 from avatar.brain.knowledge import (
+    AMOUNT,
     COMMERCE,
     FACT_MATCH,
     FactHit,
@@ -126,10 +127,6 @@ _STILL_THERE = re.compile(r"还有.{0,10}吗|还有没有|还有的吗|还剩")
 _ASKING = re.compile(
     r"[?？]|(?<![a-z])(?:what|how|can|could|does|do|is|are|will|which|where|when|should)(?![a-z])"
     r"|几|多少|多久|怎么|什么|哪|吗|呢|能不能|可以|会不会",
-    re.IGNORECASE,
-)
-_MEASURED_AMOUNT = re.compile(
-    r"\d+(?:\.\d+)?\s*(?:ml|l|g|kg|oz|lb|lbs|cm|mm|w|v|mah|毫升|升|克|公斤|千克|斤|厘米|毫米|瓦|伏|毫安)(?![a-z])",
     re.IGNORECASE,
 )
 # Words that weigh two things against each other: without them, two names are no comparison.
@@ -452,7 +449,7 @@ def read(text: str, catalog: Catalog) -> Reading:
     if intent not in _MODERATED:
         # A number with its unit names an option or an amount ("how much is the 160 ml bottle"),
         # not the kind of question: the unit alone would read as a spec question.
-        intent = classify(_MEASURED_AMOUNT.sub(" ", asked), language)
+        intent = classify(AMOUNT.sub(" ", asked), language)
     asks = any(_ends_question(p) for p in _QUESTION_END.split(spelled))
     if intent in (Intent.CHITCHAT, Intent.GREETING) and _long(spelled) and asks:
         # "...two things: can I fly with it, and what's in the box? thx": the question, not the thanks.
