@@ -745,6 +745,9 @@ class Answerer:
             text = f"{name}{value}。" if lang == "zh" else f"The {name} {value}."
         elif says_label and lang == "zh" and not field.startswith("safety:"):
             text = f"{name}：{value}。"  # "两年保修" says what it is: no "的保修是两年保修"
+        elif lang == "en" and value.lower().startswith(label.lower() + " "):
+            # "fountain pen ink does not bleed through" says its label itself: a sentence of its own.
+            text = f"On the {name}, {value}."
         elif says_label and lang == "en" and not field.startswith("safety:") and value[:1].isdigit():
             # "520 pieces", "2-year warranty": what the product has, not "the pieces ... is 520 pieces"
             article = "a " if re.match(r"\d+(?:\.\d+)?-[a-z]", value) else ""

@@ -523,6 +523,16 @@ _SHIPPING = frozenset({"shipping", "returns", "warranty"})
 _GENERIC_INFO = re.compile(r"tell me (?:about|more)|介绍|讲讲|说说|what is (?:it|this)|是什么", re.IGNORECASE)
 
 
+def _named_last(reading: Reading, catalog: Catalog) -> str:
+    """Of the products a comment names, the one it names last ("i journal every day with a
+    fountain pen, need a notebook": the notebook, although "journal" named it first)."""
+    last = reading.named[-1]
+    for match in product_index(catalog).claim(reading.text.lower()):
+        if len(match.values) == 1 and (found := next(iter(match.values))) in reading.named:
+            last = found
+    return last
+
+
 def _generic_info(reading: Reading, hit: FactHit | None) -> bool:
     """ "Tell me about it", "这是什么": the product as a whole. Not when something of it is named:
     "兔子里面塞的是什么" (its filling), "推车轮子是什么的" (a fact that matches well)."""
@@ -558,7 +568,7 @@ def understand(
         # Two products named with nothing weighing them ("can i cook in my tent with the stove",
         # "a notebook that won't bleed with my fountain pen"): the one on screen, else the one
         # named last, is what is asked about; the other is where or with what.
-        product_id = on_screen if on_screen in reading.named else reading.named[-1]
+        product_id = on_screen if on_screen in reading.named else _named_last(reading, catalog)
         reading = replace(reading, named=(product_id,))
     elif reading.named:
         product_id = reading.named[0]

@@ -464,6 +464,8 @@ def test_two_products_named_without_weighing_them_ask_about_one(nursery: Brain) 
     assert about.intent != "comparison" and about.product_id == "lamp", about.text
     on_screen = nursery.respond("can i put the lamp next to the bunny", "lamp")  # the one on screen
     assert on_screen.intent != "comparison" and on_screen.product_id == "lamp", on_screen.text
+    last = nursery.respond("the lamp is next to the bunny, can the lamp charge phones", "bottle")
+    assert last.product_id == "lamp", last.text  # named last, though the bunny came in between
     weighed = nursery.respond("bunny or lamp, which is cheaper", "bottle")
     assert weighed.intent == "comparison", weighed.text
 
