@@ -172,7 +172,11 @@ class Rounds:
             "--count", str(count), "--decode", str(self.decode), stdout=asyncio.subprocess.PIPE,
         )  # fmt: skip
         assert child.stdout is not None
-        line = await child.stdout.readline()
+        try:
+            line = await child.stdout.readline()
+        except BaseException:  # interrupted while the round connects: it goes too
+            child.kill()
+            raise
         result = json.loads(line) if line.strip() else {"connected": 0, "receiving": 0, "decoded": 0}
         self.connected += result["connected"]
         self.receiving += result["receiving"]
@@ -274,9 +278,9 @@ async def drive(args: argparse.Namespace) -> int:
             summary = [verdict(probe.lines, phase, idle) for phase in phases]
             print(json.dumps({"step": "summary", "phases": summary}), flush=True)
     finally:
-        server.terminate()
+        server.terminate()  # a graceful stop: it closes what sessions are left first
         with contextlib.suppress(subprocess.TimeoutExpired):
-            server.wait(30)
+            server.wait(60)
         if server.poll() is None:
             server.kill()
     return 0
