@@ -287,8 +287,8 @@ class SharedVideoEncoder:
         width, height = self.rendition.width, self.rendition.height
         pts = frame.pts
         if frame.width != width or frame.height != height or frame.format.name != "yuv420p":
-            # One scaling thread, this one: swscale's default (a pool per scaler, one thread per
-            # core) left two pools of threads alive for the rest of the show after the first viewer.
+            # One scaling thread, this one: swscale's default gives each scaler a pool of threads
+            # (one per core) that stays for the rest of the show once a viewer needed the rendition.
             frame = frame.reformat(width=width, height=height, format="yuv420p", threads=1)
         else:
             # The programme's frame object is shared with other encoders and the snapshot: copy the
