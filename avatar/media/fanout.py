@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
 import av
+import numpy as np
 from aiortc import MediaStreamTrack, RTCPeerConnection
 from aiortc.codecs.h264 import H264Encoder
 from aiortc.codecs.vpx import Vp8Encoder
@@ -54,6 +55,7 @@ from aiortc.rtp import (
     unpack_remb_fci,
 )
 
+from avatar.media.audio import CHUNK_SAMPLES, SAMPLE_RATE_HZ
 from avatar.media.broadcaster import (
     AUDIO_TIME_BASE,
     VIDEO_TIME_BASE,
@@ -285,7 +287,9 @@ class SharedVideoEncoder:
         width, height = self.rendition.width, self.rendition.height
         pts = frame.pts
         if frame.width != width or frame.height != height or frame.format.name != "yuv420p":
-            frame = frame.reformat(width=width, height=height, format="yuv420p")
+            # One scaling thread, this one: swscale's default gives each scaler a pool of threads
+            # (one per core) that stays for the rest of the show once a viewer needed the rendition.
+            frame = frame.reformat(width=width, height=height, format="yuv420p", threads=1)
         else:
             # The programme's frame object is shared with other encoders and the snapshot: copy the
             # picture type flag onto a private frame instead of mutating it.
@@ -383,10 +387,9 @@ class SharedAudioEncoder:
             self._codec.sample_rate = 48_000
             self._codec.time_base = AUDIO_TIME_BASE
             self._codec.options = {"application": "voip"}
-            self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=48_000, frame_size=960)
         pts = frame.pts
         packets: list[av.Packet[Any]] = []
-        for chunk in self._resampler.resample(frame):
+        for chunk in self._opus_chunks(frame):
             packets.extend(self._codec.encode(chunk))
         for packet in packets:
             packet.pts = pts
@@ -397,6 +400,35 @@ class SharedAudioEncoder:
             for sink in list(self._sinks):
                 sink.deliver(packet, payloads, timestamp)
         self.encode_ms_total += (now() - began) * 1000.0
+
+    def _opus_chunks(self, frame: av.AudioFrame) -> list[av.AudioFrame]:
+        """``frame`` as 20 ms chunks of 48 kHz stereo s16, what the Opus encoder takes.
+
+        The programme's chunks are 20 ms of 48 kHz mono s16 already: duplicating the channel is
+        all it takes. PyAV's resampler is an FFmpeg filter graph with a pool of threads of its own
+        (one per core) for the rest of the show; it is made only for other audio, and once made it
+        stays in use (it may hold samples of a partial chunk).
+        """
+        if (
+            self._resampler is None
+            and frame.format.name == "s16"
+            and frame.layout.nb_channels == 1
+            and frame.sample_rate == SAMPLE_RATE_HZ
+            and frame.samples == CHUNK_SAMPLES
+        ):
+            mono = frame.to_ndarray().reshape(-1).astype(np.int16, copy=False)
+            interleaved = np.repeat(mono, 2).reshape(1, -1)  # packed s16: left, right, left, ...
+            stereo = av.AudioFrame.from_ndarray(interleaved, format="s16", layout="stereo")
+            stereo.sample_rate = SAMPLE_RATE_HZ
+            stereo.pts = frame.pts
+            stereo.time_base = AUDIO_TIME_BASE
+            return [stereo]
+        if self._resampler is None:
+            self._resampler = av.AudioResampler(
+                format="s16", layout="stereo", rate=SAMPLE_RATE_HZ, frame_size=CHUNK_SAMPLES
+            )
+        chunks: list[av.AudioFrame] = self._resampler.resample(frame)
+        return chunks
 
 
 # -- adaptation ----------------------------------------------------------------------------------

@@ -382,6 +382,7 @@ class ViewerRegistry:
         self.chat_limit = RateLimiter(CHAT_BURST, CHAT_REFILL_S)
         self._joining = 0  # offers being answered now: they count against the cap too
         self._closed_since_trim = 0
+        self._trimming = False
         s = show.settings
         self.fanout = FanoutHub(show.broadcaster, show.clock, s.width, s.height, s.fps) if s.fanout else None
         self.sessions: dict[str, ViewerSession] = {}
@@ -438,9 +439,15 @@ class ViewerRegistry:
         await session.closed.wait()
         self.sessions.pop(session.id, None)
         self._closed_since_trim += 1
-        if self._closed_since_trim >= TRIM_AFTER_CLOSED:
+        # One trim at a time: a burst of closes would otherwise start overlapping trims, each
+        # keeping one more idle thread in the loop's executor for the rest of the show.
+        if self._closed_since_trim >= TRIM_AFTER_CLOSED and not self._trimming:
             self._closed_since_trim = 0
-            await asyncio.get_running_loop().run_in_executor(None, return_free_memory)
+            self._trimming = True
+            try:
+                await asyncio.get_running_loop().run_in_executor(None, return_free_memory)
+            finally:
+                self._trimming = False
 
     async def close_all(self) -> None:
         """Close every session (server shutdown)."""

@@ -276,6 +276,44 @@ async def test_opus_is_encoded_once_for_all_viewers() -> None:
         await hub.close()
 
 
+async def test_opus_carries_the_programme_audio_on_both_channels() -> None:
+    """The programme's 20 ms mono chunks go to Opus as stereo without a resampler filter graph
+    (its pool of threads would stay for the rest of the show); decoded, both channels are the tone."""
+    broadcaster = Broadcaster()
+    hub = FanoutHub(broadcaster, ManualClock(), 640, 360, 25)
+    track = hub.track("audio")
+    track.bind("audio/opus")
+    tone = (np.sin(2 * np.pi * 440 * np.arange(960 * 50) / 48_000) * 8000).astype(np.int16)
+    packets = []
+    try:
+        for index in range(50):  # one chunk at a time: the backlog is bounded
+            frame = av.AudioFrame.from_ndarray(
+                tone[index * 960 : (index + 1) * 960].reshape(1, -1), "s16", "mono"
+            )
+            frame.sample_rate, frame.pts = 48_000, index * 960
+            broadcaster.publish_audio(frame)
+            packets.append(await asyncio.wait_for(track.recv(), 2))
+        assert hub.audio_encoder()._resampler is None  # noqa: SLF001 - no filter graph was needed
+        decoder = av.CodecContext.create("libopus", "r")
+        decoded = np.concatenate(
+            [
+                f.to_ndarray().reshape(-1, 2)
+                for p in packets
+                if isinstance(p, av.Packet)
+                for f in decoder.decode(p)
+            ]
+        )
+        assert len(decoded) >= 30 * 960
+        left, right = decoded[960 * 5 :, 0].astype(float), decoded[960 * 5 :, 1].astype(float)
+        assert np.allclose(left, right, atol=0.02 * np.abs(left).max()), "the same voice on both channels"
+        spectrum = np.abs(np.fft.rfft(left))
+        peak_hz = np.argmax(spectrum) * 48_000 / len(left)
+        assert abs(peak_hz - 440) < 5, f"decoded tone at {peak_hz:.0f} Hz"
+    finally:
+        track.stop()
+        await hub.close()
+
+
 async def test_bogus_rtcp_is_ignored_and_keyframe_requests_reach_the_encoder() -> None:
     clock = ManualClock()
     hub = FanoutHub(Broadcaster(), clock, 640, 360, 25)
