@@ -15,8 +15,12 @@ from typing import Final
 
 log = logging.getLogger(__name__)
 
-SIMPLIFIED_PROMPT: Final = "以下是普通话的句子，使用简体中文。"
-"""An initial prompt that makes multilingual Whisper write Mandarin in Simplified characters."""
+SIMPLIFIED_PROMPT: Final = "以下是普通话的句子。使用简体中文。"
+"""An initial prompt that makes multilingual Whisper write Mandarin in Simplified characters.
+
+No full-width comma in it: that comma's first two byte tokens are those of every full-width form, and
+with them in the prompt Whisper ``base`` wrote "４" where an English brand name met the Chinese
+("这款４４４４…", a loop that lost the whole line)."""
 
 
 @cache
