@@ -31,9 +31,9 @@ from tests.conftest import require
 pytestmark = pytest.mark.slow
 
 SENTENCES = Path(__file__).resolve().parents[1] / "data" / "mandarin" / "product_sentences.txt"
-MAX_CER = (
-    0.30  # a regression bound: the 10 % target is not met yet (about 25 % measured, see the README)
-)
+# A regression bound: the 10 % target is not met yet (16.6 % measured, see the README); the
+# margin is for Whisper's sampled retry at temperature 0.4, which can differ from run to run.
+MAX_CER = 0.22
 
 
 def product_lines() -> list[str]:
