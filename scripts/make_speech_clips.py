@@ -31,6 +31,11 @@ CLIPS: dict[str, tuple[str, int, str]] = {
     "en_coffee_price": ("en-us", 135, "How much is the coffee set?"),
     # "How much is the desk lamp" in Mandarin, read from pinyin with tone digits (DESIGN.md 3)
     "zh_lamp_price": ("cmn-latn-pinyin", 140, "tai2 deng1 duo1 shao3 qian2"),
+    # Voice questions for scenes/demo-zh (`avatar bench --listen-only --scene scenes/demo-zh`), tones
+    # as said (espeak-ng does no tone sandhi): 空气炸锅多少钱, 大红袍多少钱, 蚕丝被还有货吗
+    "zh_fryer_price": ("cmn-latn-pinyin", 140, "kong1 qi4 zha2 guo1 duo1 shao3 qian2"),
+    "zh_tea_price": ("cmn-latn-pinyin", 140, "da4 hong2 pao2 duo1 shao3 qian2"),
+    "zh_quilt_stock": ("cmn-latn-pinyin", 140, "can2 si1 bei4 hai2 you3 huo4 ma5"),
 }
 
 
