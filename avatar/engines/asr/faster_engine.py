@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -15,6 +16,23 @@ from avatar.engines.asr.base import SAMPLE_RATE_HZ, Audio, Segment, Transcript, 
 from avatar.engines.asr.options import DecodeOptions
 from avatar.engines.asr.whisper_engine import _join, _keep_speech
 from avatar.engines.simplified import zh_prompt
+
+
+def _windowed_model(model: str, **kwargs: Any) -> Any:
+    """A faster-whisper model whose encoder, with ``frames`` set, encodes only the first ``frames``
+    log-mel frames of the (30 s) window it is given: CTranslate2 takes a shorter window as it is,
+    faster-whisper always pads to 30 s (whisper.cpp's ``audio_ctx``)."""
+    from faster_whisper import WhisperModel
+
+    class WindowedModel(WhisperModel):  # type: ignore[misc]
+        frames: int | None = None  # None: the window as given
+
+        def encode(self, features: np.ndarray[Any, Any]) -> Any:
+            if self.frames is not None and features.shape[-1] > self.frames:
+                features = np.ascontiguousarray(features[..., : self.frames])
+            return super().encode(features)
+
+    return WindowedModel(model, **kwargs)
 
 
 class FasterWhisperEngine:
@@ -29,11 +47,9 @@ class FasterWhisperEngine:
         compute_type: str = "default",
         cpu_threads: int = 0,
     ) -> None:
-        from faster_whisper import WhisperModel
-
         self.name = name or str(model)
         self.options = options or DecodeOptions()
-        self.model = WhisperModel(
+        self.model = _windowed_model(
             str(model),
             device="cpu",
             compute_type=compute_type,
@@ -64,6 +80,17 @@ class FasterWhisperEngine:
         o = self.options
         if o.is_quiet(audio):
             return Transcript("", language or "en", (), seconds)
+        self.model.frames = o.window_frames(audio.size)
+        try:
+            return self._transcribe(audio, language, prompt, word_timestamps)
+        finally:
+            self.model.frames = None
+
+    def _transcribe(
+        self, audio: Audio, language: str | None, prompt: str | None, word_timestamps: bool
+    ) -> Transcript:
+        seconds = audio.size / SAMPLE_RATE_HZ
+        o = self.options
         pieces, info = self.model.transcribe(
             np.ascontiguousarray(audio, dtype=np.float32),
             language=language,

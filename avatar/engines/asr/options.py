@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
+
+FULL_WINDOW_S: Final = 30.0
+"""Whisper's own encoder window: every clip is padded to 30 s of audio."""
+MEL_FRAMES_PER_S: Final = 100
+"""Whisper's log-mel frames per second of audio (hop of 160 samples at 16 kHz)."""
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,30 @@ class DecodeOptions:
     compression_ratio_threshold: float = 2.4
     # Audio whose peak stays below this (about -50 dBFS) is silence: the model is not even asked.
     min_peak: float = 0.003
+    # Seconds of audio the encoder sees for a short clip (the clip padded with silence), instead of
+    # Whisper's 30 s window: the encoder's work grows with its window and dominates a short clip's
+    # decode. None: always the full window (as Whisper was trained; slower).
+    window_s: float | None = 10.0
+    # Silence kept after a clip's end inside the window (a window tight on the last word loses it).
+    window_margin_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.window_s is not None and not 1.0 <= self.window_s <= FULL_WINDOW_S:
+            raise ValueError(
+                f"window_s must be between 1 and {FULL_WINDOW_S:g} s or None, got {self.window_s}"
+            )
+        if self.window_margin_s < 0.0:
+            raise ValueError(f"window_margin_s must not be negative, got {self.window_margin_s}")
+
+    def window_frames(self, samples: int, rate: int = 16_000) -> int | None:
+        """Log-mel frames the encoder should see for a clip of ``samples`` (an even count: the
+        encoder halves it); None for the full window (``window_s`` None, or a clip too long)."""
+        if self.window_s is None:
+            return None
+        seconds = max(self.window_s, samples / rate + self.window_margin_s)
+        if seconds >= FULL_WINDOW_S:
+            return None
+        return int(np.ceil(seconds * MEL_FRAMES_PER_S / 2)) * 2
 
     def rejects(self, no_speech_prob: float, avg_logprob: float, compression_ratio: float) -> bool:
         """True for a segment that is most likely silence, noise or a decoding loop."""
