@@ -3,9 +3,11 @@
 The spoken clips in ``tests/data`` go through a real :class:`Listener` (Silero VAD with the studio
 co-host's end-of-turn pause, interim transcripts on, the show's recogniser on its worker thread) as
 20 ms frames at 48 kHz, **in real time**: endpointing on words races the recogniser against the
-pause, so only a real-time feed times it honestly. Each question is run twice in the same process:
-``silence`` (the turn ends on the VAD's pause alone, as before) and ``words`` (a complete question
-ends it after a short pause: :mod:`avatar.listen.endpoint`).
+pause, so only a real-time feed times it honestly. Each question is run in each mode in turn, in the
+same process: ``silence`` (the turn ends on the VAD's pause alone), ``words`` (a complete question
+ends it after a short pause: :mod:`avatar.listen.endpoint`) and ``words-30s`` (the same, with the
+recogniser's encoder on Whisper's full 30 s window instead of a short one: the show before
+:attr:`~avatar.engines.asr.options.DecodeOptions.window_s`, for a side-by-side comparison).
 
 The time from the end of speech to the first answer audio is split into its parts:
 
@@ -35,6 +37,7 @@ from avatar.brain.brain import Brain
 from avatar.brain.scene import Scene
 from avatar.engines.asr.audio_file import read_audio
 from avatar.engines.asr.factory import DEFAULT_ENGINE, DEFAULT_MODEL
+from avatar.engines.asr.options import DecodeOptions
 from avatar.engines.tts.voices import load_voice
 from avatar.engines.worker import ModelWorker
 from avatar.listen.endpoint import Endpointing, catalog_endpointing
@@ -47,7 +50,7 @@ from avatar.speaker import Speaker, Voice
 
 CLIPS = ("en_lamp_price", "en_bottle_stock", "en_backpack_discount", "en_buds_battery", "en_coffee_price")
 PAUSE_CLIPS_DIR: Final = "pauses"
-MODES: Final = ("silence", "words")
+MODES: Final = ("silence", "words", "words-30s")
 FRAME_S: Final = 0.02  # what a WebRTC audio track delivers
 TAIL_S: Final = 1.0  # silence fed after a plain clip (the turn must end in it)
 
@@ -289,20 +292,26 @@ async def bench_listen(
     cutoffs: bool = True,
 ) -> dict[str, Any]:
     """Voice question latencies split into parts over ``rounds`` passes of the plain clips, and
-    false cut-offs on the clips with pauses, for each of ``modes`` ("silence", "words")."""
+    false cut-offs on the clips with pauses, for each of ``modes`` (see :data:`MODES`)."""
     from avatar.bench import percentiles
 
     unknown = set(modes) - set(MODES)
     if unknown:
         raise ValueError(f"modes: {sorted(unknown)} unknown; choose from {', '.join(MODES)}")
     shared = show_asr(scene.catalog, model=model, engine=engine)
+    # The same model with the encoder on the full 30 s window: what the show did before.
+    full = show_asr(scene.catalog, model=model, engine=engine, options=DecodeOptions(window_s=None))
+    recognisers = {mode: full if mode == "words-30s" else shared for mode in modes}
     path = _AnswerPath(scene) if answers else None
     endpointing = catalog_endpointing(lambda: scene.catalog)
+    on_words = {mode: None if mode == "silence" else endpointing for mode in modes}
     load_started = time.perf_counter()
     await shared.warm_up()  # loads the model, as `avatar live` does at startup
     load_ms = (time.perf_counter() - load_started) * 1000
     plain = {clip: read_audio(data_dir / f"{clip}.wav") for clip in clips}
-    await shared.transcribe(next(iter(plain.values())))  # warm-up decode
+    for asr in {*recognisers.values()}:
+        await asr.warm_up()
+        await asr.transcribe(next(iter(plain.values())))  # warm-up decode
     if path is not None:
         await path.warm_up()
     timings: dict[str, list[_Timing]] = {mode: [] for mode in modes}
@@ -313,9 +322,7 @@ async def bench_listen(
             for clip, audio in plain.items():
                 fed = np.concatenate([audio, np.zeros(round(TAIL_S * 16_000), np.float32)])
                 for mode in modes:  # interleaved: both modes see the same machine load
-                    events = await listen_in_real_time(
-                        shared, fed, vad, endpointing if mode == "words" else None
-                    )
+                    events = await listen_in_real_time(recognisers[mode], fed, vad, on_words[mode])
                     spans = speech_spans(audio)
                     judged[mode].append(cut_off(clip, events, spans))
                     timing = _timing(events, spans[-1][1] if spans else 0.0)
@@ -339,19 +346,20 @@ async def bench_listen(
         paused_texts: dict[str, dict[str, list[str]]] = {mode: {} for mode in modes}
         for clip, (audio, parts) in pauses.items():
             for mode in modes:
-                on_words = endpointing if mode == "words" else None
-                events = await listen_in_real_time(shared, audio, vad, on_words)
+                events = await listen_in_real_time(recognisers[mode], audio, vad, on_words[mode])
                 result = cut_off(clip, events, parts)
                 judged[mode].append(result)
                 paused_texts[mode][clip] = list(result.finals)
     finally:
         shared.close()
+        full.close()
         if path is not None:
             await path.close()
     report: dict[str, Any] = {
         "asr_load_ms": round(load_ms, 1),
         "asr_model": model,
         "asr_engine": engine,
+        "asr_window_s": {mode: 30.0 if mode == "words-30s" else DecodeOptions().window_s for mode in modes},
         "vad_min_silence_s": vad.min_silence_s,
         "quick_silence_s": endpointing.quick_silence_s,
         "voice_to_first_audio": {mode: _split(timings[mode]) for mode in modes},

@@ -20,6 +20,7 @@ import numpy as np
 from avatar.brain.catalog import Catalog
 from avatar.engines.asr.base import SAMPLE_RATE_HZ, ASREngine, ASRError
 from avatar.engines.asr.factory import DEFAULT_ENGINE, DEFAULT_MODEL, load_asr
+from avatar.engines.asr.options import DecodeOptions
 from avatar.engines.worker import ModelWorker
 from avatar.listen.endpoint import Endpointing
 from avatar.listen.prompt import scene_prompt
@@ -520,11 +521,17 @@ def _joined(first: str, second: str) -> str:
     return f"{first} {second}" if first and second else first or second
 
 
-def show_asr(catalog: Catalog, *, model: str = DEFAULT_MODEL, engine: str = DEFAULT_ENGINE) -> SharedASR:
+def show_asr(
+    catalog: Catalog,
+    *,
+    model: str = DEFAULT_MODEL,
+    engine: str = DEFAULT_ENGINE,
+    options: DecodeOptions | None = None,
+) -> SharedASR:
     """The show's shared recogniser, biased to the catalog's product names; nothing loads yet."""
     language = None if model != DEFAULT_MODEL and not model.endswith(".en") else "en"
     return SharedASR(
-        lambda: load_asr(model, engine=engine),
+        lambda: load_asr(model, engine=engine, options=options),
         prompt=scene_prompt(catalog, language) or None,
         language=language,
     )

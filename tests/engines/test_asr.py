@@ -8,6 +8,7 @@ two shared cores).
 from __future__ import annotations
 
 import importlib.util
+from typing import cast
 
 import numpy as np
 import pytest
@@ -18,6 +19,8 @@ from avatar.engines.asr import ASREngine, load_asr, read_audio
 from avatar.engines.asr.bundled import BUNDLED
 from avatar.engines.asr.convert import ensure_checkpoint, tensors_sha256
 from avatar.engines.asr.metrics import word_error_rate
+from avatar.engines.asr.options import DecodeOptions
+from avatar.engines.asr.whisper_engine import WhisperEngine
 from avatar.listen.prompt import scene_prompt
 from tests.conftest import require
 from tests.fakes import DEMO_SCENE, REPO
@@ -99,6 +102,33 @@ def test_both_engines_hear_the_same_words(tiny: ASREngine, tiny_faster: ASREngin
         a = tiny.transcribe(audio, prompt=prompt).text
         b = tiny_faster.transcribe(audio, prompt=prompt).text
         assert word_error_rate(a, b) <= 0.1, (a, b)
+
+
+def test_a_short_clip_is_encoded_in_a_short_window(tiny: ASREngine, scene: Scene) -> None:
+    """The encoder sees a 3 s question in a 10 s window (500 positions, not Whisper's 1,500) and
+    the words heard are those of the full 30 s window."""
+    engine = cast(WhisperEngine, tiny)
+    positions: list[int] = []
+    hook = engine.model.encoder.register_forward_hook(lambda _m, _i, out: positions.append(out.shape[1]))
+    prompt = scene_prompt(scene.catalog)
+    try:
+        for clip, (said, _) in ENGLISH.items():
+            audio = read_audio(DATA / f"{clip}.wav")
+            positions.clear()
+            short = tiny.transcribe(audio, prompt=prompt).text
+            assert set(positions) == {500}, (clip, positions)
+            engine.options = DecodeOptions(window_s=None)
+            positions.clear()
+            full = tiny.transcribe(audio, prompt=prompt).text
+            engine.options = DecodeOptions()
+            assert set(positions) == {1500}, (clip, positions)
+            assert word_error_rate(said, short) <= MAX_WER and word_error_rate(full, short) <= MAX_WER, (
+                full,
+                short,
+            )
+    finally:
+        hook.remove()
+        engine.options = DecodeOptions()
 
 
 def test_word_timestamps_fall_inside_the_clip(tiny: ASREngine) -> None:

@@ -18,6 +18,7 @@ from avatar.engines.asr.convert import ct2_to_whisper
 from avatar.engines.asr.ct2 import read_ct2
 from avatar.engines.asr.hallucination import is_hallucination
 from avatar.engines.asr.metrics import word_error_rate
+from avatar.engines.asr.options import DecodeOptions
 from avatar.listen.prompt import scene_prompt
 from tests.fakes import DEMO_SCENE
 
@@ -212,6 +213,9 @@ def test_real_questions_are_kept_and_lone_fillers_only_when_alone() -> None:
     assert not is_hallucination("台灯多少钱？")
     assert not is_hallucination("Thank you.")
     assert is_hallucination("Thank you.", alone=True)
+    # Whisper echoing a piece of its Simplified-Chinese prompt on noise (base, a short window)
+    assert is_hallucination("用简体中文。", alone=True)
+    assert not is_hallucination("简体中文的说明书有吗？", alone=True)
 
 
 def test_scene_prompt_names_the_products() -> None:
@@ -226,3 +230,18 @@ def test_word_error_rate() -> None:
     assert word_error_rate("How much is the desk lamp?", "how much is the desk lamp") == 0.0
     assert word_error_rate("How much is the desk lamp?", "How much is the best lamp?") == pytest.approx(1 / 6)
     assert word_error_rate("a b", "a b c d") == 1.0
+
+
+def test_a_short_clip_gets_a_short_encoder_window() -> None:
+    options = DecodeOptions()  # a 10 s window, 1 s of silence after the clip at least
+    assert options.window_frames(3 * SAMPLE_RATE_HZ) == 1000  # 100 log-mel frames a second
+    assert options.window_frames(12 * SAMPLE_RATE_HZ) == 1300  # a longer clip keeps its last second
+    assert options.window_frames(12 * SAMPLE_RATE_HZ + 5) == 1302  # rounded up to an even count
+    assert options.window_frames(29 * SAMPLE_RATE_HZ) is None  # no shorter than Whisper's own 30 s
+    assert DecodeOptions(window_s=None).window_frames(3 * SAMPLE_RATE_HZ) is None
+
+
+@pytest.mark.parametrize(("window_s", "margin_s"), [(0.5, 1.0), (31.0, 1.0), (10.0, -0.1)])
+def test_bad_window_options_are_refused(window_s: float, margin_s: float) -> None:
+    with pytest.raises(ValueError, match="window"):
+        DecodeOptions(window_s=window_s, window_margin_s=margin_s)

@@ -2,13 +2,16 @@
 
 Whisper was trained on subtitled video, so a quiet or noisy clip often comes back as a subtitle
 credit or a sign-off. The VAD gate and the no-speech threshold stop most of them; this list catches
-the ones that still slip through.
+the ones that still slip through. Whisper also echoes its own prompt on noise: a transcript that is
+only a piece of the Simplified-Chinese instruction it was given was not said.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Final
+
+from avatar.engines.simplified import SIMPLIFIED_PROMPT
 
 _SILENCE_PHRASES: Final = (
     "thanks for watching",
@@ -41,10 +44,11 @@ def normalise(text: str) -> str:
 
 
 def is_hallucination(text: str, *, alone: bool = False) -> bool:
-    """True for a silence phrase, an empty or punctuation-only text, or (``alone``) a lone filler."""
+    """True for a silence phrase, an empty or punctuation-only text, or (``alone``) a lone filler
+    or a piece of the Simplified-Chinese prompt."""
     plain = normalise(text)
     if not plain:
         return True
     if any(phrase in plain or phrase in text for phrase in _SILENCE_PHRASES):
         return True
-    return alone and plain in _LONE_FILLERS
+    return alone and (plain in _LONE_FILLERS or plain in normalise(SIMPLIFIED_PROMPT))
