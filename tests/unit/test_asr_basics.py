@@ -233,11 +233,11 @@ def test_word_error_rate() -> None:
 
 
 def test_a_short_clip_gets_a_short_encoder_window() -> None:
-    options = DecodeOptions()  # a 10 s window, 1 s of silence after the clip at least
+    options = DecodeOptions()  # a 10 s window for a clip that leaves 1 s of it silent
     assert options.window_frames(3 * SAMPLE_RATE_HZ) == 1000  # 100 log-mel frames a second
-    assert options.window_frames(12 * SAMPLE_RATE_HZ) == 1300  # a longer clip keeps its last second
-    assert options.window_frames(12 * SAMPLE_RATE_HZ + 5) == 1302  # rounded up to an even count
-    assert options.window_frames(29 * SAMPLE_RATE_HZ) is None  # no shorter than Whisper's own 30 s
+    assert options.window_frames(9 * SAMPLE_RATE_HZ) == 1000
+    assert options.window_frames(9 * SAMPLE_RATE_HZ + 5) is None  # longer: Whisper's own 30 s
+    assert DecodeOptions(window_s=7.01).window_frames(SAMPLE_RATE_HZ) == 702  # an even count
     assert DecodeOptions(window_s=None).window_frames(3 * SAMPLE_RATE_HZ) is None
 
 

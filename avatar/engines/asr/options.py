@@ -32,11 +32,12 @@ class DecodeOptions:
     compression_ratio_threshold: float = 2.4
     # Audio whose peak stays below this (about -50 dBFS) is silence: the model is not even asked.
     min_peak: float = 0.003
-    # Seconds of audio the encoder sees for a short clip (the clip padded with silence), instead of
-    # Whisper's 30 s window: the encoder's work grows with its window and dominates a short clip's
-    # decode. None: always the full window (as Whisper was trained; slower).
+    # Seconds of audio the encoder sees for a clip that fits in them with ``window_margin_s`` to
+    # spare (the clip padded with silence), instead of Whisper's 30 s window: the encoder's work
+    # grows with its window and dominates a short question's decode. Longer clips get the full
+    # window (a 20 s take in a 22 s window lost its last sentence). None: always the full window.
     window_s: float | None = 10.0
-    # Silence kept after a clip's end inside the window (a window tight on the last word loses it).
+    # Silence a clip must leave inside the window (a window tight on the last word loses it).
     window_margin_s: float = 1.0
 
     def __post_init__(self) -> None:
@@ -50,12 +51,9 @@ class DecodeOptions:
     def window_frames(self, samples: int, rate: int = 16_000) -> int | None:
         """Log-mel frames the encoder should see for a clip of ``samples`` (an even count: the
         encoder halves it); None for the full window (``window_s`` None, or a clip too long)."""
-        if self.window_s is None:
+        if self.window_s is None or samples / rate + self.window_margin_s > self.window_s:
             return None
-        seconds = max(self.window_s, samples / rate + self.window_margin_s)
-        if seconds >= FULL_WINDOW_S:
-            return None
-        return int(np.ceil(seconds * MEL_FRAMES_PER_S / 2)) * 2
+        return int(np.ceil(self.window_s * MEL_FRAMES_PER_S / 2)) * 2
 
     def rejects(self, no_speech_prob: float, avg_logprob: float, compression_ratio: float) -> bool:
         """True for a segment that is most likely silence, noise or a decoding loop."""
