@@ -245,3 +245,10 @@ def test_a_short_clip_gets_a_short_encoder_window() -> None:
 def test_bad_window_options_are_refused(window_s: float, margin_s: float) -> None:
     with pytest.raises(ValueError, match="window"):
         DecodeOptions(window_s=window_s, window_margin_s=margin_s)
+
+
+def test_only_the_english_model_gets_the_short_window_by_default() -> None:
+    from avatar.engines.asr.options import default_options
+
+    assert default_options(multilingual=False).window_s == 10.0  # measured on tiny.en
+    assert default_options(multilingual=True).window_s is None  # base misheard the known clip in it

@@ -65,3 +65,11 @@ class DecodeOptions:
     def is_quiet(self, audio: npt.NDArray[np.float32]) -> bool:
         """True when ``audio`` is empty or never louder than ``min_peak``."""
         return audio.size == 0 or float(np.max(np.abs(audio))) < self.min_peak
+
+
+def default_options(multilingual: bool) -> DecodeOptions:
+    """The decoding options a model gets when none are given. The short encoder window was
+    measured on the English model (tiny.en: word errors 0.14 -> 0.10 on the spoken clips); the
+    multilingual ``base`` in a 10 s window heard the setup's known clip "How much is the lamp?" as
+    "How much is the room in this lump?", so a multilingual model keeps Whisper's 30 s window."""
+    return DecodeOptions(window_s=None) if multilingual else DecodeOptions()
