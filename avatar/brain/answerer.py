@@ -307,20 +307,13 @@ class Answerer:
             compared = self._options_compared(product, asked, lang)
             if u.attribute is None or not u.attribute.startswith("faq:"):
                 return compared
-            said = self._attribute(product, u.attribute, intent, lang, None)  # the shop's own word
-            text = f"{compared.text} {said.text}".replace("。 ", "。")
-            return replace(compared, text=text, facts={**said.facts, **compared.facts})
+            return _then(compared, self._attribute(product, u.attribute, intent, lang, None))
         if intent is Intent.SHIPPING and u.unknown:
             return self._shipping_not_stated(product, lang, reading.concepts)
         if u.attribute is not None:
             answer = self._attribute(product, u.attribute, intent, lang, variant)
             if u.also is not None:
-                more = self._attribute(product, u.also, intent, lang, variant)
-                answer = replace(
-                    answer,
-                    text=f"{answer.text} {more.text}".replace("。 ", "。"),
-                    facts={**more.facts, **answer.facts},
-                )
+                answer = _then(answer, self._attribute(product, u.also, intent, lang, variant))
             return answer
         if u.unknown:
             return self._not_stated(product, u, lang)
@@ -693,11 +686,10 @@ class Answerer:
             ),
             None,
         )
+        answer = Answer(text, product.id, Intent.RECOMMENDATION.value, lang, facts)
         if advice is not None and len(options) >= 2:
-            more = self._attribute(product, advice, Intent.SPEC, lang, None)
-            text = f"{text} {more.text}".replace("。 ", "。")
-            facts = {**more.facts, **facts}
-        return Answer(text, product.id, Intent.RECOMMENDATION.value, lang, facts)
+            return _then(answer, self._attribute(product, advice, Intent.SPEC, lang, None))
+        return answer
 
     def _options_compared(self, product: Product, skus: list[str], lang: str) -> Answer:
         """Options side by side ("EF和F有啥区别", "regular vs long, the difference?"): each one's
@@ -1564,3 +1556,9 @@ def _plural(noun: str) -> str:
     if noun.endswith("y") and noun[-2:-1] not in ("a", "e", "o", "u"):
         return noun[:-1] + "ies"
     return noun + "s"
+
+
+def _then(first: Answer, more: Answer) -> Answer:
+    """``first`` followed by ``more``'s sentences, with the facts of both (``first`` keeps its own)."""
+    text = f"{first.text} {more.text}".replace("。 ", "。")
+    return replace(first, text=text, facts={**more.facts, **first.facts})
