@@ -37,7 +37,7 @@ from avatar.brain.brain import Brain
 from avatar.brain.scene import Scene
 from avatar.engines.asr.audio_file import read_audio
 from avatar.engines.asr.factory import DEFAULT_ENGINE, DEFAULT_MODEL
-from avatar.engines.asr.options import DecodeOptions
+from avatar.engines.asr.options import SHORT_WINDOW_S, DecodeOptions
 from avatar.engines.tts.voices import load_voice
 from avatar.engines.worker import ModelWorker
 from avatar.listen.endpoint import Endpointing, catalog_endpointing
@@ -298,8 +298,9 @@ async def bench_listen(
     unknown = set(modes) - set(MODES)
     if unknown:
         raise ValueError(f"modes: {sorted(unknown)} unknown; choose from {', '.join(MODES)}")
-    shared = show_asr(scene.catalog, model=model, engine=engine)
-    # The same model with the encoder on the full 30 s window: what the show did before.
+    short = DecodeOptions(window_s=SHORT_WINDOW_S)
+    shared = show_asr(scene.catalog, model=model, engine=engine, options=short)
+    # The same model with the encoder on the full 30 s window: what the show does by default.
     full = show_asr(scene.catalog, model=model, engine=engine, options=DecodeOptions(window_s=None))
     recognisers = {mode: full if mode == "words-30s" else shared for mode in modes}
     path = _AnswerPath(scene) if answers else None
@@ -359,7 +360,7 @@ async def bench_listen(
         "asr_load_ms": round(load_ms, 1),
         "asr_model": model,
         "asr_engine": engine,
-        "asr_window_s": {mode: 30.0 if mode == "words-30s" else DecodeOptions().window_s for mode in modes},
+        "asr_window_s": {mode: 30.0 if mode == "words-30s" else SHORT_WINDOW_S for mode in modes},
         "vad_min_silence_s": vad.min_silence_s,
         "quick_silence_s": endpointing.quick_silence_s,
         "voice_to_first_audio": {mode: _split(timings[mode]) for mode in modes},

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from avatar.engines.asr.base import SAMPLE_RATE_HZ, Audio, Segment, Transcript, Word, in_simplified
-from avatar.engines.asr.options import DecodeOptions, default_options
+from avatar.engines.asr.options import DecodeOptions
 from avatar.engines.asr.whisper_engine import _join, _keep_speech
 from avatar.engines.simplified import zh_prompt
 
@@ -57,8 +57,6 @@ class FasterWhisperEngine:
             local_files_only=Path(str(model)).exists(),
         )
         self.multilingual: bool = bool(self.model.model.is_multilingual)
-        if options is None:
-            self.options = default_options(self.multilingual)
 
     def language_probabilities(self, audio: Audio) -> dict[str, float]:
         """How likely each language is for the first 30 s of ``audio`` (Whisper's own detector)."""

@@ -36,7 +36,7 @@ class DecodeOptions:
     # spare (the clip padded with silence), instead of Whisper's 30 s window: the encoder's work
     # grows with its window and dominates a short question's decode. Longer clips get the full
     # window (a 20 s take in a 22 s window lost its last sentence). None: always the full window.
-    window_s: float | None = 10.0
+    window_s: float | None = None
     # Silence a clip must leave inside the window (a window tight on the last word loses it).
     window_margin_s: float = 1.0
 
@@ -67,9 +67,7 @@ class DecodeOptions:
         return audio.size == 0 or float(np.max(np.abs(audio))) < self.min_peak
 
 
-def default_options(multilingual: bool) -> DecodeOptions:
-    """The decoding options a model gets when none are given. The short encoder window was
-    measured on the English model (tiny.en: word errors 0.14 -> 0.10 on the spoken clips); the
-    multilingual ``base`` in a 10 s window heard the setup's known clip "How much is the lamp?" as
-    "How much is the room in this lump?", so a multilingual model keeps Whisper's 30 s window."""
-    return DecodeOptions(window_s=None) if multilingual else DecodeOptions()
+SHORT_WINDOW_S: Final = 10.0
+"""The short encoder window measured on tiny.en (word errors 0.14 -> 0.10 on the spoken clips). Not
+the default yet: in a fresh-clone test run the browser voice question heard "Lumen Desk Land" with
+it, and the multilingual base heard the setup's known clip as "the room in this lump"."""

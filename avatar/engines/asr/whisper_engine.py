@@ -12,7 +12,7 @@ import numpy as np
 
 from avatar.engines.asr.base import SAMPLE_RATE_HZ, Audio, Segment, Transcript, Word, in_simplified
 from avatar.engines.asr.hallucination import is_hallucination
-from avatar.engines.asr.options import DecodeOptions, default_options
+from avatar.engines.asr.options import DecodeOptions
 from avatar.engines.simplified import zh_prompt
 
 log = logging.getLogger(__name__)
@@ -75,8 +75,6 @@ class WhisperEngine:
         if alignment_heads:
             self._set_alignment_heads(alignment_heads)
         self.multilingual: bool = bool(self.model.is_multilingual)
-        if options is None:
-            self.options = default_options(self.multilingual)
 
     def _set_alignment_heads(self, heads: list[list[int]]) -> None:
         # word timestamps read these cross-attention heads; a checkpoint loaded from a path otherwise
