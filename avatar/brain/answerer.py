@@ -677,12 +677,9 @@ class Answerer:
             text += f" Sold out right now: {', '.join(gone)}." if gone else ""
         advice = next(
             (
-                f"faq:{number}"
-                for number, fact in enumerate(
-                    (f for f in catalog_facts(self.catalog)[product.id] if f.field.startswith("faq:")),
-                    start=1,
-                )
-                if "fit" in fact.cue_concepts | fact.value_concepts
+                fact.field
+                for fact in catalog_facts(self.catalog)[product.id]
+                if fact.field.startswith("faq:") and "fit" in fact.cue_concepts | fact.value_concepts
             ),
             None,
         )

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Final
 
-from avatar.brain.catalog import Catalog, Product
+from avatar.brain.catalog import Catalog, Product, Variant
 from avatar.brain.language import is_cjk, stems
 from avatar.brain.lexicon import lexicon
 from avatar.brain.semantic import margins
@@ -37,6 +37,8 @@ __all__ = [
     "catalog_facts",
     "fact_scores",
     "facts_of",
+    "option_words",
+    "says_word",
     "score_fact",
     "telling_apart",
     "word_owners",
@@ -408,23 +410,26 @@ def best_fact(
     return FactHit(by_field[top], max(FACT_MATCH, min(1.0, combined)))
 
 
+def option_words(option: Variant) -> list[str]:
+    """The ways the catalog may name an option inside a value: its names and aliases (Latin ones of
+    two letters or more: "s" or "m" alone would match anywhere)."""
+    return [w for w in (*option.names.values(), *option.aliases) if len(w) >= 2 or not w.isascii()]
+
+
+def says_word(text: str, word: str) -> bool:
+    """``word`` is in ``text``: as a whole word if it is in Latin letters ("men" is not in "women")."""
+    if word.isascii():
+        return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text) is not None
+    return word in text
+
+
 def telling_apart(product: Product, skus: list[str]) -> str | None:
     """The spec field whose value names two or more of the options ``skus`` ("slow flow on the
     160 ml, medium flow on the 240 ml"): what tells them apart, or None."""
     options = [v for v in (product.variant(sku) for sku in dict.fromkeys(skus)) if v is not None]
-    spoken = [
-        [w.lower() for w in (*option.names.values(), *option.aliases) if len(w) >= 2 or not w.isascii()]
-        for option in options
-    ]
+    spoken = [[w.lower() for w in option_words(option)] for option in options]
     for spec in product.specs:
-        values = [value.lower() for value in spec.value.values()]
-        if any(sum(1 for words in spoken if any(_names(value, w) for w in words)) >= 2 for value in values):
-            return f"spec:{spec.key}"
+        for value in (v.lower() for v in spec.value.values()):
+            if sum(1 for words in spoken if any(says_word(value, w) for w in words)) >= 2:
+                return f"spec:{spec.key}"
     return None
-
-
-def _names(text: str, word: str) -> bool:
-    """``word`` in ``text``, as a whole word when it is Latin ("160 ml" in "on the 160 ml, ...")."""
-    if word.isascii():
-        return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text) is not None
-    return word in text

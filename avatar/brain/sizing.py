@@ -14,7 +14,8 @@ import math
 import re
 from dataclasses import dataclass
 
-from avatar.brain.catalog import Product, Variant
+from avatar.brain.catalog import Product
+from avatar.brain.knowledge import option_words
 
 __all__ = ["Measure", "fitting_options", "viewer_measures"]
 
@@ -128,10 +129,6 @@ def _ranges(text: str) -> list[_Range]:
     return found
 
 
-def _option_words(option: Variant) -> list[str]:
-    return [w for w in (*option.names.values(), *option.aliases) if len(w) >= 2 or not w.isascii()]
-
-
 def _mentions(text: str, word: str) -> list[int]:
     if word.isascii():
         return [
@@ -161,7 +158,7 @@ def _option_ranges(product: Product) -> dict[str, list[_Range]]:
             starts = sorted(
                 (position, option.sku)
                 for option in product.variants
-                for word in _option_words(option)
+                for word in option_words(option)
                 for position in _mentions(value, word)
             )
             found: dict[str, list[_Range]] = {}

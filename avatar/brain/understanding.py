@@ -33,6 +33,7 @@ from avatar.brain.knowledge import (
     candidates,
     catalog_facts,
     fact_scores,
+    says_word,
     score_fact,
     telling_apart,
 )
@@ -991,13 +992,6 @@ def _states_unit(value: str, unit: str) -> bool:
     return False
 
 
-def _says(text: str, word: str) -> bool:
-    """``word`` is in ``text``: as a whole word if it is in Latin letters ("men" is not in "women")."""
-    if word.isascii():
-        return re.search(rf"(?<![a-z0-9]){re.escape(word)}(?![a-z0-9])", text) is not None
-    return word in text
-
-
 def _stated_in_value(reading: Reading, catalog: Catalog, product: Product) -> tuple[FactHit | None, bool]:
     """A fact whose value states what an either-or or a how-many question asks, and whether the
     question asked for a measure no value states ("how many dB" when no dB is given)."""
@@ -1030,7 +1024,7 @@ def _stated_in_value(reading: Reading, catalog: Catalog, product: Product) -> tu
     found = [
         name
         for name, said in values.items()
-        if any((len(w) >= 2 or is_cjk(w)) and _says(said, w) for w in asked)
+        if any((len(w) >= 2 or is_cjk(w)) and says_word(said, w) for w in asked)
         or any(_states_unit(said, u) for u in units)
         or any(re.search(rf"(?<![\d.]){re.escape(n)}(?![\d])", said) for n in numbers)
     ]
