@@ -69,7 +69,22 @@ class Lexicon:
     def concepts_in(self, text: str) -> frozenset[str]:
         """The attribute concepts ``text`` speaks of, also in colloquial Chinese ("啥做的" is
         "什么做的")."""
-        found = {value for match in self._concepts.find(text) for value in match.values}
+        matches = self._concepts.find(text)
+        # An English phrase inside a longer one means what the longer one says: "how long" is a
+        # size, but not in "how long do they keep" (shelf life); "weight limit" is a load, not the
+        # product's own weight. (Chinese runs together: its phrases are all kept.)
+        found = {
+            value
+            for match in matches
+            if not (
+                text[match.start : match.end].isascii()
+                and any(
+                    o.start <= match.start and match.end <= o.end and o.end - o.start > match.end - match.start
+                    for o in matches
+                )
+            )
+            for value in match.values
+        }
         plain = text
         for said, meant in self.colloquial_zh.items():
             plain = plain.replace(said, meant)

@@ -614,6 +614,10 @@ def understand(
         intent, variant = Intent.STOCK, None  # "grey vs beige, which one has more left": each one's stock
     elif intent is Intent.COMPARISON and len(reading.named) < 2 and len(named_variants) >= 2:
         intent = Intent.OTHER  # "红轴和茶轴有啥区别": the product's own word on its options
+    elif intent is Intent.COMPARISON and not reading.named:
+        # "纸是纯白的还是偏黄", "is it warmer or cooler than wool": no second product to weigh, so
+        # one fact of this product is asked (the answerer compares only two products).
+        intent = classify(reading.text, reading.language, skip=(Intent.COMPARISON,))
     # A follow-up with no question of its own ("and the blue one?") asks the last question again;
     # one that names a kind of fact ("保质期呢", "and how long do they keep?") asks that of the same
     # product, which the product choice above already remembered.
