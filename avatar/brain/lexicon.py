@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from avatar.brain.language import is_cjk
-from avatar.brain.names import NameIndex
+from avatar.brain.names import NameIndex, NameMatch
 
 __all__ = ["Lexicon", "lexicon"]
 
@@ -70,19 +70,18 @@ class Lexicon:
         """The attribute concepts ``text`` speaks of, also in colloquial Chinese ("啥做的" is
         "什么做的")."""
         matches = self._concepts.find(text)
+
         # An English phrase inside a longer one means what the longer one says: "how long" is a
         # size, but not in "how long do they keep" (shelf life); "weight limit" is a load, not the
         # product's own weight. (Chinese runs together: its phrases are all kept.)
+        def inside_longer(m: NameMatch[str]) -> bool:
+            size = m.end - m.start
+            return any(o.start <= m.start and m.end <= o.end and o.end - o.start > size for o in matches)
+
         found = {
             value
             for match in matches
-            if not (
-                text[match.start : match.end].isascii()
-                and any(
-                    o.start <= match.start and match.end <= o.end and o.end - o.start > match.end - match.start
-                    for o in matches
-                )
-            )
+            if not (text[match.start : match.end].isascii() and inside_longer(match))
             for value in match.values
         }
         plain = text

@@ -167,11 +167,20 @@ def product_index(catalog: Catalog) -> NameIndex[str]:
         if len(chinese_name) >= 2:
             starts.setdefault(chinese_name[:2], set()).add(product.id)
     known = {" ".join(p.lower().split()) for p, _ in phrases}
+    # Pieces that name another product's options ("斤装" of the mango's "5斤装" in the oranges'
+    # "赣南脐橙10斤装") say which option, not which product.
+    option_pieces: dict[str, set[str]] = {}
+    for product in catalog.products:
+        for option in product.variants:
+            for said in (*option.names.values(), *option.aliases):
+                chinese = "".join(ch for ch in said if is_cjk(ch))
+                for i in range(len(chinese) - 1):
+                    option_pieces.setdefault(chinese[i : i + 2], set()).add(product.id)
     for word, ids in words.items():
         if len(word) >= 4 and word not in GENERIC_WORDS and word not in known and not word.isdigit():
             phrases += [(word, i) for i in ids]
     for bigram, ids in bigrams.items():
-        if bigram in known or bigram in _PEOPLE_ZH:
+        if bigram in known or bigram in _PEOPLE_ZH or option_pieces.get(bigram, set()) - ids:
             continue
         if len(ids) == 1:
             phrases.append((bigram, next(iter(ids))))

@@ -41,6 +41,7 @@ from avatar.brain.language import detect_language, is_cjk, stems
 from avatar.brain.lexicon import lexicon
 from avatar.brain.memory import Topic
 from avatar.brain.names import GENERIC_WORDS, full_name_index, product_index, variant_index
+from avatar.brain.places import destination
 from avatar.brain.semantic import QuestionMeaning, fact_passages
 from avatar.brain.sizing import fitting_options, viewer_measures
 from avatar.engines.simplified import to_simplified
@@ -218,6 +219,7 @@ class Reading:
     medical: bool  # fishing for a health claim
     foreign: bool  # written in a language the host does not speak
     questions: int  # question sentences in it (a ramble may hold two)
+    destination: str | None = None  # where the viewer wants it sent ("新疆能发吗")
 
     @property
     def rambles(self) -> bool:
@@ -443,6 +445,10 @@ def read(text: str, catalog: Catalog) -> Reading:
     questions = _questions(spelled)
     # A ramble with several questions is read by its first question (the rest is acknowledged).
     scope = _first_question(spelled) if questions >= 2 and _long(spelled) else spelled
+    where = destination(scope)
+    if where is not None:
+        # "新疆能发吗": the place is where to send it, not the 新疆果干礼盒.
+        scope = scope[: where.start] + " " + scope[where.end :]
     named, ambiguous, asked = _products_named(scope, catalog)
     # What is asked is read without the names ("充电宝多少钱" is a price question, whatever the
     # name says). Moderation sees the whole comment.
@@ -477,6 +483,8 @@ def read(text: str, catalog: Catalog) -> Reading:
     if intent is Intent.COMPLAINT and _WHAT_IF.search(spelled) and not _HAPPENED.search(spelled):
         # "如果刀坏了保修吗", "if it breaks after a few months what happens": a warranty question.
         intent = classify(asked, language, skip=(Intent.COMPLAINT,))
+    if where is not None and intent not in (*_MODERATED, Intent.COMPLAINT):
+        intent = Intent.SHIPPING
     quantity = _quantity(spelled)
     return Reading(
         text=spelled,
@@ -488,8 +496,11 @@ def read(text: str, catalog: Catalog) -> Reading:
         colour=words.colour_in(spelled.lower()),
         words=stems(asked),
         # "in white??" asks about colour even when no colour word of the lexicon's concepts is said.
-        concepts=words.concepts_in(asked) | ({"colour"} if words.colour_in(asked) else frozenset()),
+        concepts=words.concepts_in(asked)
+        | ({"colour"} if words.colour_in(asked) else frozenset())
+        | ({"shipping"} if where is not None else frozenset()),
         budget=read_budget(spelled),
+        destination=where.place if where is not None else None,
         quantity=quantity,
         deixis=bool(_THIS.search(spelled)),
         follow_up=bool(_FOLLOW_UP.search(spelled)) and len(spelled) <= 40,
@@ -750,7 +761,11 @@ def understand(
     # Which of the product's facts.
     hit: FactHit | None = None
     switched = False
-    if intent in _REFINABLE:
+    if reading.destination is not None and intent is Intent.SHIPPING:
+        # "can u ship to tibet": the shipping policy, not a spec whose label says "shipped".
+        policy = [f for f in catalog_facts(catalog)[product.id] if f.field == "shipping"]
+        hit = FactHit(policy[0], 1.0) if policy else None
+    elif intent in _REFINABLE:
         words = reading.words
         # Meaning picks among facts only when a fact is what is asked: "要三盒" and "on sale?" are
         # commerce questions whatever fact they resemble.

@@ -479,3 +479,93 @@ def test_a_bundle_question_hears_the_other_products_offers_that_name_it(nursery:
     answer = nursery.respond("any bundle deal if i get this with something?", "bottle")
     assert "free night cover" in answer.text, answer.text
     assert "送夜灯罩" in nursery.respond("和奶瓶一起买有优惠吗", "lamp").text
+
+
+_ORCHARD = """
+products:
+  - id: mango
+    names: {en: Hainan Mango, zh: 海南芒果}
+    aliases: {en: [mango], zh: [芒果]}
+    price: 59
+    variants:
+      - {sku: M3, name: {en: 3 jin box, zh: 3斤装}, price: 39, stock: 5}
+      - {sku: M5, name: {en: 5 jin box, zh: 5斤装}, stock: 6}
+    specs:
+      - key: dispatch
+        label: {en: Ripeness when shipped, zh: 发货成熟度}
+        value: {en: picked 80% ripe, zh: 八成熟采摘}
+      - {key: size, label: {en: Fruit size, zh: 单果大小}, value: {en: 8 to 10 cm long, zh: 长8到10厘米}}
+    faq:
+      - q: {en: How long do they keep?, zh: 能放多久？}
+        a: {en: About a week at room temperature., zh: 常温放一周左右。}
+    shipping:
+      en: Ships in 48 hours. No delivery to Xinjiang or Tibet.
+      zh: 48小时内发货，新疆、西藏不发货。
+  - id: nuts
+    names: {en: Xinjiang Nut Box, zh: 新疆坚果礼盒}
+    price: 168
+    stock: 9
+    specs:
+      - {key: paper, label: {en: Box colour, zh: 礼盒颜色}, value: {en: ivory, zh: 象牙白}}
+    shipping: {en: Ships in 24 hours., zh: 24小时内发货。}
+  - id: oranges
+    names: {en: Navel Oranges 10 jin, zh: 赣南脐橙10斤装}
+    price: 69
+    stock: 20
+    specs:
+      - {key: box, label: {en: Box weight, zh: 重量}, value: {en: 5 kg net, zh: 净重5公斤}}
+  - id: stool
+    names: {en: Folding Stool, zh: 折叠凳}
+    price: 49
+    stock: 3
+    specs:
+      - {key: own_weight, label: {en: Stool weight, zh: 凳子重量}, value: {en: 1.2 kg, zh: 1.2公斤}}
+      - {key: limit, label: {en: Weight limit, zh: 承重}, value: {en: holds up to 120 kg, zh: 承重120公斤}}
+"""
+
+
+@pytest.fixture(scope="module")
+def orchard(tmp_path_factory: pytest.TempPathFactory) -> Brain:
+    return _shop_brain(tmp_path_factory.mktemp("orchard"), _ORCHARD, "{code: CNY, symbol: '¥'}", "mango")
+
+
+@pytest.mark.parametrize(
+    ("question", "on_screen", "product", "says"),
+    [
+        # A place in a shipping question is where to send it, not the 新疆坚果礼盒.
+        ("新疆能发吗", "mango", "mango", "不发货"),
+        ("can u ship mango to tibet", "nuts", "mango", "No delivery"),  # not "Ripeness when shipped"
+        ("新疆坚果礼盒多少钱", "mango", "nuts", "¥168"),  # the same place word still names its product
+    ],
+)
+def test_a_place_to_ship_to_asks_the_shipping_policy(
+    orchard: Brain, question: str, on_screen: str, product: str, says: str
+) -> None:
+    answer = orchard.respond(question, on_screen)
+    assert answer.product_id == product and says in answer.text, answer.text
+
+
+def test_a_piece_of_another_products_option_names_the_option_not_the_product(orchard: Brain) -> None:
+    answer = orchard.respond("那5斤装呢 多少钱", "mango")  # "斤装" is also in 赣南脐橙10斤装
+    assert answer.product_id == "mango" and "¥59" in answer.text, answer.text
+
+
+def test_an_either_or_naming_no_product_asks_this_products_fact(orchard: Brain) -> None:
+    answer = orchard.respond("盒子是纯白的还是偏黄", "nuts")
+    assert answer.intent != "comparison" and "象牙白" in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "on_screen", "says"),
+    [
+        ("how long do they keep", "mango", "a week"),  # "how long" here is no size
+        ("how long is each mango", "mango", "8 to 10 cm"),
+        ("how heavy is the stool itself", "stool", "1.2 kg"),  # "weight limit" is a load, not a weight
+        ("will the stool hold me, i'm 90 kg", "stool", "120 kg"),
+    ],
+)
+def test_a_phrase_inside_a_longer_one_means_what_the_longer_one_says(
+    orchard: Brain, question: str, on_screen: str, says: str
+) -> None:
+    answer = orchard.respond(question, on_screen)
+    assert says in answer.text, answer.text

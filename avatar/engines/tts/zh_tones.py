@@ -17,10 +17,11 @@ Whisper heard 卖两核. Here a Chinese clause becomes what the corpus labels lo
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Callable
 from functools import cache
 from typing import Any, Final
+
+from avatar.zh_segment import jieba_module
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +32,8 @@ _MAGNITUDE: Final = frozenset("百千万亿")  # 一百 is yi4 bai3: a magnitude
 
 @cache
 def _cut() -> Callable[[str], list[str]]:
-    """jieba's dictionary segmentation, imported once (its first use builds a prefix dictionary)."""
-    with warnings.catch_warnings():
-        # jieba 0.42 predates Python 3.12's escape warnings and setuptools' pkg_resources notice.
-        warnings.simplefilter("ignore")
-        import jieba
-
-        jieba.setLogLevel(logging.WARNING)
-        jieba.initialize()
+    """jieba's dictionary segmentation."""
+    jieba = jieba_module()
     return lambda text: [str(word) for word in jieba.cut(text, HMM=False)]
 
 

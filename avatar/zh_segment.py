@@ -1,0 +1,25 @@
+"""jieba (Chinese word segmentation and part-of-speech tags), loaded once and quietly."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from functools import cache
+from typing import Any
+
+__all__ = ["jieba_module"]
+
+
+@cache
+def jieba_module() -> Any:  # jieba ships no type hints
+    """The initialised ``jieba`` package, its ``posseg`` tagger imported too. The first call builds
+    jieba's prefix dictionary (about a second)."""
+    with warnings.catch_warnings():
+        # jieba 0.42 predates Python 3.12's escape warnings and setuptools' pkg_resources notice.
+        warnings.simplefilter("ignore")
+        import jieba
+        import jieba.posseg
+
+        jieba.setLogLevel(logging.WARNING)
+        jieba.initialize()
+    return jieba
