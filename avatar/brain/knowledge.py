@@ -92,7 +92,14 @@ def facts_of(product: Product) -> tuple[Fact, ...]:
     facts = []
     for spec in product.specs:
         cue = [spec.key.replace("_", " "), *spec.label.values()]
-        facts.append(_fact(product, f"spec:{spec.key}", cue, list(spec.value.values())))
+        fact = _fact(product, f"spec:{spec.key}", cue, list(spec.value.values()))
+        if not fact.cue_concepts - {"net_content"}:
+            # A label that says nothing of its own ("果径: 75–85毫米") or only "net content" ("净含量:
+            # 500克玻璃瓶" answers "一瓶多重") is about what its value's unit measures. (A label of
+            # its own keeps to it: "Recharge time: 2 hours with a 65 W charger" is no power spec.)
+            measured = lexicon().measured_in(" ".join(spec.value.values()))
+            fact = replace(fact, cue_concepts=fact.cue_concepts | measured)
+        facts.append(fact)
     for entry in product.safety:
         cue = [entry.key.replace("_", " "), *entry.label.values()]
         facts.append(_fact(product, f"safety:{entry.key}", cue, list(entry.value.values())))

@@ -57,6 +57,14 @@ class Lexicon:
             for word in group
         }
         self.not_units = frozenset(str(w).lower() for w in words.get("not_units", []))
+        units = {str(u).lower(): str(c) for c, said in words.get("unit_concepts", {}).items() for u in said}
+        self._unit_concepts = units
+        self._measured = re.compile(
+            r"\d(?:[\d.,]*\d)?\s*("
+            + "|".join(re.escape(u) for u in sorted(units, key=len, reverse=True))
+            + r")(?![a-z])",
+            re.IGNORECASE,
+        )
         self.need_filler = frozenset(str(w).lower() for w in words.get("need_filler", []))
         self.slang = {str(k).lower(): str(v) for k, v in words.get("slang", {}).items()}
         self.colloquial_zh = {str(k): str(v) for k, v in words.get("colloquial_zh", {}).items()}
@@ -90,6 +98,10 @@ class Lexicon:
         if plain != text:
             found.update(value for match in self._concepts.find(plain) for value in match.values)
         return frozenset(found)
+
+    def measured_in(self, text: str) -> frozenset[str]:
+        """What the numbers of ``text`` measure, by their units ("净重500克" -> weight)."""
+        return frozenset(self._unit_concepts[m.group(1).lower()] for m in self._measured.finditer(text))
 
     def unslang(self, text: str) -> str:
         """``text`` with chat shorthand spelled out ("how much r the earrings" -> "... are ...")."""
