@@ -117,7 +117,11 @@ def facts_of(product: Product) -> tuple[Fact, ...]:
         said = [points[number - 1] for points in product.selling_points.values() if len(points) >= number]
         facts.append(_fact(product, f"point:{number}", said, []))
     if product.variants:
-        cue = [*product.variant_label.values(), *(n for v in product.variants for n in v.names.values())]
+        cue = [
+            *product.variant_label.values(),
+            *(n for v in product.variants for n in v.names.values()),
+            *lexicon().option_kinds,
+        ]
         if any(AMOUNT.search(name) for name in cue):
             cue.append("size")  # options of 160 ml and 240 ml are sizes: "does it come in a smaller size?"
         facts.append(_fact(product, "variants", cue, []))

@@ -65,6 +65,7 @@ class Lexicon:
             + r")(?![a-z])",
             re.IGNORECASE,
         )
+        self.option_kinds = tuple(str(w) for w in words.get("option_kinds", []))
         self.need_filler = frozenset(str(w).lower() for w in words.get("need_filler", []))
         self.slang = {str(k).lower(): str(v) for k, v in words.get("slang", {}).items()}
         self.colloquial_zh = {str(k): str(v) for k, v in words.get("colloquial_zh", {}).items()}

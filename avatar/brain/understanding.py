@@ -122,8 +122,10 @@ _SIZE = re.compile(
     r"|(?<![\d.])(\d{2,3}\s*[x×*]\s*\d{2,3})(?!\d)|(?<![\d.])(\d+(?:\.\d)?\s*(?:升|毫升|ml|l|liters?|litres?))(?![a-z])",
     re.IGNORECASE,
 )
-# "还有麻辣的吗", "龙井还有吗": is there any left.
-_STILL_THERE = re.compile(r"还有.{0,10}吗|还有没有|还有的吗|还剩")
+# "还有麻辣的吗", "龙井还有吗": is there any left; "茶叶蛋没了？？": is it gone.
+_STILL_THERE = re.compile(
+    r"还有.{0,10}吗|还有没有|还有的吗|还剩|^[^，,。]{1,12}没了[？?吗啊呀]*$|卖完了吗|抢光了"
+)
 # "which flavours do you have?", "有哪些色号": the options there are.
 # A question being asked, in either language (a question word, a yes/no form or a question mark).
 _ASKING = re.compile(
@@ -144,6 +146,13 @@ _WHICH_OPTION = re.compile(
 _RELATIVE_SIZE = re.compile(r"smaller|bigger|larger|更大|更小|大一点|小一点|大点|小点", re.IGNORECASE)
 _TO_THE_HOST = re.compile(
     r"主播|你是|你叫|你几|你多大|(?<![a-z])(?:how old are|are|r) (?:you|u)(?![a-z])", re.IGNORECASE
+)
+# Small talk about the host herself ("主播多大了 有对象没", "are u married"): no product question,
+# whatever word in it also asks a size ("多大").
+_HOST_PERSONAL = re.compile(
+    r"多大了|几岁|有对象|对象吗|结婚|单身|男朋友|女朋友|哪里人|叫什么|真人吗|"
+    r"(?<![a-z])(?:how old|married|single|boyfriend|girlfriend|where are (?:you|u) from|your name)(?![a-z])",
+    re.IGNORECASE,
 )
 _LISTING = re.compile(
     r"(?<![a-z])(?:which|what)(?![a-z])|哪些|哪几|几种|几个色|什么色|什么味|什么口味|"
@@ -470,6 +479,13 @@ def read(text: str, catalog: Catalog) -> Reading:
         # "儿童手表几岁可以戴", "can i steer it myself? ... haha": a question about the product that
         # happens to share a word with small talk ("主播几岁了", "haha").
         intent = classify(asked, language, skip=(Intent.CHITCHAT, Intent.GREETING))
+    if (
+        intent in (Intent.SPEC, Intent.OTHER, Intent.PRODUCT_INFO)
+        and not named
+        and _TO_THE_HOST.search(spelled)
+        and _HOST_PERSONAL.search(spelled)
+    ):
+        intent = Intent.CHITCHAT  # "主播多大了": the host's age, not a size
     if (
         (intent is Intent.OTHER or (intent is Intent.CHITCHAT and len(spelled) <= 30))
         and _BARE_PRICE.search(spelled)

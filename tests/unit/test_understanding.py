@@ -507,6 +507,11 @@ products:
     stock: 9
     specs:
       - {key: paper, label: {en: Box colour, zh: 礼盒颜色}, value: {en: ivory, zh: 象牙白}}
+      - {key: net, label: {en: Net content, zh: 净含量}, value: {en: 1.2 kg in total, zh: 共1.2公斤}}
+  - id: eggs
+    names: {en: Tea Eggs, zh: 茶叶蛋}
+    price: 29
+    stock: 0
     shipping: {en: Ships in 24 hours., zh: 24小时内发货。}
   - id: oranges
     names: {en: Navel Oranges 10 jin, zh: 赣南脐橙10斤装}
@@ -569,3 +574,20 @@ def test_a_phrase_inside_a_longer_one_means_what_the_longer_one_says(
 ) -> None:
     answer = orchard.respond(question, on_screen)
     assert says in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "on_screen", "intent", "says"),
+    [
+        ("礼盒一盒多重", "nuts", "spec", "1.2公斤"),  # a value in kg is a weight, labelled "net content"
+        ("芒果有几种规格", "mango", "spec", "3斤装、5斤装"),  # 规格: any shop's word for its options
+        ("茶叶蛋没了？？", "mango", "stock", "售罄"),
+        ("主播多大了 有对象没", "mango", "chitchat", None),  # the host's age, not a size
+    ],
+)
+def test_everyday_chinese_finds_the_measure_the_options_the_stock_and_small_talk(
+    orchard: Brain, question: str, on_screen: str, intent: str, says: str | None
+) -> None:
+    answer = orchard.respond(question, on_screen)
+    assert answer.intent == intent, answer.text
+    assert says is None or says in answer.text, answer.text
