@@ -105,6 +105,13 @@ _BUDGET = (
     re.compile(rf"不超过\s*{_CURRENCY_BEFORE}{_AMOUNT}{_CURRENCY_AFTER}"),
     # "got $30, what can i get?": money a viewer has, said with its currency.
     re.compile(rf"(?:got|have|only have|with)\s+([$¥￥€£])\s*{_AMOUNT}{_CURRENCY_AFTER}", re.IGNORECASE),
+    # "i only have like 40 yuan", "只有50块 能买啥": the amount with its currency after it.
+    re.compile(
+        r"(?:got|have|only|with|just)\s+(?:like\s+|about\s+|around\s+)?"
+        r"()(\d+(?:\.\d+)?)\s*(yuan|rmb|dollars|bucks|usd|euros?|块钱|块|元)",
+        re.IGNORECASE,
+    ),
+    re.compile(r"(?:只有|就|手上|手里|兜里)\s*()(\d+(?:\.\d+)?)\s*(块钱|块|元|刀)"),
     # "300块 扫地机能拿下吗", "is $50 enough for the blender": whether the money covers it.
     re.compile(
         rf"{_CURRENCY_BEFORE}{_AMOUNT}{_CURRENCY_AFTER}.{{0,12}}?(?:能拿下|拿得下|能买|够不够|够吗|够买|买得起|enough)",
@@ -229,6 +236,7 @@ class Reading:
     foreign: bool  # written in a language the host does not speak
     questions: int  # question sentences in it (a ramble may hold two)
     destination: str | None = None  # where the viewer wants it sent ("新疆能发吗")
+    other_model: str | None = None  # a model named that no option is ("15 plus" of "iPhone 15")
 
     @property
     def rambles(self) -> bool:
@@ -355,16 +363,57 @@ def _uses_label_word(words: frozenset[str], catalog: Catalog, product_id: str) -
     )
 
 
-def _variants_named(text: str, catalog: Catalog) -> tuple[tuple[str, str], ...]:
+# What comes right after an option's name and makes it another model: "15 plus" is no "15",
+# "三星s23" no Galaxy S24 (a code of letters and digits, or a model word).
+_MODEL_AFTER = re.compile(
+    r"\s?(?P<code>(?:plus|pro|max|mini|ultra|lite|se|fe)(?![a-z])|\+|[a-z]{1,3}\d{1,4}[a-z]?(?![a-z0-9]))",
+    re.IGNORECASE,
+)
+
+
+def _variants_named(text: str, catalog: Catalog) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    """The options ``text`` names, and a model it names that is none of them ("有15 plus的壳吗")."""
     found: list[tuple[str, str]] = []
+    other_model = None
     lowered = text.lower()
     for match in variant_index(catalog).claim(text):
         if re.search(r"\bhow\s+$|多$", lowered[: match.start]):
             continue  # "how big r the jars", "多大": a size asked, not the Large one named
+        after = _MODEL_AFTER.match(lowered, match.end)
+        if after is not None and not _own_model_word(after.group("code"), match.values, catalog):
+            other_model = text[match.start : after.end()].strip()
+            continue
         for value in sorted(match.values):
             if value not in found:
                 found.append(value)
-    return tuple(found)
+    return tuple(found), other_model
+
+
+_MODEL_CODE = re.compile(r"(?<![a-z0-9])[a-z]{1,3}\s?\d{1,4}[a-z]?(?![a-z0-9])", re.IGNORECASE)
+
+
+def _model_code_missing(text: str, product: Product) -> str | None:
+    """A model code in ``text`` ("s24") that none of ``product``'s options has, when its options
+    are models named with numbers ("iPhone 15", "iPhone 16"); None otherwise."""
+    names = [n.lower().replace(" ", "") for v in product.variants for n in (*v.names.values(), *v.aliases)]
+    if sum(1 for v in product.variants if any(ch.isdigit() for ch in v.name("en"))) < 2:
+        return None
+    for found in _MODEL_CODE.finditer(text):
+        code = found.group(0).lower().replace(" ", "")
+        if not any(code in name for name in names) and not AMOUNT.fullmatch(found.group(0)):
+            return found.group(0)
+    return None
+
+
+def _own_model_word(code: str, options: frozenset[tuple[str, str]], catalog: Catalog) -> bool:
+    """``code`` is part of one of ``options``' own names ("pro" of "iPhone 15 Pro")."""
+    for product_id, sku in options:
+        option = catalog.get(product_id).variant(sku)
+        if option is not None and any(
+            code in name.lower().replace(" ", "") for name in (*option.names.values(), *option.aliases)
+        ):
+            return True
+    return False
 
 
 # --- slots -------------------------------------------------------------------------------------
@@ -502,13 +551,15 @@ def read(text: str, catalog: Catalog) -> Reading:
     if where is not None and intent not in (*_MODERATED, Intent.COMPLAINT):
         intent = Intent.SHIPPING
     quantity = _quantity(spelled)
+    options, other_model = _variants_named(scope, catalog)
     return Reading(
         text=spelled,
         language=language,
         intent=intent,
         named=named,
         ambiguous=ambiguous,
-        variants=_variants_named(scope, catalog),
+        variants=options,
+        other_model=other_model,
         colour=words.colour_in(spelled.lower()),
         words=stems(asked),
         # "in white??" asks about colour even when no colour word of the lexicon's concepts is said.
@@ -713,6 +764,15 @@ def understand(
         and _asks_own_fact(reading, catalog, product)
     ):
         intent = Intent.OTHER  # "送人有袋子吗", "我黄皮选哪个色号": this product's own answer
+    elif (
+        intent is Intent.RECOMMENDATION
+        and product is not None
+        and product.variants
+        and len(reading.named) == 1
+        and reading.budget is None
+        and "price" in reading.concepts
+    ):
+        intent = Intent.PRICE  # "芒果最便宜的那个多少钱": the prices of its options
     if (
         product is not None
         and product.variants
@@ -765,6 +825,10 @@ def understand(
             missing = reading.colour  # "the green one" when the shades are others
         elif size and "size" in kinds:
             missing = next(g for g in size.groups() if g)
+        elif reading.other_model is not None:
+            missing = reading.other_model  # "有15 plus的壳吗": not one of the models it fits
+        elif (code := _model_code_missing(reading.text, product)) is not None:
+            missing = code  # "有三星s24的壳吗" of a case made for iPhones
         elif (
             reading.yes_no
             and not reading.listing

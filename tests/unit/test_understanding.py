@@ -512,6 +512,12 @@ products:
     names: {en: Tea Eggs, zh: 茶叶蛋}
     price: 29
     stock: 0
+  - id: case
+    names: {en: Clear Phone Case, zh: 透明手机壳}
+    price: 39
+    variants:
+      - {sku: C15, name: {en: iPhone 15, zh: iPhone 15}, aliases: {en: ["15"]}, stock: 4}
+      - {sku: C15P, name: {en: iPhone 15 Pro, zh: iPhone 15 Pro}, stock: 2}
     shipping: {en: Ships in 24 hours., zh: 24小时内发货。}
   - id: oranges
     names: {en: Navel Oranges 10 jin, zh: 赣南脐橙10斤装}
@@ -591,3 +597,28 @@ def test_everyday_chinese_finds_the_measure_the_options_the_stock_and_small_talk
     answer = orchard.respond(question, on_screen)
     assert answer.intent == intent, answer.text
     assert says is None or says in answer.text, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "option"),
+    [
+        ("有15 plus的壳吗", None),
+        ("有三星s24的壳吗", None),
+        ("iphone 15 pro case?", "C15P"),
+        ("15还有吗", "C15"),
+    ],
+)
+def test_a_model_no_option_is_gets_the_models_there_are(
+    orchard: Brain, question: str, option: str | None
+) -> None:
+    answer = orchard.respond(question, "case")
+    assert answer.understanding is not None and answer.understanding.variant == option, answer.text
+    if option is None:
+        assert "iPhone 15、iPhone 15 Pro" in answer.text, answer.text  # "15 plus" is no "15"
+
+
+def test_money_said_in_words_is_a_budget_and_the_cheapest_option_asks_the_prices(orchard: Brain) -> None:
+    budget = orchard.respond("i only have like 40 yuan what can i get", "nuts")
+    assert budget.intent == "recommendation" and budget.product_id in ("mango", "eggs", "case"), budget.text
+    cheapest = orchard.respond("芒果最便宜的那个多少钱", "mango")
+    assert cheapest.intent == "price" and "¥39" in cheapest.text, cheapest.text
