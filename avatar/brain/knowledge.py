@@ -131,7 +131,7 @@ def facts_of(product: Product) -> tuple[Fact, ...]:
 # A number with its unit ("160 ml", "500g", "2升", "65 W"): an option measured in a unit is a size of
 # one thing, and an amount in a question names an option or a quantity, not what is asked.
 AMOUNT: Final = re.compile(
-    r"\d+(?:\.\d+)?\s*(?:ml|l|g|kg|oz|lb|lbs|cm|mm|in|inch|w|v|mah|毫升|升|克|千克|公斤|斤|厘米|毫米|寸|瓦|伏|毫安)(?![a-z])",
+    r"\d+(?:\.\d+)?\s*(?:ml|l|g|kg|oz|lb|lbs|cm|mm|in|inch|w|v|mah|毫升|升|克|千克|公斤|斤|厘米|毫米|米|寸|瓦|伏|毫安)(?![a-z])",
     re.IGNORECASE,
 )
 

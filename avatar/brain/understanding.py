@@ -150,7 +150,9 @@ _COMPARES = re.compile(
 _WHICH_OPTION = re.compile(
     r"which|what size|size should|\bfits?\b|哪|几码|什么码|多大码|选|穿多大|拍几|买几", re.IGNORECASE
 )
-_RELATIVE_SIZE = re.compile(r"smaller|bigger|larger|更大|更小|大一点|小一点|大点|小点", re.IGNORECASE)
+_RELATIVE_SIZE = re.compile(
+    r"smaller|bigger|larger|longer|shorter|更大|更小|更长|更短|[大小长短]一点|[大小长短]点", re.IGNORECASE
+)
 _TO_THE_HOST = re.compile(
     r"主播|你是|你叫|你几|你多大|(?<![a-z])(?:how old are|are|r) (?:you|u)(?![a-z])", re.IGNORECASE
 )
