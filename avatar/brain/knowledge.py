@@ -44,7 +44,7 @@ __all__ = [
     "word_owners",
 ]
 
-FACT_MATCH: Final = 0.45
+FACT_MATCH: Final = 0.40
 """A fact scoring at least this is what the question is about."""
 
 
