@@ -69,6 +69,7 @@ class DecodeOptions:
 
 SHORT_WINDOW_S: Final = 10.0
 """The short encoder window measured on tiny.en (word errors 0.14 -> 0.10 on the spoken clips; voice
-to first audio 724 ms p50 instead of 1,080 on a quiet 2-core machine). Not the default: with it the
-browser voice test (Chromium's fake microphone through WebRTC to /studio) heard "Lumen Desk Land"
-in 4 of 5 runs, and the multilingual base heard the setup's known clip as "the room in this lump"."""
+to first audio 724 ms p50 instead of 1,080 on a quiet 2-core machine). Not the default: Chromium's
+microphone through WebRTC to /studio was heard as "Lumen Desk Land" in 4 of 5 browser test runs
+with it, in 2 of 15 with a 15 s window, and in none of 8 with the full window; the multilingual
+base heard the setup's known clip as "the room in this lump" in it."""
