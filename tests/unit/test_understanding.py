@@ -91,6 +91,12 @@ def test_a_follow_up_asks_the_last_question_about_the_named_size() -> None:
         "outdoor",
         "jewelry",
         "home",
+        "stationery",
+        "babycare",
+        "teacoffee",
+        "fruit",
+        "phones",
+        "bedding",
     ],
 )
 def test_every_new_shops_question_set_runs_through_the_live_path(name: str) -> None:
