@@ -236,6 +236,24 @@ COMMERCE: Final = frozenset({"price", "stock"})
 _SHORT = 8  # content words in a question that asks one thing
 
 
+# A question that asks for a thing or an amount, which a prepared "Yes, ..." or "No, ..." never answers.
+_OPEN_QUESTION: Final = re.compile(
+    r"^\W*(?:what|which|how many|how much)(?![a-z])|(?<![a-z])(?:what|which) (?:can|does|do|is|are)(?![a-z])"
+    r"|什么|哪些|哪个|多少|几[个种款]",
+    re.IGNORECASE,
+)
+# Who a question is about, not what it asks: a shared child or grandparent is no shared question.
+_WHO: Final = frozenset({"kids", "pregnancy", "elderly", "gender", "life_stage"})
+
+
+def _shares_more_than_who(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> bool:
+    """The question and the FAQ's question share a concept or a word other than who they are about."""
+    if (concepts & fact.cue_concepts) - _WHO:
+        return True
+    shared = words & frozenset().union(*fact.cue_words)
+    return any(not lexicon().concepts_in(word) <= _WHO or not lexicon().concepts_in(word) for word in shared)
+
+
 def _misses(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> bool:
     """An FAQ whose question does not cover what was asked. A prepared answer ("Yes, it ...") said
     to another question misleads: "does it work w alexa" is not "does it work on carpet"."""
@@ -243,6 +261,10 @@ def _misses(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> bool
         return False
     if "time" in concepts and "time" not in fact.cue_concepts | fact.value_concepts:
         return True  # "充满电要多久" is not "充电时能用吗": an answer with no duration is for another
+    if fact.verdict and not _shares_more_than_who(fact, words, concepts):
+        # A prepared "No, the seat faces forward only" ("Can the child face me?") answers nothing
+        # that only speaks of the same child ("my son is 16kg can he still ride").
+        return True
     if (
         fact.verdict
         and len(words) <= _SHORT
@@ -300,6 +322,7 @@ def fact_scores(
     # another question ("does it work with alexa" is not "does it work with 5 GHz wi-fi").
     owned = {w for w in words if len(w) >= 3 and rare.get(w, 0.0) >= 1.0}
     labelled = _labels_said(text, product) if text else frozenset()
+    open_question = bool(_OPEN_QUESTION.search(text))
     for fact in facts:
         score = score_fact(fact, words, concepts)
         # A word only this fact uses ("alexa", "mah") points at it more than a common one does.
@@ -323,6 +346,8 @@ def fact_scores(
             if "age" in concepts and (fact.cue_concepts | fact.value_concepts) & _AGES:
                 # "my 2 year old wants the blocks, is that ok?": the age warning, before any FAQ.
                 score = min(1.0, score + 0.3)
+        if fact.verdict and open_question:
+            score = min(score, FACT_MATCH - 0.01)  # "what can u build with it" is no yes-or-no
         scores[fact.field] = score
     variants = next((f for f in facts if f.field == "variants"), None)
     if listing and variants is not None and scores.get("variants", 0.0) > 0:

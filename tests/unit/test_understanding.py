@@ -518,6 +518,19 @@ products:
     names: {en: Tea Eggs, zh: 茶叶蛋}
     price: 29
     stock: 0
+  - id: blocks
+    names: {en: City Blocks, zh: 城市积木}
+    price: 199
+    stock: 8
+    specs:
+      - key: models
+        label: {en: Models, zh: 可拼模型}
+        value: {en: "3 models: fire station, bus, boat", zh: 3种模型}
+    faq:
+      - q: {en: Can the child face me while building?, zh: 孩子能面对面拼吗？}
+        a: {en: "No, the manual is for one builder.", zh: 不能，说明书是单人的。}
+      - q: {en: Can you build all three models at once?, zh: 三个模型能同时拼吗？}
+        a: {en: "No, the pieces build one model at a time.", zh: 不能，一次拼一个。}
   - id: case
     names: {en: Clear Phone Case, zh: 透明手机壳}
     price: 39
@@ -628,3 +641,17 @@ def test_money_said_in_words_is_a_budget_and_the_cheapest_option_asks_the_prices
     assert budget.intent == "recommendation" and budget.product_id in ("mango", "eggs", "case"), budget.text
     cheapest = orchard.respond("芒果最便宜的那个多少钱", "mango")
     assert cheapest.intent == "price" and "¥39" in cheapest.text, cheapest.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "my son is 6, can he play with it alone",  # shares only "the child" with the first FAQ
+        "what can u build with it",  # asks for a thing, which a prepared "No, ..." never answers
+    ],
+)
+def test_a_prepared_yes_or_no_answers_only_a_yes_or_no_question_about_the_same_thing(
+    orchard: Brain, question: str
+) -> None:
+    answer = orchard.respond(question, "blocks")
+    assert not answer.text.startswith("No,"), answer.text
