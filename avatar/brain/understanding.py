@@ -694,10 +694,15 @@ def understand(
         intent, variant = Intent.STOCK, None  # "grey vs beige, which one has more left": each one's stock
     elif intent is Intent.COMPARISON and len(reading.named) < 2 and len(named_variants) >= 2:
         intent = Intent.OTHER  # "红轴和茶轴有啥区别": the product's own word on its options
-    elif intent is Intent.COMPARISON and not reading.named:
-        # "纸是纯白的还是偏黄", "is it warmer or cooler than wool": no second product to weigh, so
-        # one fact of this product is asked (the answerer compares only two products).
+    elif intent is Intent.COMPARISON and not (
+        len(reading.named) >= 2
+        or (reading.named and reading.deixis and on_screen not in (None, *reading.named))
+    ):
+        # "纸是纯白的还是偏黄", "润肤乳现在还是双11价吗": no second product to weigh (the answerer
+        # compares two named, or "this" and one named), so one fact of this product is asked.
         intent = classify(reading.text, reading.language, skip=(Intent.COMPARISON,))
+        if intent is Intent.OTHER and reading.concepts & COMMERCE == {"price"}:
+            intent = Intent.PRICE  # "现在还是双11价吗"
     # A follow-up with no question of its own ("and the blue one?") asks the last question again;
     # one that names a kind of fact ("保质期呢", "and how long do they keep?") asks that of the same
     # product, which the product choice above already remembered.

@@ -608,6 +608,7 @@ def test_a_phrase_inside_a_longer_one_means_what_the_longer_one_says(
         ("芒果有几种规格", "mango", "spec", "3斤装、5斤装"),  # 规格: any shop's word for its options
         ("茶叶蛋没了？？", "mango", "stock", "售罄"),
         ("主播多大了 有对象没", "mango", "chitchat", None),  # the host's age, not a size
+        ("礼盒现在还是双12价吗", "mango", "price", "¥168"),  # 还是 "still", with one product: no comparison
     ],
 )
 def test_everyday_chinese_finds_the_measure_the_options_the_stock_and_small_talk(
