@@ -299,9 +299,11 @@ async def bench_listen(
     if unknown:
         raise ValueError(f"modes: {sorted(unknown)} unknown; choose from {', '.join(MODES)}")
     short = DecodeOptions(window_s=SHORT_WINDOW_S)
-    shared = show_asr(scene.catalog, model=model, engine=engine, options=short)
+    shared = show_asr(scene.catalog, model=model, engine=engine, options=short, spoken=scene.language)
     # The same model with the encoder on the full 30 s window: what the show does by default.
-    full = show_asr(scene.catalog, model=model, engine=engine, options=DecodeOptions(window_s=None))
+    full = show_asr(
+        scene.catalog, model=model, engine=engine, options=DecodeOptions(window_s=None), spoken=scene.language
+    )
     recognisers = {mode: full if mode == "words-30s" else shared for mode in modes}
     path = _AnswerPath(scene) if answers else None
     endpointing = catalog_endpointing(lambda: scene.catalog)

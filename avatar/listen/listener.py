@@ -527,9 +527,16 @@ def show_asr(
     model: str = DEFAULT_MODEL,
     engine: str = DEFAULT_ENGINE,
     options: DecodeOptions | None = None,
+    spoken: str | None = None,
 ) -> SharedASR:
-    """The show's shared recogniser, biased to the catalog's product names; nothing loads yet."""
-    language = None if model != DEFAULT_MODEL and not model.endswith(".en") else "en"
+    """The show's shared recogniser, biased to the catalog's product names; nothing loads yet.
+
+    ``spoken``: the show's language. A multilingual model is told "zh" in a Chinese show (left to
+    guess, ``base`` once took a Mandarin question for Thai) and guesses in any other."""
+    if model == DEFAULT_MODEL or model.endswith(".en"):
+        language: str | None = "en"
+    else:
+        language = "zh" if spoken == "zh" else None
     return SharedASR(
         lambda: load_asr(model, engine=engine, options=options),
         prompt=scene_prompt(catalog, language) or None,

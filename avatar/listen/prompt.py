@@ -19,6 +19,8 @@ def scene_prompt(catalog: Catalog, language: str | None = "en") -> str:
             name = product.names.get(lang)
             if name and name not in names:
                 names.append(name)
-    separator = "，" if languages == ["zh"] else ", "
+    # No full-width comma even in Chinese: with it, Whisper base wrote "４" loops where an English
+    # brand name met the Chinese (see avatar.engines.simplified).
+    separator = ", "
     end = "。" if languages == ["zh"] else "."
     return separator.join(names) + end if names else ""

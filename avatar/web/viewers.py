@@ -386,7 +386,10 @@ class ViewerRegistry:
         s = show.settings
         self.fanout = FanoutHub(show.broadcaster, show.clock, s.width, s.height, s.fps) if s.fanout else None
         self.sessions: dict[str, ViewerSession] = {}
-        self._make_asr = asr or (lambda: show_asr(show.scene.catalog, model=s.asr_model, engine=s.asr_engine))
+        scene = show.scene
+        self._make_asr = asr or (
+            lambda: show_asr(scene.catalog, model=s.asr_model, engine=s.asr_engine, spoken=scene.language)
+        )
         self.asr: SharedASR | None = None  # one recogniser for every microphone, made on first use
         self._watchers: set[asyncio.Task[None]] = set()
 

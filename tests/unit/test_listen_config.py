@@ -13,6 +13,7 @@ from avatar.cli import main
 from avatar.config import Settings, load_settings
 from avatar.engines.asr.factory import check_asr_choice
 from avatar.errors import DataError
+from avatar.listen.listener import show_asr
 from tests.fakes import DEMO_SCENE, REPO
 
 
@@ -104,3 +105,15 @@ def test_the_cli_refuses_an_unknown_asr_model_before_starting(
     )
     err = capsys.readouterr().err
     assert err.startswith("avatar: asr_model: unknown Whisper model 'tinyy.en'") and "tiny.en" in err
+
+
+@pytest.mark.parametrize(
+    ("model", "spoken", "language"),
+    [("tiny.en", "zh", "en"), ("base", "zh", "zh"), ("base", "en", None)],
+)
+def test_a_multilingual_model_is_told_chinese_in_a_chinese_show(
+    model: str, spoken: str, language: str | None
+) -> None:
+    asr = show_asr(load_scene(REPO / "scenes/demo-zh").catalog, model=model, spoken=spoken)
+    assert asr.language == language  # left to guess, base once took a Mandarin question for Thai
+    assert asr.prompt is not None and "，" not in asr.prompt  # the full-width comma primed "４" loops
