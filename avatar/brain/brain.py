@@ -8,6 +8,7 @@ an old catalog. The live show and ``avatar eval`` call the same :meth:`Brain.res
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from avatar.brain.memory import Memory
 from avatar.brain.scene import Scene
 from avatar.brain.semantic import Embedder, SemanticIndex
 from avatar.brain.understanding import Reading, read, topic_of, understand
+from avatar.zh_segment import jieba_module
 
 __all__ = ["Brain"]
 
@@ -54,10 +56,15 @@ class Brain:
         self.memory.clear()
 
     def warm(self, background: bool = True) -> None:
-        """Embed the catalog's passages now (in a daemon thread unless ``background`` is False),
-        so the first questions do not pay for it. Without it they are embedded when first needed."""
+        """Embed the catalog's passages and load jieba (places in Chinese shipping questions) now,
+        in daemon threads unless ``background`` is False, so the first questions do not pay for
+        it. Without it they are loaded when first needed."""
         if self.semantic is not None:
             self.semantic.warm(background)
+        if background:
+            threading.Thread(target=jieba_module, name="jieba-warm", daemon=True).start()
+        else:
+            jieba_module()
 
     def read(self, text: str) -> Reading:
         """The context-free reading of a comment (what triage keeps with it)."""
