@@ -27,10 +27,10 @@ from decimal import Decimal
 from avatar.brain.catalog import FAQ, Product, Spec, Variant, localized
 from avatar.brain.compliance import MAX_TOTAL_COUNT, Action, ComplianceChecker
 from avatar.brain.intents import Intent, classify, resolve_product
-from avatar.brain.knowledge import best_fact, candidates, catalog_facts, telling_apart
+from avatar.brain.knowledge import COMMERCE, best_fact, candidates, catalog_facts, telling_apart
 from avatar.brain.language import content_words, is_cjk, stems
 from avatar.brain.lexicon import lexicon
-from avatar.brain.recommend import Pick, read_need, recommend, use_label
+from avatar.brain.recommend import Pick, most_of, read_need, recommend, use_label
 from avatar.brain.scene import Scene
 from avatar.brain.understanding import Understanding, read, understand
 from avatar.engines.tts.text import english_date
@@ -1160,6 +1160,9 @@ class Answerer:
 
     def _recommend(self, u: Understanding, current_id: str | None, lang: str) -> Answer:
         """A product for what the viewer said they need (use, budget), and the catalog's reason."""
+        most = self._most(u, lang)
+        if most is not None:
+            return most
         need = read_need(u.reading.text)
         if u.reading.budget is not None:
             need = replace(need, budget=u.reading.budget.amount)
@@ -1210,6 +1213,38 @@ class Answerer:
                 text = f"Nothing today fits that budget; the most affordable is the {name} at {price}."
             return Answer(text, cheapest.product.id, Intent.RECOMMENDATION.value, lang, facts)
         return self._suggest(top, need.budget is not None, need.gift, lang)
+
+    def _most(self, u: Understanding, lang: str) -> Answer | None:
+        """ "想吃特别甜的 糖度越高越好", "which tent is lightest": the product whose spec states the
+        most (or least) of what is asked, with that spec, when the products state it in numbers."""
+        asked = u.reading.concepts - COMMERCE
+        if not asked or u.reading.named:
+            return None
+        measured: dict[str, list[tuple[Product, str, str]]] = {}
+        for product in self.catalog.products:
+            for fact in catalog_facts(self.catalog)[product.id]:
+                shared = fact.cue_concepts & asked
+                if fact.field.startswith("spec:") and shared:
+                    spec = next(s for s in product.specs if f"spec:{s.key}" == fact.field)
+                    value = localized(spec.value, lang)
+                    for concept in shared:
+                        measured.setdefault(concept, []).append((product, spec.key, value))
+        pick = most_of(u.reading.text, measured)
+        if pick is None:
+            return None
+        product = pick.product
+        spec = next(s for s in product.specs if s.key == pick.spec_key)
+        name, lowest = product.name(lang), product.lowest_price(self._time())
+        price = self.catalog.format_price(lowest)
+        if lowest < product.current_price(self._time()):
+            price = f"{price}起" if lang == "zh" else f"from {price}"  # its cheapest option
+        label, value = localized(spec.label, lang), _clause(localized(spec.value, lang))
+        facts = {"name": name, "current_price": price, f"spec:{spec.key}": value}
+        if lang == "zh":
+            text = f"推荐{name}：{label}{value}。现在{price}。"
+        else:
+            text = f"I'd suggest the {name}: its {label.lower()} is {value}. It's {price} right now."
+        return Answer(text, product.id, Intent.RECOMMENDATION.value, lang, facts)
 
     def _meant(self, u: Understanding, budget: Decimal | None) -> list[Product]:
         """The products whose profiles the viewer's need means ("i have 2 cats and fur everywhere"

@@ -19,7 +19,18 @@ from functools import lru_cache
 from avatar.brain.catalog import Catalog, Product
 from avatar.brain.language import content_words
 
-__all__ = ["USES", "Need", "Pick", "read_need", "recommend", "serves", "use_label"]
+__all__ = [
+    "USES",
+    "Measured",
+    "Need",
+    "Pick",
+    "asks_most",
+    "most_of",
+    "read_need",
+    "recommend",
+    "serves",
+    "use_label",
+]
 
 
 @dataclass(frozen=True)
@@ -241,3 +252,55 @@ def use_label(uses: frozenset[str], lang: str) -> str:
     if lang == "zh":
         return "和".join(labels)
     return " and ".join(labels)
+
+
+# "糖度越高越好", "the lightest one", "最甜的": the most (or least) of a measure the products state.
+_MOST = re.compile(
+    r"最|越.{0,4}越好|(?<![a-z])(?:most|highest|biggest|largest|longest|strongest|sweetest|brightest|"
+    r"warmest|lightest|smallest|lowest|least|shortest|thinnest)(?![a-z])",
+    re.IGNORECASE,
+)
+_LEAST = re.compile(
+    r"最(?:轻|小|低|少|短|薄|矮)|越(?:轻|小|低|少|短|薄).{0,2}越好|(?<![a-z])(?:lightest|smallest|lowest|least|"
+    r"shortest|thinnest)(?![a-z])",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def asks_most(text: str) -> bool:
+    """``text`` asks for the most or the least of something ("最甜", "越轻越好", "the lightest")."""
+    return _MOST.search(text) is not None
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A product picked for having the most (or least) of a measure, and the spec that states it."""
+
+    product: Product
+    spec_key: str
+
+
+def most_of(text: str, measured: dict[str, list[tuple[Product, str, str]]]) -> Measured | None:
+    """The product with the most of what ``text`` asks the most of ("越甜越好", "the lightest"),
+    among ``measured``: concept -> (product, spec key, value) for the products whose spec states
+    it. None unless the text asks a superlative and, for exactly one concept, two or more in-stock
+    products state a number."""
+    if not asks_most(text):
+        return None
+    compared: dict[frozenset[tuple[str, str]], list[tuple[Decimal, Product, str]]] = {}
+    for entries in measured.values():
+        numbered = [
+            (Decimal(found.group(0)), product, key)
+            for product, key, value in entries
+            if product.stock != 0 and (found := _NUMBER.search(value)) is not None
+        ]
+        if len({product.id for _, product, _ in numbered}) >= 2:
+            # One set of specs found by two of the question's concepts ("糖度" is sweetness and
+            # sugar) is one measure.
+            compared[frozenset((product.id, key) for _, product, key in numbered)] = numbered
+    if len(compared) != 1:
+        return None  # nothing to weigh, or two measures the words could mean
+    (numbers,) = compared.values()
+    pick = (min if _LEAST.search(text) else max)(numbers, key=lambda entry: entry[0])
+    return Measured(pick[1], pick[2])

@@ -42,6 +42,7 @@ from avatar.brain.lexicon import lexicon
 from avatar.brain.memory import Topic
 from avatar.brain.names import GENERIC_WORDS, full_name_index, product_index, variant_index
 from avatar.brain.places import destination
+from avatar.brain.recommend import asks_most
 from avatar.brain.semantic import QuestionMeaning, fact_passages
 from avatar.brain.sizing import fitting_options, viewer_measures
 from avatar.engines.simplified import to_simplified
@@ -768,6 +769,7 @@ def understand(
         and product is not None
         and reading.budget is None
         and len(reading.named) < 2
+        and not (not reading.named and asks_most(reading.text))  # "糖度越高越好 选哪个": across products
         and _asks_own_fact(reading, catalog, product)
     ):
         intent = Intent.OTHER  # "送人有袋子吗", "我黄皮选哪个色号": this product's own answer

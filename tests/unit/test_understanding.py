@@ -501,6 +501,7 @@ products:
         label: {en: Ripeness when shipped, zh: 发货成熟度}
         value: {en: picked 80% ripe, zh: 八成熟采摘}
       - {key: size, label: {en: Fruit size, zh: 单果大小}, value: {en: 8 to 10 cm long, zh: 长8到10厘米}}
+      - {key: sugar, label: {en: Sugar content, zh: 糖度}, value: {en: 18 °Brix, zh: 18度}}
     faq:
       - q: {en: How long do they keep?, zh: 能放多久？}
         a: {en: About a week at room temperature., zh: 常温放一周左右。}
@@ -544,6 +545,7 @@ products:
     stock: 20
     specs:
       - {key: box, label: {en: Box weight, zh: 重量}, value: {en: 5 kg net, zh: 净重5公斤}}
+      - {key: brix, label: {en: Sweetness, zh: 甜度}, value: {en: 12 °Brix, zh: 12度}}
   - id: stool
     names: {en: Folding Stool, zh: 折叠凳}
     price: 49
@@ -656,3 +658,18 @@ def test_a_prepared_yes_or_no_answers_only_a_yes_or_no_question_about_the_same_t
 ) -> None:
     answer = orchard.respond(question, "blocks")
     assert not answer.text.startswith("No,"), answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "product", "says"),
+    [
+        ("想吃特别甜的水果 糖度越高越好 选哪个", "mango", "18度"),
+        ("i want the least sweet fruit, what do you suggest", "oranges", "12 °Brix"),
+    ],
+)
+def test_the_most_of_a_measure_is_the_product_whose_spec_states_the_most(
+    orchard: Brain, question: str, product: str, says: str
+) -> None:
+    answer = orchard.respond(question, "nuts")
+    assert answer.intent == "recommendation" and answer.product_id == product, answer.text
+    assert says in answer.text, answer.text
