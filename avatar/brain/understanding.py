@@ -22,7 +22,7 @@ from functools import lru_cache
 import cn2an
 from rapidfuzz.distance import Levenshtein
 
-from avatar.brain.catalog import Catalog, Product
+from avatar.brain.catalog import Catalog, Product, Variant
 from avatar.brain.intents import Intent, classify, resolve_product
 from avatar.brain.knowledge import (
     AMOUNT,
@@ -395,12 +395,18 @@ def _variants_named(text: str, catalog: Catalog) -> tuple[tuple[tuple[str, str],
 _MODEL_CODE = re.compile(r"(?<![a-z0-9])[a-z]{1,3}\s?\d{1,4}[a-z]?(?![a-z0-9])", re.IGNORECASE)
 
 
+def _spellings(options: list[Variant | None]) -> list[str]:
+    """The options' names and aliases, lower-case and without spaces ("iphone15pro")."""
+    said = [n for v in options if v is not None for n in (*v.names.values(), *v.aliases)]
+    return [n.lower().replace(" ", "") for n in said]
+
+
 def _model_code_missing(text: str, product: Product) -> str | None:
     """A model code in ``text`` ("s24") that none of ``product``'s options has, when its options
     are models named with numbers ("iPhone 15", "iPhone 16"); None otherwise."""
-    names = [n.lower().replace(" ", "") for v in product.variants for n in (*v.names.values(), *v.aliases)]
     if sum(1 for v in product.variants if any(ch.isdigit() for ch in v.name("en"))) < 2:
         return None
+    names = _spellings(list(product.variants))
     for found in _MODEL_CODE.finditer(text):
         code = found.group(0).lower().replace(" ", "")
         if not any(code in name for name in names) and not AMOUNT.fullmatch(found.group(0)):
@@ -410,13 +416,8 @@ def _model_code_missing(text: str, product: Product) -> str | None:
 
 def _own_model_word(code: str, options: frozenset[tuple[str, str]], catalog: Catalog) -> bool:
     """``code`` is part of one of ``options``' own names ("pro" of "iPhone 15 Pro")."""
-    for product_id, sku in options:
-        option = catalog.get(product_id).variant(sku)
-        if option is not None and any(
-            code in name.lower().replace(" ", "") for name in (*option.names.values(), *option.aliases)
-        ):
-            return True
-    return False
+    names = _spellings([catalog.get(product_id).variant(sku) for product_id, sku in options])
+    return any(code in name for name in names)
 
 
 # --- slots -------------------------------------------------------------------------------------
@@ -769,7 +770,7 @@ def understand(
         and product is not None
         and reading.budget is None
         and len(reading.named) < 2
-        and not (not reading.named and asks_most(reading.text))  # "糖度越高越好 选哪个": across products
+        and (reading.named or not asks_most(reading.text))  # "糖度越高越好 选哪个": across products
         and _asks_own_fact(reading, catalog, product)
     ):
         intent = Intent.OTHER  # "送人有袋子吗", "我黄皮选哪个色号": this product's own answer
