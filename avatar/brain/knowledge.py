@@ -251,7 +251,13 @@ def _shares_more_than_who(fact: Fact, words: frozenset[str], concepts: frozenset
     if (concepts & fact.cue_concepts) - _WHO:
         return True
     shared = words & frozenset().union(*fact.cue_words)
-    return any(not lexicon().concepts_in(word) <= _WHO or not lexicon().concepts_in(word) for word in shared)
+    return any(not _is_who(word) for word in shared)
+
+
+def _is_who(word: str) -> bool:
+    """``word`` names only who a question is about ("kid", "孩子")."""
+    said = lexicon().concepts_in(word)
+    return bool(said) and said <= _WHO
 
 
 def _misses(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> bool:
