@@ -98,7 +98,9 @@ def test_a_take_from_the_fake_mic_shows_words_and_ends_in_a_report(
         lambda: driver.find_element(By.ID, "transcript").text.strip(), 120, "words in the live transcript"
     )
     assert any(word in transcript.lower() for word in ("aurora", "buds", "noise", "everyone"))
-    wait_for(lambda: "How much" in driver.find_element(By.ID, "question").text, 60, "the audience's question")
+    # Bounded generously: on two loaded cores (load 16) the question came after more than 60 s.
+    asked = "the audience's question"
+    wait_for(lambda: "How much" in driver.find_element(By.ID, "question").text, 150, asked)
     assert int(driver.find_element(By.ID, "seconds").text) > 3
     driver.find_element(By.ID, "stop").click()
     wait_for(lambda: "/rehearse/report/" in driver.current_url, 120, "the report page")
