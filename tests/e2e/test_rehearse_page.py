@@ -82,7 +82,7 @@ def mic_browser() -> Iterator[Any]:
     shutil.rmtree(profile, ignore_errors=True)
 
 
-@pytest.mark.timeout(300)
+@pytest.mark.timeout(480)
 def test_a_take_from_the_fake_mic_shows_words_and_ends_in_a_report(
     rehearse_server: str, mic_browser: Any
 ) -> None:
