@@ -249,3 +249,10 @@ def test_bad_window_options_are_refused(window_s: float, margin_s: float) -> Non
 
 def test_the_full_window_is_the_default() -> None:
     assert DecodeOptions().window_s is None  # the short window is measured in the bench, not on by default
+
+
+def test_a_decode_may_write_tokens_in_proportion_to_its_audio() -> None:
+    # A loop ("大红袍袍袍…") ran to Whisper's 224 tokens on a 3 s clip, at each retry temperature.
+    assert DecodeOptions().max_tokens(3 * 16_000) == 52
+    assert DecodeOptions().max_tokens(60 * 16_000) == 224  # never above Whisper's own limit
+    assert DecodeOptions(tokens_per_s=None).max_tokens(3 * 16_000) is None

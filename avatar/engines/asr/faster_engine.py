@@ -103,6 +103,7 @@ class FasterWhisperEngine:
             temperature=list(o.temperatures),
             beam_size=o.beam_size,
             compression_ratio_threshold=o.compression_ratio_threshold,
+            max_new_tokens=o.max_tokens(audio.size),
             vad_filter=False,  # the listener's VAD has already cut the utterance
         )
         segments = _keep_speech(

@@ -39,6 +39,10 @@ class DecodeOptions:
     window_s: float | None = None
     # Silence a clip must leave inside the window (a window tight on the last word loses it).
     window_margin_s: float = 1.0
+    # Tokens a decode may write per second of audio (plus a few): speech is under 10 a second in
+    # either language, while a decoding loop ("大红袍袍袍…") ran to Whisper's 224 on a 3 s clip, for
+    # seconds on two cores, and again at each retry temperature. None: Whisper's own limit.
+    tokens_per_s: float | None = 12.0
 
     def __post_init__(self) -> None:
         if self.window_s is not None and not 1.0 <= self.window_s <= FULL_WINDOW_S:
@@ -55,6 +59,12 @@ class DecodeOptions:
             return None
         return int(np.ceil(self.window_s * MEL_FRAMES_PER_S / 2)) * 2
 
+    def max_tokens(self, samples: int, rate: int = 16_000) -> int | None:
+        """Tokens one decode of a clip of ``samples`` may write (None: Whisper's limit of 224)."""
+        if self.tokens_per_s is None:
+            return None
+        return min(MAX_SAMPLE_TOKENS, int(self.tokens_per_s * samples / rate) + 16)
+
     def rejects(self, no_speech_prob: float, avg_logprob: float, compression_ratio: float) -> bool:
         """True for a segment that is most likely silence, noise or a decoding loop."""
         if compression_ratio > self.compression_ratio_threshold:
@@ -67,6 +77,8 @@ class DecodeOptions:
         return audio.size == 0 or float(np.max(np.abs(audio))) < self.min_peak
 
 
+MAX_SAMPLE_TOKENS: Final = 224
+"""Whisper's own limit on the tokens of one decode (half its 448-token context)."""
 SHORT_WINDOW_S: Final = 10.0
 """The short encoder window measured on tiny.en (word errors 0.14 -> 0.10 on the spoken clips; voice
 to first audio 724 ms p50 instead of 1,080 on a quiet 2-core machine). Not the default: Chromium's

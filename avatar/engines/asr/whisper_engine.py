@@ -150,6 +150,7 @@ class WhisperEngine:
             temperature=o.temperatures,
             compression_ratio_threshold=o.compression_ratio_threshold,
             beam_size=o.beam_size if o.beam_size > 1 else None,
+            sample_len=o.max_tokens(audio.size),
             fp16=False,
             verbose=None,
         )
