@@ -1220,7 +1220,7 @@ class Answerer:
         asked = u.reading.concepts - COMMERCE
         if not asked or u.reading.named:
             return None
-        measured: dict[str, list[tuple[Product, str, str]]] = {}
+        measured: dict[str, list[tuple[Product, Spec, str]]] = {}
         for product in self.catalog.products:
             for fact in catalog_facts(self.catalog)[product.id]:
                 shared = fact.cue_concepts & asked
@@ -1228,12 +1228,11 @@ class Answerer:
                     spec = next(s for s in product.specs if f"spec:{s.key}" == fact.field)
                     value = localized(spec.value, lang)
                     for concept in shared:
-                        measured.setdefault(concept, []).append((product, spec.key, value))
+                        measured.setdefault(concept, []).append((product, spec, value))
         pick = most_of(u.reading.text, measured)
         if pick is None:
             return None
-        product = pick.product
-        spec = next(s for s in product.specs if s.key == pick.spec_key)
+        product, spec = pick.product, pick.spec
         name, lowest = product.name(lang), product.lowest_price(self._time())
         price = self.catalog.format_price(lowest)
         if lowest < product.current_price(self._time()):

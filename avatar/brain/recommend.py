@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 
-from avatar.brain.catalog import Catalog, Product
+from avatar.brain.catalog import Catalog, Product, Spec
 from avatar.brain.language import content_words
 
 __all__ = [
@@ -278,27 +278,27 @@ class Measured:
     """A product picked for having the most (or least) of a measure, and the spec that states it."""
 
     product: Product
-    spec_key: str
+    spec: Spec
 
 
-def most_of(text: str, measured: dict[str, list[tuple[Product, str, str]]]) -> Measured | None:
+def most_of(text: str, measured: dict[str, list[tuple[Product, Spec, str]]]) -> Measured | None:
     """The product with the most of what ``text`` asks the most of ("越甜越好", "the lightest"),
-    among ``measured``: concept -> (product, spec key, value) for the products whose spec states
+    among ``measured``: concept -> (product, spec, its value) for the products whose spec states
     it. None unless the text asks a superlative and, for exactly one concept, two or more in-stock
     products state a number."""
     if not asks_most(text):
         return None
-    compared: dict[frozenset[tuple[str, str]], list[tuple[Decimal, Product, str]]] = {}
+    compared: dict[frozenset[tuple[str, str]], list[tuple[Decimal, Product, Spec]]] = {}
     for entries in measured.values():
         numbered = [
-            (Decimal(found.group(0)), product, key)
-            for product, key, value in entries
+            (Decimal(found.group(0)), product, spec)
+            for product, spec, value in entries
             if product.stock != 0 and (found := _NUMBER.search(value)) is not None
         ]
         if len({product.id for _, product, _ in numbered}) >= 2:
             # One set of specs found by two of the question's concepts ("糖度" is sweetness and
             # sugar) is one measure.
-            compared[frozenset((product.id, key) for _, product, key in numbered)] = numbered
+            compared[frozenset((product.id, spec.key) for _, product, spec in numbered)] = numbered
     if len(compared) != 1:
         return None  # nothing to weigh, or two measures the words could mean
     (numbers,) = compared.values()
