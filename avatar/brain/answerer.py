@@ -229,10 +229,11 @@ class Answerer:
         if intent is Intent.COMPARISON or (
             intent in (Intent.PRICE, Intent.SPEC, Intent.PRODUCT_INFO, Intent.OTHER) and len(named) >= 2
         ):
+            # A comparison always has its pair here: one with no second product was read as a
+            # question about one product by the understanding.
             pair = self._pair(question, named, u.product_id if u.remembered else None, reading.deixis, u)
             if pair is not None:
                 return self._compare(u, pair[0], pair[1], lang)
-            intent = classify(question, lang, skip=(Intent.COMPARISON,))
 
         if u.sized and product is not None:
             return self._sized(product, u, lang)
