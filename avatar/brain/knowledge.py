@@ -22,6 +22,7 @@ from avatar.brain.catalog import Catalog, Product, Variant
 from avatar.brain.language import is_cjk, stems
 from avatar.brain.lexicon import lexicon
 from avatar.brain.semantic import margins
+from avatar.zh_segment import jieba_module
 
 __all__ = [
     "AMOUNT",
@@ -328,6 +329,7 @@ def fact_scores(
     # another question ("does it work with alexa" is not "does it work with 5 GHz wi-fi").
     owned = {w for w in words if len(w) >= 3 and rare.get(w, 0.0) >= 1.0}
     labelled = _labels_said(text, product) if text else frozenset()
+    label_worded = _label_words_said(text, product, catalog) if text else frozenset()
     open_question = bool(_OPEN_QUESTION.search(text))
     for fact in facts:
         score = score_fact(fact, words, concepts)
@@ -347,6 +349,8 @@ def fact_scores(
             score = min(score, FACT_MATCH - 0.01)
         if fact.field in labelled:
             score = min(1.0, score + 0.3)
+        elif fact.field in label_worded:
+            score = min(1.0, score + 0.15)
         if fact.field.startswith("safety:") and score > 0:
             score = min(1.0, score + 0.05)  # of a spec and a safety note on the same thing, the warning
             if "age" in concepts and (fact.cue_concepts | fact.value_concepts) & _AGES:
@@ -384,6 +388,41 @@ def _labels_said(text: str, product: Product) -> frozenset[str]:
             ):
                 said.add(f"{kind}:{entry.key}")
     return frozenset(said)
+
+
+def _label_words_said(text: str, product: Product, catalog: Catalog) -> frozenset[str]:
+    """The spec and safety fields a word of whose Chinese label, and of no other label of the
+    product, the question says: a label is often a word with a modifier ("粗蛋白" for "蛋白含量多少",
+    "防护时间"), said by viewers without the modifier."""
+    if not any(is_cjk(ch) for ch in text):
+        return frozenset()
+    own_words, names = _label_words(catalog)[product.id]
+    asked = _zh_words(text) - names
+    return frozenset(field for field, own in own_words.items() if own & asked)
+
+
+@lru_cache(maxsize=16)
+def _label_words(catalog: Catalog) -> dict[str, tuple[dict[str, frozenset[str]], frozenset[str]]]:
+    """Per product: for each spec and safety field, the Chinese words of its label no other label
+    or FAQ question of the product has; and the words of the product's names."""
+    table: dict[str, tuple[dict[str, frozenset[str]], frozenset[str]]] = {}
+    for product in catalog.products:
+        labelled = [*(("spec", e) for e in product.specs), *(("safety", e) for e in product.safety)]
+        words = {f"{kind}:{e.key}": _zh_words(" ".join(e.label.values())) for kind, e in labelled}
+        # A word an FAQ's question also says may be asked about more particularly there ("快充"
+        # of "能给iPhone快充吗" beside the fast-charge standards): it names no label alone.
+        asked = _zh_words(" ".join(q for faq in product.faq for q in faq.question.values()))
+        own = {
+            field: label - asked - frozenset().union(*(w for f, w in words.items() if f != field))
+            for field, label in words.items()
+        }
+        table[product.id] = (own, _zh_words(" ".join((*product.names.values(), *product.aliases))))
+    return table
+
+
+def _zh_words(text: str) -> frozenset[str]:
+    """The Chinese words of two characters or more in ``text`` (jieba's segmentation)."""
+    return frozenset(w for w in jieba_module().lcut(text) if len(w) >= 2 and all(is_cjk(ch) for ch in w))
 
 
 _ASKING_CHARS = frozenset("哪些什么有吗呢几个种款")
