@@ -625,11 +625,13 @@ class ComplianceChecker:
         self._stated = tuple(
             sorted(
                 {
-                    _normalise(v).strip().rstrip(".!?。！？")
+                    # As written and folded: a line may quote "（PC）" with its full-width brackets.
+                    form.strip().rstrip(".!?。！？")
                     for p in catalog.products
                     for spec in (*p.specs, *p.safety)
                     for v in spec.value.values()
                     if len(v.strip()) >= 4
+                    for form in (v, _normalise(v))
                 },
                 key=len,
                 reverse=True,

@@ -233,6 +233,22 @@ def test_availability_must_match_the_stock(tmp_path: Path) -> None:
     blocked_by(checker.check("The bottle is sold out!", "en", "summit-bottle"), Rule.STOCK)
 
 
+def test_a_spec_value_quoted_as_written_is_no_advertising_claim(tmp_path: Path) -> None:
+    folder = tmp_path / "show"
+    shutil.copytree(DEMO, folder)
+    products = folder / "products.yaml"
+    data = yaml.safe_load(products.read_text(encoding="utf-8"))
+    lamp = next(p for p in data["products"] if p["id"] == "lumen-lamp")
+    shell = {"en": "100% polycarbonate (PC) shell", "zh": "100%聚碳酸酯（PC）外壳"}
+    lamp["specs"].append({"key": "shell", "label": {"en": "Shell", "zh": "外壳"}, "value": shell})
+    products.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    checker = ComplianceChecker(load_scene(folder).catalog)
+    # Full-width brackets as the shop wrote them: the line quotes the value, not a claim.
+    assert not checker.check("能确定的是：外壳100%聚碳酸酯（PC）外壳。", "zh", "lumen-lamp").blocked
+    assert not checker.check("The shell: 100% polycarbonate (PC) shell.", "en", "lumen-lamp").blocked
+    blocked_by(checker.check("这款台灯100%不会坏。", "zh", "lumen-lamp"), Rule.ABSOLUTE)
+
+
 def test_numbers_must_be_in_the_catalog_for_that_product(checker: ComplianceChecker) -> None:
     line = "Battery life of the Aurora Buds: 8 hours per charge, 32 hours with the case."
     passes(checker.check(line, "en", "aurora-buds"), line)
