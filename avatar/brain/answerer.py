@@ -470,7 +470,7 @@ class Answerer:
         f = self._price_facts(product, lang)
         if "promo_price" in f:
             if lang == "zh":
-                text = f"有的，{f['name']}现在{f['promo_label']}只要{f['promo_price']}，原价{f['price']}。"
+                text = f"{f['name']}现在{f['promo_label']}只要{f['promo_price']}，原价{f['price']}。"
                 if "promo_ends" in f:
                     text += f"活动到{f['promo_ends']}结束。"
                 elif asks_end:

@@ -186,7 +186,7 @@ def test_promo_answer_with_end_date(host: Answerer) -> None:
         "The deal runs until March 31, 2027."
     )
     zh = host.answer("背包有优惠吗")
-    assert zh.text == "有的，山脊30升徒步背包现在户外季特惠只要$74，原价$89。活动到2027年3月31日结束。"
+    assert zh.text == "山脊30升徒步背包现在户外季特惠只要$74，原价$89。活动到2027年3月31日结束。"
 
 
 def test_no_promo_says_so_and_points_at_a_real_deal(host: Answerer) -> None:

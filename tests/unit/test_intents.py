@@ -51,6 +51,11 @@ def test_detect_language(text: str, lang: str) -> None:
         ("is there a deal on the lamp", Intent.PROMO),
         ("有优惠吗", Intent.PROMO),
         ("能打折吗？", Intent.PROMO),
+        # Bargaining and price matching are answered with the price and deals the catalog has.
+        ("can u do the lamp for 30", Intent.PROMO),
+        ("amazon has it for 25, match it?", Intent.PROMO),
+        ("pdd上才19.9 能跟价吗", Intent.PROMO),
+        ("别家才99 你这贵了吧", Intent.PROMO),
         ("is it in stock?", Intent.STOCK),
         ("how many are left", Intent.STOCK),
         ("any left?", Intent.STOCK),
