@@ -351,6 +351,13 @@ def fact_scores(
             score = min(1.0, score + 0.3)
         elif fact.field in label_worded:
             score = min(1.0, score + 0.15)
+        if fact.field.startswith("safety:") and "harm" in concepts:
+            # "is that bad", "好怕出事": a worry is what the safety entries answer; the one that
+            # shares the question's words, else the product's only one when the worry names
+            # nothing else ("safe during pregnancy?" is not answered by a patch-test note).
+            score = min(1.0, score + 0.25) if score > 0 else 0.0
+            if concepts <= {"harm"} and sum(1 for f in facts if f.field.startswith("safety:")) == 1:
+                score = max(score, FACT_MATCH)
         if fact.field.startswith("safety:") and score > 0:
             score = min(1.0, score + 0.05)  # of a spec and a safety note on the same thing, the warning
             if "age" in concepts and (fact.cue_concepts | fact.value_concepts) & _AGES:

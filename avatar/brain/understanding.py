@@ -532,6 +532,9 @@ def read(text: str, catalog: Catalog) -> Reading:
         # "儿童手表几岁可以戴", "can i steer it myself? ... haha": a question about the product that
         # happens to share a word with small talk ("主播几岁了", "haha").
         intent = classify(asked, language, skip=(Intent.CHITCHAT, Intent.GREETING))
+    elif intent is Intent.PURCHASE and "harm" in words.concepts_in(asked) and _ASKING.search(spelled):
+        # "I'm pregnant, ok to take whey?": a worry before buying, which the safety entries answer.
+        intent = classify(asked, language, skip=(Intent.PURCHASE, Intent.CHITCHAT, Intent.GREETING))
     if (
         intent in (Intent.SPEC, Intent.OTHER, Intent.PRODUCT_INFO)
         and not named

@@ -453,6 +453,23 @@ def test_a_worry_asked_ahead_is_a_question_not_a_complaint(nursery: Brain, quest
     assert nursery.respond("the bunny i bought leaked everywhere, junk", "bunny").intent == "complaint"
 
 
+@pytest.mark.parametrize(
+    ("question", "says"),
+    [
+        ("会不会漏电 好怕出事", "220伏适配器"),  # a worry: the product's one safety entry
+        ("is the plug safe? kinda scared lol", "220 V adapter"),
+        ("I'm pregnant, ok to take it?", None),  # a worry before buying is no order
+    ],
+)
+def test_a_worry_is_answered_by_the_safety_entries(nursery: Brain, question: str, says: str | None) -> None:
+    answer = nursery.respond(question, "lamp")
+    assert answer.intent not in ("purchase", "chitchat"), answer.text
+    assert says is None or says in answer.text, answer.text
+    # A worry naming what no entry covers is not stated, not the one entry there is.
+    unstated = nursery.respond("is the lamp safe during pregnancy?", "lamp")
+    assert unstated.understanding is not None and unstated.understanding.unknown, unstated.text
+
+
 def test_and_the_big_one_asks_the_same_of_that_option(nursery: Brain) -> None:
     nursery.respond("how much is the 160 ml bottle", "bottle", "follow", 0.0)
     answer = nursery.respond("and the big one?", "bottle", "follow", 5.0)  # "big" names an option here
