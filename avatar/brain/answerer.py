@@ -1176,7 +1176,9 @@ class Answerer:
             # Both the meaning and the use words speak: what both agree on (the meaning's order),
             # else the use words ("收纳" names storage; the embeddings may drift to the knives).
             tagged = {pick.product.id for pick in picks}
-            meant = [p for p in meant if p.id in tagged or p.stock == 0]  # picks leave sold-out ones out
+            # (picks leave sold-out ones out.) When they agree on none, the meaning: the use words
+            # are a short general list ("commute" tags the tent's "trips", not the bike light).
+            meant = [p for p in meant if p.id in tagged or p.stock == 0] or meant
         if meant or not need.uses or not picks:
             # What the need means (the products' profiles) before the use words' tags: "a night
             # hike, what should I get so I can see" is the headlamp, not everything "outdoors".
