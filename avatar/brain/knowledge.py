@@ -81,7 +81,8 @@ def _fact(product: Product, field: str, cue: list[str], value: list[str]) -> Fac
         tuple(stems(text) for text in cue if text.strip()),
         tuple(stems(text) for text in value if text.strip()),
         words.concepts_in(cue_text),
-        words.concepts_in(value_text),
+        # "每2周清洗一次" speaks of time, "保修1年" too: what its amounts measure is said as well.
+        words.concepts_in(value_text) | words.measured_in(value_text),
     )
 
 
@@ -204,6 +205,10 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
     """
     about = concepts & fact.cue_concepts
     mentions = concepts & fact.value_concepts
+    if about == {"time"} and concepts - _HOW_LONG:
+        # "保质期多久" asks how long of the shelf life: a fact about time alone (heating takes
+        # "15 minutes") answers another how-long.
+        about, mentions = frozenset(), mentions | about
     if fact.field == "shipping":
         # Any shipping, returns or warranty question is about the policy text, whatever it covers.
         about = concepts & _SHIPPING_CONCEPTS if fact.value_concepts & _SHIPPING_CONCEPTS else frozenset()
@@ -232,6 +237,7 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
 
 
 _DIETARY = frozenset({"halal", "vegan", "allergens", "diet"})
+_HOW_LONG = frozenset({"time", "price", "stock"})
 COMMERCE: Final = frozenset({"price", "stock"})
 """Concepts that are the commerce fields themselves (asked by their own intents, not as facts)."""
 _SHORT = 8  # content words in a question that asks one thing

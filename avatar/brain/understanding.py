@@ -90,6 +90,10 @@ _QUANTITY_ZH = re.compile(r"(?:要|买|拍|来|拿|订|需要)\s*(\d+)\s*[个件
 _AMOUNT = r"(\d+(?:\.\d{1,2})?)"
 _CURRENCY_BEFORE = r"(?:([$¥￥€£])\s*)?"
 _CURRENCY_AFTER = r"\s*(块钱|块|元|rmb|yuan|美元|美金|刀|dollars?|bucks|usd|cny)?"
+_MEASURED_AFTER = re.compile(
+    r"\s*(?:lbs?|kg|g|mm|cm|ml|l|oz|in|inch(?:es)?|ft|w|v|mah|%|斤|公斤|千克|克|毫升|升|厘米|毫米|寸|瓦|伏|岁)(?![a-z])",
+    re.IGNORECASE,
+)
 _BUDGET = (
     re.compile(
         rf"(?:under|below|less than|at most|max(?:imum)?|up to|within|no more than|cheaper than|<)\s*"
@@ -449,6 +453,8 @@ def read_budget(text: str) -> Budget | None:
         said = symbol or word
         if pattern is _BUDGET[-1] and not said:
             continue  # "3个人够吗" is no money: "enough" counts a budget only with its currency
+        if not said and _MEASURED_AFTER.match(text, found.end(2)):
+            continue  # "go up to 90 lb?", "不超过5公斤": an amount of something else, not money
         currency = "¥" if said in _YUAN else "$" if said in _DOLLAR else None
         return Budget(value, currency)
     return None

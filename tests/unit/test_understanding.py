@@ -57,6 +57,9 @@ def test_budgets_keep_their_currency() -> None:
     assert budget is not None and budget.amount == 100 and budget.currency == "¥"
     dollars = read_budget("under $40??")
     assert dollars is not None and dollars.currency == "$"
+    # An amount with a measure after it is of something else: "go up to 90 lb?", "不超过5公斤".
+    assert read_budget("do the dumbbells go up to 90 lb?") is None
+    assert read_budget("不超过5公斤的有吗") is None
 
 
 def test_a_spec_word_no_demo_had_finds_the_shops_own_field() -> None:
@@ -224,6 +227,7 @@ products:
       - {key: colour, label: {en: Colour, zh: 颜色}, value: {en: matte black, zh: 哑光黑}}
       - {key: power, label: {en: Power, zh: 功率}, value: {en: 1200 watts, zh: 1200瓦}}
       - {key: warranty, label: {en: Warranty, zh: 保修}, value: {en: 2 years, zh: 两年}}
+      - {key: descaling, label: {en: Descaling, zh: 除垢}, value: {en: every 4 weeks, zh: 每4周一次}}
 """
 
 
@@ -256,6 +260,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Brain:
         ("what shades?", "lipstick", "variants", "Maple Brown"),  # the list, not the undertone FAQ
         ("which shade suits yellow undertones", "lipstick", "faq:1", "Classic Red"),
         ("如果水壶坏了保修吗", "kettle", "spec:warranty", "两年"),  # "if it breaks": no complaint
+        ("水壶多久除一次垢", "kettle", "spec:descaling", "每4周"),  # "每4周" speaks of time by its unit
+        ("how often do i descale it", "kettle", "spec:descaling", "every 4 weeks"),
     ],
 )
 def test_the_fact_asked_is_found_from_the_catalogs_own_values(
