@@ -177,7 +177,7 @@ def _overlap(a: frozenset[str], texts: tuple[frozenset[str], ...]) -> float:
 
 
 # Concepts every product's shipping text speaks of: they pick the shipping fact, never a spec.
-_SHIPPING_CONCEPTS = frozenset({"shipping", "returns", "warranty"})
+_SHIPPING_CONCEPTS = frozenset({"shipping", "returns", "warranty", "return_cost"})
 
 
 @lru_cache(maxsize=16)

@@ -611,7 +611,7 @@ _REFINABLE = (
 # Intents that ask for a fact of the product (not its price, stock, deal or an order).
 _FACT_ASKED = (Intent.OTHER, Intent.SPEC, Intent.PRODUCT_INFO)
 _OPTION_KINDS = frozenset({"colour", "size", "flavour", "fit"})  # what variants usually differ in
-_SHIPPING = frozenset({"shipping", "returns", "warranty"})
+_SHIPPING = frozenset({"shipping", "returns", "warranty", "return_cost"})
 _GENERIC_INFO = re.compile(r"tell me (?:about|more)|介绍|讲讲|说说|what is (?:it|this)|是什么", re.IGNORECASE)
 
 
@@ -1078,7 +1078,8 @@ def _amount_of(reading: Reading, hit: FactHit | None, product: Product) -> bool:
 
 def _shipping_unstated(reading: Reading, catalog: Catalog, product: Product) -> bool:
     """True when a shipping question asks what the shipping text does not say: a destination it
-    does not name ("ship to canada?"), or a warranty when it names none."""
+    does not name ("ship to canada?"), or a warranty, returns or who pays for them when it names
+    none."""
     text = " ".join(product.shipping.values()).lower()
     if not text:
         return False
@@ -1088,7 +1089,7 @@ def _shipping_unstated(reading: Reading, catalog: Catalog, product: Product) -> 
         if place and not re.search(rf"(?<![a-z]){re.escape(place)}(?![a-z])", text):
             return True
     shipping = next((f for f in catalog_facts(catalog)[product.id] if f.field == "shipping"), None)
-    asked = reading.concepts & {"warranty", "returns"}
+    asked = reading.concepts & {"warranty", "returns", "return_cost"}
     return bool(shipping is not None and asked and not asked <= shipping.value_concepts)
 
 

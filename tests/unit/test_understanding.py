@@ -228,6 +228,9 @@ products:
       - {key: power, label: {en: Power, zh: 功率}, value: {en: 1200 watts, zh: 1200瓦}}
       - {key: warranty, label: {en: Warranty, zh: 保修}, value: {en: 2 years, zh: 两年}}
       - {key: descaling, label: {en: Descaling, zh: 除垢}, value: {en: every 4 weeks, zh: 每4周一次}}
+    shipping:
+      en: Ships in 2 days. Unused kettles can be returned within 7 days.
+      zh: 2天内发货，未使用7天内可退。
 """
 
 
@@ -279,6 +282,23 @@ def test_what_the_catalog_does_not_state_is_said_plainly(shop: Brain) -> None:
     assert "没有橘色" in orange.text and "枫叶棕" in orange.text
     ends = shop.respond("when does the sunscreen deal end?", None)  # no end date in the catalog
     assert "¥99" in ends.text and "don't say when it ends" in ends.text
+
+
+@pytest.mark.parametrize(
+    ("question", "stated"),
+    [
+        ("return window on the kettle?", True),  # "can be returned" states returns
+        ("水壶能退吗", True),
+        ("who pays return shipping", False),  # returns are stated, who pays for them is not
+        ("退货运费谁出", False),
+    ],
+)
+def test_returns_are_answered_from_the_shipping_text_as_far_as_it_goes(
+    shop: Brain, question: str, stated: bool
+) -> None:
+    answer = shop.respond(question, "kettle")
+    assert answer.intent == "shipping" and answer.understanding is not None, answer.text
+    assert answer.understanding.unknown is not stated, answer.text
 
 
 def test_money_said_with_a_named_product_asks_its_price(shop: Brain) -> None:
