@@ -7,7 +7,7 @@ import warnings
 from functools import cache
 from typing import Any
 
-__all__ = ["jieba_module"]
+__all__ = ["jieba_module", "zh_words"]
 
 
 @cache
@@ -23,3 +23,12 @@ def jieba_module() -> Any:  # jieba ships no type hints
         jieba.setLogLevel(logging.WARNING)
         jieba.initialize()
     return jieba
+
+
+def zh_words(text: str) -> frozenset[str]:
+    """The Chinese words of two characters or more in ``text`` (jieba's segmentation)."""
+    return frozenset(
+        w
+        for w in jieba_module().lcut(text)
+        if len(w) >= 2 and all("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in w)
+    )

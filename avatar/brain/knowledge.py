@@ -22,7 +22,7 @@ from avatar.brain.catalog import Catalog, Product, Variant
 from avatar.brain.language import is_cjk, stems
 from avatar.brain.lexicon import lexicon
 from avatar.brain.semantic import margins
-from avatar.zh_segment import jieba_module
+from avatar.zh_segment import zh_words
 
 __all__ = [
     "AMOUNT",
@@ -410,7 +410,7 @@ def _label_words_said(text: str, product: Product, catalog: Catalog) -> frozense
     if not any(is_cjk(ch) for ch in text):
         return frozenset()
     own_words, names = _label_words(catalog)[product.id]
-    asked = _zh_words(text) - names
+    asked = zh_words(text) - names
     return frozenset(field for field, own in own_words.items() if own & asked)
 
 
@@ -421,21 +421,16 @@ def _label_words(catalog: Catalog) -> dict[str, tuple[dict[str, frozenset[str]],
     table: dict[str, tuple[dict[str, frozenset[str]], frozenset[str]]] = {}
     for product in catalog.products:
         labelled = [*(("spec", e) for e in product.specs), *(("safety", e) for e in product.safety)]
-        words = {f"{kind}:{e.key}": _zh_words(" ".join(e.label.values())) for kind, e in labelled}
+        words = {f"{kind}:{e.key}": zh_words(" ".join(e.label.values())) for kind, e in labelled}
         # A word an FAQ's question also says may be asked about more particularly there ("快充"
         # of "能给iPhone快充吗" beside the fast-charge standards): it names no label alone.
-        asked = _zh_words(" ".join(q for faq in product.faq for q in faq.question.values()))
+        asked = zh_words(" ".join(q for faq in product.faq for q in faq.question.values()))
         own = {
             field: label - asked - frozenset().union(*(w for f, w in words.items() if f != field))
             for field, label in words.items()
         }
-        table[product.id] = (own, _zh_words(" ".join((*product.names.values(), *product.aliases))))
+        table[product.id] = (own, zh_words(" ".join((*product.names.values(), *product.aliases))))
     return table
-
-
-def _zh_words(text: str) -> frozenset[str]:
-    """The Chinese words of two characters or more in ``text`` (jieba's segmentation)."""
-    return frozenset(w for w in jieba_module().lcut(text) if len(w) >= 2 and all(is_cjk(ch) for ch in w))
 
 
 _ASKING_CHARS = frozenset("哪些什么有吗呢几个种款")
