@@ -56,6 +56,8 @@ def test_detect_language(text: str, lang: str) -> None:
         ("amazon has it for 25, match it?", Intent.PROMO),
         ("pdd上才19.9 能跟价吗", Intent.PROMO),
         ("别家才99 你这贵了吧", Intent.PROMO),
+        ("双11那个价还有吗", Intent.PROMO),  # a shopping festival's price: whether the deal runs
+        ("still black friday price on it?", Intent.PROMO),
         ("is it in stock?", Intent.STOCK),
         ("how many are left", Intent.STOCK),
         ("any left?", Intent.STOCK),
