@@ -100,6 +100,7 @@ _EN_AT_SOMEONE = (
     r"(you|you'?re|youre|your|u|ur|u r|this host|the host|host|mia|this bot|bot|ai)\s+(are\s+|is\s+|r\s+)?"
     r"(an?\s+|so\s+|such\s+an?\s+|really\s+)?" + _EN_INSULTS,
     _EN_INSULTS + r"\s+(host|bot|ai)",
+    _EN_INSULTS + r"\s+and\s+so\s+(are|r)\s+(you|u)",  # "ur food is trash and so r u"
     r"shut\s+up",
     r"worst (host|shop|stream|seller)s?( ever)?",
 )

@@ -81,6 +81,7 @@ def test_detect_language(text: str, lang: str) -> None:
         ("hello!", Intent.GREETING),
         ("Hi Mia", Intent.GREETING),
         ("good evening everyone", Intent.GREETING),
+        ("来了来了 🐶🐱", Intent.GREETING),
         ("你好", Intent.GREETING),
         ("主播好！", Intent.GREETING),
         ("hi, how much?", Intent.PRICE),

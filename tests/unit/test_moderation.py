@@ -20,6 +20,7 @@ from avatar.brain.moderation import MAX_CHARS, Flag, Moderation, Response, moder
         "ur useless",
         "this host is garbage",
         "stupid bot",
+        "ur dog food is trash and so r u",
         "shut up",
         "go to hell",
         "傻逼主播",
