@@ -397,6 +397,7 @@ class Answerer:
                 if lang == "zh"
                 else f"The {name} is {price}."
             )
+            text, facts = self._total(product, variant, quantity, lang, text, facts)
             return Answer(text, product.id, Intent.PRICE.value, lang, facts)
         own_prices = any(v.price is not None and v.price != product.price for v in product.variants)
         if variant is None and own_prices:
@@ -435,14 +436,7 @@ class Answerer:
                 else f" Only {stock} left, though."
             )
         elif quantity is not None and 2 <= quantity <= MAX_TOTAL_COUNT and not product.offers:
-            # With a bundle offer ("buy 2 get 1") the sum is the shop's to state, not ours.
-            total = self.catalog.format_price(product.current_price(self._time()) * quantity)
-            f["total"] = total
-            text += (
-                f"{quantity}{product.unit_word(lang)}一共{total}。"
-                if lang == "zh"
-                else f" {quantity} come to {total} in total."
-            )
+            text, f = self._total(product, variant, quantity, lang, text, f)
         elif variant is not None and variant.stock is not None:
             # An option asked by name: whether it is there is half the question ("五香呢").
             f[f"variant_stock:{variant.sku}"] = str(stock)
@@ -592,6 +586,8 @@ class Answerer:
                 if lang == "zh"
                 else f"No problem: we have {n} of the {name}, plenty for that."
             )
+            # An order ("need 3, sage 6mm"): what it comes to, or each one's price beside a deal.
+            text, facts = self._total(product, variant, quantity, lang, text, facts)
         elif n <= _LOW_STOCK:
             text = (
                 f"{name}只剩{n}{unit}了，喜欢的抓紧！"
@@ -601,6 +597,39 @@ class Answerer:
         else:
             text = f"{name}还有{n}{unit}现货。" if lang == "zh" else f"We have {n} left of the {name}."
         return Answer(text, product.id, Intent.STOCK.value, lang, facts)
+
+    def _total(
+        self,
+        product: Product,
+        variant: Variant | None,
+        quantity: int | None,
+        lang: str,
+        text: str,
+        facts: dict[str, str],
+    ) -> tuple[str, dict[str, str]]:
+        """``text`` with what ``quantity`` of the product (the option) come to. With a bundle offer
+        ("buy 2 get 1", "第二件半价") the sum is the shop's to state: each one's price and the offer
+        as written instead."""
+        if quantity is None or not 2 <= quantity <= MAX_TOTAL_COUNT:
+            return text, facts
+        facts = dict(facts)
+        own = variant.price if variant is not None and variant.price is not None else None
+        each = own if own is not None else product.current_price(self._time())
+        unit = product.unit_word(lang)
+        if product.offers:
+            price = self.catalog.format_price(each)
+            facts["current_price"] = price
+            text += f"每{unit}{price}。" if lang == "zh" else f" They're {price} each."
+            offered = self._with_offers(Answer(text, product.id, "", lang, facts), product)
+            return offered.text, dict(offered.facts)
+        total, price = self.catalog.format_price(each * quantity), self.catalog.format_price(each)
+        facts |= {"total": total, "current_price": price}
+        text += (
+            f"{quantity}{unit}一共{total}（每{unit}{price}）。"
+            if lang == "zh"
+            else f" {quantity} come to {total} in total ({price} each)."
+        )
+        return text, facts
 
     def _says_restock(self, product: Product) -> bool:
         """The catalog has a word on restocking this product (an FAQ "back on the 15th")."""

@@ -86,6 +86,7 @@ _QUANTITY_EN = re.compile(
     rf"|(?:how much|price|cost)\b[^?]{{0,30}}?\bfor\s+(\d+|{'|'.join(_NUMBER_WORDS)})(?![\d.%])",
     re.IGNORECASE,
 )
+_COUNT_SAID = re.compile(rf"(?<![\d.])\d+\s*(?:{_COUNTED})(?![a-z])|(?<![\d.])\d+\s*[个件盒支瓶袋包罐条份套箱]", re.I)
 _QUANTITY_ZH = re.compile(r"(?:要|买|拍|来|拿|订|需要)\s*(\d+)\s*[个件盒支瓶袋双包罐条份套箱斤块只台副]")
 _AMOUNT = r"(\d+(?:\.\d{1,2})?)"
 _CURRENCY_BEFORE = r"(?:([$¥￥€£])\s*)?"
@@ -565,6 +566,10 @@ def read(text: str, catalog: Catalog) -> Reading:
         intent = Intent.SHIPPING
     quantity = _quantity(spelled)
     options, other_model = _variants_named(scope, catalog)
+    if len(options) >= 2:
+        # "need 6 bags of the 12kg one": "6 bags" is how many, not the "6 kg bag".
+        fewer, _ = _variants_named(_COUNT_SAID.sub(" ", scope), catalog)
+        options = fewer or options
     return Reading(
         text=spelled,
         language=language,
@@ -926,6 +931,8 @@ def understand(
             or (intent is Intent.STOCK and "stock" in commerce)
             or (intent is Intent.PROMO and not attribute.startswith("offer:"))
             or (intent is Intent.PRODUCT_INFO and _generic_info(reading, hit))
+            # "need 2 of the 160 ml": an order of the option named, not the list of options
+            or (attribute == "variants" and reading.quantity is not None and bool(named_variants))
             or (
                 intent is Intent.SHIPPING
                 and attribute != "shipping"

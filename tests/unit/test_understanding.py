@@ -496,6 +496,20 @@ def test_a_worry_is_answered_by_the_safety_entries(nursery: Brain, question: str
     assert unstated.understanding is not None and unstated.understanding.unknown, unstated.text
 
 
+def test_an_order_of_an_option_with_its_own_price_says_what_it_comes_to(nursery: Brain) -> None:
+    for question in ("need 2 of the 160 ml bottles", "how much for 2 of the 160 ml bottles"):
+        order = nursery.respond(question, "bottle")
+        assert "¥158" in order.text and "¥79 each" in order.text, order.text
+        assert nursery.answerer.compliance.check(order.text, "en", "bottle").blocked is False
+
+
+def test_how_many_is_not_read_as_an_option() -> None:
+    brain = Brain(load_scene(SCENES / "pets"))
+    order = brain.respond("need 6 bags of the 12kg one", "harvest-dog-food")  # not the "6 kg bag"
+    assert order.understanding is not None and order.understanding.variant == "DF-12KG", order.text
+    assert "not enough" in order.text, order.text  # 5 left
+
+
 def test_and_the_big_one_asks_the_same_of_that_option(nursery: Brain) -> None:
     nursery.respond("how much is the 160 ml bottle", "bottle", "follow", 0.0)
     answer = nursery.respond("and the big one?", "bottle", "follow", 5.0)  # "big" names an option here
@@ -653,7 +667,7 @@ def test_a_phrase_inside_a_longer_one_means_what_the_longer_one_says(
         ("芒果有几种规格", "mango", "spec", "3斤装、5斤装"),  # 规格: any shop's word for its options
         ("茶叶蛋没了？？", "mango", "stock", "售罄"),
         ("主播多大了 有对象没", "mango", "chitchat", None),  # the host's age, not a size
-        ("礼盒现在还是双12价吗", "mango", "price", "¥168"),  # 还是 "still", with one product: no comparison
+        ("礼盒现在还是双12价吗", "mango", "promo", "¥168"),  # 还是 "still", with one product: its deal
     ],
 )
 def test_everyday_chinese_finds_the_measure_the_options_the_stock_and_small_talk(
