@@ -86,7 +86,9 @@ _QUANTITY_EN = re.compile(
     rf"|(?:how much|price|cost)\b[^?]{{0,30}}?\bfor\s+(\d+|{'|'.join(_NUMBER_WORDS)})(?![\d.%])",
     re.IGNORECASE,
 )
-_COUNT_SAID = re.compile(rf"(?<![\d.])\d+\s*(?:{_COUNTED})(?![a-z])|(?<![\d.])\d+\s*[个件盒支瓶袋包罐条份套箱]", re.I)
+_COUNT_SAID = re.compile(
+    rf"(?<![\d.])\d+\s*(?:{_COUNTED})(?![a-z])|(?<![\d.])\d+\s*[个件盒支瓶袋包罐条份套箱]", re.IGNORECASE
+)
 _QUANTITY_ZH = re.compile(r"(?:要|买|拍|来|拿|订|需要)\s*(\d+)\s*[个件盒支瓶袋双包罐条份套箱斤块只台副]")
 _AMOUNT = r"(\d+(?:\.\d{1,2})?)"
 _CURRENCY_BEFORE = r"(?:([$¥￥€£])\s*)?"
