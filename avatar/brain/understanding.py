@@ -247,6 +247,7 @@ class Reading:
     questions: int  # question sentences in it (a ramble may hold two)
     destination: str | None = None  # where the viewer wants it sent ("新疆能发吗")
     other_model: str | None = None  # a model named that no option is ("15 plus" of "iPhone 15")
+    named_in_full: tuple[str, ...] = ()  # the named ones said by a name or alias the shop wrote
 
     @property
     def rambles(self) -> bool:
@@ -590,6 +591,9 @@ def read(text: str, catalog: Catalog) -> Reading:
         destination=where.place if where is not None else None,
         quantity=quantity,
         deixis=bool(_THIS.search(spelled)),
+        named_in_full=tuple(
+            v for m in full_name_index(catalog).claim(_norm(scope)) if len(m.values) == 1 for v in m.values
+        ),
         follow_up=bool(_FOLLOW_UP.search(spelled)) and len(spelled) <= 40,
         yes_no=bool(_YES_NO.search(spelled)),
         # "what size should I get?" asks for advice on the sizes, not for the list of them.
@@ -660,6 +664,16 @@ def understand(
         intent = reading.intent
 
     # Which product.
+    if (
+        reading.deixis
+        and on_screen is not None
+        and reading.named
+        and on_screen not in reading.named
+        and not set(reading.named) & set(reading.named_in_full)
+    ):
+        # "does it stay open on the desk": "it" is the notebook on screen; "desk" is only a word
+        # of the Desk Lamp's name, not the lamp named.
+        reading = replace(reading, named=())
     remembered = False
     variant: str | None = None
     product_id: str | None

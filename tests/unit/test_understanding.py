@@ -510,6 +510,12 @@ def test_how_many_is_not_read_as_an_option() -> None:
     assert "not enough" in order.text, order.text  # 5 left
 
 
+def test_it_is_the_product_on_screen_when_another_is_only_a_word_of_its_name(nursery: Brain) -> None:
+    # "desk" is a word of the Halo Desk Lamp's name, not a name the shop wrote for it.
+    assert nursery.respond("does it fit on a small desk", "bottle").product_id == "bottle"
+    assert nursery.respond("is the desk lamp dimmable", "bottle").product_id == "lamp"
+
+
 def test_and_the_big_one_asks_the_same_of_that_option(nursery: Brain) -> None:
     nursery.respond("how much is the 160 ml bottle", "bottle", "follow", 0.0)
     answer = nursery.respond("and the big one?", "bottle", "follow", 5.0)  # "big" names an option here
