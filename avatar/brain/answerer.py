@@ -128,6 +128,13 @@ _SOCIAL = (Intent.GREETING, Intent.CHITCHAT, Intent.OFF_TOPIC, Intent.ABUSE, Int
 _CHAT = frozenset({Intent.GREETING.value, Intent.CHITCHAT.value, Intent.OFF_TOPIC.value})
 
 
+# An English label that is no noun ("In the box", "Works with", "Made in", "Per box", "For dogs of").
+_NOT_A_NOUN = re.compile(
+    r"^(?:in|on|for|per|with|made|works?|fits?|comes?|suitable|includes?|included|what|how|not)(?![a-z])",
+    re.IGNORECASE,
+)
+
+
 class Answerer:
     """Answers viewer questions about the products of one scene from its catalog."""
 
@@ -775,6 +782,9 @@ class Answerer:
             text = f"{name}的{label}是{value}。" if short else f"{name}的{label}：{value}。"
         elif field.startswith("safety:"):
             text = f"Good that you ask. On the {name}, {_lower_first(label)}: {_lower_first(value)}."
+        elif _NOT_A_NOUN.match(label):
+            # "In the box", "Works with", "Made in": no "the in the box of the ..."
+            text = f"On the {name}, {_lower_first(label)}: {value}."
         elif short:
             text = f"The {_lower_first(label)} of the {name} is {value}."
         else:

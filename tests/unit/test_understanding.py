@@ -516,6 +516,11 @@ def test_it_is_the_product_on_screen_when_another_is_only_a_word_of_its_name(nur
     assert nursery.respond("is the desk lamp dimmable", "bottle").product_id == "lamp"
 
 
+def test_a_label_that_is_no_noun_is_said_as_a_label() -> None:
+    answer = Brain(load_scene(SCENES / "pets")).respond("what's in the box", "spring-pet-fountain")
+    assert answer.text.startswith("On the Spring Flow Pet Water Fountain, in the box: "), answer.text
+
+
 def test_and_the_big_one_asks_the_same_of_that_option(nursery: Brain) -> None:
     nursery.respond("how much is the 160 ml bottle", "bottle", "follow", 0.0)
     answer = nursery.respond("and the big one?", "bottle", "follow", 5.0)  # "big" names an option here
