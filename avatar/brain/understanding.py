@@ -93,6 +93,10 @@ _QUANTITY_ZH = re.compile(r"(?:要|买|拍|来|拿|订|需要)\s*(\d+)\s*[个件
 _AMOUNT = r"(\d+(?:\.\d{1,2})?)"
 _CURRENCY_BEFORE = r"(?:([$¥￥€£])\s*)?"
 _CURRENCY_AFTER = r"\s*(块钱|块|元|rmb|yuan|美元|美金|刀|dollars?|bucks|usd|cny)?"
+_ASKS_HELP = re.compile(
+    r"怎么办|咋办|咋整|有啥|有什么|有没有|(?<![a-z])(?:what (?:do|should|can) i|any (?:ideas|tips|suggestions)|help)(?![a-z])",
+    re.IGNORECASE,
+)
 _MEASURED_AFTER = re.compile(
     r"\s*(?:lbs?|kg|g|mm|cm|ml|l|oz|in|inch(?:es)?|ft|w|v|mah|%|斤|公斤|千克|克|毫升|升|厘米|毫米|寸|瓦|伏|岁)(?![a-z])",
     re.IGNORECASE,
@@ -839,6 +843,10 @@ def understand(
         fits: tuple[tuple[str, float], ...] = ()
         if intent is Intent.RECOMMENDATION and meaning is not None:
             fits = _need_fits(reading, catalog, meaning)
+        elif intent is Intent.OTHER and meaning is not None and _ASKS_HELP.search(reading.text):
+            # "我家猫不爱喝水怎么办" names no product: a problem, and what clearly fits it helps.
+            fits = meaning.fits()
+            intent = Intent.RECOMMENDATION if fits else intent
         return Understanding(
             reading,
             intent,

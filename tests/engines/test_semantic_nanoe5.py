@@ -74,6 +74,14 @@ def test_a_need_is_weighed_by_its_meaning_and_the_facts_its_words_match(
     assert answer.intent == "recommendation" and answer.product_id == product, answer.text
 
 
+def test_a_problem_naming_no_product_is_helped_by_the_product_that_clearly_fits(embedder: object) -> None:
+    brain = _brain("pets", embedder)
+    answer = brain.respond("我家猫不爱喝水怎么办", None)
+    assert answer.intent == "recommendation" and answer.product_id == "spring-pet-fountain", answer.text
+    asked = brain.respond("what do i do if my order is late", None)  # no product fits: no suggestion
+    assert asked.intent != "recommendation", asked.text
+
+
 def test_a_need_nothing_serves_is_not_stretched(embedder: object) -> None:
     answer = _brain("demo", embedder).respond("something for swimming", None)
     assert answer.product_id is None, answer.text
