@@ -94,7 +94,8 @@ _AMOUNT = r"(\d+(?:\.\d{1,2})?)"
 _CURRENCY_BEFORE = r"(?:([$¥￥€£])\s*)?"
 _CURRENCY_AFTER = r"\s*(块钱|块|元|rmb|yuan|美元|美金|刀|dollars?|bucks|usd|cny)?"
 _ASKS_HELP = re.compile(
-    r"怎么办|咋办|咋整|有啥|有什么|有没有|(?<![a-z])(?:what (?:do|should|can) i|any (?:ideas|tips|suggestions)|help)(?![a-z])",
+    r"怎么办|咋办|咋整|有啥|有什么|有没有"
+    r"|(?<![a-z])(?:what (?:do|should|can) i|any (?:ideas|tips|suggestions)|help)(?![a-z])",
     re.IGNORECASE,
 )
 _MEASURED_AFTER = re.compile(
