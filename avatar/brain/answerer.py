@@ -778,6 +778,8 @@ class Answerer:
             # "520 pieces", "2-year warranty": what the product has, not "the pieces ... is 520 pieces"
             article = "a " if re.match(r"\d+(?:\.\d+)?-[a-z]", value) else ""
             text = f"The {name} has {article}{value}."
+        elif lang == "zh" and field.startswith("safety:"):
+            text = f"提醒一下，{name}的{label}：{value}。"  # a warning, not "的幼犬是不适合…"
         elif lang == "zh":
             text = f"{name}的{label}是{value}。" if short else f"{name}的{label}：{value}。"
         elif field.startswith("safety:"):

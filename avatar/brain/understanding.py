@@ -46,6 +46,7 @@ from avatar.brain.recommend import asks_most
 from avatar.brain.semantic import QuestionMeaning, fact_passages
 from avatar.brain.sizing import fitting_options, viewer_measures
 from avatar.engines.simplified import to_simplified
+from avatar.zh_segment import jieba_module
 
 __all__ = ["Reading", "Understanding", "read", "understand"]
 
@@ -321,6 +322,12 @@ def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple
         else:
             ambiguous += [i for i in sorted(match.values) if i not in ambiguous]
     if not named and not ambiguous:
+        # "能吃这个粮吗", "这个砂": a product called by the last character of its Chinese name.
+        for char in _called_by_one_char(text):
+            owners = _last_chars(catalog).get(char, ())
+            if len(owners) == 1 and owners[0] not in named:
+                named.append(owners[0])
+    if not named and not ambiguous:
         # Typos: "sunscren", "hoddie". Whole words, same first letter, one edit (two in long words):
         # "weather" is no typo of "water".
         for token in re.findall(r"[a-z]{5,}", lowered):
@@ -356,6 +363,43 @@ def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple
         before = re.sub(r"(?:^|\s)(?:the|this|that|these|those|your)\s*$", " ", rest[:start])
         rest = before + (" it " if rest[:start].strip() and not is_cjk(rest[start]) else " ") + rest[end:]
     return tuple(named), tuple(ambiguous), " ".join(rest.split())
+
+
+def _named_in_full(text: str, catalog: Catalog) -> tuple[str, ...]:
+    """The products ``text`` calls by a name or alias the shop wrote, or by the last character of
+    the Chinese name ("这个灯"): not only by a word their name happens to use."""
+    full = [v for m in full_name_index(catalog).claim(_norm(text)) if len(m.values) == 1 for v in m.values]
+    ends = _last_chars(catalog)
+    return (*full, *(ends[c][0] for c in _called_by_one_char(text) if len(ends.get(c, ())) == 1))
+
+
+_THIS_WORDS = frozenset({"这个", "这款", "这种", "那个", "那款", "这", "那"})
+
+
+def _called_by_one_char(text: str) -> list[str]:
+    """The one-character nouns said after "这个", "那款"... ("这个灯", "这个瓶子": 灯, 瓶)."""
+    if not any(is_cjk(ch) for ch in text):
+        return []
+    words = jieba_module().lcut(text)
+    found = []
+    for before, word in zip(words, words[1:], strict=False):
+        if before in _THIS_WORDS and word and all(is_cjk(ch) for ch in word):
+            if len(word) == 1:
+                found.append(word)
+            elif len(word) == 2 and word[1] == "子":
+                found.append(word[0])
+    return found
+
+
+@lru_cache(maxsize=16)
+def _last_chars(catalog: Catalog) -> dict[str, tuple[str, ...]]:
+    """The last character of each product's Chinese names -> the products it ends ("粮": the dog food)."""
+    owners: dict[str, list[str]] = {}
+    for product in catalog.products:
+        names = [product.names.get("zh", ""), *(a for a in product.aliases if any(is_cjk(c) for c in a))]
+        for char in {n.strip()[-1] for n in names if n.strip() and is_cjk(n.strip()[-1])}:
+            owners.setdefault(char, []).append(product.id)
+    return {char: tuple(ids) for char, ids in owners.items()}
 
 
 def _labels_a_fact(name: str, product_id: str, catalog: Catalog) -> bool:
@@ -596,9 +640,7 @@ def read(text: str, catalog: Catalog) -> Reading:
         destination=where.place if where is not None else None,
         quantity=quantity,
         deixis=bool(_THIS.search(spelled)),
-        named_in_full=tuple(
-            v for m in full_name_index(catalog).claim(_norm(scope)) if len(m.values) == 1 for v in m.values
-        ),
+        named_in_full=_named_in_full(scope, catalog),
         follow_up=bool(_FOLLOW_UP.search(spelled)) and len(spelled) <= 40,
         yes_no=bool(_YES_NO.search(spelled)),
         # "what size should I get?" asks for advice on the sizes, not for the list of them.
@@ -707,6 +749,12 @@ def understand(
         product_id = None  # "the blue one" when the product on screen has no colours: ask which
     else:
         product_id = on_screen
+    if product_id is None and intent in _FACT_ASKED and not reading.ambiguous:
+        # "我家狗10公斤 一天喂几克" with nothing on screen: the product whose own facts answer it.
+        found = _better_product(reading, catalog, "", alone=True)
+        if found is not None:
+            product_id = found.fact.product_id
+            notes.append("facts of a product not named")
     product = catalog.get(product_id) if product_id is not None else None
     named_variants = [sku for pid, sku in reading.variants if pid == product_id]
     if named_variants:
@@ -1221,10 +1269,11 @@ def _second_fact(reading: Reading, catalog: Catalog, product: Product, first: Fa
     return second.fact.field
 
 
-def _better_product(reading: Reading, catalog: Catalog, current: str) -> FactHit | None:
+def _better_product(reading: Reading, catalog: Catalog, current: str, alone: bool = False) -> FactHit | None:
     """Another product whose facts clearly answer the question (shared specific words, not only a
     general concept): "does it have peanuts?" with the tea on screen is about the nuts. Never for
-    shipping and returns, which every product has a word on."""
+    shipping and returns, which every product has a word on. ``alone``: only when no other
+    product's facts answer it too ("is it dishwasher safe?" of two products asks which one)."""
     if reading.concepts & _SHIPPING:
         return None
     # Every specific word must be the other product's: "made in italy?" is not about the jeans that
@@ -1240,7 +1289,11 @@ def _better_product(reading: Reading, catalog: Catalog, current: str) -> FactHit
             if not reading.words & said or specific - said:
                 continue
             score = score_fact(fact, reading.words, reading.concepts)
-            if score >= 0.6 and (best is None or score > best.score):
+            if score < 0.6:
+                continue
+            if alone and best is not None and best.fact.product_id != product_id:
+                return None
+            if best is None or score > best.score:
                 best = FactHit(fact, score)
     return best
 

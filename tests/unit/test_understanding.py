@@ -524,6 +524,21 @@ def test_a_label_that_is_no_noun_is_said_as_a_label() -> None:
     assert answer.text.startswith("On the Spring Flow Pet Water Fountain, in the box: "), answer.text
 
 
+def test_a_product_called_by_the_last_character_of_its_name_is_that_product(nursery: Brain) -> None:
+    answer = nursery.respond("这个灯多少钱", "bottle")  # 光环台灯
+    assert answer.product_id == "lamp" and "¥199" in answer.text, answer.text
+
+
+def test_a_question_only_one_products_facts_answer_needs_no_name(nursery: Brain) -> None:
+    answer = nursery.respond("会掉毛吗", None)  # only the bunny's FAQ speaks of shedding
+    assert answer.product_id == "bunny" and "浮毛" in answer.text, answer.text
+
+
+def test_a_safety_entry_is_said_as_a_warning_in_chinese(nursery: Brain) -> None:
+    answer = nursery.respond("台灯用什么电源 安全吗", None)
+    assert answer.text == "提醒一下，光环台灯的电源：220伏适配器。", answer.text
+
+
 def test_and_the_big_one_asks_the_same_of_that_option(nursery: Brain) -> None:
     nursery.respond("how much is the 160 ml bottle", "bottle", "follow", 0.0)
     answer = nursery.respond("and the big one?", "bottle", "follow", 5.0)  # "big" names an option here
