@@ -215,6 +215,18 @@ _WHAT_IF = re.compile(
 _HAPPENED = re.compile(
     r"\b(?:came|arrived|got|received|bought|ordered|my order)\b|收到|上次|买的|到手", re.IGNORECASE
 )
+_BOUGHT_BEFORE = re.compile(
+    r"(?:上次|上周|上个月|之前|昨天|前天|前几天|刚)买的|买回来|收到的|到手的"
+    r"|(?<![a-z])(?:the one i (?:bought|ordered|got)|mine (?:came|arrived)"
+    r"|i (?:bought|ordered) (?:one|it|this|these|them))",
+    re.IGNORECASE,
+)
+_WENT_WRONG = re.compile(
+    r"不[能会]?(?:充电|工作|亮|转|响|好用|行)|坏|烂|漏|裂|破|脸红|过敏|痒|呛|臭|太大|好大|假的|掉色|起球|"
+    r"(?<![a-z])(?:broke|broken|stopped|doesn'?t work|won'?t|leak|leaks|leaking|cracked|rash|itchy|smells?)"
+    r"(?![a-z])",
+    re.IGNORECASE,
+)
 _BARE_PRICE = re.compile(
     r"多少\s*[?？!！~～。]*\s*$|咋卖|怎么卖|啥价|多少一|几多钱|多钱|[$¥￥]{2}|^\W*[$¥￥]\W*$"
 )
@@ -611,6 +623,15 @@ def read(text: str, catalog: Catalog) -> Reading:
         intent = Intent.STOCK
     if _PRICE_CLAIM.search(spelled) and intent not in (Intent.INJECTION, Intent.ABUSE, Intent.SPAM):
         intent = Intent.PRICE
+    if (
+        intent not in (*_MODERATED, Intent.COMPLAINT)
+        and _BOUGHT_BEFORE.search(spelled)
+        and _WENT_WRONG.search(spelled)
+        and not _WHAT_IF.search(spelled)
+    ):
+        # "上次买的猫砂粉尘好大 呛到猫了", "上周买的充电头用了几天就不充电了": what went wrong with an
+        # order is a complaint, whatever spec word it uses.
+        intent = Intent.COMPLAINT
     if intent is Intent.COMPLAINT and _WHAT_IF.search(spelled) and not _HAPPENED.search(spelled):
         # "如果刀坏了保修吗", "if it breaks after a few months what happens": a warranty question.
         intent = classify(asked, language, skip=(Intent.COMPLAINT,))

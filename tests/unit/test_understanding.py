@@ -539,6 +539,21 @@ def test_a_safety_entry_is_said_as_a_warning_in_chinese(nursery: Brain) -> None:
     assert answer.text == "提醒一下，光环台灯的电源：220伏适配器。", answer.text
 
 
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("上次买的兔子掉毛好大 呛到宝宝了", "complaint"),  # what went wrong with an order
+        ("the one i bought leaks everywhere", "complaint"),
+        ("上次买的兔子宝宝很喜欢 还想再买一个", None),  # praise for an order is no complaint
+    ],
+)
+def test_what_went_wrong_with_an_order_is_a_complaint(
+    nursery: Brain, question: str, intent: str | None
+) -> None:
+    answer = nursery.respond(question, "bunny")
+    assert (answer.intent == "complaint") is (intent == "complaint"), answer.text
+
+
 def test_and_the_big_one_asks_the_same_of_that_option(nursery: Brain) -> None:
     nursery.respond("how much is the 160 ml bottle", "bottle", "follow", 0.0)
     answer = nursery.respond("and the big one?", "bottle", "follow", 5.0)  # "big" names an option here
