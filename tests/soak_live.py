@@ -92,6 +92,7 @@ class SoakReport:
     chats_accepted: int = 0
     questions_accepted: int = 0
     questions_answered: int = 0
+    questions_failed: int = 0  # given up after the brain hung on them (the host said so)
     server_errors: int = 0
 
     def rss_slope_mb_per_hour(self, after_minute: int) -> float | None:
@@ -127,6 +128,7 @@ class SoakReport:
             "chats_accepted": self.chats_accepted,
             "questions_accepted": self.questions_accepted,
             "questions_answered": self.questions_answered,
+            "questions_failed": self.questions_failed,
             "server_errors": self.server_errors,
         }
 
@@ -425,6 +427,7 @@ async def soak_live(
                 rows = list(csv.DictReader((await response.text()).splitlines()))
             report.questions_accepted = len(rows)
             report.questions_answered = sum(1 for r in rows if r.get("status") in {"answered", "merged"})
+            report.questions_failed = sum(1 for r in rows if r.get("status") == "failed")
     finally:
         child.stop()
     write_outputs(report, folder)

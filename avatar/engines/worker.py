@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import functools
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
@@ -22,7 +21,12 @@ R = TypeVar("R")
 
 
 class WorkerRestarted(RuntimeError):
-    """The worker was restarted (hung or dead) while this call waited on it."""
+    """The worker was restarted (hung or dead) while this call waited on it. ``started``: the call
+    itself was running (it may be what hung); otherwise it only waited in line and may be retried."""
+
+    def __init__(self, message: str, started: bool = False) -> None:
+        super().__init__(message)
+        self.started = started
 
 
 class ModelWorker:
@@ -54,7 +58,13 @@ class ModelWorker:
         loop = asyncio.get_running_loop()
         # Our own future, not the executor's: a restart can fail it without racing the thread.
         result: asyncio.Future[R] = loop.create_future()
-        job = self._executor.submit(functools.partial(fn, *args, **kwargs))
+        began: list[bool] = []
+
+        def call() -> R:
+            began.append(True)
+            return fn(*args, **kwargs)
+
+        job = self._executor.submit(call)
 
         def settle(done: concurrent.futures.Future[R]) -> None:
             if result.done():
@@ -73,6 +83,8 @@ class ModelWorker:
         job.add_done_callback(finished)
         try:
             return await result
+        except WorkerRestarted as error:
+            raise WorkerRestarted(str(error), started=bool(began)) from None
         except asyncio.CancelledError:
             job.cancel()  # nobody wants it any more: dropped if it has not started (a no-op if it has)
             raise

@@ -589,6 +589,7 @@ class LiveShow:
             )
         except Exception:  # the brain crashed or hung (the supervisor restarts it): say so briefly
             log.exception("no answer for %r", comment.text[:80])
+            self.ops.unanswered(comment)
             self.stage.thinking = False
             await self._say(BRAIN_DOWN_LINE.get(self.scene.language, BRAIN_DOWN_LINE["en"]))
             return
@@ -657,6 +658,7 @@ class LiveShow:
             )
         except Exception:  # the brain crashed or hung (the supervisor restarts it): say so briefly
             log.exception("no answer for %r", comment.text[:80])
+            self.ops.unanswered(comment)
             self.stage.thinking = False
             await self._say(BRAIN_DOWN_LINE.get(self.scene.language, BRAIN_DOWN_LINE["en"]))
             return

@@ -17,7 +17,7 @@ from avatar.brain.compliance import ComplianceResult
 from avatar.brain.scene import load_scene
 from avatar.brain.triage import COMMENT_TTL_S, Comment
 from avatar.brain.understanding import Reading
-from avatar.engines.worker import ModelWorker
+from avatar.engines.worker import ModelWorker, WorkerRestarted
 from avatar.ops.control import Control, OperatorLine, comment_key
 from avatar.ops.metrics import Registry
 from avatar.ops.show import Show
@@ -303,6 +303,14 @@ class Operations:
                 blocked = any(action.fix.value == "block" for action in answer.compliance)
                 self.store.compliance("answer", answer.product_id, answer.text, blocked, actions)
 
+    def unanswered(self, comment: Comment) -> None:
+        """The brain could not answer ``comment`` (it crashed or hung twice): recorded as failed,
+        not left waiting in the store for ever."""
+        if self.store is not None:
+            key = self._qkeys.pop((comment.viewer_id, comment.received_at), None)
+            if key is not None:
+                self.store.question_status(key, "failed")
+
     def checked(self, source: str, product_id: str | None, original: str, result: ComplianceResult) -> None:
         """A line went through compliance; interventions are recorded."""
         if result.changed and self.store is not None:
@@ -322,7 +330,14 @@ class Operations:
         loop = asyncio.get_running_loop()
         began = loop.time()
         try:
-            return await self.brain.run(self.show.brain.respond, text, product_id, viewer, at, reading)
+            try:
+                return await self.brain.run(self.show.brain.respond, text, product_id, viewer, at, reading)
+            except WorkerRestarted as error:
+                if error.started:
+                    raise  # this question is what hung: asked again, it may hang again
+                # It waited in line behind one that hung: the fresh worker answers it.
+                self.supervisor.error("brain", error)
+                return await self.brain.run(self.show.brain.respond, text, product_id, viewer, at, reading)
         except Exception as error:
             self.supervisor.error("brain", error)
             raise

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import sqlite3
 import threading
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -23,6 +24,7 @@ from avatar.events import Caption, Event
 from avatar.media.playout import Playout
 from avatar.modes.live import BRAIN_DOWN_LINE, LiveShow
 from avatar.ops import operations
+from avatar.ops.store import Store
 from tests.driven import DrivenShow, Pace, driven_show
 from tests.fakes import DEMO_SCENE, FakeTTSEngine, fake_speaker, wait_until
 
@@ -131,11 +133,12 @@ async def test_hung_tts_call_is_abandoned_and_the_voice_comes_back(
 
 
 async def test_hung_answerer_gets_a_holding_line_then_answers_again(
-    scene: Scene, started: Callable[..., Any]
+    scene: Scene, started: Callable[..., Any], tmp_path: Path
 ) -> None:
     release = threading.Event()
     started.releases.append(release)  # type: ignore[attr-defined]
-    driven: DrivenShow = await started(scene)
+    store = Store(tmp_path / "show.sqlite3")
+    driven: DrivenShow = await started(scene, store=store)
     show = driven.show
     captions = record_captions(show)
     real_answer = show.brain.respond
@@ -156,6 +159,10 @@ async def test_hung_answerer_gets_a_holding_line_then_answers_again(
     assert_paced(pace)
     assert show.ops.supervisor.stages["brain"].restarts == 1
     assert BRAIN_DOWN_LINE["en"].split("!")[0] in " ".join(captions), "the host says she needs a moment"
+    await store.flush()
+    db = sqlite3.connect(tmp_path / "show.sqlite3")
+    statuses = db.execute("SELECT text, status FROM questions").fetchall()
+    assert ("How much is the desk lamp?", "failed") in statuses, "the hung question is not left waiting"
 
     show.brain.respond = real_answer  # type: ignore[method-assign]
     driven.settle_limit_s = 2.0

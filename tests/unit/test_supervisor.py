@@ -64,11 +64,16 @@ async def test_a_hung_worker_gets_a_fresh_thread_and_its_caller_is_told() -> Non
     release = threading.Event()
     try:
         call = asyncio.create_task(worker.run(release.wait, 30))
+        queued = asyncio.create_task(worker.run(lambda: 7))  # waits in line behind the hung call
         await asyncio.sleep(0.01)
         assert worker.busy
         await clock.advance(1.5)
-        with pytest.raises(WorkerRestarted):
+        with pytest.raises(WorkerRestarted) as hung:
             await asyncio.wait_for(call, 2)
+        with pytest.raises(WorkerRestarted) as waited:
+            await asyncio.wait_for(queued, 2)
+        # The caller can tell the call that hung from one that never ran (and may be retried).
+        assert hung.value.started and not waited.value.started
         assert supervisor.stages["model"].restarts == 1
         assert await worker.run(lambda: 42) == 42, "new work runs on the fresh thread"
     finally:
