@@ -238,6 +238,9 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
 
 _DIETARY = frozenset({"halal", "vegan", "allergens", "diet"})
 _HOW_LONG = frozenset({"time", "price", "stock"})
+# Concepts of what a product does, which its specs state; a safety note mentioning them warns of
+# something else.
+_NOT_A_WARNING = frozenset({"tracking", "compatibility", "display", "battery"})
 COMMERCE: Final = frozenset({"price", "stock"})
 """Concepts that are the commerce fields themselves (asked by their own intents, not as facts)."""
 _SHORT = 8  # content words in a question that asks one thing
@@ -365,7 +368,10 @@ def fact_scores(
             if concepts <= {"harm"} and sum(1 for f in facts if f.field.startswith("safety:")) == 1:
                 score = max(score, FACT_MATCH)
         if fact.field.startswith("safety:") and score > 0:
-            score = min(1.0, score + 0.05)  # of a spec and a safety note on the same thing, the warning
+            if not concepts & _NOT_A_WARNING:
+                # Of a spec and a safety note on the same thing, the warning; but "does it track
+                # heart rate" asks what it does, not the "not a medical device" note on it.
+                score = min(1.0, score + 0.05)
             if "age" in concepts and (fact.cue_concepts | fact.value_concepts) & _AGES:
                 # "my 2 year old wants the blocks, is that ok?": the age warning, before any FAQ.
                 score = min(1.0, score + 0.3)

@@ -554,6 +554,29 @@ def test_what_went_wrong_with_an_order_is_a_complaint(
     assert (answer.intent == "complaint") is (intent == "complaint"), answer.text
 
 
+_WATCH = """
+products:
+  - id: watch
+    names: {en: Stride Watch, zh: 步履手表}
+    price: 169
+    stock: 9
+    specs:
+      - key: sensors
+        label: {en: Sensors, zh: 传感器}
+        value: {en: "GPS, optical heart rate", zh: GPS、光学心率}
+    safety:
+      - key: medical
+        label: {en: Not a medical device, zh: 非医疗器械}
+        value: {en: heart rate readings are for fitness only, zh: 心率数据仅供运动参考}
+"""
+
+
+def test_what_a_product_does_is_its_spec_not_the_warning_that_mentions_it(tmp_path: Path) -> None:
+    brain = _shop_brain(tmp_path, _WATCH, "{code: USD, symbol: '$'}", "watch")
+    answer = brain.respond("does it track heart rate", "watch")
+    assert answer.understanding is not None and answer.understanding.attribute == "spec:sensors", answer.text
+
+
 def test_and_the_big_one_asks_the_same_of_that_option(nursery: Brain) -> None:
     nursery.respond("how much is the 160 ml bottle", "bottle", "follow", 0.0)
     answer = nursery.respond("and the big one?", "bottle", "follow", 5.0)  # "big" names an option here
