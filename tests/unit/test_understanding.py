@@ -320,10 +320,14 @@ products:
     specs:
       - {key: peak_height, label: {en: Peak height, zh: 内部高度}, value: {en: 107 cm, zh: 107厘米}}
       - {key: packed_weight, label: {en: Packed weight, zh: 重量}, value: {en: 2.1 kg, zh: 2.1公斤}}
+      - {key: rainfly, label: {en: Rainfly, zh: 外帐防水}, value: {en: rated 3000 mm, zh: 防水指数3000毫米}}
     safety:
       - key: small_parts
         label: {en: Small parts, zh: 小零件}
         value: {en: not for children under 3, zh: 3岁以下儿童勿用}
+      - key: fire
+        label: {en: Fire, zh: 防火}
+        value: {en: keep stoves and open flames away, zh: 远离炉具和明火}
     faq:
       - q: {en: Does it come with stakes?, zh: 送地钉吗？}
         a: {en: "Yes, 10 stakes come in the bag.", zh: "送，袋里有10根地钉。"}
@@ -367,6 +371,7 @@ def camp(tmp_path_factory: pytest.TempPathFactory) -> Brain:
         ("sleeping bag sizes?", None, "bag", "Regular and Long"),  # the options, not the packed size
         ("is the sleeping bag on sale or full price", None, "bag", "$89"),  # each option's own price
         ("olive vs sand, which has more left", "chair", "chair", "Sand: 3 left"),
+        ("will the tent keep me dry in heavy rain", "tent", "tent", "3000 mm"),  # "keep" is no storage
     ],
 )
 def test_new_shop_questions_find_their_product_and_fact(
