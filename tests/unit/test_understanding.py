@@ -304,6 +304,10 @@ def test_returns_are_answered_from_the_shipping_text_as_far_as_it_goes(
     assert answer.understanding.unknown is not stated, answer.text
 
 
+def test_swapping_a_part_is_no_return(shop: Brain) -> None:
+    assert shop.respond("can i swap the lid for a glass one", "kettle").intent != "shipping"
+
+
 def test_money_said_with_a_named_product_asks_its_price(shop: Brain) -> None:
     answer = shop.respond("100块 水壶能拿下吗", None)
     assert answer.intent == "price" and "¥59" in answer.text
