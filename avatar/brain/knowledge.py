@@ -205,7 +205,7 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
     """
     about = concepts & fact.cue_concepts
     mentions = concepts & fact.value_concepts
-    if about == {"time"} and concepts - _HOW_LONG:
+    if about == {"time"} and concepts - _BESIDE_TIME:
         # "保质期多久" asks how long of the shelf life: a fact about time alone (heating takes
         # "15 minutes") answers another how-long.
         about, mentions = frozenset(), mentions | about
@@ -237,7 +237,8 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
 
 
 _DIETARY = frozenset({"halal", "vegan", "allergens", "diet"})
-_HOW_LONG = frozenset({"time", "price", "stock"})
+# Concepts that do not say what a how-long is about ("多久" alone, "多少钱", "还剩几天").
+_BESIDE_TIME = frozenset({"time", "price", "stock"})
 # Concepts of what a product does, which its specs state; a safety note mentioning them warns of
 # something else.
 _NOT_A_WARNING = frozenset({"tracking", "compatibility", "display", "battery"})

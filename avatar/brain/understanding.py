@@ -771,7 +771,7 @@ def understand(
     else:
         product_id = on_screen
     if product_id is None and intent in _FACT_ASKED and not reading.ambiguous:
-        # "我家狗10公斤 一天喂几克" with nothing on screen: the product whose own facts answer it.
+        # "会掉毛吗" with nothing on screen: the one product whose own facts answer it.
         found = _better_product(reading, catalog, "", alone=True)
         if found is not None:
             product_id = found.fact.product_id

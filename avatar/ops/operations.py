@@ -304,8 +304,8 @@ class Operations:
                 self.store.compliance("answer", answer.product_id, answer.text, blocked, actions)
 
     def unanswered(self, comment: Comment) -> None:
-        """The brain could not answer ``comment`` (it crashed or hung twice): recorded as failed,
-        not left waiting in the store for ever."""
+        """The brain could not answer ``comment`` (it crashed, or hung on this very question):
+        recorded as failed, not left waiting in the store for ever."""
         if self.store is not None:
             key = self._qkeys.pop((comment.viewer_id, comment.received_at), None)
             if key is not None:
