@@ -386,7 +386,10 @@ def fact_scores(
         # that FAQ alone; "packed size?" shares "packed" with that spec).
         options = frozenset().union(*variants.cue_words, *variants.value_words)
         for fact in facts:
-            particular = {w for w in words & frozenset().union(*fact.cue_words) - options if _telling(w)}
+            # (An FAQ's answer counts too: "which thickness for bad knees" is the FAQ saying which
+            # thickness is for the knees.)
+            own = (*fact.cue_words, *fact.value_words) if fact.field.startswith("faq:") else fact.cue_words
+            particular = {w for w in words & frozenset().union(*own) - options if _telling(w)}
             if fact.field != "variants" and not particular:
                 scores[fact.field] = min(scores[fact.field], scores["variants"] - 0.01)
     return scores

@@ -221,6 +221,8 @@ products:
     faq:
       - q: {en: Which shade suits yellow undertones?, zh: 黄皮选哪个色号？}
         a: {en: Try Classic Red., zh: 黄皮选正红色。}
+      - q: {en: Which shade for everyday?, zh: 日常选哪个？}
+        a: {en: Maple Brown is the quiet one for the office., zh: 枫叶棕低调，适合上班。}
   - id: kettle
     names: {en: Pour Kettle, zh: 手冲壶}
     aliases: {en: [kettle], zh: [水壶]}
@@ -265,6 +267,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Brain:
         ("kettle in white??", "kettle", "spec:colour", "matte black"),  # a colour asked: its colour spec
         ("what shades?", "lipstick", "variants", "Maple Brown"),  # the list, not the undertone FAQ
         ("which shade suits yellow undertones", "lipstick", "faq:1", "Classic Red"),
+        ("which shade for the office", "lipstick", "faq:2", "quiet one"),  # the FAQ's answer says it
         ("如果水壶坏了保修吗", "kettle", "spec:warranty", "两年"),  # "if it breaks": no complaint
         ("水壶多久除一次垢", "kettle", "spec:descaling", "每4周"),  # "每4周" speaks of time by its unit
         ("how often do i descale it", "kettle", "spec:descaling", "every 4 weeks"),
