@@ -93,6 +93,7 @@ class SoakReport:
     questions_accepted: int = 0
     questions_answered: int = 0
     questions_failed: int = 0  # given up after the brain hung on them (the host said so)
+    questions_expired: int = 0  # small talk gone stale in the queue, or dropped from a full one
     server_errors: int = 0
 
     def rss_slope_mb_per_hour(self, after_minute: int) -> float | None:
@@ -129,6 +130,7 @@ class SoakReport:
             "questions_accepted": self.questions_accepted,
             "questions_answered": self.questions_answered,
             "questions_failed": self.questions_failed,
+            "questions_expired": self.questions_expired,
             "server_errors": self.server_errors,
         }
 
@@ -428,6 +430,7 @@ async def soak_live(
             report.questions_accepted = len(rows)
             report.questions_answered = sum(1 for r in rows if r.get("status") in {"answered", "merged"})
             report.questions_failed = sum(1 for r in rows if r.get("status") == "failed")
+            report.questions_expired = sum(1 for r in rows if r.get("status") in {"expired", "dropped"})
     finally:
         child.stop()
     write_outputs(report, folder)

@@ -16,6 +16,7 @@ import collections
 import difflib
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import Final
@@ -147,6 +148,8 @@ class CommentQueue:
         self._current: str | None = None  # the product on screen at the last pop
         self.merged = 0  # near-duplicates folded into waiting comments so far
         self.moderated = 0  # comments refused by moderation so far
+        # Told of each accepted comment that leaves unanswered: "expired" (stale) or "dropped" (full).
+        self.on_drop: Callable[[Comment, str], None] | None = None
 
     def __len__(self) -> int:
         return len(self._items)
@@ -191,7 +194,7 @@ class CommentQueue:
         if len(self._items) > QUEUE_CAPACITY:
             # Full: the least urgent, oldest comment goes (the newcomer itself if it is that one).
             worst = max(range(len(self._items)), key=lambda i: (_rank(self._items[i][0], self._current), -i))
-            del self._items[worst]
+            self._dropped(self._items.pop(worst)[0], "dropped")
         self._arrived.set()
         return Verdict.ACCEPTED
 
@@ -201,13 +204,21 @@ class CommentQueue:
         ``current_product_id`` is the product on screen: questions about it go first.
         """
         self._current = current_product_id
-        self._items = [(c, k) for c, k in self._items if now - c.received_at <= _ttl(c.intent)]
+        fresh = [(c, k) for c, k in self._items if now - c.received_at <= _ttl(c.intent)]
+        for comment, _ in self._items:
+            if now - comment.received_at > _ttl(comment.intent):
+                self._dropped(comment, "expired")
+        self._items = fresh
         if not self._items:
             self._arrived.clear()
             return None
         best = min(range(len(self._items)), key=lambda i: (_rank(self._items[i][0], current_product_id), i))
         comment, _ = self._items.pop(best)
         return comment
+
+    def _dropped(self, comment: Comment, why: str) -> None:
+        if self.on_drop is not None:
+            self.on_drop(comment, why)
 
     async def wait(self) -> None:
         """Return once a comment is waiting."""

@@ -59,6 +59,7 @@ class Operations:
             "avatar_stage_latency_seconds", "Latency of one call of a stage", stage="render"
         ).observe
         show.speaker.on_synth = self._on_synth
+        show.comments.on_drop = self.dropped
 
     # -- lifecycle ---------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -302,6 +303,14 @@ class Operations:
                 actions = [action.as_dict() for action in answer.compliance]
                 blocked = any(action.fix.value == "block" for action in answer.compliance)
                 self.store.compliance("answer", answer.product_id, answer.text, blocked, actions)
+
+    def dropped(self, comment: Comment, why: str) -> None:
+        """``comment`` left the queue unanswered (``why``: "expired" as stale, or "dropped" from a
+        full queue): recorded so, not left waiting in the store for ever."""
+        if self.store is not None:
+            key = self._qkeys.pop((comment.viewer_id, comment.received_at), None)
+            if key is not None:
+                self.store.question_status(key, why)
 
     def unanswered(self, comment: Comment) -> None:
         """The brain could not answer ``comment`` (it crashed, or hung on this very question):

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from avatar.brain.scene import Scene, load_scene
+from avatar.brain.triage import SOCIAL_TTL_S
 from avatar.config import Settings
 from avatar.errors import DataError
 from avatar.events import Caption, Event
@@ -170,6 +171,22 @@ async def test_hung_answerer_gets_a_holding_line_then_answers_again(
     assert show.submit_comment("v2", "Bo", "How much is the desk lamp?").value == "accepted"
     await driven.advance(4.0)
     assert any(price in caption for caption in captions), "answers come from the restarted brain"
+
+
+async def test_a_question_that_goes_stale_unanswered_is_recorded_as_expired(
+    scene: Scene, started: Callable[..., Any], tmp_path: Path
+) -> None:
+    store = Store(tmp_path / "show.sqlite3")
+    driven: DrivenShow = await started(scene, store=store)
+    show = driven.show
+    show.ops.control.set_paused(True)  # the operator paused the host: comments wait
+    assert show.submit_comment("v1", "Ann", "hi from Berlin!").value == "accepted"
+    await driven.advance(SOCIAL_TTL_S + 2.0)
+    show.ops.control.set_paused(False)
+    await driven.advance(2.0)
+    await store.flush()
+    db = sqlite3.connect(tmp_path / "show.sqlite3")
+    assert db.execute("SELECT text, status FROM questions").fetchall() == [("hi from Berlin!", "expired")]
 
 
 async def test_programme_crash_is_restarted_with_monotonic_pts(

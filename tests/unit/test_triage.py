@@ -83,6 +83,8 @@ def test_refused_comments_do_not_use_up_the_rate_limit() -> None:
 
 def test_comments_expire_after_their_time_to_live() -> None:
     queue = CommentQueue()
+    gone: list[tuple[str, str]] = []
+    queue.on_drop = lambda comment, why: gone.append((comment.text, why))  # the store records it
     assert COMMENT_TTL_S == 90.0
     queue.submit("v1", "Ann", "stale question", now=0.0)
     queue.submit("v2", "Bo", "fresh question", now=50.0)
@@ -94,14 +96,18 @@ def test_comments_expire_after_their_time_to_live() -> None:
     queue.submit("v4", "Di", "too late", now=100.0)
     assert queue.pop(now=100.0 + COMMENT_TTL_S + 0.1) is None
     assert len(queue) == 0
+    assert gone == [("stale question", "expired"), ("too late", "expired")]
 
 
 def test_queue_is_capped_and_drops_the_oldest() -> None:
     queue = CommentQueue()
+    dropped: list[str] = []
+    queue.on_drop = lambda comment, why: dropped.append(f"{comment.text}: {why}")
     total = QUEUE_CAPACITY + 5
     for i in range(total):
         assert queue.submit(f"viewer-{i}", "x", f"question {i}", now=0.0) is Verdict.ACCEPTED
     assert len(queue) == QUEUE_CAPACITY
+    assert dropped == [f"question {i}: dropped" for i in range(5)]
     texts = []
     while (comment := queue.pop(now=1.0)) is not None:
         texts.append(comment.text)
