@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import warnings
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
+
+from avatar.brain.language import is_cjk
 
 __all__ = ["jieba_module", "zh_words"]
 
@@ -25,10 +27,8 @@ def jieba_module() -> Any:  # jieba ships no type hints
     return jieba
 
 
+@lru_cache(maxsize=4096)
 def zh_words(text: str) -> frozenset[str]:
-    """The Chinese words of two characters or more in ``text`` (jieba's segmentation)."""
-    return frozenset(
-        w
-        for w in jieba_module().lcut(text)
-        if len(w) >= 2 and all("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in w)
-    )
+    """The Chinese words of two characters or more in ``text`` (jieba's segmentation). Cached: a
+    question's words are asked for once per product it is matched against."""
+    return frozenset(w for w in jieba_module().lcut(text) if len(w) >= 2 and all(is_cjk(ch) for ch in w))

@@ -341,6 +341,7 @@ def fact_scores(
     labelled = _labels_said(text, product) if text else frozenset()
     label_worded = _label_words_said(text, product, catalog) if text else frozenset()
     open_question = bool(_OPEN_QUESTION.search(text))
+    one_warning = sum(1 for f in facts if f.field.startswith("safety:")) == 1
     for fact in facts:
         score = score_fact(fact, words, concepts)
         # A word only this fact uses ("alexa", "mah") points at it more than a common one does.
@@ -366,7 +367,7 @@ def fact_scores(
             # shares the question's words, else the product's only one when the worry names
             # nothing else ("safe during pregnancy?" is not answered by a patch-test note).
             score = min(1.0, score + 0.25) if score > 0 else 0.0
-            if concepts <= {"harm"} and sum(1 for f in facts if f.field.startswith("safety:")) == 1:
+            if concepts <= {"harm"} and one_warning:
                 score = max(score, FACT_MATCH)
         if fact.field.startswith("safety:") and score > 0:
             if not concepts & _NOT_A_WARNING:

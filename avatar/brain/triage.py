@@ -204,10 +204,12 @@ class CommentQueue:
         ``current_product_id`` is the product on screen: questions about it go first.
         """
         self._current = current_product_id
-        fresh = [(c, k) for c, k in self._items if now - c.received_at <= _ttl(c.intent)]
-        for comment, _ in self._items:
-            if now - comment.received_at > _ttl(comment.intent):
-                self._dropped(comment, "expired")
+        fresh = []
+        for item in self._items:
+            if now - item[0].received_at <= _ttl(item[0].intent):
+                fresh.append(item)
+            else:
+                self._dropped(item[0], "expired")
         self._items = fresh
         if not self._items:
             self._arrived.clear()

@@ -388,19 +388,21 @@ def _named_in_full(text: str, catalog: Catalog) -> tuple[str, ...]:
 _THIS_WORDS = frozenset({"这个", "这款", "这种", "那个", "那款", "这", "那"})
 
 
-def _called_by_one_char(text: str) -> list[str]:
-    """The one-character nouns said after "这个", "那款"... ("这个灯", "这个瓶子": 灯, 瓶)."""
+@lru_cache(maxsize=1024)
+def _called_by_one_char(text: str) -> tuple[str, ...]:
+    """The one-character nouns said after "这个", "那款"... ("这个灯", "这个瓶子": 灯, 瓶). Cached:
+    reading a comment asks it twice (which product is named, and whether in full)."""
     if not any(is_cjk(ch) for ch in text):
-        return []
+        return ()
     words = jieba_module().lcut(text)
-    found = []
+    found: list[str] = []
     for before, word in zip(words, words[1:], strict=False):
         if before in _THIS_WORDS and word and all(is_cjk(ch) for ch in word):
             if len(word) == 1:
                 found.append(word)
             elif len(word) == 2 and word[1] == "子":
                 found.append(word[0])
-    return found
+    return tuple(found)
 
 
 @lru_cache(maxsize=16)

@@ -305,20 +305,16 @@ class Operations:
                 self.store.compliance("answer", answer.product_id, answer.text, blocked, actions)
 
     def dropped(self, comment: Comment, why: str) -> None:
-        """``comment`` left the queue unanswered (``why``: "expired" as stale, or "dropped" from a
-        full queue): recorded so, not left waiting in the store for ever."""
+        """``comment`` leaves unanswered, recorded with ``why`` instead of waiting in the store for
+        ever: "expired" (stale in the queue), "dropped" (from a full queue) or "failed"."""
         if self.store is not None:
             key = self._qkeys.pop((comment.viewer_id, comment.received_at), None)
             if key is not None:
                 self.store.question_status(key, why)
 
     def unanswered(self, comment: Comment) -> None:
-        """The brain could not answer ``comment`` (it crashed, or hung on this very question):
-        recorded as failed, not left waiting in the store for ever."""
-        if self.store is not None:
-            key = self._qkeys.pop((comment.viewer_id, comment.received_at), None)
-            if key is not None:
-                self.store.question_status(key, "failed")
+        """The brain could not answer ``comment`` (it crashed, or hung on this very question)."""
+        self.dropped(comment, "failed")
 
     def checked(self, source: str, product_id: str | None, original: str, result: ComplianceResult) -> None:
         """A line went through compliance; interventions are recorded."""
