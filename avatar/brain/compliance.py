@@ -554,6 +554,7 @@ class _Known:
 
     numbers: set[Decimal] = field(default_factory=set)
     percents: set[Decimal] = field(default_factory=set)
+    zhe: set[Decimal] = field(default_factory=set)  # "85折" as an offer writes it
     money: set[Decimal] = field(default_factory=set)  # amounts its text quotes (FAQ, shipping)
     promises: list[_Promise] = field(default_factory=list)
     stock: set[Decimal] = field(default_factory=set)  # per-variant stock counts
@@ -565,6 +566,19 @@ def _normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text.replace("，", ", "))
 
 
+def _tenths_off(value: Decimal) -> Decimal:
+    """ "85折" is 8.5 tenths of the price, like 八五折; "8折" is 8."""
+    return value / 10 if value >= 10 else value
+
+
+def _zhe_value(match: re.Match[str]) -> Decimal:
+    """八五折 → 8.5, 八折 → 8."""
+    value = Decimal(_ZH_DIGITS[match.group(1)])
+    if match.group(2):
+        value += Decimal(_ZH_DIGITS[match.group(2)]) / 10
+    return value
+
+
 def _known(product: Product) -> _Known:
     known = _Known()
     for raw in product.texts():
@@ -574,8 +588,11 @@ def _known(product: Product) -> _Known:
             after = text[number.end :]
             if _PERCENT_AFTER.match(after):
                 known.percents.add(number.value)
+            if _ZHE_AFTER.match(after):
+                known.zhe.add(_tenths_off(number.value))
             if _CURRENCY_BEFORE.search(text[: number.start]) or _CURRENCY_AFTER.match(after):
                 known.money.add(number.value)
+        known.zhe.update(_zhe_value(match) for match in _ZH_ZHE.finditer(text))
     said = (*product.shipping.values(), *(a for e in product.faq for a in e.answer.values()))
     said += tuple(t for o in product.offers for t in o.values())
     # A spec says its promise with its label: "Warranty: 12 months".
@@ -729,6 +746,7 @@ class ComplianceChecker:
             known = self._known[product.id]
             money |= {product.price, *known.money}
             percents |= known.percents
+            zhe |= known.zhe
             numbers |= known.numbers
             stock |= {Decimal(product.stock), *known.stock}
             promo = product.promo
@@ -760,7 +778,7 @@ class ComplianceChecker:
                         Action(Rule.PERCENT, Fix.BLOCK, number.text + "%", f"not a discount of {names}")
                     )
             elif _ZHE_AFTER.match(after):
-                if number.value not in zhe:
+                if _tenths_off(number.value) not in zhe:
                     actions.append(
                         Action(Rule.PERCENT, Fix.BLOCK, number.text + "折", f"not a discount of {names}")
                     )
@@ -771,10 +789,7 @@ class ComplianceChecker:
             if value is None or value not in percents:
                 actions.append(Action(Rule.PERCENT, Fix.BLOCK, match.group(0), f"not a discount of {names}"))
         for match in _ZH_ZHE.finditer(text):
-            value = Decimal(_ZH_DIGITS[match.group(1)])
-            if match.group(2):
-                value += Decimal(_ZH_DIGITS[match.group(2)]) / 10
-            if value not in zhe:
+            if _zhe_value(match) not in zhe:
                 actions.append(Action(Rule.PERCENT, Fix.BLOCK, match.group(0), f"not a discount of {names}"))
 
         if len(products) == 1:

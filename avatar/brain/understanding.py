@@ -691,6 +691,7 @@ _REFINABLE = (
 )
 # Intents that ask for a fact of the product (not its price, stock, deal or an order).
 _FACT_ASKED = (Intent.OTHER, Intent.SPEC, Intent.PRODUCT_INFO)
+_COMMERCE = (Intent.STOCK, Intent.PRICE, Intent.PROMO)
 _OPTION_KINDS = frozenset({"colour", "size", "flavour", "fit"})  # what variants usually differ in
 _SHIPPING = frozenset({"shipping", "returns", "warranty", "return_cost"})
 _GENERIC_INFO = re.compile(r"tell me (?:about|more)|介绍|讲讲|说说|what is (?:it|this)|是什么", re.IGNORECASE)
@@ -985,6 +986,9 @@ def understand(
             and not reading.named
             and not reading.deixis
             and not variant
+            # "还有货吗" with the trimmer on screen is the trimmer's stock, whatever another
+            # product's text says of 货: a commerce question is answered by the product's own field.
+            and intent not in _COMMERCE
         ):
             other = _better_product(reading, catalog, product.id)
             if other is not None:

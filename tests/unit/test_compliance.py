@@ -211,6 +211,22 @@ def test_percentages_and_zhe_must_be_the_real_discount(scene: Scene, checker: Co
     blocked_by(checker.check(f"{off}% off the lamp today!", "en", "lumen-lamp"), Rule.PERCENT)
 
 
+def test_a_discount_the_catalog_writes_may_be_said(tmp_path: Path) -> None:
+    folder = tmp_path / "show"
+    shutil.copytree(DEMO, folder)
+    products = folder / "products.yaml"
+    data = yaml.safe_load(products.read_text(encoding="utf-8"))
+    lamp = next(p for p in data["products"] if p["id"] == "lumen-lamp")
+    lamp["offers"] = [{"en": "Buy 2 lamps, 15% off both", "zh": "买两台，两台都打85折"}]
+    products.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    checker = ComplianceChecker(load_scene(folder).catalog)
+    # The shop's own offer is said as written, and 85折 is 八五折.
+    for line in ("买两台，两台都打85折。", "买两台都打八五折。", "Buy 2 lamps, 15% off both."):
+        passes(checker.check(line, "zh", "lumen-lamp"), line)
+    for line in ("买两台打75折。", "买两台打七折。"):
+        blocked_by(checker.check(line, "zh", "lumen-lamp"), Rule.PERCENT)
+
+
 def test_stock_counts_must_be_the_stock(scene: Scene, checker: ComplianceChecker) -> None:
     stock = scene.catalog.get("lumen-lamp").stock
     for line in (f"Only {stock} left!", f"只剩{stock}台了！", f"We have {stock} ready to ship."):

@@ -103,6 +103,10 @@ def test_a_follow_up_asks_the_last_question_about_the_named_size() -> None:
         "music",
         "garden",
         "luggage",
+        "autoparts",
+        "eyewear",
+        "wellness",
+        "furniture",
     ],
 )
 def test_every_new_shops_question_set_runs_through_the_live_path(name: str) -> None:
