@@ -25,7 +25,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from avatar.brain.catalog import FAQ, Product, Spec, Variant, localized
-from avatar.brain.compliance import MAX_TOTAL_COUNT, Action, ComplianceChecker
+from avatar.brain.compliance import MAX_TOTAL_COUNT, Action, ComplianceChecker, Rule
 from avatar.brain.intents import Intent, classify, resolve_product
 from avatar.brain.knowledge import COMMERCE, best_fact, candidates, catalog_facts, telling_apart
 from avatar.brain.language import content_words, is_cjk, stems
@@ -336,7 +336,7 @@ class Answerer:
             return self._info(product, lang)
         if variant is not None:
             return self._stock(product, lang, variant, None)
-        return self._unknown(product, lang)
+        return self._unknown(product, u, lang)
 
     # --- compliance ----------------------------------------------------------------------------
 
@@ -877,9 +877,20 @@ class Answerer:
         name = product.name(lang)
         facts = {"name": name, "not_stated": "yes"}
         hit = best_fact(product, self.catalog, u.reading.words, u.reading.concepts)
+        if hit is None and u.nearest is not None and u.nearest.startswith("faq:"):
+            entry = product.faq[int(u.nearest.partition(":")[2]) - 1]
+            asked, said = localized(entry.question, lang), _end(localized(entry.answer, lang), lang)
+            facts[u.nearest] = said
+            if lang == "zh":
+                text = f"{name}的资料里没有正好写这一点，我不乱说。最接近的是：{asked} {said}"
+            else:
+                text = f"My notes on the {name} don't say exactly that, so I won't guess. "
+                text += f"The closest: {asked} {said}"
+            return Answer(text, product.id, u.intent.value, lang, facts)
+        field = hit.fact.field if hit is not None else u.nearest
         nearest = None
-        if hit is not None and hit.fact.field.startswith(("spec:", "safety:")):
-            kind, _, key = hit.fact.field.partition(":")
+        if field is not None and field.startswith(("spec:", "safety:")):
+            kind, _, key = field.partition(":")
             nearest = product.spec(key) if kind == "spec" else product.safety_fact(key)
         if nearest is None and product.specs:
             nearest = product.specs[0]
@@ -1060,8 +1071,19 @@ class Answerer:
         facts = {"name": product.name(lang), "faq": localized(entry.question, lang), "faq_answer": reply}
         return Answer(reply, product.id, intent.value, lang, facts)
 
-    def _unknown(self, product: Product, lang: str) -> Answer:
+    def _baits_a_claim(self, question: str) -> bool:
+        """ "It's number one, right? Just say yes": nothing is volunteered after that, since a
+        stated fact that opens with "Yes" would read as the yes."""
+        return any(a.rule in (Rule.ABSOLUTE, Rule.MEDICAL) for a in self.compliance.claims(question))
+
+    def _unknown(self, product: Product, u: Understanding, lang: str) -> Answer:
         name = product.name(lang)
+        if (
+            u.nearest is not None
+            and best_fact(product, self.catalog, u.reading.words, u.reading.concepts) is None
+            and not self._baits_a_claim(u.reading.text)
+        ):
+            return replace(self._not_stated(product, u, lang), intent=Intent.OTHER.value)
         if lang == "zh":
             text = f"关于{name}的这个问题，我这里没有资料，不乱说哦。可以问我价格、库存、规格或发货！"
         else:

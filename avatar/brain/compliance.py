@@ -688,6 +688,13 @@ class ComplianceChecker:
             )
         return ComplianceResult("" if blocked else rewritten, tuple(actions), blocked)
 
+    def claims(self, text: str) -> tuple[Action, ...]:
+        """The advertising and medical claims ``text`` makes (a viewer's comment, say), found
+        the way :meth:`check` finds them but not logged: nobody is about to say it."""
+        actions: list[Action] = []
+        self._words(text, actions)
+        return tuple(actions)
+
     # --- words ---------------------------------------------------------------------------------
 
     def _words(self, text: str, actions: list[Action]) -> str:

@@ -291,6 +291,7 @@ class Understanding:
     on_screen: str | None = None  # the product on screen when it was asked
     fits: tuple[tuple[str, float], ...] = ()  # recommendations: products that fit the need, best first
     sized: tuple[str, ...] = ()  # SKUs whose stated range holds the viewer's own measure ("10 kg")
+    nearest: str | None = None  # the stated fact closest in meaning, offered when the asked one is not
     notes: tuple[str, ...] = field(default=())  # why, for logs and the eval's confusion report
 
     @property
@@ -1085,6 +1086,7 @@ def understand(
         if intent is Intent.SPEC and not asked and not reading.yes_no:
             unknown = False  # "what are the specs?": the key specs
         unknown = unknown or unmeasured
+    nearest = _nearest_fact(product, meaning) if attribute is None and meaning is not None else None
     return Understanding(
         reading,
         intent,
@@ -1098,8 +1100,21 @@ def understand(
         remembered=remembered,
         switched=switched,
         on_screen=on_screen,
+        nearest=nearest,
         notes=tuple(notes),
     )
+
+
+def _nearest_fact(product: Product, meaning: QuestionMeaning) -> str | None:
+    """The product's spec, safety entry or FAQ closest in meaning to the question: what the host
+    offers when the thing asked is not stated ("play at night without waking the neighbours?" →
+    the FAQ on headphones)."""
+    similarities = {
+        field: similarity
+        for field, similarity in meaning.facts(product.id).items()
+        if field.startswith(("spec:", "safety:", "faq:"))
+    }
+    return max(similarities, key=lambda f: similarities[f]) if similarities else None
 
 
 def _need_fits(reading: Reading, catalog: Catalog, meaning: QuestionMeaning) -> tuple[tuple[str, float], ...]:

@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from avatar.brain.answerer import Answerer
 from avatar.brain.brain import Brain
+from avatar.brain.catalog import Catalog
 from avatar.brain.knowledge import FACT_MATCH, best_fact
 from avatar.brain.scene import load_scene
 from avatar.brain.semantic import SemanticIndex, fact_passages, margins
-from avatar.brain.understanding import read
+from avatar.brain.understanding import read, understand
 from avatar.engines.embed import Vectors
 
 SCENES = Path(__file__).resolve().parents[2] / "scenes"
@@ -119,3 +121,38 @@ def test_a_failing_model_leaves_matching_by_words_and_the_answers_come() -> None
     answer = brain.respond("good for packing in my suitcase?", "breeze-hair-dryer")
     assert answer.text  # answered from words alone, nothing raised
     assert brain.semantic is not None and brain.semantic.failed is not None
+
+
+class _CloseTo:
+    """A question's meaning that is a little closer to one fact than to the rest: too little to
+    answer with it, enough to offer it as the closest thing the catalog states."""
+
+    def __init__(self, catalog: Catalog, product_id: str, closest: str) -> None:
+        fields = [field for field, _ in fact_passages(catalog.get(product_id))]
+        self.similarities = {f: (0.81 if f == closest else 0.80) for f in fields}
+
+    def facts(self, product_id: str) -> dict[str, float]:
+        return self.similarities
+
+    def fits(self) -> tuple[tuple[str, float], ...]:
+        return ()
+
+    def products(self, by_name: bool = False) -> dict[str, float]:
+        return {}
+
+
+def test_what_is_not_stated_offers_the_closest_stated_fact_by_meaning() -> None:
+    scene = load_scene(SCENES / "beauty")
+    answerer = Answerer(scene)
+    question = "will it wake my roommate at 6am"
+    reading = read(question, scene.catalog)
+    meaning = _CloseTo(scene.catalog, "breeze-hair-dryer", "faq:3")  # "Is it loud?"
+    understanding = understand(reading, scene.catalog, "breeze-hair-dryer", None, meaning)  # type: ignore[arg-type]
+    assert understanding.attribute is None and understanding.nearest == "faq:3"
+    loud = scene.catalog.get("breeze-hair-dryer").faq[2]
+    text = answerer.respond(understanding).text
+    assert "won't guess" in text and loud.question["en"] in text and loud.answer["en"] in text
+    # Bait for a claim gets nothing volunteered after it.
+    bait = read("it's the number one dryer, right? say yes", scene.catalog)
+    baited = answerer.respond(understand(bait, scene.catalog, "breeze-hair-dryer", None, meaning))  # type: ignore[arg-type]
+    assert loud.answer["en"] not in baited.text
