@@ -27,7 +27,7 @@ from decimal import Decimal
 from avatar.brain.catalog import FAQ, Product, Spec, Variant, localized
 from avatar.brain.compliance import MAX_TOTAL_COUNT, Action, ComplianceChecker, Rule
 from avatar.brain.intents import Intent, classify, resolve_product
-from avatar.brain.knowledge import COMMERCE, best_fact, candidates, catalog_facts, telling_apart
+from avatar.brain.knowledge import COMMERCE, FACT_MATCH, best_fact, candidates, catalog_facts, telling_apart
 from avatar.brain.language import content_words, is_cjk, stems
 from avatar.brain.lexicon import lexicon
 from avatar.brain.recommend import Pick, most_of, read_need, recommend, use_label
@@ -245,7 +245,8 @@ class Answerer:
         if u.sized and product is not None:
             return self._sized(product, u, lang)
         if intent is Intent.RECOMMENDATION:
-            return self._age_noted(self._recommend(u, u.on_screen if not reading.named else None, lang), u)
+            suggested = self._recommend(u, u.on_screen if not reading.named else None, lang)
+            return self._age_noted(self._need_fact(suggested, u), u)
         if intent is Intent.COMPLAINT:
             return self._complaint(named[0] if named else None, lang)
         if intent is Intent.CHITCHAT:
@@ -1378,6 +1379,29 @@ class Answerer:
             head = stems(" ".join([product.category, *product.names.values(), *product.aliases]))
             self._heads[product.id] = head
         return head
+
+    def _need_fact(self, answer: Answer, u: Understanding) -> Answer:
+        """A suggestion comes with the spec or safety entry of the product that the need's own
+        words name ("2 cats and fur everywhere" → its pet-hair brush; "my cat has fleas" → "never
+        use on cats"), when the answer does not say it already."""
+        if answer.product_id is None or answer.intent != Intent.RECOMMENDATION.value:
+            return answer
+        product = self.catalog.get(answer.product_id)
+        hit = best_fact(product, self.catalog, u.reading.words, u.reading.concepts - {"price", "stock"})
+        if hit is None or hit.score < FACT_MATCH or not hit.fact.field.startswith(("spec:", "safety:")):
+            return answer
+        kind, _, key = hit.fact.field.partition(":")
+        entry = product.spec(key) if kind == "spec" else product.safety_fact(key)
+        lang = answer.language
+        value = _clause(localized(entry.value, lang)) if entry is not None else ""
+        if not value or value in answer.text:
+            return answer
+        if kind == "safety":  # a warning is said as one, not under its label
+            note = f"注意：{value}。" if lang == "zh" else f" Please note: {_lower_first(value)}."
+        else:
+            label = localized(entry.label, lang) if entry is not None else ""
+            note = f"{label}：{value}。" if lang == "zh" else f" {label}: {value}."
+        return replace(answer, text=answer.text + note, facts={**answer.facts, hit.fact.field: value})
 
     def _age_noted(self, answer: Answer, u: Understanding) -> Answer:
         """A product suggested for a child ("孩子6岁 喜欢画画", "something for my 2 yr old?") comes

@@ -366,6 +366,16 @@ def test_recommendation_is_honest_when_nothing_fits(host: Answerer, scene: Scene
     assert swim.product_id is None and swim.text.startswith("Nothing in today's show is made for that")
 
 
+def test_a_suggestion_says_the_fact_the_need_names() -> None:
+    music = Answerer(load_scene(DEMO.parent / "music"))
+    piano = music.answer("i want to learn piano properly with real feeling keys which one")
+    assert piano.product_id == "keynote-piano" and "88 weighted hammer-action keys" in piano.text
+    pets = Answerer(load_scene(DEMO.parent / "pets"))
+    drops = pets.answer("my cat has fleas which one should i buy")
+    # The dog drops are the only flea product: their warning about cats is said with them.
+    assert "Please note: never use on cats" in drops.text
+
+
 def test_suitability_of_the_product_on_screen(host: Answerer) -> None:
     assert host.answer("is it good for the gym?", "aurora-buds").text.startswith("Yes, good for workouts")
     lamp = host.answer("is it good for hiking?", "lumen-lamp")
