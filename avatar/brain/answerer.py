@@ -1200,9 +1200,7 @@ class Answerer:
     def _own_spec(self, u: Understanding, product: Product) -> Spec | None:
         """The product's own spec or safety entry for what a comparison asks, if one matches."""
         concepts = u.reading.concepts - {"price", "stock"}
-        if not concepts:
-            return None
-        hit = best_fact(product, self.catalog, u.reading.words, concepts)
+        hit = best_fact(product, self.catalog, u.reading.words, concepts, text=u.reading.text)
         if hit is None or hit.score < 0.6 or not hit.fact.field.startswith(("spec:", "safety:")):
             return None
         kind, _, key = hit.fact.field.partition(":")
