@@ -52,7 +52,9 @@ EN_STOP_WORDS = frozenset(
     such same other every each""".split()  # noqa: SIM905
 )
 # Function characters that say nothing about the topic of a Chinese question.
-_ZH_STOP = frozenset("吗呢吧啊呀哦嘛的了是这那个款件它我你您们么什可以能会要有没不吧也都就还很和与在用给")
+_ZH_STOP = frozenset(
+    "吗呢吧啊呀哦嘛的了是这那个款件它我你您们么什可以能会要有没不吧也都就还很和与在用给多少几哪啥怎从"
+)
 
 
 def content_words(text: str) -> set[str]:

@@ -12,6 +12,7 @@ from avatar.brain.catalog import Catalog, load_catalog
 from avatar.brain.evaluation import load_cases, run_eval
 from avatar.brain.memory import Memory, Topic
 from avatar.brain.scene import load_scene
+from avatar.brain.language import content_words
 from avatar.brain.understanding import read, read_budget, understand
 from avatar.errors import DataError
 
@@ -813,3 +814,22 @@ def test_the_most_of_a_measure_is_the_product_whose_spec_states_the_most(
     answer = orchard.respond(question, "nuts")
     assert answer.intent == "recommendation" and answer.product_id == product, answer.text
     assert says in answer.text, answer.text
+
+
+@pytest.fixture(scope="module")
+def garden() -> Brain:
+    return Brain(load_scene(SCENES / "garden"))
+
+
+def test_goods_broken_on_arrival_are_what_the_shipping_text_says_of_breakage(garden: Brain) -> None:
+    answer = garden.respond("what if the pot arrives broken", "ceramic-planter")
+    assert "Breakage on arrival is replaced free" in answer.text and "don't say" not in answer.text
+
+
+def test_a_stock_question_stays_with_the_product_on_screen(garden: Brain) -> None:
+    # The plant's FAQ says 到货 ("after it arrives"): no reason to answer with the plant's stock.
+    assert garden.respond("还有货吗", "greenedge-trimmer").product_id == "greenedge-trimmer"
+
+
+def test_question_characters_are_no_topic_words() -> None:
+    assert content_words("多少钱 哪个 从哪发") == {"钱", "发"}
