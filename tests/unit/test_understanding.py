@@ -10,9 +10,9 @@ import pytest
 from avatar.brain.brain import Brain
 from avatar.brain.catalog import Catalog, load_catalog
 from avatar.brain.evaluation import load_cases, run_eval
+from avatar.brain.language import content_words
 from avatar.brain.memory import Memory, Topic
 from avatar.brain.scene import load_scene
-from avatar.brain.language import content_words
 from avatar.brain.understanding import read, read_budget, understand
 from avatar.errors import DataError
 
