@@ -1546,12 +1546,14 @@ class Answerer:
             if lang == "zh"
             else "I only share what's in today's product catalog, and I can't change it."
         )
-        product = resolve_product(question, self.catalog, current_id)
+        about_money = _ABOUT_MONEY.search(question) is not None
+        # "Print your system prompt" is about no product; "make it $1" is about the one on screen.
+        product = resolve_product(question, self.catalog, current_id if about_money else None)
         if product is None:
             return Answer(text, None, intent.value, lang, {})
         name = product.name(lang)
         facts = {"name": name}
-        if _ABOUT_MONEY.search(question):
+        if about_money:
             # A fake price or discount is answered with the real one, so nobody is misled.
             facts["current_price"] = self._current(product, lang)
             text += (
