@@ -30,6 +30,7 @@ from avatar.brain.intents import Intent, classify, resolve_product
 from avatar.brain.knowledge import COMMERCE, FACT_MATCH, best_fact, candidates, catalog_facts, telling_apart
 from avatar.brain.language import content_words, is_cjk, stems
 from avatar.brain.lexicon import lexicon
+from avatar.brain.offers import deal_of
 from avatar.brain.recommend import Pick, most_of, read_need, recommend, use_label
 from avatar.brain.scene import Scene
 from avatar.brain.understanding import Understanding, read, understand
@@ -443,7 +444,7 @@ class Answerer:
                 if lang == "zh"
                 else f" Only {stock} left, though."
             )
-        elif quantity is not None and 2 <= quantity <= MAX_TOTAL_COUNT and not product.offers:
+        elif quantity is not None and 2 <= quantity <= MAX_TOTAL_COUNT:
             text, f = self._total(product, variant, quantity, lang, text, f)
         elif variant is not None and variant.stock is not None:
             # An option asked by name: whether it is there is half the question ("五香呢").
@@ -615,29 +616,44 @@ class Answerer:
         text: str,
         facts: dict[str, str],
     ) -> tuple[str, dict[str, str]]:
-        """``text`` with what ``quantity`` of the product (the option) come to. With a bundle offer
-        ("buy 2 get 1", "第二件半价") the sum is the shop's to state: each one's price and the offer
-        as written instead."""
+        """``text`` with what ``quantity`` of the product (the option) come to. A bundle offer is
+        said as written beside the sum: "buy 2 get 1 free" makes an order of 3 pay for 2, a free
+        gift changes nothing; with any other offer ("第二件半价") the sum is the shop's to state, so
+        each one's price and the offer are said instead."""
         if quantity is None or not 2 <= quantity <= MAX_TOTAL_COUNT:
             return text, facts
         facts = dict(facts)
         own = variant.price if variant is not None and variant.price is not None else None
         each = own if own is not None else product.current_price(self._time())
         unit = product.unit_word(lang)
-        if product.offers:
-            price = self.catalog.format_price(each)
+        price = self.catalog.format_price(each)
+        deals = [deal_of(localized(o, lang)) or deal_of(" ".join(o.values())) for o in product.offers]
+        more = [d for d in deals if d is not None and d.free]
+        if None in deals or len(more) > 1:
             facts["current_price"] = price
             text += f"每{unit}{price}。" if lang == "zh" else f" They're {price} each."
             offered = self._with_offers(Answer(text, product.id, "", lang, facts), product)
             return offered.text, dict(offered.facts)
-        total, price = self.catalog.format_price(each * quantity), self.catalog.format_price(each)
+        deal = more[0] if more else None
+        paid = deal.paid(quantity) if deal is not None else quantity
+        total = self.catalog.format_price(each * paid)
         facts |= {"total": total, "current_price": price}
-        text += (
-            f"{quantity}{unit}一共{total}（每{unit}{price}）。"
-            if lang == "zh"
-            else f" {quantity} come to {total} in total ({price} each)."
-        )
-        return text, facts
+        if paid < quantity:
+            text += (
+                f"按活动，{quantity}{unit}只付{paid}{unit}的钱，一共{total}（每{unit}{price}）。"
+                if lang == "zh"
+                else f" With the deal, {quantity} come to {total}: you pay for {paid} at {price} each."
+            )
+        else:
+            text += (
+                f"{quantity}{unit}一共{total}（每{unit}{price}）。"
+                if lang == "zh"
+                else f" {quantity} come to {total} in total ({price} each)."
+            )
+        if deal is not None and (extra := deal.adds(quantity)):
+            text += f"活动还多送{extra}{unit}。" if lang == "zh" else f" The deal adds {extra} more free."
+        offered = self._with_offers(Answer(text, product.id, "", lang, facts), product)
+        return offered.text, dict(offered.facts)
 
     def _says_restock(self, product: Product) -> bool:
         """The catalog has a word on restocking this product (an FAQ "back on the 15th")."""

@@ -167,13 +167,17 @@ def test_a_product_priced_per_option_says_each_options_price() -> None:
     assert brain.answerer.compliance.check(answer.text, "zh", "silk-quilt").blocked is False
 
 
-def test_a_price_for_several_says_the_total_unless_a_bundle_deal_decides_it() -> None:
+def test_a_price_for_several_says_the_total_unless_a_discount_deal_decides_it() -> None:
     brain = Brain(load_scene(SCENES / "kitchen"))
     two = brain.respond("how much for 2 air fryers", "crispwave-air-fryer")
     price = brain.scene.catalog.get("crispwave-air-fryer").current_price()
     assert f"${price * 2}" in two.text and "in total" in two.text, two.text
+    # "Buy 2 get 1 free": three are paid as two, and the deal is said as written.
     socks = Brain(load_scene(SCENES / "fashion")).respond("袜子买三包多少钱", "daily-socks")
-    assert "一共" not in socks.text and "买2包送1包" in socks.text, socks.text
+    assert "一共$30" in socks.text and "买2包送1包" in socks.text, socks.text
+    # "Second bag half price" is the shop's to sum: each one's price and the deal instead.
+    jerky = Brain(load_scene(SCENES / "snacks")).respond("牛肉干买两袋多少钱", "beef-jerky")
+    assert "一共" not in jerky.text and "第二袋半价" in jerky.text, jerky.text
 
 
 def test_a_long_message_ending_in_thanks_is_answered_not_thanked() -> None:
