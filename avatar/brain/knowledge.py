@@ -380,6 +380,15 @@ def fact_scores(
         if fact.verdict and open_question:
             score = min(score, FACT_MATCH - 0.01)  # "what can u build with it" is no yes-or-no
         scores[fact.field] = score
+    if "time" in concepts and not concepts & _SHIPPING_CONCEPTS:
+        # "电池能用多久" asks a length of time: a fact whose value gives one (the run time) answers
+        # it before one that only shares a word (the battery's "20 V 2.0 Ah").
+        timed = [f.field for f in facts if "time" in f.value_concepts and scores.get(f.field, 0.0) > 0]
+        if timed:
+            best_timed = max(scores[f] for f in timed)
+            for fact in facts:
+                if "time" not in fact.value_concepts and scores[fact.field] >= best_timed:
+                    scores[fact.field] = best_timed - 0.01
     variants = next((f for f in facts if f.field == "variants"), None)
     if listing and variants is not None and scores.get("variants", 0.0) > 0:
         # "what shades?", "sleeping bag sizes?": the list of options, unless another fact answers

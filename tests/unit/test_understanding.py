@@ -837,3 +837,9 @@ def test_a_stock_question_stays_with_the_product_on_screen(garden: Brain) -> Non
 
 def test_question_characters_are_no_topic_words() -> None:
     assert content_words("多少钱 哪个 从哪发") == {"钱", "发"}
+
+
+def test_a_how_long_is_answered_by_a_fact_that_gives_a_length_of_time() -> None:
+    toys = Brain(load_scene(SCENES / "toys"))
+    # The run time ("约8小时"), before the charging entry that only shares "充".
+    assert "约8小时使用时间" in toys.respond("平板充满能用多久", "owl-learning-tablet").text
