@@ -746,6 +746,16 @@ def understand(
         # "does it stay open on the desk": "it" is the notebook on screen; "desk" is only a word
         # of the Desk Lamp's name, not the lamp named.
         reading = replace(reading, named=())
+    if (
+        reading.follow_up
+        and topic is not None
+        and reading.named
+        and not reading.named_in_full
+        and any(pid == topic.product_id for pid, _ in reading.variants)
+    ):
+        # "how much is the smartwatch" then "and the silver one?": the watch's silver option, not
+        # the necklace whose name has "Silver" in it.
+        reading = replace(reading, named=())
     remembered = False
     variant: str | None = None
     product_id: str | None

@@ -843,3 +843,11 @@ def test_a_how_long_is_answered_by_a_fact_that_gives_a_length_of_time() -> None:
     toys = Brain(load_scene(SCENES / "toys"))
     # The run time ("约8小时"), before the charging entry that only shares "充".
     assert "约8小时使用时间" in toys.respond("平板充满能用多久", "owl-learning-tablet").text
+
+
+def test_and_the_silver_one_is_the_option_of_the_product_just_asked_about() -> None:
+    jewelry = Brain(load_scene(SCENES / "jewelry"))
+    jewelry.respond("how much is the smartwatch", "luna-necklace", viewer="ann", at=0.0)
+    # The necklace on screen has "Silver" in its name; the watch just asked about has a silver option.
+    answer = jewelry.respond("and the silver one?", "luna-necklace", viewer="ann", at=5.0)
+    assert answer.product_id == "nova-smartwatch" and "Silver" in answer.text
