@@ -42,10 +42,14 @@ def _words(text: str) -> list[tuple[str, int, int]]:
 class NameIndex(Generic[T]):
     """Phrases (names, aliases, SKUs) -> the values they name (product ids, variants)."""
 
-    def __init__(self, phrases: Iterable[tuple[str, T]], exact_case: bool = False) -> None:
+    def __init__(
+        self, phrases: Iterable[tuple[str, T]], exact_case: bool = False, counted: bool = True
+    ) -> None:
         """``exact_case``: one- and two-letter Latin names ("M", "XL") match only in capitals, so
-        "I'm" is no size M."""
+        "I'm" is no size M. ``counted`` False: a one-word name used as a measure ("per pot", "几盆",
+        "每盆") is not that name."""
         self.exact_case = exact_case
+        self.counted = counted
         latin: dict[tuple[str, ...], set[T]] = {}
         chinese: dict[str, dict[str, set[T]]] = {}
         for phrase, value in phrases:
@@ -83,6 +87,8 @@ class NameIndex(Generic[T]):
                 if values is None:
                     continue
                 start, end = words[i][1], words[i + n - 1][2]
+                if not self.counted and n == 1 and i > 0 and words[i - 1][0] == "per":
+                    continue  # "how much fertiliser per pot": a measure, not the pot for sale
                 if self.exact_case and n == 1 and key[0] in self._short and not text[start:end].isupper():
                     continue
                 found.append(NameMatch(start, end, values))
@@ -90,6 +96,8 @@ class NameIndex(Generic[T]):
             for i in range(len(lowered)):
                 for head in {lowered[i : i + 2], lowered[i]}:
                     for phrase, values in self._chinese.get(head, ()):
+                        if not self.counted and len(phrase) == 1 and i > 0 and lowered[i - 1] in _COUNTING:
+                            continue  # "一组几盆", "每盆": 盆 counts, it names no planter
                         if lowered.startswith(phrase, i):
                             found.append(NameMatch(i, i + len(phrase), values))
         return found
@@ -103,6 +111,9 @@ class NameIndex(Generic[T]):
             claimed.append(match)
         return sorted(claimed, key=lambda m: m.start)
 
+
+# Before a one-character Chinese name, what makes it a measure word ("几盆", "每盆", "三盆").
+_COUNTING = frozenset("0123456789几每一二两三四五六七八九十少")
 
 # Generic words never identify a product on their own even when only one name contains them.
 GENERIC_WORDS = frozenset(
@@ -186,7 +197,7 @@ def product_index(catalog: Catalog) -> NameIndex[str]:
             phrases.append((bigram, next(iter(ids))))
         elif len(starts.get(bigram, ())) >= 2:
             phrases += [(bigram, i) for i in starts[bigram]]
-    return NameIndex(phrases)
+    return NameIndex(phrases, counted=False)
 
 
 # Who a product is for, said inside a name ("宝宝霜", "儿童手表"): never a name on its own, since

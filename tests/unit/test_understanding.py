@@ -851,3 +851,10 @@ def test_and_the_silver_one_is_the_option_of_the_product_just_asked_about() -> N
     # The necklace on screen has "Silver" in its name; the watch just asked about has a silver option.
     answer = jewelry.respond("and the silver one?", "luna-necklace", viewer="ann", at=5.0)
     assert answer.product_id == "nova-smartwatch" and "Silver" in answer.text
+
+
+@pytest.mark.parametrize("question", ["那它一组几盆", "每盆的水量可以调吗", "how much fertiliser per pot"])
+def test_a_one_word_name_used_as_a_measure_names_no_product(question: str) -> None:
+    garden = load_scene(SCENES / "garden")  # the planter's aliases include 盆 and "pot"
+    assert "ceramic-planter" not in read(question, garden.catalog).named
+    assert read("盆多少钱", garden.catalog).named == ("ceramic-planter",)
