@@ -89,6 +89,8 @@ def _stem(word: str) -> str:
     # ("foldabl"), "itchy"/"itch" ("itchi"), "spicy"/"spice" ("spici"/"spice").
     if stem.endswith(("abl", "ibl")) and len(stem) >= 6:
         stem = stem[:-3]
+    if len(stem) >= 5 and stem[-1] == stem[-2] and stem[-1] not in "aeiouls":
+        stem = stem[:-1]  # "programmable" ("programm") and "program", "stoppable" and "stop"
     if stem[-1] in "ie" and len(stem) >= 5:
         stem = stem[:-1]
     return stem

@@ -10,7 +10,7 @@ import pytest
 from avatar.brain.brain import Brain
 from avatar.brain.catalog import Catalog, load_catalog
 from avatar.brain.evaluation import load_cases, run_eval
-from avatar.brain.language import content_words
+from avatar.brain.language import content_words, stems
 from avatar.brain.memory import Memory, Topic
 from avatar.brain.scene import load_scene
 from avatar.brain.understanding import read, read_budget, understand
@@ -858,3 +858,7 @@ def test_a_one_word_name_used_as_a_measure_names_no_product(question: str) -> No
     garden = load_scene(SCENES / "garden")  # the planter's aliases include 盆 and "pot"
     assert "ceramic-planter" not in read(question, garden.catalog).named
     assert read("盆多少钱", garden.catalog).named == ("ceramic-planter",)
+
+
+def test_a_word_and_its_able_form_share_a_stem() -> None:
+    assert stems("programmable foldable stoppable") == stems("program fold stop")
