@@ -692,6 +692,8 @@ _REFINABLE = (
 )
 # Intents that ask for a fact of the product (not its price, stock, deal or an order).
 _FACT_ASKED = (Intent.OTHER, Intent.SPEC, Intent.PRODUCT_INFO)
+# Words that point at what is shown, unlike "it" / 它, which goes back to what was just said.
+_POINTS = re.compile(r"\b(?:this|these|that one|here)\b|这|那个|那款", re.IGNORECASE)
 _COMMERCE = (Intent.STOCK, Intent.PRICE, Intent.PROMO)
 _OPTION_KINDS = frozenset({"colour", "size", "flavour", "fit"})  # what variants usually differ in
 _SHIPPING = frozenset({"shipping", "returns", "warranty", "return_cost"})
@@ -772,6 +774,17 @@ def understand(
         product_id = (own or list(reading.variants))[0][0]
     elif reading.ambiguous and reading.budget is None and intent is not Intent.RECOMMENDATION:
         return Understanding(reading, intent, None, notes=("ambiguous name",))
+    elif (
+        reading.deixis
+        and topic is not None
+        and topic.product_id in catalog
+        and topic.product_id != on_screen
+        and topic.on_screen == on_screen
+        and _POINTS.search(reading.text) is None
+    ):
+        # "what about the kalimba?" then "is it in stock": "it" is the kalimba just talked about
+        # while the screen still shows what it showed then; "this one" / 这个 is what is shown.
+        product_id, remembered = topic.product_id, True
     elif reading.deixis and on_screen is not None:
         product_id = on_screen
     elif (

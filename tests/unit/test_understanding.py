@@ -862,3 +862,16 @@ def test_a_one_word_name_used_as_a_measure_names_no_product(question: str) -> No
 
 def test_a_word_and_its_able_form_share_a_stem() -> None:
     assert stems("programmable foldable stoppable") == stems("program fold stop")
+
+
+def test_it_is_the_product_just_talked_about_and_this_is_the_one_shown() -> None:
+    music = Brain(load_scene(SCENES / "music"))
+    music.respond("what about the kalimba, how many keys", "sunny-ukulele", viewer="ann", at=0.0)
+    assert (
+        music.respond("is it in stock", "sunny-ukulele", viewer="ann", at=5.0).product_id == "pebble-kalimba"
+    )
+    music.respond("what about the kalimba, how many keys", "sunny-ukulele", viewer="bo", at=0.0)
+    assert (
+        music.respond("how much is this one", "sunny-ukulele", viewer="bo", at=5.0).product_id
+        == "sunny-ukulele"
+    )
