@@ -377,6 +377,10 @@ def fact_scores(
             if "age" in concepts and (fact.cue_concepts | fact.value_concepts) & _AGES:
                 # "my 2 year old wants the blocks, is that ok?": the age warning, before any FAQ.
                 score = min(1.0, score + 0.3)
+        if fact.field.startswith("offer:") and "offer" not in concepts:
+            # An offer answers a question about deals, not "does it come with a plug" because it
+            # "comes with 2 extra filters".
+            score = min(score, FACT_MATCH - 0.01)
         if fact.verdict and open_question:
             score = min(score, FACT_MATCH - 0.01)  # "what can u build with it" is no yes-or-no
         scores[fact.field] = score

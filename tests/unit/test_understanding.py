@@ -875,3 +875,10 @@ def test_it_is_the_product_just_talked_about_and_this_is_the_one_shown() -> None
         music.respond("how much is this one", "sunny-ukulele", viewer="bo", at=5.0).product_id
         == "sunny-ukulele"
     )
+
+
+def test_what_comes_in_the_box_is_not_a_deal_that_comes_with_something() -> None:
+    pets = Brain(load_scene(SCENES / "pets"))
+    # The offer "Comes with 2 extra filters" shares "come"; the box's contents say the plug.
+    assert "no wall plug" in pets.respond("does it come with a plug", "spring-pet-fountain").text
+    assert "Comes with 2 extra filters" in pets.respond("any freebies with it?", "spring-pet-fountain").text
