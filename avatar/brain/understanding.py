@@ -1109,7 +1109,11 @@ def understand(
         if intent is Intent.SPEC and not asked and not reading.yes_no:
             unknown = False  # "what are the specs?": the key specs
         unknown = unknown or unmeasured
-    nearest = _nearest_fact(product, meaning) if attribute is None and meaning is not None else None
+    # Only what may be answered "not stated" pays for the meaning: a price or a greeting does not.
+    may_not_state = unknown or (
+        attribute is None and intent in (Intent.OTHER, Intent.SPEC, Intent.PRODUCT_INFO)
+    )
+    nearest = _nearest_fact(product, meaning) if may_not_state and meaning is not None else None
     return Understanding(
         reading,
         intent,
