@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -211,15 +213,20 @@ def test_percentages_and_zhe_must_be_the_real_discount(scene: Scene, checker: Co
     blocked_by(checker.check(f"{off}% off the lamp today!", "en", "lumen-lamp"), Rule.PERCENT)
 
 
-def test_a_discount_the_catalog_writes_may_be_said(tmp_path: Path) -> None:
+def _lamp_with(tmp_path: Path, edit: Callable[[dict[str, Any]], None]) -> ComplianceChecker:
+    """The checker of a copy of the demo whose lamp entry ``edit`` changed."""
     folder = tmp_path / "show"
     shutil.copytree(DEMO, folder)
     products = folder / "products.yaml"
     data = yaml.safe_load(products.read_text(encoding="utf-8"))
-    lamp = next(p for p in data["products"] if p["id"] == "lumen-lamp")
-    lamp["offers"] = [{"en": "Buy 2 lamps, 15% off both", "zh": "买两台，两台都打85折"}]
+    edit(next(p for p in data["products"] if p["id"] == "lumen-lamp"))
     products.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    checker = ComplianceChecker(load_scene(folder).catalog)
+    return ComplianceChecker(load_scene(folder).catalog)
+
+
+def test_a_discount_the_catalog_writes_may_be_said(tmp_path: Path) -> None:
+    offers = [{"en": "Buy 2 lamps, 15% off both", "zh": "买两台，两台都打85折"}]
+    checker = _lamp_with(tmp_path, lambda lamp: lamp.update(offers=offers))
     # The shop's own offer is said as written, and 85折 is 八五折.
     for line in ("买两台，两台都打85折。", "买两台都打八五折。", "Buy 2 lamps, 15% off both."):
         passes(checker.check(line, "zh", "lumen-lamp"), line)
@@ -250,15 +257,9 @@ def test_availability_must_match_the_stock(tmp_path: Path) -> None:
 
 
 def test_a_spec_value_quoted_as_written_is_no_advertising_claim(tmp_path: Path) -> None:
-    folder = tmp_path / "show"
-    shutil.copytree(DEMO, folder)
-    products = folder / "products.yaml"
-    data = yaml.safe_load(products.read_text(encoding="utf-8"))
-    lamp = next(p for p in data["products"] if p["id"] == "lumen-lamp")
     shell = {"en": "100% polycarbonate (PC) shell", "zh": "100%聚碳酸酯（PC）外壳"}
-    lamp["specs"].append({"key": "shell", "label": {"en": "Shell", "zh": "外壳"}, "value": shell})
-    products.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    checker = ComplianceChecker(load_scene(folder).catalog)
+    spec = {"key": "shell", "label": {"en": "Shell", "zh": "外壳"}, "value": shell}
+    checker = _lamp_with(tmp_path, lambda lamp: lamp["specs"].append(spec))
     # Full-width brackets as the shop wrote them: the line quotes the value, not a claim.
     assert not checker.check("能确定的是：外壳100%聚碳酸酯（PC）外壳。", "zh", "lumen-lamp").blocked
     assert not checker.check("The shell: 100% polycarbonate (PC) shell.", "en", "lumen-lamp").blocked
