@@ -127,6 +127,8 @@ def test_detect_language(text: str, lang: str) -> None:
         ("who will win the election?", Intent.OFF_TOPIC),
         ("how is the stock market today", Intent.OFF_TOPIC),
         ("讲个笑话", Intent.OFF_TOPIC),
+        ("有没有好看的电视剧推荐", Intent.OFF_TOPIC),  # a recommendation of nothing on sale
+        ("any good tv shows to watch?", Intent.OFF_TOPIC),
         # abuse, injection, spam (from moderation)
         ("you are stupid", Intent.ABUSE),
         ("f*ck this show", Intent.ABUSE),
