@@ -807,6 +807,15 @@ def understand(
     named_variants = [sku for pid, sku in reading.variants if pid == product_id]
     if named_variants:
         variant = named_variants[0]
+    elif (
+        topic is not None
+        and topic.variant is not None
+        and topic.product_id == product_id
+        and intent in (Intent.STOCK, Intent.PRICE)
+        and reading.quantity is None
+    ):
+        # "桌子有白色的吗" then "还剩几张": how many of the white one are left.
+        variant, remembered = topic.variant, True
 
     if (
         len(reading.named) < 2

@@ -882,3 +882,11 @@ def test_what_comes_in_the_box_is_not_a_deal_that_comes_with_something() -> None
     # The offer "Comes with 2 extra filters" shares "come"; the box's contents say the plug.
     assert "no wall plug" in pets.respond("does it come with a plug", "spring-pet-fountain").text
     assert "Comes with 2 extra filters" in pets.respond("any freebies with it?", "spring-pet-fountain").text
+
+
+def test_how_many_left_after_asking_about_an_option_is_that_options_stock() -> None:
+    home = Brain(load_scene(SCENES / "home"))
+    home.respond("桌子有白色的吗", "lift-desk", viewer="ann", at=0.0)
+    white = next(v for v in home.scene.catalog.get("lift-desk").variants if v.sku == "SD-WH")
+    answer = home.respond("还剩几张", "lift-desk", viewer="ann", at=5.0)
+    assert f"{white.stock}张" in answer.text and white.name("zh") in answer.text
