@@ -890,3 +890,9 @@ def test_how_many_left_after_asking_about_an_option_is_that_options_stock() -> N
     white = next(v for v in home.scene.catalog.get("lift-desk").variants if v.sku == "SD-WH")
     answer = home.respond("还剩几张", "lift-desk", viewer="ann", at=5.0)
     assert f"{white.stock}张" in answer.text and white.name("zh") in answer.text
+
+
+def test_w_for_with_is_no_watt() -> None:
+    demo = load_scene(SCENES / "demo")
+    assert "power" not in read("does it work w alexa", demo.catalog).concepts
+    assert "power" in read("how many watts", demo.catalog).concepts
