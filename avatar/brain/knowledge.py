@@ -341,12 +341,21 @@ def fact_scores(
     labelled = _labels_said(text, product) if text else frozenset()
     label_worded = _label_words_said(text, product, catalog) if text else frozenset()
     open_question = bool(_OPEN_QUESTION.search(text))
+    # Words that name a concept ("heavy": weight): a fact that only mentions the concept in its
+    # value ("not for heavy snow") gets nothing more for sharing the word itself.
+    carriers = {
+        stem
+        for raw in re.findall(r"[a-z]+", text.lower())
+        if lexicon().concepts_in(raw)
+        for stem in stems(raw)
+    }
     one_warning = sum(1 for f in facts if f.field.startswith("safety:")) == 1
     for fact in facts:
         score = score_fact(fact, words, concepts)
         # A word only this fact uses ("alexa", "mah") points at it more than a common one does.
         said = frozenset().union(*fact.cue_words, *fact.value_words)
-        distinctive = sum(rare.get(w, 0.0) for w in words & said if len(w) >= 3 and rare.get(w, 0.0) >= 0.5)
+        shared = words & said if concepts & fact.cue_concepts else words & said - carriers
+        distinctive = sum(rare.get(w, 0.0) for w in shared if len(w) >= 3 and rare.get(w, 0.0) >= 0.5)
         if (
             distinctive
             and score > 0

@@ -896,3 +896,9 @@ def test_w_for_with_is_no_watt() -> None:
     demo = load_scene(SCENES / "demo")
     assert "power" not in read("does it work w alexa", demo.catalog).concepts
     assert "power" in read("how many watts", demo.catalog).concepts
+
+
+def test_a_fact_only_mentioning_the_asked_concept_does_not_win_on_its_word() -> None:
+    outdoor = Brain(load_scene(SCENES / "outdoor"))
+    # "3-season, not for heavy snow" shares the word "heavy"; the packed weight is what is asked.
+    assert "2.1 kg" in outdoor.respond("how heavy is the tent", "trailpeak-tent").text
