@@ -249,7 +249,7 @@ class Answerer:
             suggested = self._recommend(u, u.on_screen if not reading.named else None, lang)
             return self._age_noted(self._need_fact(suggested, u), u)
         if intent is Intent.COMPLAINT:
-            return self._complaint(named[0] if named else None, lang)
+            return self._complaint(named[0] if named else None, u, lang)
         if intent is Intent.CHITCHAT:
             return self._chitchat(question, product, lang)
         if intent is Intent.OFF_TOPIC:
@@ -1588,13 +1588,23 @@ class Answerer:
                 )
         return Answer(text, product.id, intent.value, lang, facts)
 
-    def _complaint(self, product: Product | None, lang: str) -> Answer:
-        """Sorry first; orders cannot be looked up here; the product's after-sales policy if named."""
+    def _complaint(self, product: Product | None, u: Understanding, lang: str) -> Answer:
+        """Sorry first; orders cannot be looked up here; the catalog's own word on what went wrong
+        when an FAQ speaks of it ("my uke keeps going flat": new strings stretch), else the
+        product's after-sales policy if named."""
         first = (
             "很抱歉给你带来不好的体验，直播间这里查不了订单。"
             if lang == "zh"
             else "I'm sorry to hear that, and I can't look up orders from the stream."
         )
+        if product is not None:
+            hit = best_fact(product, self.catalog, u.reading.words, u.reading.concepts - COMMERCE)
+            if hit is not None and hit.score >= FACT_MATCH and hit.fact.field.startswith("faq:"):
+                entry = product.faq[int(hit.fact.field.partition(":")[2]) - 1]
+                said = _end(localized(entry.answer, lang), lang)
+                facts = {"name": product.name(lang), hit.fact.field: said}
+                text = first + ("" if lang == "zh" else " ") + said
+                return Answer(text, product.id, Intent.COMPLAINT.value, lang, facts)
         policy = ""
         if product is not None and product.shipping:
             shipping = localized(product.shipping, lang)

@@ -902,3 +902,9 @@ def test_a_fact_only_mentioning_the_asked_concept_does_not_win_on_its_word() -> 
     outdoor = Brain(load_scene(SCENES / "outdoor"))
     # "3-season, not for heavy snow" shares the word "heavy"; the packed weight is what is asked.
     assert "2.1 kg" in outdoor.respond("how heavy is the tent", "trailpeak-tent").text
+
+
+def test_a_complaint_the_catalog_has_a_word_on_gets_that_word() -> None:
+    snacks = Brain(load_scene(SCENES / "snacks"))
+    answer = snacks.respond("蜂蜜怎么变成一粒一粒的了 是不是放坏了", None)
+    assert answer.intent == "complaint" and "很抱歉" in answer.text and "结晶" in answer.text
