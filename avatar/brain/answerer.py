@@ -114,6 +114,19 @@ def _end(text: str, lang: str) -> str:
     return text + ("。" if lang == "zh" else ".")
 
 
+def _entry(product: Product, field: str) -> Spec | None:
+    """The spec or safety entry a fact field names ("spec:weight", "safety:age"); None for others."""
+    kind, _, key = field.partition(":")
+    if kind == "spec":
+        return product.spec(key)
+    return product.safety_fact(key) if kind == "safety" else None
+
+
+def _faq_of(product: Product, field: str) -> FAQ:
+    """The FAQ entry a field "faq:<n>" names (n from 1)."""
+    return product.faq[int(field.partition(":")[2]) - 1]
+
+
 def _clause(text: str) -> str:
     """``text`` without its final punctuation, to be embedded in a sentence."""
     return text.strip().rstrip(".!?。！？")
@@ -895,7 +908,7 @@ class Answerer:
         facts = {"name": name, "not_stated": "yes"}
         hit = best_fact(product, self.catalog, u.reading.words, u.reading.concepts)
         if hit is None and u.nearest is not None and u.nearest.startswith("faq:"):
-            entry = product.faq[int(u.nearest.partition(":")[2]) - 1]
+            entry = _faq_of(product, u.nearest)
             asked, said = localized(entry.question, lang), _end(localized(entry.answer, lang), lang)
             facts[u.nearest] = said
             if lang == "zh":
@@ -905,10 +918,7 @@ class Answerer:
                 text += f"The closest: {asked} {said}"
             return Answer(text, product.id, u.intent.value, lang, facts)
         field = hit.fact.field if hit is not None else u.nearest
-        nearest = None
-        if field is not None and field.startswith(("spec:", "safety:")):
-            kind, _, key = field.partition(":")
-            nearest = product.spec(key) if kind == "spec" else product.safety_fact(key)
+        nearest = _entry(product, field) if field is not None else None
         if nearest is None and product.specs:
             nearest = product.specs[0]
         if lang == "zh":
@@ -1217,10 +1227,7 @@ class Answerer:
         """The product's own spec or safety entry for what a comparison asks, if one matches."""
         concepts = u.reading.concepts - {"price", "stock"}
         hit = best_fact(product, self.catalog, u.reading.words, concepts, text=u.reading.text)
-        if hit is None or hit.score < 0.6 or not hit.fact.field.startswith(("spec:", "safety:")):
-            return None
-        kind, _, key = hit.fact.field.partition(":")
-        return product.spec(key) if kind == "spec" else product.safety_fact(key)
+        return _entry(product, hit.fact.field) if hit is not None and hit.score >= 0.6 else None
 
     def _asked_spec(self, u: Understanding, product: Product, keys: set[str]) -> str | None:
         """The spec among ``keys`` the question is about, if any matches."""
@@ -1401,19 +1408,18 @@ class Answerer:
         if answer.product_id is None or answer.intent != Intent.RECOMMENDATION.value:
             return answer
         product = self.catalog.get(answer.product_id)
-        hit = best_fact(product, self.catalog, u.reading.words, u.reading.concepts - {"price", "stock"})
-        if hit is None or hit.score < FACT_MATCH or not hit.fact.field.startswith(("spec:", "safety:")):
+        hit = best_fact(product, self.catalog, u.reading.words, u.reading.concepts - COMMERCE)
+        entry = _entry(product, hit.fact.field) if hit is not None and hit.score >= FACT_MATCH else None
+        if hit is None or entry is None:
             return answer
-        kind, _, key = hit.fact.field.partition(":")
-        entry = product.spec(key) if kind == "spec" else product.safety_fact(key)
         lang = answer.language
-        value = _clause(localized(entry.value, lang)) if entry is not None else ""
+        value = _clause(localized(entry.value, lang))
         if not value or value in answer.text:
             return answer
-        if kind == "safety":  # a warning is said as one, not under its label
+        if hit.fact.field.startswith("safety:"):  # a warning is said as one, not under its label
             note = f"注意：{value}。" if lang == "zh" else f" Please note: {_lower_first(value)}."
         else:
-            label = localized(entry.label, lang) if entry is not None else ""
+            label = localized(entry.label, lang)
             note = f"{label}：{value}。" if lang == "zh" else f" {label}: {value}."
         return replace(answer, text=answer.text + note, facts={**answer.facts, hit.fact.field: value})
 
@@ -1600,7 +1606,7 @@ class Answerer:
         if product is not None:
             hit = best_fact(product, self.catalog, u.reading.words, u.reading.concepts - COMMERCE)
             if hit is not None and hit.score >= FACT_MATCH and hit.fact.field.startswith("faq:"):
-                entry = product.faq[int(hit.fact.field.partition(":")[2]) - 1]
+                entry = _faq_of(product, hit.fact.field)
                 said = _end(localized(entry.answer, lang), lang)
                 facts = {"name": product.name(lang), hit.fact.field: said}
                 text = first + ("" if lang == "zh" else " ") + said
