@@ -694,7 +694,7 @@ _REFINABLE = (
 _FACT_ASKED = (Intent.OTHER, Intent.SPEC, Intent.PRODUCT_INFO)
 # Words that point at what is shown, unlike "it" / 它, which goes back to what was just said.
 _POINTS = re.compile(r"\b(?:this|these|that one|here)\b|这|那个|那款", re.IGNORECASE)
-_COMMERCE = (Intent.STOCK, Intent.PRICE, Intent.PROMO)
+_COMMERCE_INTENTS = (Intent.STOCK, Intent.PRICE, Intent.PROMO)
 _OPTION_KINDS = frozenset({"colour", "size", "flavour", "fit"})  # what variants usually differ in
 _SHIPPING = frozenset({"shipping", "returns", "warranty", "return_cost"})
 _GENERIC_INFO = re.compile(r"tell me (?:about|more)|介绍|讲讲|说说|what is (?:it|this)|是什么", re.IGNORECASE)
@@ -1021,7 +1021,7 @@ def understand(
             and not variant
             # "还有货吗" with the trimmer on screen is the trimmer's stock, whatever another
             # product's text says of 货: a commerce question is answered by the product's own field.
-            and intent not in _COMMERCE
+            and intent not in _COMMERCE_INTENTS
         ):
             other = _better_product(reading, catalog, product.id)
             if other is not None:
@@ -1119,9 +1119,7 @@ def understand(
             unknown = False  # "what are the specs?": the key specs
         unknown = unknown or unmeasured
     # Only what may be answered "not stated" pays for the meaning: a price or a greeting does not.
-    may_not_state = unknown or (
-        attribute is None and intent in (Intent.OTHER, Intent.SPEC, Intent.PRODUCT_INFO)
-    )
+    may_not_state = unknown or (attribute is None and intent in _FACT_ASKED)
     nearest = _nearest_fact(product, meaning) if may_not_state and meaning is not None else None
     return Understanding(
         reading,
