@@ -114,6 +114,10 @@ def _end(text: str, lang: str) -> str:
     return text + ("。" if lang == "zh" else ".")
 
 
+# A match this strong is the FAQ's own question, so its prepared yes or no needs no restating.
+_OWN_QUESTION = 0.9
+
+
 def _entry(product: Product, field: str) -> Spec | None:
     """The spec or safety entry a fact field names ("spec:weight", "safety:age"); None for others."""
     kind, _, key = field.partition(":")
@@ -334,7 +338,7 @@ class Answerer:
         if intent is Intent.SHIPPING and u.unknown:
             return self._shipping_not_stated(product, lang, reading.concepts)
         if u.attribute is not None:
-            answer = self._attribute(product, u.attribute, intent, lang, variant)
+            answer = self._with_its_question(self._attribute(product, u.attribute, intent, lang, variant), u)
             if u.also is not None:
                 answer = _then(answer, self._attribute(product, u.also, intent, lang, variant))
             return answer
@@ -835,6 +839,21 @@ class Answerer:
             joiner = "" if lang == "zh" else " "
             answer = replace(answer, text=first + joiner + answer.text, facts={**answer.facts, "stock": "0"})
         return answer
+
+    def _with_its_question(self, answer: Answer, u: Understanding) -> Answer:
+        """A prepared yes or no matched to a comment in other words is said with the question it
+        was written to ("Does it work on carpet? Yes, …"), so a "Yes" never reads as the answer to
+        something else ("does it work w alexa")."""
+        if u.attribute is None or not u.attribute.startswith("faq:") or u.score >= _OWN_QUESTION:
+            return answer
+        fact = next(f for f in catalog_facts(self.catalog)[answer.product_id or ""] if f.field == u.attribute)
+        said = answer.facts.get("faq_answer", "")
+        if not fact.verdict or not said:
+            return answer
+        product = self.catalog.get(fact.product_id)
+        asked = localized(_faq_of(product, u.attribute).question, answer.language)
+        joiner = "" if answer.language == "zh" else " "
+        return replace(answer, text=answer.text.replace(said, asked + joiner + said, 1))
 
     def _fact(
         self, product: Product, attribute: str, intent: Intent, lang: str, variant: Variant | None

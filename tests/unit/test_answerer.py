@@ -523,3 +523,23 @@ def test_answers_are_checked_by_the_checker_given(scene: Scene) -> None:
     assert host.compliance is strict
     draft = host.draft("how much?", "aurora-buds")
     assert host.answer("how much?", "aurora-buds") == draft  # the draft passed untouched
+
+
+def test_a_prepared_yes_matched_in_other_words_is_said_with_its_own_question() -> None:
+    from dataclasses import replace as with_fields
+
+    from avatar.brain.understanding import read, understand
+
+    kitchen = load_scene(DEMO.parent / "kitchen")
+    host = Answerer(kitchen)
+    vacuum = kitchen.catalog.get("swiftbot-s7")
+    number, carpet = next((n, e) for n, e in enumerate(vacuum.faq, 1) if "carpet" in e.question["en"])
+    asked = understand(read("does it work w alexa", kitchen.catalog), kitchen.catalog, vacuum.id, None, None)
+    # A weak match to the carpet FAQ (as the meaning matcher once made): its "Yes" is not the
+    # answer to "alexa", so the carpet question is said before it.
+    weak = host.respond(with_fields(asked, attribute=f"faq:{number}", score=0.65, unknown=False))
+    assert weak.text.startswith(carpet.question["en"]) and carpet.answer["en"] in weak.text
+    own = host.respond(
+        understand(read(carpet.question["en"], kitchen.catalog), kitchen.catalog, vacuum.id, None, None)
+    )
+    assert own.text.startswith(carpet.answer["en"])
