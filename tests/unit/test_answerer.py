@@ -239,7 +239,9 @@ def test_faq_by_word_overlap(host: Answerer) -> None:
     answer = host.answer("Is the bottle dishwasher safe?")
     assert answer.product_id == "summit-bottle"
     assert answer.text == "The lid can go on the top rack; please hand-wash the bottle to protect the finish."
-    assert host.answer("can I wear just one earbud?", "aurora-buds").text.startswith("Yes, either bud")
+    # Said in other words ("wear" for "use"): the prepared "Yes" comes with its own question.
+    one = host.answer("can I wear just one earbud?", "aurora-buds")
+    assert one.text.startswith("Can I use just one earbud? Yes, either bud")
     zh = host.answer("苹果手机能用吗", "aurora-buds")
     assert zh.text == "都能用，蓝牙连接苹果和安卓手机都可以。"
 
