@@ -22,9 +22,9 @@ __all__ = ["Measure", "fitting_options", "viewer_measures"]
 
 @dataclass(frozen=True)
 class Measure:
-    """A weight in kg or a length in cm."""
+    """A weight in kg, a length in cm or an age in years."""
 
-    kind: str  # "kg" or "cm"
+    kind: str  # "kg", "cm" or "age"
     value: float
 
 
@@ -58,6 +58,13 @@ _UNITS: dict[str, tuple[str, float]] = {
     "in": ("cm", 2.54),
     "米": ("cm", 100.0),
     "m": ("cm", 100.0),
+    # Ages, which options are often for ("1/2 for ages 5-8", "适合5-8岁"); "孩子7岁".
+    "岁": ("age", 1.0),
+    "years old": ("age", 1.0),
+    "year old": ("age", 1.0),
+    "yrs old": ("age", 1.0),
+    "yr old": ("age", 1.0),
+    "yo": ("age", 1.0),
 }
 _UNIT = "|".join(re.escape(u) for u in sorted(_UNITS, key=len, reverse=True))
 _AFTER = r"(?![a-z])"
@@ -74,6 +81,8 @@ _UP_TO = re.compile(
 )
 _AT_MOST_ZH = re.compile(rf"{_NUMBER}\s*({_UNIT})\s*(?:以内|以下|之内)")
 _AT_LEAST = re.compile(rf"{_NUMBER}\s*({_UNIT})\s*(?:\+|以上|and up|or more)", re.IGNORECASE)
+# "for ages 5-8": the unit before the numbers.
+_AGES = re.compile(rf"\bages?\s+{_NUMBER}\s*(?:-|–|to)\s*{_NUMBER}", re.IGNORECASE)
 
 
 def _base(number: str, unit: str) -> Measure:
@@ -82,7 +91,7 @@ def _base(number: str, unit: str) -> Measure:
 
 
 def viewer_measures(text: str) -> list[Measure]:
-    """The weights and lengths a viewer states ("10 kg", "6'4", "1.8米", "120斤")."""
+    """The weights, lengths and ages a viewer states ("10 kg", "6'4", "1.8米", "120斤", "7岁")."""
     found: list[Measure] = []
     for match in _FEET.finditer(text):
         found.append(Measure("cm", int(match.group(1)) * 30.48 + int(match.group(2) or 0) * 2.54))
@@ -108,6 +117,9 @@ def _ranges(text: str) -> list[_Range]:
         before = text[max(0, match.start() - 8) : match.start()].lower()
         floor = 0.0 if re.search(r"up to|under|至|以内", before) else cm
         found.append(_Range("cm", floor, cm))
+        taken.append(match.span())
+    for match in _AGES.finditer(text):
+        found.append(_Range("age", float(match.group(1)), float(match.group(2))))
         taken.append(match.span())
     for pattern in (_SPAN, _UP_TO, _AT_MOST_ZH, _AT_LEAST, _AMOUNT):
         for match in pattern.finditer(text):

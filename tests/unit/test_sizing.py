@@ -50,6 +50,16 @@ products:
       - {sku: S22, name: {en: 22 mm}, stock: 3}
     specs:
       - {key: wrist, label: {en: Wrist}, value: {en: "the 20 mm and 22 mm straps fit wrists 15-20 cm"}}
+  - id: guitar
+    names: {en: Trail Guitar, zh: 远径吉他}
+    price: 129
+    variants:
+      - {sku: HALF, name: {en: 1/2 size, zh: 1/2尺寸}, aliases: {en: ["1/2"], zh: ["1/2"]}, stock: 3}
+      - {sku: 3Q, name: {en: 3/4 size, zh: 3/4尺寸}, aliases: {en: ["3/4"], zh: ["3/4"]}, stock: 3}
+    specs:
+      - key: guide
+        label: {en: Size guide, zh: 尺寸选择}
+        value: {en: "1/2 for ages 5-8, 3/4 for ages 8-12", zh: "1/2适合5-8岁，3/4适合8-12岁"}
 """
 
 
@@ -66,6 +76,7 @@ def test_a_viewer_states_weights_and_heights_in_their_own_units() -> None:
     (tall,) = viewer_measures("im 6'4")
     assert tall.kind == "cm" and round(tall.value) == 193
     assert viewer_measures("how much is it") == []
+    assert viewer_measures("孩子7岁") == viewer_measures("my son is 7 years old") == [Measure("age", 7.0)]
 
 
 @pytest.mark.parametrize(
@@ -80,6 +91,9 @@ def test_a_viewer_states_weights_and_heights_in_their_own_units() -> None:
         ("strap", "15 cm", ()),  # one range for every strap is no chart
         ("quilt", "1.8米", ()),  # the quilt's own size is not the bed it fits
         ("diapers", "30 kg", ()),
+        ("guitar", "孩子7岁", ("HALF",)),  # "适合5-8岁" / "for ages 5-8"
+        ("guitar", "a 10 yo", ("3Q",)),
+        ("guitar", "3岁", ()),
     ],
 )
 def test_the_options_whose_stated_range_holds_the_measure(
