@@ -805,8 +805,15 @@ def understand(
             notes.append("facts of a product not named")
     product = catalog.get(product_id) if product_id is not None else None
     named_variants = [sku for pid, sku in reading.variants if pid == product_id]
-    if named_variants:
-        variant = named_variants[0]
+    by_colour = not named_variants and product is not None and reading.colour is not None
+    if by_colour and product is not None and reading.colour:
+        # "有蓝色吗" when the blues are "S码 海洋蓝" and "M码 海洋蓝": no single option's name, but
+        # those options are that colour (saying "no blue" would be false).
+        named_variants = _options_in(product, reading.colour)
+        coloured = tuple((product.id, sku) for sku in named_variants)
+        reading = replace(reading, variants=(*reading.variants, *coloured))
+    if named_variants and not (by_colour and len(named_variants) > 1):
+        variant = named_variants[0]  # (two options of the asked colour: both, below)
     elif (
         topic is not None
         and topic.variant is not None
@@ -1137,6 +1144,16 @@ def understand(
         nearest=nearest,
         notes=tuple(notes),
     )
+
+
+def _options_in(product: Product, colour: str) -> list[str]:
+    """The SKUs of the options whose names say ``colour`` ("红色" in "M码 红色", "蓝色" in "海洋蓝")."""
+    shade = colour.lower().removesuffix("色") if is_cjk(colour[0]) else colour.lower()
+    return [
+        option.sku
+        for option in product.variants
+        if any(says_word(said.lower(), shade) for said in (*option.names.values(), *option.aliases))
+    ]
 
 
 def _nearest_fact(product: Product, meaning: QuestionMeaning) -> str | None:

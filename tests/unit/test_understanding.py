@@ -908,3 +908,11 @@ def test_a_complaint_the_catalog_has_a_word_on_gets_that_word() -> None:
     snacks = Brain(load_scene(SCENES / "snacks"))
     answer = snacks.respond("蜂蜜怎么变成一粒一粒的了 是不是放坏了", None)
     assert answer.intent == "complaint" and "很抱歉" in answer.text and "结晶" in answer.text
+
+
+def test_a_colour_two_options_share_is_never_said_to_be_missing() -> None:
+    pets = Brain(load_scene(SCENES / "pets"))
+    # The blues are "S码 海洋蓝" and "M码 海洋蓝": no option is named by 蓝色 alone.
+    answer = pets.respond("胸背有蓝色吗", "easywalk-harness")
+    assert "没有蓝色" not in answer.text and "海洋蓝" in answer.text
+    assert "没有红色" not in pets.respond("那红色的呢", "easywalk-harness").text
