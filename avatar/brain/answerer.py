@@ -114,6 +114,7 @@ def _end(text: str, lang: str) -> str:
     return text + ("。" if lang == "zh" else ".")
 
 
+_ASKED_WELL = "Good that you ask."  # how an English safety answer opens
 # A match this strong is the FAQ's own question, so its prepared yes or no needs no restating.
 _OWN_QUESTION = 0.9
 
@@ -816,8 +817,11 @@ class Answerer:
             text = f"提醒一下，{name}的{label}：{value}。"  # a warning, not "的幼犬是不适合…"
         elif lang == "zh":
             text = f"{name}的{label}是{value}。" if short else f"{name}的{label}：{value}。"
+        elif field.startswith("safety:") and says_label:
+            # "not candy: it is not candy": a warning that says its label needs no label before it.
+            text = f"{_ASKED_WELL} On the {name}: {_lower_first(value)}."
         elif field.startswith("safety:"):
-            text = f"Good that you ask. On the {name}, {_lower_first(label)}: {_lower_first(value)}."
+            text = f"{_ASKED_WELL} On the {name}, {_lower_first(label)}: {_lower_first(value)}."
         elif _NOT_A_NOUN.match(label):
             # "In the box", "Works with", "Made in": no "the in the box of the ..."
             text = f"On the {name}, {_lower_first(label)}: {value}."
@@ -1732,5 +1736,7 @@ def _plural(noun: str) -> str:
 
 def _then(first: Answer, more: Answer) -> Answer:
     """``first`` followed by ``more``'s sentences, with the facts of both (``first`` keeps its own)."""
-    text = f"{first.text} {more.text}".replace("。 ", "。")
+    # One "Good that you ask." is enough for an answer of two facts.
+    second = more.text.removeprefix(f"{_ASKED_WELL} ") if _ASKED_WELL in first.text else more.text
+    text = f"{first.text} {second}".replace("。 ", "。")
     return replace(first, text=text, facts={**more.facts, **first.facts})

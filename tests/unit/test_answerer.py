@@ -545,3 +545,19 @@ def test_a_prepared_yes_matched_in_other_words_is_said_with_its_own_question() -
         understand(read(carpet.question["en"], kitchen.catalog), kitchen.catalog, vacuum.id, None, None)
     )
     assert own.text.startswith(carpet.answer["en"])
+
+
+def test_a_warning_that_says_its_label_is_said_once_and_one_opener_is_enough() -> None:
+    from dataclasses import replace as with_fields
+
+    from avatar.brain.understanding import read, understand
+
+    wellness = load_scene(DEMO.parent / "wellness")
+    host = Answerer(wellness)
+    gummies = wellness.catalog.get("sunny-bear-gummies")
+    asked = understand(read("is it candy", wellness.catalog), wellness.catalog, gummies.id, None, None)
+    both = host.respond(
+        with_fields(asked, attribute="safety:dose_warning", also=f"safety:{gummies.safety[0].key}", score=1.0)
+    )
+    assert "Not candy: it is not candy" not in both.text and "not candy: it is not candy" not in both.text
+    assert both.text.count("Good that you ask.") == 1
