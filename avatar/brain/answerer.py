@@ -27,7 +27,15 @@ from decimal import Decimal
 from avatar.brain.catalog import FAQ, Product, Spec, Variant, localized
 from avatar.brain.compliance import MAX_TOTAL_COUNT, Action, ComplianceChecker, Rule
 from avatar.brain.intents import Intent, classify, resolve_product
-from avatar.brain.knowledge import COMMERCE, FACT_MATCH, best_fact, candidates, catalog_facts, telling_apart
+from avatar.brain.knowledge import (
+    COMMERCE,
+    FACT_MATCH,
+    FactHit,
+    best_fact,
+    candidates,
+    catalog_facts,
+    telling_apart,
+)
 from avatar.brain.language import content_words, is_cjk, stems
 from avatar.brain.lexicon import lexicon
 from avatar.brain.offers import deal_of
@@ -344,7 +352,7 @@ class Answerer:
                 answer = _then(answer, self._attribute(product, u.also, intent, lang, variant))
             return answer
         if u.unknown:
-            return self._not_stated(product, u, lang)
+            return self._not_stated(product, u, lang, self._words_hit(product, u))
         if intent is Intent.SPEC:
             return self._key_specs(product, lang)
         if intent is Intent.SHIPPING:
@@ -925,11 +933,14 @@ class Answerer:
                 text += f" Sold out right now: {', '.join(sold_out)}."
         return Answer(text, product.id, intent.value, lang, facts)
 
-    def _not_stated(self, product: Product, u: Understanding, lang: str) -> Answer:
+    def _words_hit(self, product: Product, u: Understanding) -> FactHit | None:
+        """The product's fact the question's words match best, however weakly (no meaning)."""
+        return best_fact(product, self.catalog, u.reading.words, u.reading.concepts)
+
+    def _not_stated(self, product: Product, u: Understanding, lang: str, hit: FactHit | None) -> Answer:
         """The catalog does not say: say so plainly, and offer the nearest fact it does state."""
         name = product.name(lang)
         facts = {"name": name, "not_stated": "yes"}
-        hit = best_fact(product, self.catalog, u.reading.words, u.reading.concepts)
         if hit is None and u.nearest is not None and u.nearest.startswith("faq:"):
             entry = _faq_of(product, u.nearest)
             asked, said = localized(entry.question, lang), _end(localized(entry.answer, lang), lang)
@@ -1130,10 +1141,10 @@ class Answerer:
         name = product.name(lang)
         if (
             u.nearest is not None
-            and best_fact(product, self.catalog, u.reading.words, u.reading.concepts) is None
+            and self._words_hit(product, u) is None
             and not self._baits_a_claim(u.reading.text)
         ):
-            return replace(self._not_stated(product, u, lang), intent=Intent.OTHER.value)
+            return replace(self._not_stated(product, u, lang, None), intent=Intent.OTHER.value)
         if lang == "zh":
             text = f"关于{name}的这个问题，我这里没有资料，不乱说哦。可以问我价格、库存、规格或发货！"
         else:

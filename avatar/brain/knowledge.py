@@ -320,6 +320,18 @@ MEANING_MATCH: Final = 0.35
 """Word score plus meaning lead a fact needs when the words alone did not match."""
 
 
+@lru_cache(maxsize=4096)
+def _concept_stems(text: str) -> frozenset[str]:
+    """Stems of the words of ``text`` that name a concept ("heavy": weight). Cached: a question is
+    scored against every candidate product's facts."""
+    return frozenset(
+        stem
+        for raw in re.findall(r"[a-z]+", text.lower())
+        if lexicon().concepts_in(raw)
+        for stem in stems(raw)
+    )
+
+
 def fact_scores(
     product: Product,
     catalog: Catalog,
@@ -343,12 +355,7 @@ def fact_scores(
     open_question = bool(_OPEN_QUESTION.search(text))
     # Words that name a concept ("heavy": weight): a fact that only mentions the concept in its
     # value ("not for heavy snow") gets nothing more for sharing the word itself.
-    carriers = {
-        stem
-        for raw in re.findall(r"[a-z]+", text.lower())
-        if lexicon().concepts_in(raw)
-        for stem in stems(raw)
-    }
+    carriers = _concept_stems(text)
     one_warning = sum(1 for f in facts if f.field.startswith("safety:")) == 1
     for fact in facts:
         score = score_fact(fact, words, concepts)
