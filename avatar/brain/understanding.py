@@ -700,6 +700,50 @@ _SHIPPING = frozenset({"shipping", "returns", "warranty", "return_cost"})
 _GENERIC_INFO = re.compile(r"tell me (?:about|more)|介绍|讲讲|说说|what is (?:it|this)|是什么", re.IGNORECASE)
 
 
+def _shown_products_words(reading: Reading, catalog: Catalog, shown: Product) -> Reading:
+    """A product "named" only by a piece of its name that the product on screen's own texts use
+    is not named: "镜片多宽" with the frames on screen asks about their lenses, not the 镜片清洁布套装;
+    "how dark are the lenses" with sunglasses shown asks nothing of the lens solution. The piece
+    goes back into what is asked."""
+    pieces: dict[str, list[str]] = {}
+    for match in product_index(catalog).claim(_norm(reading.text)):
+        for product_id in match.values:
+            pieces.setdefault(product_id, []).append(_norm(reading.text)[match.start : match.end])
+    own = _own_texts(catalog)[shown.id]
+    dropped = {
+        product_id
+        for product_id in (*reading.named, *reading.ambiguous)
+        if product_id != shown.id
+        and product_id not in reading.named_in_full
+        and pieces.get(product_id)
+        and all(_uses_piece(own, piece) for piece in pieces[product_id])
+    }
+    if not dropped:
+        return reading
+    said = " ".join(piece for product_id in dropped for piece in pieces[product_id])
+    return replace(
+        reading,
+        named=tuple(i for i in reading.named if i not in dropped),
+        ambiguous=tuple(i for i in reading.ambiguous if i not in dropped),
+        words=reading.words | stems(said),
+        concepts=reading.concepts | lexicon().concepts_in(said),
+    )
+
+
+@lru_cache(maxsize=16)
+def _own_texts(catalog: Catalog) -> dict[str, str]:
+    """Everything the catalog says of each product, lower-cased: what its own questions may use."""
+    return {product.id: _norm(" ".join(product.texts())) for product in catalog.products}
+
+
+def _uses_piece(text: str, piece: str) -> bool:
+    """``piece`` of a name is in ``text``: Latin words as words or their plural ("lens", "lenses")."""
+    if piece.isascii():
+        stem = re.sub(r"(?:es|s)$", "", piece) if len(piece) > 3 else piece
+        return re.search(rf"(?<![a-z0-9]){re.escape(stem)}(?:e?s)?(?![a-z0-9])", text) is not None
+    return piece in text
+
+
 def _named_last(reading: Reading, catalog: Catalog) -> str:
     """Of the products a comment names, the one it names last ("i journal every day with a
     fountain pen, need a notebook": the notebook, although "journal" named it first)."""
@@ -738,6 +782,8 @@ def understand(
         intent = reading.intent
 
     # Which product.
+    if on_screen is not None and (reading.named or reading.ambiguous):
+        reading = _shown_products_words(reading, catalog, catalog.get(on_screen))
     if (
         reading.deixis
         and on_screen is not None

@@ -540,6 +540,34 @@ def test_it_is_the_product_on_screen_when_another_is_only_a_word_of_its_name(nur
     assert nursery.respond("is the desk lamp dimmable", "bottle").product_id == "lamp"
 
 
+_OPTICS = """
+products:
+  - id: frame
+    names: {en: Clearview Frame, zh: 清视镜框}
+    price: 159
+    stock: 40
+    specs:
+      - {key: size, label: {en: Size, zh: 尺寸}, value: {en: lens width 52 mm, zh: 镜片宽52毫米}}
+  - id: cloth
+    names: {en: Lens Care Cloth Kit, zh: 镜片清洁布套装}
+    price: 39
+    stock: 0
+  - id: solution
+    names: {en: Contact Lens Solution, zh: 隐形眼镜护理液}
+    price: 55
+    stock: 240
+"""
+
+
+def test_a_word_the_shown_products_own_facts_use_names_no_other_product(tmp_path: Path) -> None:
+    optics = _shop_brain(tmp_path, _OPTICS, "{code: CNY, symbol: '¥'}", "frame")
+    for question in ("镜片多宽", "how wide are the lenses"):  # "lens" is in two other products' names
+        answer = optics.respond(question, "frame")
+        assert answer.product_id == "frame" and "52" in answer.text, answer.text
+    assert optics.respond("镜片清洁布套装多少钱", "frame").product_id == "cloth"  # named in full
+    assert optics.respond("lens cloth price?", "frame").product_id == "cloth"  # a piece the frame never says
+
+
 def test_a_label_that_is_no_noun_is_said_as_a_label() -> None:
     answer = Brain(load_scene(SCENES / "pets")).respond("what's in the box", "spring-pet-fountain")
     assert answer.text.startswith("On the Spring Flow Pet Water Fountain, in the box: "), answer.text
