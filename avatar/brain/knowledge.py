@@ -254,12 +254,13 @@ _OPEN_QUESTION: Final = re.compile(
     re.IGNORECASE,
 )
 # Who a question is about, not what it asks: a shared child or grandparent is no shared question.
-_WHO: Final = frozenset({"kids", "pregnancy", "elderly", "gender", "life_stage"})
+WHO: Final = frozenset({"kids", "pregnancy", "elderly", "gender", "life_stage"})
+"""Concepts of who a question is about ("kids", "孩子"), not of what it asks."""
 
 
 def _shares_more_than_who(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> bool:
     """The question and the FAQ's question share a concept or a word other than who they are about."""
-    if (concepts & fact.cue_concepts) - _WHO:
+    if (concepts & fact.cue_concepts) - WHO:
         return True
     shared = words & frozenset().union(*fact.cue_words)
     return any(not _is_who(word) for word in shared)
@@ -268,7 +269,7 @@ def _shares_more_than_who(fact: Fact, words: frozenset[str], concepts: frozenset
 def _is_who(word: str) -> bool:
     """``word`` names only who a question is about ("kid", "孩子")."""
     said = lexicon().concepts_in(word)
-    return bool(said) and said <= _WHO
+    return bool(said) and said <= WHO
 
 
 def _misses(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> bool:

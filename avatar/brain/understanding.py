@@ -28,6 +28,7 @@ from avatar.brain.knowledge import (
     AMOUNT,
     COMMERCE,
     FACT_MATCH,
+    WHO,
     FactHit,
     best_fact,
     candidates,
@@ -225,6 +226,20 @@ _WENT_WRONG = re.compile(
     r"不[能会]?(?:充电|工作|亮|转|响|好用|行)|坏|烂|漏|裂|破|脸红|过敏|痒|呛|臭|太大|好大|假的|掉色|起球|"
     r"(?<![a-z])(?:broke|broken|stopped|doesn'?t work|won'?t|leak|leaks|leaking|cracked|rash|itchy|smells?)"
     r"(?![a-z])",
+    re.IGNORECASE,
+)
+# A price a viewer heard or remembers, asked whether it holds: the real price answers it.
+_PRICE_HEARD = re.compile(
+    r"(?:还是|就能拿|能拿|才|只要|只卖|卖)\s*[¥￥$]?\s*\d+(?:\.\d+)?\s*(?:块钱|块|元)?\s*(?:吗|嘛|么|真的假的|是真的吗)"
+    r"|\d+(?:\.\d+)?\s*(?:块钱|块|元)?\s*就能(?:拿|买)"
+    r"|(?<![a-z])(?:still|really|only|just)\s+[$¥]?\d+(?:\.\d+)?\s*(?:bucks|dollars|usd|rmb|yuan)?\s*[?？!]*\s*$"
+    r"|(?:saw|seen|heard|says|said)\s+(?:it|they|it's|its|it was)?\s*(?:for|was|is|at)?\s*[$¥]\d",
+    re.IGNORECASE,
+)
+# An order's count asked against the stock: "有那么多吗", "do you have that many".
+_ENOUGH = re.compile(
+    r"有那么多|有这么多|够不够|够吗|库存够"
+    r"|have (?:that|this) many|enough (?:stock|left|in stock)|have enough",
     re.IGNORECASE,
 )
 _BARE_PRICE = re.compile(
@@ -619,11 +634,17 @@ def read(text: str, catalog: Catalog) -> Reading:
     if (
         (intent is Intent.OTHER or (intent is Intent.CHITCHAT and len(spelled) <= 30))
         and _BARE_PRICE.search(spelled)
-        and not words.concepts_in(asked) - COMMERCE  # "含绒量多少" asks an amount, not the price
+        # "含绒量多少" asks an amount, not the price; "S码儿童框多少" only says who it is for
+        and not words.concepts_in(asked) - COMMERCE - WHO
     ):
         intent = Intent.PRICE
+    elif intent in (Intent.OTHER, Intent.CHITCHAT, Intent.COMPARISON) and _PRICE_HEARD.search(spelled):
+        intent = Intent.PRICE  # "还是99吗 前几天看到秒杀", "my friend says it's 99, true?": the real price
     elif intent is Intent.OTHER and _STILL_THERE.search(spelled):
         intent = Intent.STOCK
+    quantity = _quantity(spelled)
+    if intent in (Intent.OTHER, Intent.PURCHASE) and quantity is not None and _ENOUGH.search(spelled):
+        intent = Intent.STOCK  # "要十瓶 有那么多吗": the stock against the order
     if _PRICE_CLAIM.search(spelled) and intent not in (Intent.INJECTION, Intent.ABUSE, Intent.SPAM):
         intent = Intent.PRICE
     if (
@@ -640,7 +661,6 @@ def read(text: str, catalog: Catalog) -> Reading:
         intent = classify(asked, language, skip=(Intent.COMPLAINT,))
     if where is not None and intent not in (*_MODERATED, Intent.COMPLAINT):
         intent = Intent.SHIPPING
-    quantity = _quantity(spelled)
     options, other_model = _variants_named(scope, catalog)
     if len(options) >= 2:
         # "need 6 bags of the 12kg one": "6 bags" is how many, not the "6 kg bag".
@@ -1111,9 +1131,14 @@ def understand(
         missing = None  # "which shade suits yellow undertones?": the colour is in the question asked
     also = _second_fact(reading, catalog, product, hit) if attribute is not None and hit is not None else None
     commerce = reading.concepts & COMMERCE
+    only_who = bool(reading.concepts) and reading.concepts <= WHO
     if attribute is not None:
         keep = (
-            (intent is Intent.PRICE and ("price" in commerce or not _amount_of(reading, hit, product)))
+            (
+                intent is Intent.PRICE
+                # "S码儿童框多少": who it is for names no fact; the price is asked
+                and ("price" in commerce or only_who or not _amount_of(reading, hit, product))
+            )
             or (intent is Intent.STOCK and "stock" in commerce)
             or (intent is Intent.PROMO and not attribute.startswith("offer:"))
             or (intent is Intent.PRODUCT_INFO and _generic_info(reading, hit))
@@ -1146,7 +1171,8 @@ def understand(
             intent = Intent.SPEC  # "how many watts" is no stock question
     if reading.quantity is not None and intent in (Intent.OTHER, Intent.PURCHASE, Intent.STOCK):
         # "要三盒", "need 4 for the office": an order, checked against the stock when it is said.
-        intent = Intent.STOCK if "stock" in reading.concepts or variant else Intent.PURCHASE
+        stock = "stock" in reading.concepts or variant or intent is Intent.STOCK
+        intent = Intent.STOCK if stock else Intent.PURCHASE
     if (
         variant is not None
         and intent is Intent.OTHER

@@ -108,6 +108,9 @@ def test_a_follow_up_asks_the_last_question_about_the_named_size() -> None:
         "eyewear",
         "wellness",
         "furniture",
+        "cycling",
+        "shoes",
+        "cleaning",
     ],
 )
 def test_every_new_shops_question_set_runs_through_the_live_path(name: str) -> None:
@@ -554,8 +557,19 @@ products:
     stock: 0
   - id: solution
     names: {en: Contact Lens Solution, zh: 隐形眼镜护理液}
+    unit: {en: bottles, zh: 瓶}
     price: 55
     stock: 240
+  - id: kids
+    names: {en: Little Owl Kids Frame, zh: 小猫头鹰儿童镜框}
+    price: 159
+    variant_label: {en: size, zh: 尺码}
+    variants:
+      - {sku: LO-S, name: {en: S (ages 3-5), zh: S码（3-5岁）}, price: 149, stock: 4}
+      - {sku: LO-M, name: {en: M (ages 6-9), zh: M码（6-9岁）}, stock: 9}
+    faq:
+      - q: {en: Which size for my child?, zh: 孩子选哪个码？}
+        a: {en: "S for ages 3-5, M for ages 6-9.", zh: S码3-5岁，M码6-9岁。}
 """
 
 
@@ -566,6 +580,25 @@ def test_a_word_the_shown_products_own_facts_use_names_no_other_product(tmp_path
         assert answer.product_id == "frame" and "52" in answer.text, answer.text
     assert optics.respond("镜片清洁布套装多少钱", "frame").product_id == "cloth"  # named in full
     assert optics.respond("lens cloth price?", "frame").product_id == "cloth"  # a piece the frame never says
+
+
+@pytest.mark.parametrize(
+    ("question", "on_screen", "says"),
+    [
+        ("镜框还是99吗 前几天看到秒杀", "frame", "¥159"),  # a price heard before: the real one
+        ("我朋友说镜框99就能拿 真的假的", "frame", "¥159"),
+        ("still 99?", "frame", "¥159"),
+        ("S码儿童框多少", "kids", "¥149"),  # "儿童" says who it is for, not which fact
+        ("护理液要十瓶 有那么多吗", "solution", "240"),  # the order against the stock
+        ("need 300 bottles, do you have that many", "solution", "240"),
+    ],
+)
+def test_prices_heard_prices_for_whom_and_orders_against_the_stock(
+    tmp_path: Path, question: str, on_screen: str, says: str
+) -> None:
+    optics = _shop_brain(tmp_path, _OPTICS, "{code: CNY, symbol: '¥'}", "frame")
+    answer = optics.respond(question, on_screen)
+    assert says in answer.text, answer.text
 
 
 def test_a_label_that_is_no_noun_is_said_as_a_label() -> None:
