@@ -963,12 +963,21 @@ class Answerer:
             value = _clause(localized(nearest.value, lang))
             label = localized(nearest.label, lang)
             facts[f"spec:{nearest.key}"] = value
-            text += (
-                f"能确定的是：{label}{value}。"
-                if lang == "zh"
-                else f" What I can tell you: {_lower_first(label)}, {value}."
-            )
+            text += self._stated_instead(label, value, lang)
         return Answer(text, product.id, u.intent.value, lang, facts)
+
+    @staticmethod
+    def _stated_instead(label: str, value: str, lang: str) -> str:
+        """What the catalog does state, after "it does not say": the value alone when it says its
+        label ("眼睛: 避免接触眼睛" is no "眼睛避免接触眼睛"), else the label and the value."""
+        if lang == "zh":
+            if label in value:
+                return f"能确定的是：{value}。"
+            short = len(value) <= 16 and not re.search(r"[，,；;：:]", value)
+            return f"能确定的是：{label}是{value}。" if short else f"能确定的是：{label}方面，{value}。"
+        if stems(label) <= stems(value):
+            return f" What I can tell you: {value}."
+        return f" What I can tell you: {_lower_first(label)}, {value}."
 
     def _no_price_claim(self, product: Product, lang: str) -> Answer:
         """ "Cheapest anywhere?": other shops' prices are not known here, so only ours is said."""

@@ -188,6 +188,14 @@ _ZH_LINK = (
     "加我微信",
     "加我v",
     "加我V",
+    # Spellings that dodge the word 微信 ("v信", "加薇") and QQ's ("扣扣"); "加v" is below.
+    "v信",
+    "V信",
+    "薇信",
+    "威信",
+    "徽信",
+    "加薇",
+    "扣扣",
     "加我好友",
     "微信号",
     "vx号",
@@ -281,6 +289,8 @@ _RULES: Final[tuple[tuple[Flag, str, re.Pattern[str]], ...]] = (
     (Flag.PROFANITY, "profanity (zh, latin)", _words((_EN_PROFANITY_SB,))),
     (Flag.LINK, "link or contact (en)", _words(_EN_LINK)),
     (Flag.LINK, "link or contact (zh)", re.compile("|".join(map(re.escape, _ZH_LINK)))),
+    # "加v abc123", "加个Q": add me on WeChat or QQ by its letter ("加vip会员" is no contact).
+    (Flag.LINK, "link or contact (zh)", re.compile(r"加\s*[我个]?\s*[vq](?![a-z])", re.IGNORECASE)),
     (Flag.LINK, "phone or account number", _PHONE),
 )
 

@@ -291,6 +291,15 @@ def test_unanswerable_question_about_the_product_on_screen(host: Answerer) -> No
     assert answer.not_stated and "What I can tell you: capacity, 750 ml." in answer.text
 
 
+def test_the_fact_stated_instead_does_not_say_its_label_twice() -> None:
+    said = Answerer._stated_instead("眼睛", "避免接触眼睛，误入请用清水冲洗", "zh")
+    assert said == "能确定的是：避免接触眼睛，误入请用清水冲洗。"
+    assert Answerer._stated_instead("材质", "合金", "zh") == "能确定的是：材质是合金。"
+    assert Answerer._stated_instead("Children", "keep out of reach of children", "en") == (
+        " What I can tell you: keep out of reach of children."
+    )
+
+
 def test_empty_question_prompts_politely(host: Answerer) -> None:
     for question in ("", "   \n"):
         answer = host.answer(question, "aurora-buds")

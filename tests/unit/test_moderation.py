@@ -84,12 +84,21 @@ def test_prompt_injection_is_deflected(text: str) -> None:
         "+1 415-555-0100",
         "加微信领优惠",
         "加我V",
+        "加v信 abc12345 低价",
+        "加v abc12345",
+        "加个Q",
+        "薇信号多少",
         "私信我",
         "ｗｗｗ.spam.cn",
     ],
 )
 def test_links_and_contact_spam(text: str) -> None:
     assert moderate(text).flag is Flag.LINK, text
+
+
+@pytest.mark.parametrize("text", ["加vip会员有优惠吗", "加购了 v领毛衣有货吗"])
+def test_a_letter_after_jia_is_no_contact_when_it_starts_a_word(text: str) -> None:
+    assert moderate(text).flag is None, text
 
 
 @pytest.mark.parametrize(
