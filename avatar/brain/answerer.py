@@ -34,6 +34,7 @@ from avatar.brain.knowledge import (
     best_fact,
     candidates,
     catalog_facts,
+    fact_scores,
     telling_apart,
 )
 from avatar.brain.language import content_words, is_cjk, stems
@@ -1268,9 +1269,17 @@ class Answerer:
 
     def _own_spec(self, u: Understanding, product: Product) -> Spec | None:
         """The product's own spec or safety entry for what a comparison asks, if one matches."""
-        concepts = u.reading.concepts - {"price", "stock"}
-        hit = best_fact(product, self.catalog, u.reading.words, concepts, text=u.reading.text)
-        return _entry(product, hit.fact.field) if hit is not None and hit.score >= 0.6 else None
+        concepts = u.reading.concepts - COMMERCE
+        scores = fact_scores(product, self.catalog, u.reading.words, concepts, text=u.reading.text)
+        # Only a spec or safety entry can stand beside the other product's; of two that match as
+        # well, the one about the concept asked ("重量" for "哪个轻"), not one whose label shares a
+        # word of a name ("防蓝光率" of the 蓝光眼镜).
+        entries = [
+            (scores.get(fact.field, 0.0), bool(concepts & fact.cue_concepts), -order, fact.field)
+            for order, fact in enumerate(catalog_facts(self.catalog).get(product.id, ()))
+            if fact.field.startswith(("spec:", "safety:")) and scores.get(fact.field, 0.0) >= 0.6
+        ]
+        return _entry(product, max(entries)[-1]) if entries else None
 
     def _asked_spec(self, u: Understanding, product: Product, keys: set[str]) -> str | None:
         """The spec among ``keys`` the question is about, if any matches."""

@@ -236,6 +236,13 @@ _PRICE_HEARD = re.compile(
     r"|(?:saw|seen|heard|says|said)\s+(?:it|they|it's|its|it was)?\s*(?:for|was|is|at)?\s*[$¥]\d",
     re.IGNORECASE,
 )
+# "How much" + a thing + its verb: an amount of that thing ("how much water does it hold").
+_HOW_MUCH_THING = re.compile(
+    r"(?<![a-z])how much (?!(?:is|are|was|were|does|do|did|would|will|should|can|could|for|it|its|this|that|"
+    r"these|those|they|them|the|money|cash|more|less|extra|off|shipping|postage|total|altogether|each)\b)"
+    r"[a-z]{3,} (?:does|do|can|will|would|could|gets?|goes|fits?|comes?|holds?|is|are)\b",
+    re.IGNORECASE,
+)
 # An order's count asked against the stock: "有那么多吗", "do you have that many".
 _ENOUGH = re.compile(
     r"有那么多|有这么多|够不够|够吗|库存够"
@@ -645,6 +652,9 @@ def read(text: str, catalog: Catalog) -> Reading:
     quantity = _quantity(spelled)
     if intent in (Intent.OTHER, Intent.PURCHASE) and quantity is not None and _ENOUGH.search(spelled):
         intent = Intent.STOCK  # "要十瓶 有那么多吗": the stock against the order
+    if intent is Intent.PRICE and _HOW_MUCH_THING.search(spelled) and "price" not in words.concepts_in(asked):
+        # "how much light gets thru", "how much weight can it hold": an amount of a thing.
+        intent = classify(asked, language, skip=(Intent.PRICE,))
     if _PRICE_CLAIM.search(spelled) and intent not in (Intent.INJECTION, Intent.ABUSE, Intent.SPAM):
         intent = Intent.PRICE
     if (
@@ -725,6 +735,10 @@ def _shown_products_words(reading: Reading, catalog: Catalog, shown: Product) ->
     is not named: "镜片多宽" with the frames on screen asks about their lenses, not the 镜片清洁布套装;
     "how dark are the lenses" with sunglasses shown asks nothing of the lens solution. The piece
     goes back into what is asked."""
+    if shown.id in reading.ambiguous and not reading.named:
+        # "can i use it on hard lenses" with the lens solution shown: the word names several
+        # products, and the one on screen is one of them.
+        return replace(reading, named=(shown.id,), ambiguous=())
     pieces: dict[str, list[str]] = {}
     for match in product_index(catalog).claim(_norm(reading.text)):
         for product_id in match.values:

@@ -582,6 +582,18 @@ def test_a_word_the_shown_products_own_facts_use_names_no_other_product(tmp_path
     assert optics.respond("lens cloth price?", "frame").product_id == "cloth"  # a piece the frame never says
 
 
+def test_comparisons_and_amounts_keep_to_what_is_asked() -> None:
+    eyewear = Brain(load_scene(SCENES / "eyewear"))
+    # "蓝光" of a name is no word of the "防蓝光率" label: each one's weight
+    lighter = eyewear.respond("墨镜和蓝光眼镜哪个轻", "sunline-polarized")
+    assert "约26克" in lighter.text and "约15克" in lighter.text, lighter.text
+    light = eyewear.respond("how dark are the lenses, like how much light gets thru", "sunline-polarized")
+    assert light.intent != "price" and "12% of light" in light.text, light.text  # an amount, no price
+    # "lenses" names the solution and the cloth kit; the solution is on screen
+    hard = eyewear.respond("can i use it on hard lenses", "aquamoist-solution")
+    assert hard.product_id == "aquamoist-solution" and not hard.text.startswith("Which one"), hard.text
+
+
 @pytest.mark.parametrize(
     ("question", "on_screen", "says"),
     [
