@@ -75,6 +75,18 @@ def content_words(text: str) -> set[str]:
     return words
 
 
+def zh_pairs(text: str) -> frozenset[str]:
+    """Two Chinese content characters side by side ("螺丝", "耳朵"): a word, most of the time. A
+    pair a question shares with one fact's text tells that fact apart better than its characters
+    one by one, which many facts share."""
+    lowered = text.lower()
+    return frozenset(
+        lowered[i : i + 2]
+        for i in range(len(lowered) - 1)
+        if all(is_cjk(ch) and ch not in _ZH_STOP for ch in lowered[i : i + 2])
+    )
+
+
 _STEMMER = snowballstemmer.stemmer("english")
 
 

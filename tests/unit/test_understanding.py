@@ -582,6 +582,21 @@ def test_a_word_the_shown_products_own_facts_use_names_no_other_product(tmp_path
     assert optics.respond("lens cloth price?", "frame").product_id == "cloth"  # a piece the frame never says
 
 
+@pytest.mark.parametrize(
+    ("scene", "question", "on_screen", "says"),
+    [
+        # a Chinese word ("防掉绳", "镜盒") said in one fact finds it, not the FAQ about the child
+        ("eyewear", "孩子睡觉能带着防掉绳吗", "little-owl-kids", "睡觉时取下"),
+        ("eyewear", "镜盒里的水第二天还能接着用吗", "aquamoist-solution", "倒掉换新"),
+    ],
+)
+def test_a_chinese_word_said_in_one_fact_finds_that_fact(
+    scene: str, question: str, on_screen: str, says: str
+) -> None:
+    answer = Brain(load_scene(SCENES / scene)).respond(question, on_screen)
+    assert says in answer.text, answer.text
+
+
 def test_comparisons_and_amounts_keep_to_what_is_asked() -> None:
     eyewear = Brain(load_scene(SCENES / "eyewear"))
     # "蓝光" of a name is no word of the "防蓝光率" label: each one's weight
