@@ -588,9 +588,23 @@ def test_a_word_the_shown_products_own_facts_use_names_no_other_product(tmp_path
         # a Chinese word ("防掉绳", "镜盒") said in one fact finds it, not the FAQ about the child
         ("eyewear", "孩子睡觉能带着防掉绳吗", "little-owl-kids", "睡觉时取下"),
         ("eyewear", "镜盒里的水第二天还能接着用吗", "aquamoist-solution", "倒掉换新"),
+        # kinds of fact many shops state, in the words viewers use for them
+        ("autoparts", "记录仪晚上拍得清吗", "roadeye-dashcam", "夜间也能看清车牌"),
+        (
+            "autoparts",
+            "how wide does it see, does it catch the car next to me",
+            "roadeye-dashcam",
+            "140-degree",
+        ),
+        (
+            "autoparts",
+            "how many times can i jump before i gotta recharge it",
+            "powerjump-starter",
+            "20 jump starts",
+        ),
     ],
 )
-def test_a_chinese_word_said_in_one_fact_finds_that_fact(
+def test_a_word_said_in_one_fact_or_a_kind_of_fact_finds_that_fact(
     scene: str, question: str, on_screen: str, says: str
 ) -> None:
     answer = Brain(load_scene(SCENES / scene)).respond(question, on_screen)
