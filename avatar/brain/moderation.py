@@ -159,6 +159,10 @@ _ZH_PROFANITY = (
     "都是骗子",
     "垃圾直播间",
     "骗子直播间",
+    "主播丑",
+    "丑八怪",
+    "别播了",
+    "难听死了",
 )
 _EN_PROFANITY_SB = r"sb"  # the Chinese insult typed in Latin letters
 

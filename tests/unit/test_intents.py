@@ -84,6 +84,8 @@ def test_detect_language(text: str, lang: str) -> None:
         ("来了来了 🐶🐱", Intent.GREETING),
         ("你好", Intent.GREETING),
         ("主播好！", Intent.GREETING),
+        ("主播中午好呀", Intent.GREETING),
+        ("主播中午吃的啥", Intent.CHITCHAT),  # the host's lunch, not a product
         ("hi, how much?", Intent.PRICE),
         ("I heard it's $5 today?", Intent.PRICE),
         ("is it dishwasher safe?", Intent.OTHER),

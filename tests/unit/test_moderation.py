@@ -28,6 +28,7 @@ from avatar.brain.moderation import MAX_CHARS, Flag, Moderation, Response, moder
         "草泥马",
         "去死吧",
         "这主播sb",
+        "主播丑死了 别播了",
         "ｆｕｃｋ",  # full-width letters
         "fu\u200bck",  # a zero-width space inside the word
     ],
