@@ -1292,11 +1292,26 @@ def _asks_own_fact(reading: Reading, catalog: Catalog, product: Product) -> bool
     an FAQ or spec that matches outright (the shop wrote "黄皮选哪个色号？" down already)."""
     if "packaging" in reading.concepts and reading.yes_no:
         return True
-    hit = best_fact(product, catalog, reading.words, reading.concepts)
+    # A concept most of the shop's products speak of ("car" in a car-accessory shop) says nothing of
+    # which product's fact is meant: "crumbs and dog hair in my car, what do u recommend". (Which
+    # size or colour to pick is still this product's own question, however many have sizes.)
+    concepts = reading.concepts - (_common_concepts(catalog) - _OPTION_KINDS)
+    hit = best_fact(product, catalog, reading.words, concepts)
     return hit is not None and hit.score >= _OWN_FACT and hit.fact.field.startswith(("faq:", "spec:"))
 
 
 _OWN_FACT = 0.8  # a fact matched this well answers a "which one" question about its own product
+
+
+@lru_cache(maxsize=16)
+def _common_concepts(catalog: Catalog) -> frozenset[str]:
+    """Concepts the facts of at least half the catalog's products (and two or more) speak of."""
+    owners: dict[str, int] = {}
+    for facts in catalog_facts(catalog).values():
+        for concept in frozenset().union(*(f.cue_concepts | f.value_concepts for f in facts)):
+            owners[concept] = owners.get(concept, 0) + 1
+    enough = max(2, (len(catalog.products) + 1) // 2)
+    return frozenset(concept for concept, count in owners.items() if count >= enough)
 
 
 def _foreign(reading: Reading, meaning: QuestionMeaning | None) -> Reading:

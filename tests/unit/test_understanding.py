@@ -611,6 +611,13 @@ def test_a_word_said_in_one_fact_or_a_kind_of_fact_finds_that_fact(
     assert says in answer.text, answer.text
 
 
+def test_a_concept_the_whole_shop_shares_does_not_turn_a_need_into_the_shown_products_fact() -> None:
+    autoparts = Brain(load_scene(SCENES / "autoparts"))
+    # "car" is in every product's facts here, so the dash cam's parking FAQ is no answer to this need
+    need = autoparts.respond("always crumbs and dog hair in my car what do u recommend", "roadeye-dashcam")
+    assert need.intent == "recommendation" and need.product_id == "cleansweep-vacuum", need.text
+
+
 def test_comparisons_and_amounts_keep_to_what_is_asked() -> None:
     eyewear = Brain(load_scene(SCENES / "eyewear"))
     # "蓝光" of a name is no word of the "防蓝光率" label: each one's weight
