@@ -602,6 +602,13 @@ def test_a_word_the_shown_products_own_facts_use_names_no_other_product(tmp_path
             "powerjump-starter",
             "20 jump starts",
         ),
+        # the spec that states it, not the selling point that pitches it
+        (
+            "autoparts",
+            "does it have a torch for when im stuck at night",
+            "powerjump-starter",
+            "strobe and SOS",
+        ),
     ],
 )
 def test_a_word_said_in_one_fact_or_a_kind_of_fact_finds_that_fact(
