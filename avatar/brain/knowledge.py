@@ -230,7 +230,7 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
     mentions = concepts & fact.value_concepts
     if about and about <= WHO:
         # "有螺丝吗 我家娃啥都拧" shares only the child with "孩子坐压了会坏吗": who a question is
-        # about is no sign of which prepared question it is (a warning for children still is).
+        # about is no sign of what it asks (it still counts as a mention).
         about, mentions = frozenset(), mentions | about
     if about == {"time"} and concepts - _BESIDE_TIME:
         # "保质期多久" asks how long of the shelf life: a fact about time alone (heating takes

@@ -739,10 +739,11 @@ def _shown_products_words(reading: Reading, catalog: Catalog, shown: Product) ->
         # "can i use it on hard lenses" with the lens solution shown: the word names several
         # products, and the one on screen is one of them.
         return replace(reading, named=(shown.id,), ambiguous=())
+    text = _norm(reading.text)
     pieces: dict[str, list[str]] = {}
-    for match in product_index(catalog).claim(_norm(reading.text)):
+    for match in product_index(catalog).claim(text):
         for product_id in match.values:
-            pieces.setdefault(product_id, []).append(_norm(reading.text)[match.start : match.end])
+            pieces.setdefault(product_id, []).append(text[match.start : match.end])
     own = _own_texts(catalog)[shown.id]
     dropped = {
         product_id
