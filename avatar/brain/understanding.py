@@ -1076,6 +1076,7 @@ def understand(
             and not reading.listing
             and not _RELATIVE_SIZE.search(reading.text)  # "a smaller size?": which there are
             and reading.concepts & kinds
+            and not reading.concepts & _SHIPPING  # "尺码买错了能换吗" asks about exchanges
             and intent in (Intent.OTHER, Intent.SPEC, Intent.STOCK, Intent.PRODUCT_INFO)
         ):
             missing = ""  # "有没有咖喱味的?": an option of that kind the product does not have

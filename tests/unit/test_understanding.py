@@ -530,6 +530,11 @@ def test_an_order_of_an_option_with_its_own_price_says_what_it_comes_to(nursery:
         assert nursery.answerer.compliance.check(order.text, "en", "bottle").blocked is False
 
 
+def test_an_exchange_of_the_wrong_size_is_no_missing_option() -> None:
+    answer = Brain(load_scene(SCENES / "pets")).respond("胸背尺码买错了能换吗", None)
+    assert "没有这个选项" not in answer.text and "换一次尺码" in answer.text, answer.text
+
+
 def test_how_many_is_not_read_as_an_option() -> None:
     brain = Brain(load_scene(SCENES / "pets"))
     order = brain.respond("need 6 bags of the 12kg one", "harvest-dog-food")  # not the "6 kg bag"
