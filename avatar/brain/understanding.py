@@ -243,6 +243,12 @@ _HOW_MUCH_THING = re.compile(
     r"[a-z]{3,} (?:does|do|can|will|would|could|gets?|goes|fits?|comes?|holds?|is|are)\b",
     re.IGNORECASE,
 )
+# "How long" of something that goes on ("how long does the battery last", "how long will the
+# tea keep"): a length of time, not of the thing.
+_HOW_LONG_DOES = re.compile(
+    r"(?<![a-z])how long (?:\w+ ){0,4}?(?:lasts?|takes?|runs?|keeps?|stays?|go|goes)(?![a-z])",
+    re.IGNORECASE,
+)
 # An order's count asked against the stock: "有那么多吗", "do you have that many".
 _ENOUGH = re.compile(
     r"有那么多|有这么多|够不够|够吗|库存够"
@@ -689,7 +695,8 @@ def read(text: str, catalog: Catalog) -> Reading:
         # "in white??" asks about colour even when no colour word of the lexicon's concepts is said.
         concepts=words.concepts_in(asked)
         | ({"colour"} if words.colour_in(asked) else frozenset())
-        | ({"shipping"} if where is not None else frozenset()),
+        | ({"shipping"} if where is not None else frozenset())
+        | ({"time"} if _HOW_LONG_DOES.search(asked) else frozenset()),
         budget=read_budget(spelled),
         destination=where.place if where is not None else None,
         quantity=quantity,

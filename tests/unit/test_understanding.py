@@ -607,6 +607,8 @@ def test_a_word_the_shown_products_own_facts_use_names_no_other_product(tmp_path
             "powerjump-starter",
             "20 jump starts",
         ),
+        # how long something goes on is a length of time, not a size
+        ("phones", "how long do the buds last on one charge", "echopod-earbuds", "8 h per charge"),
         # the spec that states it, not the selling point that pitches it
         (
             "autoparts",
