@@ -483,17 +483,38 @@ class Answerer:
         """Each option's own price ("150×200 ¥599, 200×230 ¥799"): one price would be wrong for most."""
         name, now = product.name(lang), self._time()
         facts = {"name": name}
-        parts = []
+        by_price: dict[str, list[str]] = {}  # options that cost the same are said together
         for v in product.variants:
             price = self._option_price(product, v, now)
             facts[f"variant_price:{v.sku}"] = price
             facts[f"variant:{v.sku}"] = v.name(lang)
-            parts.append(f"{v.name(lang)}{price}" if lang == "zh" else f"{v.name(lang)} at {price}")
+            by_price.setdefault(price, []).append(v.name(lang))
         label = localized(product.variant_label, lang) if product.variant_label else ""
         if lang == "zh":
-            text = f"{name}按{label or '款式'}不同价格不一样：{'、'.join(parts)}。"  # '，' reads as 599,200
-        else:
+            parts = [
+                f"{'、'.join(names)}都是{price}" if len(names) > 1 else f"{names[0]}{price}"
+                for price, names in by_price.items()
+            ]
+            text = f"{name}按{label or '款式'}不同价格不一样：{'；'.join(parts)}。"  # '，' reads as 599,200
+        elif all(len(names) == 1 for names in by_price.values()):
+            parts = [f"{names[0]} at {price}" for price, names in by_price.items()]
             text = f"The {name} is priced by {label or 'option'}: {', '.join(parts)}."
+        else:
+            # Option names may have commas of their own ("Black, full 5-seat set"): price first.
+            parts = [
+                f"{price}{' each' if len(names) > 1 else ''}: {'; '.join(names)}."
+                for price, names in by_price.items()
+            ]
+            text = f"The {name} is priced by {label or 'option'}. {' '.join(parts)}"
+        deal = self._price_facts(product, lang)
+        if "promo_price" in deal and deal["promo_price"] in by_price:
+            # The options at the deal price are on a deal: what they cost before is part of the price.
+            facts |= deal
+            text += (
+                f"{deal['promo_price']}是{deal['promo_label']}价，原价{deal['price']}。"
+                if lang == "zh"
+                else f" {deal['promo_price']} is our {deal['promo_label']} price, down from {deal['price']}."
+            )
         return Answer(text, product.id, Intent.PRICE.value, lang, facts)
 
     def _promo(self, product: Product, lang: str, asks_end: bool = False) -> Answer:

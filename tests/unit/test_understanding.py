@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -528,6 +529,17 @@ def test_an_order_of_an_option_with_its_own_price_says_what_it_comes_to(nursery:
         order = nursery.respond(question, "bottle")
         assert "¥158" in order.text and "¥79 each" in order.text, order.text
         assert nursery.answerer.compliance.check(order.text, "en", "bottle").blocked is False
+
+
+def test_options_at_one_price_are_said_together_with_the_deal_they_are_on() -> None:
+    during_sale = datetime(2026, 12, 7, 12, tzinfo=timezone(timedelta(hours=-5)))
+    brain = Brain(load_scene(SCENES / "autoparts"), now=lambda: during_sale)
+    zh = brain.respond("座套原价多少 现在便宜了多少", "cozyride-seatcovers").text
+    assert "灰色 五座全包都是$109.99" in zh and "原价$139.99" in zh, zh
+    en = brain.respond("how much", "cozyride-seatcovers").text
+    assert "$109.99 each: " in en and "$69.99: Black, front pair only." in en and "down from $139.99" in en, (
+        en
+    )
 
 
 def test_an_exchange_of_the_wrong_size_is_no_missing_option() -> None:
