@@ -42,6 +42,7 @@ from avatar.brain.lexicon import lexicon
 from avatar.brain.offers import deal_of
 from avatar.brain.recommend import Pick, most_of, read_need, recommend, use_label
 from avatar.brain.scene import Scene
+from avatar.brain.sizing import fitting_options, viewer_measures
 from avatar.brain.understanding import Understanding, read, understand
 from avatar.engines.tts.text import english_date
 
@@ -1318,7 +1319,33 @@ class Answerer:
         return best[1] if best else None
 
     def _recommend(self, u: Understanding, current_id: str | None, lang: str) -> Answer:
-        """A product for what the viewer said they need (use, budget), and the catalog's reason."""
+        """A product for what the viewer said they need (use, budget), and the catalog's reason;
+        the option that fits them when they said what decides it ("孩子4岁" of sizes by age, "I
+        have an iPhone 15 Pro" of cases by model)."""
+        answer = self._recommend_product(u, current_id, lang)
+        if answer.product_id is None or answer.intent != Intent.RECOMMENDATION.value:
+            return answer
+        product = self.catalog.get(answer.product_id)
+        named = [sku for pid, sku in u.reading.variants if pid == product.id]
+        fitting = (
+            named if len(named) == 1 else list(fitting_options(product, viewer_measures(u.reading.text)))
+        )
+        option = product.variant(fitting[0]) if len(fitting) == 1 else None
+        if option is None:
+            return answer
+        said = option.name(lang)
+        if option.stock == 0:
+            text = (
+                f"适合你的是{said}，不过现在售罄了。"
+                if lang == "zh"
+                else f" The {said} would fit, but it's sold out right now."
+            )
+        else:
+            text = f"建议选{said}。" if lang == "zh" else f" I'd go for the {said}."
+        return replace(answer, text=answer.text + text, facts={**answer.facts, f"variant:{option.sku}": said})
+
+    def _recommend_product(self, u: Understanding, current_id: str | None, lang: str) -> Answer:
+        """The product of :meth:`_recommend`."""
         most = self._most(u, lang)
         if most is not None:
             return most

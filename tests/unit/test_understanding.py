@@ -542,6 +542,15 @@ def test_options_at_one_price_are_said_together_with_the_deal_they_are_on() -> N
     )
 
 
+def test_a_recommendation_names_the_option_the_viewer_said_decides() -> None:
+    kids = Brain(load_scene(SCENES / "eyewear")).respond("孩子4岁查出近视了 买啥", "sunline-polarized")
+    assert kids.product_id == "little-owl-kids" and "建议选S码（3-5岁）" in kids.text, kids.text
+    case = Brain(load_scene(SCENES / "phones")).respond(
+        "I have an iPhone 15 Pro what case should I get", None
+    )
+    assert "The iPhone 15 Pro would fit, but it's sold out right now." in case.text, case.text
+
+
 def test_an_exchange_of_the_wrong_size_is_no_missing_option() -> None:
     answer = Brain(load_scene(SCENES / "pets")).respond("胸背尺码买错了能换吗", None)
     assert "没有这个选项" not in answer.text and "换一次尺码" in answer.text, answer.text
