@@ -171,6 +171,15 @@ _RELATIVE_SIZE = re.compile(
 _TO_THE_HOST = re.compile(
     r"主播|你是|你叫|你几|你多大|(?<![a-z])(?:how old are|are|r) (?:you|u)(?![a-z])", re.IGNORECASE
 )
+_LAUGHTER = re.compile(
+    r"(?<![a-z])(?:lol+|lmao|rofl|haha[ha]*|hehe[he]*|xd)(?![a-z])|哈哈+|嘿嘿|呵呵", re.IGNORECASE
+)
+# A sentence that is a question by its form: a question word or verb first, a question mark, 吗.
+_ASKED_OUTRIGHT = re.compile(
+    r"^\W*(?:what|how|which|where|when|why|is|does|do|can|will|are|could|would|should)(?![a-z])"
+    r"|[?？]|[吗么呢]\s*[?？!！。~～]*\s*$",
+    re.IGNORECASE,
+)
 # Small talk about the host herself ("主播多大了 有对象没", "are u married"): no product question,
 # whatever word in it also asks a size ("多大").
 _HOST_PERSONAL = re.compile(
@@ -634,6 +643,14 @@ def read(text: str, catalog: Catalog) -> Reading:
         # "儿童手表几岁可以戴", "can i steer it myself? ... haha": a question about the product that
         # happens to share a word with small talk ("主播几岁了", "haha").
         intent = classify(asked, language, skip=(Intent.CHITCHAT, Intent.GREETING))
+    elif (
+        intent is Intent.CHITCHAT
+        and _LAUGHTER.search(spelled)
+        and _ASKED_OUTRIGHT.search(_LAUGHTER.sub(" ", spelled).strip())
+        and not _TO_THE_HOST.search(spelled)
+    ):
+        # "will the drums drive my neighbours crazy lol": a question with a laugh is a question.
+        intent = classify(_LAUGHTER.sub(" ", asked), language)
     elif intent is Intent.PURCHASE and "harm" in words.concepts_in(asked) and _ASKING.search(spelled):
         # "I'm pregnant, ok to take whey?": a worry before buying, which the safety entries answer.
         intent = classify(asked, language, skip=(Intent.PURCHASE, Intent.CHITCHAT, Intent.GREETING))

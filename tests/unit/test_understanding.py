@@ -551,6 +551,20 @@ def test_a_recommendation_names_the_option_the_viewer_said_decides() -> None:
     assert "The iPhone 15 Pro would fit, but it's sold out right now." in case.text, case.text
 
 
+@pytest.mark.parametrize(
+    ("text", "small_talk"),
+    [
+        ("will the drums drive my neighbours crazy lol", False),  # a question with a laugh
+        ("does everything look yellow with them on lol", False),
+        ("haha thanks so much", True),
+        ("u guys r all scammers lol trash shop", True),  # no question asked
+    ],
+)
+def test_a_laugh_does_not_make_a_question_small_talk(text: str, small_talk: bool) -> None:
+    catalog = load_scene(SCENES / "music").catalog
+    assert (read(text, catalog).intent.value == "chitchat") is small_talk
+
+
 def test_an_exchange_of_the_wrong_size_is_no_missing_option() -> None:
     answer = Brain(load_scene(SCENES / "pets")).respond("胸背尺码买错了能换吗", None)
     assert "没有这个选项" not in answer.text and "换一次尺码" in answer.text, answer.text
