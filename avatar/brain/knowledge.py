@@ -263,9 +263,25 @@ def score_fact(fact: Fact, words: frozenset[str], concepts: frozenset[str]) -> f
     score += cue * _overlap(words, fact.cue_words) + 0.25 * _overlap(words, fact.value_words)
     if fact.field.startswith("point:"):
         score *= 0.8  # a selling point answers only what no spec, FAQ or policy does
-    if _misses(fact, words, concepts):
+    if _misses(fact, words, concepts) or _answers_the_other(fact, concepts):
         return min(score, FACT_MATCH - 0.01)
     return min(score, 1.0)
+
+
+# Questions about one thing that a fact about its counterpart never answers, however many words
+# they share: how long a charge lasts and how long charging takes.
+_COUNTERPARTS: Final = (("runtime", "charge_time"), ("charge_time", "runtime"))
+
+
+def _answers_the_other(fact: Fact, concepts: frozenset[str]) -> bool:
+    """``fact`` is about the counterpart of what is asked ("充满要多久" against the run time)."""
+    return any(
+        asked in concepts
+        and other not in concepts
+        and other in fact.cue_concepts
+        and asked not in fact.cue_concepts
+        for asked, other in _COUNTERPARTS
+    )
 
 
 _DIETARY = frozenset({"halal", "vegan", "allergens", "diet"})
@@ -574,6 +590,8 @@ def best_fact(
     combined = scores.get(top, 0.0) + MEANING_WEIGHT * leads[top]
     if top not in by_field or leads[top] < MEANING_LEAD or combined < MEANING_MATCH:
         return lexical
+    if _answers_the_other(by_field[top], concepts):
+        return lexical  # close in meaning, but about the counterpart of what is asked
     # Reported on the words' scale, so FACT_MATCH still means "matched".
     return FactHit(by_field[top], max(FACT_MATCH, min(1.0, combined)))
 
