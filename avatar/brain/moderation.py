@@ -171,12 +171,14 @@ _EN_LINK = (
     r"www\.\S+",
     r"[a-z0-9-]+\.(com|net|org|io|co|cn|xyz|top|shop|store|ly|me|info|biz|site|online|link|app|tk|ru|cc|vip)(/\S*)?",
     r"t\.me/\S+",
-    r"whats ?app",
-    r"telegram",
-    r"wechat",
-    r"weixin",
+    # A messaging app is contact spam when someone is to be reached on it ("whatsapp me", "add me
+    # on WeChat", "telegram: @deals"), not when a product works with it ("wechat messages on the watch").
+    r"(?:add|text|message|msg|contact|dm|ping|reach|find|hit) (?:me|us) (?:up )?(?:on|at|via) "
+    r"(?:whats ?app|telegram|wechat|weixin|snapchat|line)",
+    r"(?:whats ?app|telegram|wechat|weixin|snapchat) (?:me|us)",
+    r"(?:whats ?app|telegram|wechat|weixin|snapchat|line) ?(?:id|number|no|handle)?\s*[:#@+]",
+    r"my (?:whats ?app|telegram|wechat|weixin|snapchat|line) (?:is|id|number|handle)",
     r"line id",
-    r"snapchat",
     r"dm me",
     r"message me",
     r"follow me",

@@ -80,6 +80,8 @@ def test_prompt_injection_is_deflected(text: str) -> None:
         "cheapdeals.shop",
         "add me on WeChat",
         "whatsapp me",
+        "telegram: @cheapdeals",
+        "my whatsapp is 5551234",
         "follow me for more",
         "call 138 1234 5678",
         "+1 415-555-0100",
@@ -97,8 +99,16 @@ def test_links_and_contact_spam(text: str) -> None:
     assert moderate(text).flag is Flag.LINK, text
 
 
-@pytest.mark.parametrize("text", ["加vip会员有优惠吗", "加购了 v领毛衣有货吗"])
-def test_a_letter_after_jia_is_no_contact_when_it_starts_a_word(text: str) -> None:
+@pytest.mark.parametrize(
+    "text",
+    [
+        "加vip会员有优惠吗",
+        "加购了 v领毛衣有货吗",
+        "can i read my whatsapp msgs on the watch",
+        "does it show wechat messages",
+    ],
+)
+def test_a_product_question_that_names_a_messaging_app_or_a_letter_is_no_contact(text: str) -> None:
     assert moderate(text).flag is None, text
 
 
