@@ -646,6 +646,7 @@ def test_a_word_the_shown_products_own_facts_use_names_no_other_product(tmp_path
             "roadeye-dashcam",
             "140-degree",
         ),
+        ("stationery", "台灯能调暖黄光吗", "halo-desk-lamp", "2700K暖光"),
         # how long something goes on is a length of time, not a size
         ("phones", "how long do the buds last on one charge", "echopod-earbuds", "8 h per charge"),
         # the spec that states it, not the selling point that pitches it
