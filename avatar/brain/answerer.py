@@ -142,6 +142,13 @@ def _faq_of(product: Product, field: str) -> FAQ:
     return product.faq[int(field.partition(":")[2]) - 1]
 
 
+def _answerable(u: Understanding) -> bool:
+    """``u`` asks something of a product that the catalog states (a fact, price, stock or deal)."""
+    if u.product_id is None or u.unknown or u.intent in _SOCIAL:
+        return False
+    return u.attribute is not None or u.intent in (Intent.PRICE, Intent.STOCK, Intent.PROMO)
+
+
 def _clause(text: str) -> str:
     """``text`` without its final punctuation, to be embedded in a sentence."""
     return text.strip().rstrip(".!?。！？")
@@ -219,27 +226,40 @@ class Answerer:
         reading = read(question[:MAX_QUESTION_CHARS], self.catalog)
         return self.plan(understand(reading, self.catalog, current_product_id))
 
-    def respond(self, understanding: Understanding) -> Answer:
-        """The checked reply to a question already understood (the live path and the eval)."""
+    def respond(self, understanding: Understanding, second: Understanding | None = None) -> Answer:
+        """The checked reply to a question already understood (the live path and the eval);
+        ``second``: a ramble's second question, understood."""
         if not understanding.reading.text.strip():
             return self.answer("", understanding.product_id)
-        return self._checked(self.plan(understanding))
+        return self._checked(self.plan(understanding, second))
 
-    def plan(self, u: Understanding) -> Answer:
+    def plan(self, u: Understanding, second_question: Understanding | None = None) -> Answer:
         """The template reply to an understood question, before the compliance check."""
         answer = self._plan(u)
         if u.reading.rambles and u.intent not in _SOCIAL:
-            # A ramble with two questions: the first is answered, the other acknowledged.
+            # A ramble with two questions: the first is answered; the second too when it asks a
+            # stated fact, a price, the stock or a deal, else it is acknowledged.
             lang = answer.language
-            answer = replace(
-                answer,
-                text=answer.text
-                + (
-                    "你的另一个问题，麻烦单独再发一次哦！"
-                    if lang == "zh"
-                    else " Send me your other question on its own and I'll answer it too!"
-                ),
+            second = (
+                self._plan(second_question)
+                if second_question is not None and _answerable(second_question)
+                else None
             )
+            if second is not None:
+                joiner = "" if lang == "zh" else " "
+                answer = replace(
+                    answer, text=answer.text + joiner + second.text, facts={**second.facts, **answer.facts}
+                )
+            else:
+                answer = replace(
+                    answer,
+                    text=answer.text
+                    + (
+                        "你的另一个问题，麻烦单独再发一次哦！"
+                        if lang == "zh"
+                        else " Send me your other question on its own and I'll answer it too!"
+                    ),
+                )
         elif u.reading.foreign and answer.product_id is not None:
             # Understood in another language: answered in English, saying why.
             answer = replace(

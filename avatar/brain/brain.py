@@ -16,7 +16,7 @@ from avatar.brain.answerer import MAX_QUESTION_CHARS, Answer, Answerer
 from avatar.brain.memory import Memory
 from avatar.brain.scene import Scene
 from avatar.brain.semantic import Embedder, SemanticIndex
-from avatar.brain.understanding import Reading, read, topic_of, understand
+from avatar.brain.understanding import Reading, read, second_question, topic_of, understand
 from avatar.zh_segment import jieba_module
 
 __all__ = ["Brain"]
@@ -86,7 +86,15 @@ class Brain:
         topic = self.memory.recall(viewer, at) if viewer else None
         meaning = self.semantic.meaning(reading.text) if self.semantic is not None else None
         understanding = understand(reading, self.scene.catalog, on_screen, topic, meaning)
-        answer = self.answerer.respond(understanding)
+        second = second_question(reading, self.scene.catalog)
+        if second is not None:
+            # "it" in the second question is the product of the first.
+            shown = understanding.product_id or on_screen
+            meant = self.semantic.meaning(second.text) if self.semantic is not None else None
+            then = understand(second, self.scene.catalog, shown, None, meant)
+            answer = self.answerer.respond(understanding, then)
+        else:
+            answer = self.answerer.respond(understanding)
         if viewer and answer.product_id is not None:
             self.memory.remember(viewer, topic_of(understanding, on_screen, at))
         log.debug("understood %r as %s", text[:80], understanding)

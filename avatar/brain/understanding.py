@@ -49,7 +49,7 @@ from avatar.brain.sizing import fitting_options, viewer_measures
 from avatar.engines.simplified import to_simplified
 from avatar.zh_segment import jieba_module
 
-__all__ = ["Reading", "Understanding", "read", "understand"]
+__all__ = ["Reading", "Understanding", "read", "second_question", "understand"]
 
 MAX_READ_CHARS = 1_000  # chat is capped far below; a longer paste is read only this far
 
@@ -603,6 +603,22 @@ def _questions(text: str) -> int:
 
 def _first_question(text: str) -> str:
     return next((p for p in _QUESTION_END.split(text) if _ends_question(p)), text)
+
+
+def second_question(reading: Reading, catalog: Catalog) -> Reading | None:
+    """The second question of a ramble, read on its own ("…那个蜂蜜她能吃吗 还有那个龙井是今年的新茶吗":
+    "那个龙井是今年的新茶吗"), without the word that joins it to the first ("还有" is no "还有货吗")."""
+    if not reading.rambles:
+        return None
+    parts = [p for p in re.split(rf"{_QUESTION_END.pattern}|[。！!\n]", reading.text) if _ends_question(p)]
+    if len(parts) < 2:
+        return None
+    return read(_ALSO.sub("", parts[1].strip(" ，,")), catalog)
+
+
+_ALSO = re.compile(
+    r"^\W*(?:还有|另外|还想问一下|还想问|再问一下|and also|also|and|plus|oh and)(?![a-z])\s*", re.IGNORECASE
+)
 
 
 def read(text: str, catalog: Catalog) -> Reading:

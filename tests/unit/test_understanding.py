@@ -153,15 +153,22 @@ def test_a_third_language_and_only_emoji_get_a_clear_reply(question: str, expect
     assert expected in answer.text
 
 
-def test_a_ramble_with_two_questions_answers_the_first_and_asks_for_the_second() -> None:
+def test_a_ramble_with_two_questions_answers_both_or_asks_for_the_second() -> None:
     ramble = (
         "ok so I have been watching for a while and I really like the vibe here, my commute is long "
         "and noisy so I was wondering how much are the Aurora Buds right now? and also does the "
         "desk lamp have a warm light setting for reading at night?"
     )
-    answer = Brain(load_scene(SCENES / "demo")).respond(ramble, "aurora-buds")
-    assert answer.intent == "price" and "$39.99" in answer.text
-    assert "other question" in answer.text
+    brain = Brain(load_scene(SCENES / "demo"))
+    answer = brain.respond(ramble, "aurora-buds")
+    # both are stated facts: both are answered, the first first
+    assert answer.intent == "price" and "$39.99" in answer.text and "2700 K" in answer.text, answer.text
+    assert "other question" not in answer.text
+    unstated = ramble.replace(
+        "does the desk lamp have a warm light setting", "can i engrave my name on the lamp"
+    )
+    answer = brain.respond(unstated, "aurora-buds")
+    assert "$39.99" in answer.text and "other question" in answer.text, answer.text  # asked again
 
 
 def test_a_product_priced_per_option_says_each_options_price() -> None:
