@@ -86,15 +86,13 @@ class Brain:
         topic = self.memory.recall(viewer, at) if viewer else None
         meaning = self.semantic.meaning(reading.text) if self.semantic is not None else None
         understanding = understand(reading, self.scene.catalog, on_screen, topic, meaning)
-        second = second_question(reading, self.scene.catalog)
-        if second is not None:
-            # "it" in the second question is the product of the first.
+        then = None
+        if (second := second_question(reading, self.scene.catalog)) is not None:
+            # A ramble's second question; "it" there is the product of the first.
             shown = understanding.product_id or on_screen
             meant = self.semantic.meaning(second.text) if self.semantic is not None else None
             then = understand(second, self.scene.catalog, shown, None, meant)
-            answer = self.answerer.respond(understanding, then)
-        else:
-            answer = self.answerer.respond(understanding)
+        answer = self.answerer.respond(understanding, then)
         if viewer and answer.product_id is not None:
             self.memory.remember(viewer, topic_of(understanding, on_screen, at))
         log.debug("understood %r as %s", text[:80], understanding)
