@@ -142,6 +142,12 @@ def _faq_of(product: Product, field: str) -> FAQ:
     return product.faq[int(field.partition(":")[2]) - 1]
 
 
+def _says_nothing_new(second: Answer, first: Answer) -> bool:
+    """Every fact ``second`` states, ``first`` states already, with the same value."""
+    said = {k: v for k, v in first.facts.items() if k != "name"}
+    return {k: v for k, v in second.facts.items() if k != "name"}.items() <= said.items()
+
+
 def _answerable(u: Understanding) -> bool:
     """``u`` asks something of a product that the catalog states (a fact, price, stock or deal)."""
     if u.product_id is None or u.unknown or u.intent in _SOCIAL:
@@ -245,12 +251,13 @@ class Answerer:
                 if second_question is not None and _answerable(second_question)
                 else None
             )
-            if second is not None:
+            # ("how much is it? and is it on sale?": the first answer may have said it all already)
+            if second is not None and not _says_nothing_new(second, answer):
                 joiner = "" if lang == "zh" else " "
                 answer = replace(
                     answer, text=answer.text + joiner + second.text, facts={**second.facts, **answer.facts}
                 )
-            else:
+            elif second is None:
                 answer = replace(
                     answer,
                     text=answer.text

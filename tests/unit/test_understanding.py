@@ -169,6 +169,11 @@ def test_a_ramble_with_two_questions_answers_both_or_asks_for_the_second() -> No
     )
     answer = brain.respond(unstated, "aurora-buds")
     assert "$39.99" in answer.text and "other question" in answer.text, answer.text  # asked again
+    twice = ramble.replace(
+        "does the desk lamp have a warm light setting for reading at night", "are they on sale"
+    )
+    answer = brain.respond(twice, "aurora-buds")  # the price answer says the deal already: once
+    assert answer.text.count("$39.99") == 1 and "other question" not in answer.text, answer.text
 
 
 def test_a_product_priced_per_option_says_each_options_price() -> None:
