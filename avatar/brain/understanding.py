@@ -596,9 +596,13 @@ def _ends_question(part: str) -> bool:
     return part.strip().endswith(_ENDS_QUESTION)
 
 
+def _question_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` that ask something, in order."""
+    return [p for p in re.split(rf"{_QUESTION_END.pattern}|[。！!\n]", text) if _ends_question(p)]
+
+
 def _questions(text: str) -> int:
-    parts = re.split(rf"{_QUESTION_END.pattern}|[。！!\n]", text)
-    return max(1, sum(1 for p in parts if _ends_question(p)))
+    return max(1, len(_question_sentences(text)))
 
 
 def _first_question(text: str) -> str:
@@ -610,7 +614,7 @@ def second_question(reading: Reading, catalog: Catalog) -> Reading | None:
     "那个龙井是今年的新茶吗"), without the word that joins it to the first ("还有" is no "还有货吗")."""
     if not reading.rambles:
         return None
-    parts = [p for p in re.split(rf"{_QUESTION_END.pattern}|[。！!\n]", reading.text) if _ends_question(p)]
+    parts = _question_sentences(reading.text)
     if len(parts) < 2:
         return None
     return read(_ALSO.sub("", parts[1].strip(" ，,")), catalog)
