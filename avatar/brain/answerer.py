@@ -40,7 +40,7 @@ from avatar.brain.knowledge import (
 from avatar.brain.language import content_words, is_cjk, stems
 from avatar.brain.lexicon import lexicon
 from avatar.brain.offers import deal_of
-from avatar.brain.recommend import Pick, most_of, read_need, recommend, use_label
+from avatar.brain.recommend import Pick, most_of, read_need, recommend, telling_uses, use_label
 from avatar.brain.scene import Scene
 from avatar.brain.sizing import fitting_options, viewer_measures
 from avatar.brain.understanding import Understanding, read, understand
@@ -57,7 +57,6 @@ _FAQ_STRONG_SCORE = 0.75  # an FAQ this close beats a spec picked by one word ("
 # answer path.
 MAX_QUESTION_CHARS = 1_000
 
-# "Do you sell laptops?": asking whether the show has something it does not name.
 # Two options weighed against each other: "which one", "vs", "哪个", "还是".
 # "What's the difference", "有啥区别": options told apart, whatever else they share.
 _DIFFERENCE = re.compile(r"differen|区别|差别|不同|不一样|\bvs\.?\b|versus", re.IGNORECASE)
@@ -68,9 +67,10 @@ _ASKS_END = re.compile(
     r"到什么时候|到几号|截止|什么时候结束|几号结束|还有几天|持续多久",
     re.IGNORECASE,
 )
+# "Do you sell laptops?", "你们卖褪黑素吗": asking whether the show has something it does not name.
 _SELLS = re.compile(
-    r"(?<![a-z])do you (?:sell|carry|stock|have any)\s+(?!(?:this|it|these|them|that|those|more|one|left)"
-    r"(?![a-z]))|有没有卖|有卖|卖不卖",
+    r"(?<![a-z])(?:do (?:you|u|you guys|u guys|y'?all) |(?:you|u) guys )(?:sell|carry|stock|have any)\s+"
+    r"(?!(?:this|it|these|them|that|those|more|one|left)(?![a-z]))|有没有卖|有卖|卖不卖|你们卖|你们家卖|你家卖|你们这卖",
     re.IGNORECASE,
 )
 # Words that make an injection about money: the host then states the real price.
@@ -277,7 +277,7 @@ class Answerer:
     def _plan(self, u: Understanding) -> Answer:
         reading, intent, lang = u.reading, u.intent, u.language
         question = reading.text
-        if reading.foreign and (not reading.named or intent is Intent.OTHER):
+        if reading.foreign and (not (reading.named or reading.deixis) or intent is Intent.OTHER):
             return self._foreign(lang)
         if intent in (Intent.ABUSE, Intent.SPAM, Intent.INJECTION):
             return self._moderated(intent, question, u.product_id, lang)
@@ -1376,7 +1376,7 @@ class Answerer:
         most = self._most(u, lang)
         if most is not None:
             return most
-        need = read_need(u.reading.text)
+        need = telling_uses(self.catalog, read_need(u.reading.text))
         if u.reading.budget is not None:
             need = replace(need, budget=u.reading.budget.amount)
         picks = recommend(self.catalog, need, lang, self._time(), prefer=current_id)

@@ -100,6 +100,10 @@ class Lexicon:
             found.update(value for match in self._concepts.find(plain) for value in match.values)
         return frozenset(found)
 
+    def concept_spans(self, text: str) -> list[tuple[int, int]]:
+        """Where in ``text`` the words and phrases naming a concept are (start, end)."""
+        return [(m.start, m.end) for m in self._concepts.find(text)]
+
     def measured_in(self, text: str) -> frozenset[str]:
         """What the numbers of ``text`` measure, by their units ("净重500克" -> weight)."""
         return frozenset(self._unit_concepts[m.group(1).lower()] for m in self._measured.finditer(text))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -29,6 +29,7 @@ __all__ = [
     "read_need",
     "recommend",
     "serves",
+    "telling_uses",
     "use_label",
 ]
 
@@ -78,11 +79,18 @@ USES: dict[str, _Use] = {
         "desk reading read study studying homework office evening night laptop computer",
         "看书 阅读 学习 办公 加班 书桌 写作业 电脑 笔记本",
     ),
-    "coffee": _use(
-        "coffee",
-        "咖啡",
-        "coffee brew brewing espresso barista kitchen breakfast",
-        "咖啡 手冲 厨房 早餐",
+    "coffee": _use("coffee", "咖啡", "coffee brew brewing espresso barista", "咖啡 手冲"),
+    "kitchen": _use(
+        "the kitchen", "厨房", "kitchen cook cooking stove grease greasy", "厨房 做饭 炒菜 油污 灶台"
+    ),
+    "storage": _use(
+        "storage",
+        "收纳",
+        "storage organize organise organizer organiser declutter clutter tidy",
+        "收纳 整理 储物 乱糟糟",
+    ),
+    "meals": _use(
+        "a quick meal", "吃饭", "breakfast lunch dinner meal hungry", "早餐 早饭 午饭 晚饭 代餐 顶饱"
     ),
     "drinks": _use(
         "drinks on the go",
@@ -244,6 +252,16 @@ def recommend(
         picks.append((key, Pick(product, served, _reason(product, served, lang), price, in_budget)))
     picks.sort(key=lambda item: item[0])
     return [pick for _, pick in picks]
+
+
+def telling_uses(catalog: Catalog, need: Need) -> Need:
+    """``need`` without the uses every product in stock serves: "厨房" in a kitchen shop tells no
+    product from another, so the rest of what was said (or its meaning) decides."""
+    pool = [p for p in catalog.products if p.stock > 0] or list(catalog.products)
+    if len(pool) < 2:
+        return need
+    everywhere = frozenset.intersection(*(frozenset(_catalog_uses(catalog)[p.id]) for p in pool))
+    return replace(need, uses=need.uses - everywhere) if need.uses & everywhere else need
 
 
 def use_label(uses: frozenset[str], lang: str) -> str:

@@ -79,7 +79,8 @@ _NUMBER_WORDS = {
 }  # fmt: skip
 _COUNTED = (
     r"boxes|box|pieces|piece|pcs|pairs|pair|packs|pack|bottles|bottle|bags|bag|units|unit|sets|set|"
-    r"tubes|tube|cans|can|jars|jar|items|item|of them|of these|for the office|x(?![a-z])"
+    r"tubes|tube|cans|can(?!\s+(?:i|you|u|he|she|it|we|they|my|your|be)\b)|jars|jar|items|item|"
+    r"of them|of these|for the office|x(?![a-z])"
 )
 _QUANTITY_EN = re.compile(
     rf"(?<![a-z])(?:need|want|get|buy|take|order|grab|getting|buying|ordering)\s+(\d+|{'|'.join(_NUMBER_WORDS)})"
@@ -241,6 +242,11 @@ _WENT_WRONG = re.compile(
 _PRICE_HEARD = re.compile(
     r"(?:还是|就能拿|能拿|才|只要|只卖|卖)\s*[¥￥$]?\s*\d+(?:\.\d+)?\s*(?:块钱|块|元)?\s*(?:吗|嘛|么|真的假的|是真的吗)"
     r"|\d+(?:\.\d+)?\s*(?:块钱|块|元)?\s*就能(?:拿|买)"
+    r"|\d+(?:\.\d+)?\s*(?:块钱|块|元)?\s*(?:对吧|是吧|对不对|没错吧)"
+    # another shop's price held up against this one: "隔壁直播间才卖29", "别家鱼油才99"
+    r"|(?:别家|隔壁|别人家|其他家|人家|别的直播间|另一家|某宝|淘宝|拼多多|京东).{0,12}?(?:才|只要|只卖|卖)\s*[¥￥$]?\d"
+    r"|(?<![a-z])(?:elsewhere|other shops?|other stores?|another (?:shop|store)|amazon|walmart)\b"
+    r".{0,24}?[$¥]?\d"
     r"|(?<![a-z])(?:still|really|only|just)\s+[$¥]?\d+(?:\.\d+)?\s*(?:bucks|dollars|usd|rmb|yuan)?\s*[?？!]*\s*$"
     r"|(?:saw|seen|heard|says|said)\s+(?:it|they|it's|its|it was)?\s*(?:for|was|is|at)?\s*[$¥]\d",
     re.IGNORECASE,
@@ -248,14 +254,33 @@ _PRICE_HEARD = re.compile(
 # "How much" + a thing + its verb: an amount of that thing ("how much water does it hold").
 _HOW_MUCH_THING = re.compile(
     r"(?<![a-z])how much (?!(?:is|are|was|were|does|do|did|would|will|should|can|could|for|it|its|this|that|"
-    r"these|those|they|them|the|money|cash|more|less|extra|off|shipping|postage|total|altogether|each)\b)"
-    r"[a-z]{3,} (?:does|do|can|will|would|could|gets?|goes|fits?|comes?|holds?|is|are)\b",
+    r"these|those|they|them|the|money|cash|more|less|extra|off|shipping|postage|total|altogether|each|"
+    r"now|today|currently|again|exactly|about|roughly)\b)"
+    r"[a-z]{3,}(?: [a-z]{1,12})? "
+    r"(?:does|do|can|will|would|could|gets?|goes|fits?|comes?|holds?|is|are|in|per)\b",
+    re.IGNORECASE,
+)
+# Whether someone may take or use it ("can kids take it", "can my son have the gummies"): the
+# viewer asks, not "can I have two" (an order) or "can you take it back" (a return).
+_CONSUMES = re.compile(
+    r"(?<![a-z])(?:can|could|should|may)\s+(?!(?:i|you|u)\b)(?:\w+\s+){1,3}?(?:take|have|eat|drink|use|chew)\b",
+    re.IGNORECASE,
+)
+# A child's age said as a bare number ("my son is 3", "she's 8"): what the age warnings answer.
+_CHILD_AGED = re.compile(
+    r"(?<![a-z])(?:is|she's|he's|shes|hes|turning|turned|aged)\s+(\d{1,2})(?![\d.])(?!\s*(?:kg|lbs?|cm|ml|g|%))",
+    re.IGNORECASE,
+)
+# The warranty asked of a fault: "坏了保修多久", "it broke, is it under warranty?".
+_POLICY_ASKED = re.compile(
+    r"保修多久|保修几年|质保多久|质保几年|保修吗|质保吗|能保修|保不保修"
+    r"|under warranty|how long is the warranty|warranty\s*[?？]",
     re.IGNORECASE,
 )
 # "How long" of something that goes on ("how long does the battery last", "how long will the
 # tea keep"): a length of time, not of the thing.
 _HOW_LONG_DOES = re.compile(
-    r"(?<![a-z])how long (?:\w+ ){0,4}?(?:lasts?|takes?|runs?|keeps?|stays?|go|goes)(?![a-z])",
+    r"(?<![a-z])how long (?:\w+ ){0,6}?(?:lasts?|takes?|runs?|keeps?|stays?|go|goes)(?![a-z])",
     re.IGNORECASE,
 )
 # An order's count asked against the stock: "有那么多吗", "do you have that many".
@@ -361,7 +386,17 @@ def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple
     """Products named (in order), the ones a shared word could mean ("the charger"), and the text
     with the names taken out (a name says which product, not what is asked: "充电宝多少钱")."""
     lowered = _norm(text)
-    claimed = product_index(catalog).claim(lowered)
+    # A Chinese name piece inside a longer concept word is that word, not the name: "白质" of
+    # "蛋白质" (how much protein) does not name the 蛋白质粉.
+    spans = lexicon().concept_spans(lowered)
+    claimed = [
+        match
+        for match in product_index(catalog).claim(lowered)
+        if not (
+            is_cjk(lowered[match.start])
+            and any(s <= match.start and match.end <= e and e - s > match.end - match.start for s, e in spans)
+        )
+    ]
     named: list[str] = []
     ambiguous: list[str] = []
     for match in claimed:
@@ -671,8 +706,11 @@ def read(text: str, catalog: Catalog) -> Reading:
     ):
         # "will the drums drive my neighbours crazy lol": a question with a laugh is a question.
         intent = classify(_LAUGHTER.sub(" ", asked), language)
-    elif intent is Intent.PURCHASE and "harm" in words.concepts_in(asked) and _ASKING.search(spelled):
-        # "I'm pregnant, ok to take whey?": a worry before buying, which the safety entries answer.
+    elif intent is Intent.PURCHASE and (
+        ("harm" in words.concepts_in(asked) and _ASKING.search(spelled)) or _CONSUMES.search(spelled)
+    ):
+        # "I'm pregnant, ok to take whey?", "can kids take the fish oil?": a worry before buying, or
+        # who may take it, which the safety entries answer; not an order.
         intent = classify(asked, language, skip=(Intent.PURCHASE, Intent.CHITCHAT, Intent.GREETING))
     if (
         intent in (Intent.SPEC, Intent.OTHER, Intent.PRODUCT_INFO)
@@ -692,6 +730,13 @@ def read(text: str, catalog: Catalog) -> Reading:
         intent = Intent.PRICE  # "还是99吗 前几天看到秒杀", "my friend says it's 99, true?": the real price
     elif intent is Intent.OTHER and _STILL_THERE.search(spelled):
         intent = Intent.STOCK
+    if intent is Intent.STOCK and words.concepts_in(asked) & COMMERCE == {"price"}:
+        # "还有秒杀价吗", "中秋那个49的价还有吗": whether the price still holds, not the stock.
+        intent = classify(asked, language, skip=(Intent.STOCK,))
+        intent = Intent.PRICE if intent is Intent.OTHER else intent
+    if intent is Intent.COMPLAINT and _POLICY_ASKED.search(spelled):
+        # "蒸汽机坏了保修多久": a fault that asks how long the warranty is; the policy answers it.
+        intent = classify(asked, language, skip=(Intent.COMPLAINT,))
     quantity = _quantity(spelled)
     if intent in (Intent.OTHER, Intent.PURCHASE) and quantity is not None and _ENOUGH.search(spelled):
         intent = Intent.STOCK  # "要十瓶 有那么多吗": the stock against the order
@@ -733,7 +778,8 @@ def read(text: str, catalog: Catalog) -> Reading:
         concepts=words.concepts_in(asked)
         | ({"colour"} if words.colour_in(asked) else frozenset())
         | ({"shipping"} if where is not None else frozenset())
-        | ({"time"} if _HOW_LONG_DOES.search(asked) else frozenset()),
+        | ({"time"} if _HOW_LONG_DOES.search(asked) else frozenset())
+        | ({"age"} if _CHILD_AGED.search(spelled) and "kids" in words.concepts_in(asked) else frozenset()),
         budget=read_budget(spelled),
         destination=where.place if where is not None else None,
         quantity=quantity,
@@ -1365,9 +1411,20 @@ def _foreign(reading: Reading, meaning: QuestionMeaning | None) -> Reading:
     allow ("¿cuánto cuesta la chaqueta?": the jacket's price), to be answered in English."""
     said, concepts = lexicon().foreign_intent(reading.text)
     named = reading.named or ((found,) if meaning is not None and (found := meaning.named()) else ())
-    if said is None or not named:
+    # "この洗剤はいくら" names nothing the host can read: "this" is the product on screen.
+    pointed = not named and _FOREIGN_THIS.search(reading.text) is not None
+    if said is None or not (named or pointed):
         return reading
-    return replace(reading, intent=Intent(said), named=named, concepts=concepts, language="en")
+    deixis = reading.deixis or pointed
+    return replace(reading, intent=Intent(said), named=named, concepts=concepts, language="en", deixis=deixis)
+
+
+# "This" in the languages the host reads but does not speak: この, ce, dieser, questo, 이. (Not the
+# Spanish "esta", which viewers also type for "está", "is".)
+_FOREIGN_THIS = re.compile(
+    r"この|これ|(?<![^\W\d_])(?:ce|cette|ceci|dieser|diese|dieses|questo|questa|isso)(?![^\W\d_])|이거|이 ",
+    re.IGNORECASE,
+)
 
 
 _HOW_MUCH = re.compile(r"how much\s+((?:[a-z0-9]+\s*){0,4})", re.IGNORECASE)

@@ -1091,3 +1091,73 @@ def test_a_colour_two_options_share_is_never_said_to_be_missing() -> None:
     answer = pets.respond("胸背有蓝色吗", "easywalk-harness")
     assert "没有蓝色" not in answer.text and "海洋蓝" in answer.text
     assert "没有红色" not in pets.respond("那红色的呢", "easywalk-harness").text
+
+
+_WELLNESS = """
+products:
+  - id: whey
+    names: {en: PureFuel Whey Protein, zh: 纯燃乳清蛋白粉}
+    aliases: {en: [protein, whey], zh: [蛋白粉, 蛋白质粉]}
+    price: 268
+    stock: 40
+    promo: {price: 228, label: {en: Flash sale, zh: 秒杀}}
+    specs:
+      - {key: protein, label: {en: Protein per scoop, zh: 每勺蛋白质}, value: {en: 25 g, zh: 25克}}
+      - key: how_to_mix
+        label: {en: How to take, zh: 食用方法}
+        value: {en: a scoop in 250 ml, zh: 一勺兑水}
+    safety:
+      - key: children
+        label: {en: Children, zh: 儿童}
+        value: {en: not for children under 14, zh: 14岁以下不宜}
+  - id: gummies
+    names: {en: Sunny Kids Gummies, zh: 儿童维生素软糖}
+    aliases: {en: [gummies], zh: [软糖]}
+    price: 89
+    stock: 60
+    safety:
+      - {key: age, label: {en: Age, zh: 年龄}, value: {en: for children aged 4 and up, zh: 4岁以上儿童}}
+  - id: bars
+    names: {en: FitBite Meal Replacement Bars, zh: 饱饱代餐棒}
+    aliases: {en: [bars], zh: [代餐棒]}
+    price: 129
+    stock: 12
+    selling_points: {en: [a full breakfast in one bar], zh: [一根就是一顿早餐]}
+  - id: steamer
+    names: {en: SteamPro Cleaner, zh: 蒸立净蒸汽机}
+    aliases: {en: [steamer], zh: [蒸汽机]}
+    price: 259
+    stock: 20
+    specs:
+      - {key: warranty, label: {en: Warranty, zh: 保修}, value: {en: 1 year, zh: 整机保修1年}}
+"""
+
+
+@pytest.fixture(scope="module")
+def wellness(tmp_path_factory: pytest.TempPathFactory) -> Brain:
+    return _shop_brain(tmp_path_factory.mktemp("wellness"), _WELLNESS, "{code: CNY, symbol: '¥'}", "whey")
+
+
+@pytest.mark.parametrize(
+    ("question", "on_screen", "intent", "says"),
+    [
+        ("一勺有多少蛋白质", "whey", "spec", "25克"),  # "白质" of 蛋白质 names no product
+        ("how much protein in one scoop", "whey", "spec", "25 g"),  # an amount of a thing, not the price
+        ("my son is 3 can he have the gummies", "gummies", "spec", "4 and up"),  # "3 can" is no order
+        ("can kids take the whey? she's 8", "whey", "spec", "under 14"),  # who may take it, not an order
+        ("还有秒杀价吗", "whey", "price", "¥228"),  # whether the deal still holds, not the stock
+        ("蒸汽机坏了保修多久", "steamer", "spec", "1年"),  # a fault that asks the warranty
+        ("隔壁直播间才卖199 你们也199呗", "whey", "price", "¥228"),  # another shop's price: the real one
+        ("このパウダーはいくらですか", "whey", "price", "¥228"),  # "this" in Japanese: the one on screen
+    ],
+)
+def test_what_a_viewer_asks_is_read_past_words_that_look_like_another_question(
+    wellness: Brain, question: str, on_screen: str, intent: str, says: str
+) -> None:
+    answer = wellness.respond(question, on_screen)
+    assert answer.intent == intent and says in answer.text, answer.text
+
+
+def test_a_need_is_named_by_what_the_viewer_said_not_a_neighbouring_use(wellness: Brain) -> None:
+    answer = wellness.respond("no time for breakfast before work, what should i get", "whey")
+    assert answer.product_id == "bars" and "coffee" not in answer.text.lower(), answer.text
