@@ -1149,6 +1149,8 @@ def wellness(tmp_path_factory: pytest.TempPathFactory) -> Brain:
         ("蒸汽机坏了保修多久", "steamer", "spec", "1年"),  # a fault that asks the warranty
         ("隔壁直播间才卖199 你们也199呗", "whey", "price", "¥228"),  # another shop's price: the real one
         ("このパウダーはいくらですか", "whey", "price", "¥228"),  # "this" in Japanese: the one on screen
+        ("孩子3岁 想买软糖 要注意什么", "gummies", "spec", "4岁以上"),  # a worry before buying: the warning
+        ("明天成都下雨吗", "whey", "off_topic", "不聊"),  # the weather, not a product question
     ],
 )
 def test_what_a_viewer_asks_is_read_past_words_that_look_like_another_question(
