@@ -271,6 +271,18 @@ _CHILD_AGED = re.compile(
     r"(?<![a-z])(?:is|she's|he's|shes|hes|turning|turned|aged)\s+(\d{1,2})(?![\d.])(?!\s*(?:kg|lbs?|cm|ml|g|%))",
     re.IGNORECASE,
 )
+# "How many" + a thing + its verb: a count of that thing ("how many keys does it have"), not stock.
+_HOW_MANY_THING = re.compile(
+    r"(?<![a-z])how many (?!(?:do|does|are|is|left|more|of|you|u|in)\b)[a-z]{3,} "
+    r"(?:does|do|can|will|would|come|comes|are|is)\b",
+    re.IGNORECASE,
+)
+# An accessory asked of: "do i have to buy one", "sold separately?".
+_BUY_SEPARATELY = re.compile(
+    r"(?:have to|need to|gotta|got to|must i) buy (?:one|it|them|another|a \w+|separately)"
+    r"|sold separately|单独买|另外买",
+    re.IGNORECASE,
+)
 # The warranty asked of a fault: "坏了保修多久", "it broke, is it under warranty?".
 _POLICY_ASKED = re.compile(
     r"保修多久|保修几年|质保多久|质保几年|保修吗|质保吗|能保修|保不保修"
@@ -730,6 +742,14 @@ def read(text: str, catalog: Catalog) -> Reading:
         intent = Intent.PRICE  # "还是99吗 前几天看到秒杀", "my friend says it's 99, true?": the real price
     elif intent is Intent.OTHER and _STILL_THERE.search(spelled):
         intent = Intent.STOCK
+    if intent is Intent.STOCK and _HOW_MANY_THING.search(spelled) and "stock" not in words.concepts_in(asked):
+        # "how many notes does the kalimba have": a count the specs state, not how many are left.
+        intent = classify(asked, language, skip=(Intent.STOCK,))
+    elif intent is Intent.PURCHASE and _BUY_SEPARATELY.search(spelled):
+        # "does it come with a case or do i have to buy one": what comes with it, not an order.
+        intent = classify(asked, language, skip=(Intent.PURCHASE,))
+    elif intent is Intent.SPEC and words.concepts_in(asked) - _OPTION_KINDS == {"price"}:
+        intent = Intent.PRICE  # "full size guitar price pls": the price of that size
     if intent is Intent.STOCK and words.concepts_in(asked) & COMMERCE == {"price"}:
         # "还有秒杀价吗", "中秋那个49的价还有吗": whether the price still holds, not the stock.
         intent = classify(asked, language, skip=(Intent.STOCK,))
@@ -737,7 +757,7 @@ def read(text: str, catalog: Catalog) -> Reading:
     if intent is Intent.COMPLAINT and _POLICY_ASKED.search(spelled):
         # "蒸汽机坏了保修多久": a fault that asks how long the warranty is; the policy answers it.
         intent = classify(asked, language, skip=(Intent.COMPLAINT,))
-    quantity = _quantity(spelled)
+    quantity = None if _BUY_SEPARATELY.search(spelled) else _quantity(spelled)  # "buy one" of a case
     if intent in (Intent.OTHER, Intent.PURCHASE) and quantity is not None and _ENOUGH.search(spelled):
         intent = Intent.STOCK  # "要十瓶 有那么多吗": the stock against the order
     if intent is Intent.PRICE and _HOW_MUCH_THING.search(spelled) and "price" not in words.concepts_in(asked):

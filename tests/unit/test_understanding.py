@@ -1103,6 +1103,7 @@ products:
     promo: {price: 228, label: {en: Flash sale, zh: 秒杀}}
     specs:
       - {key: protein, label: {en: Protein per scoop, zh: 每勺蛋白质}, value: {en: 25 g, zh: 25克}}
+      - {key: servings, label: {en: Servings, zh: 份数}, value: {en: 30 scoops a tub, zh: 每桶30勺}}
       - key: how_to_mix
         label: {en: How to take, zh: 食用方法}
         value: {en: a scoop in 250 ml, zh: 一勺兑水}
@@ -1130,6 +1131,9 @@ products:
     stock: 20
     specs:
       - {key: warranty, label: {en: Warranty, zh: 保修}, value: {en: 1 year, zh: 整机保修1年}}
+    faq:
+      - q: {en: Does it come with a brush?, zh: 送刷头吗？}
+        a: {en: 'Yes, a nylon brush is included.', zh: 送，附一个尼龙刷头。}
 """
 
 
@@ -1151,6 +1155,8 @@ def wellness(tmp_path_factory: pytest.TempPathFactory) -> Brain:
         ("このパウダーはいくらですか", "whey", "price", "¥228"),  # "this" in Japanese: the one on screen
         ("孩子3岁 想买软糖 要注意什么", "gummies", "spec", "4岁以上"),  # a worry before buying: the warning
         ("明天成都下雨吗", "whey", "off_topic", "不聊"),  # the weather, not a product question
+        ("how many scoops does the tub have", "whey", "spec", "30 scoops"),  # a count, not the stock
+        ("does the steamer come with a brush or do i have to buy one", "steamer", "other", "nylon"),
     ],
 )
 def test_what_a_viewer_asks_is_read_past_words_that_look_like_another_question(
