@@ -1741,8 +1741,14 @@ class Answerer:
         policy = ""
         if product is not None and product.shipping:
             shipping = localized(product.shipping, lang)
-            parts = re.split(r"(?<=[.!?])\s+|[。！？，；]", shipping)
-            policy = next((_clause(p) for p in parts if _AFTER_SALES.search(p)), "")
+            parts = [p for p in re.split(r"(?<=[.!?])\s+|[。！？，；]", shipping) if _AFTER_SALES.search(p)]
+            # When a part speaks of what went wrong ("碎了": "运输途中破损免费补发"), the whole policy
+            # it belongs to; else its returns part.
+            asked = u.reading.concepts - COMMERCE
+            if any(lexicon().concepts_in(p.lower()) & asked for p in parts):
+                policy = _clause(shipping)
+            else:
+                policy = _clause(parts[0]) if parts else ""
         if product is None or not policy:
             second = (
                 "请带上订单号联系下单的店铺客服。"

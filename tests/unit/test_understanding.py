@@ -1131,6 +1131,9 @@ products:
     stock: 20
     specs:
       - {key: warranty, label: {en: Warranty, zh: 保修}, value: {en: 1 year, zh: 整机保修1年}}
+    shipping:
+      en: Ships in 2 days. Returns within 7 days.
+      zh: 48小时内发货。7天无理由退货；运输途中破损免费补发。
     faq:
       - q: {en: Does it come with a brush?, zh: 送刷头吗？}
         a: {en: 'Yes, a nylon brush is included.', zh: 送，附一个尼龙刷头。}
@@ -1169,3 +1172,10 @@ def test_what_a_viewer_asks_is_read_past_words_that_look_like_another_question(
 def test_a_need_is_named_by_what_the_viewer_said_not_a_neighbouring_use(wellness: Brain) -> None:
     answer = wellness.respond("no time for breakfast before work, what should i get", "whey")
     assert answer.product_id == "bars" and "coffee" not in answer.text.lower(), answer.text
+
+
+def test_a_complaint_of_damage_gets_the_policy_that_covers_it(wellness: Brain) -> None:
+    answer = wellness.respond("蒸汽机寄过来碎了咋办", "steamer")
+    assert answer.intent == "complaint" and "运输途中破损免费补发" in answer.text, answer.text
+    returns = wellness.respond("蒸汽机用了两天就不出汽了 什么破东西", "steamer")  # no damage: the returns
+    assert returns.intent == "complaint" and "7天无理由退货" in returns.text and "破损" not in returns.text
