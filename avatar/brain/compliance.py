@@ -198,6 +198,13 @@ _ZH_MEDICAL = (
 )
 # Everyday phrases that contain a listed word but claim nothing (Chinese ones: ad_law_zh.yaml).
 _ALLOWED = ("treat yourself", "a treat", "best before")
+# Treating water (a conditioner "treats 50 gallons", "treat the new tap water") claims no cure.
+_ALLOWED_PATTERNS = (
+    r"treat(?:s|ed|ing)?\s+(?:up to\s+|about\s+)?\d",
+    r"treat(?:s|ed|ing)?\s+(?:(?:the|your|new|tap|tank|aquarium|pond|pool|fresh)\s+)*water",
+    r"water[\s-]treat(?:ment|ing)?",
+    r"(?:bottle|capful|cap|dose|drop|tablet)s?\s+treats?",
+)
 
 
 @lru_cache(maxsize=1)
@@ -225,7 +232,11 @@ class ComplianceRules:
         return cls(
             banned=(*(_term(p, r, regex=True) for p, r in _EN_ABSOLUTE), *zh_banned),
             medical=(*(_term(p, regex=True) for p in _EN_MEDICAL), *(_term(p) for p in _ZH_MEDICAL)),
-            allowed=(*(_term(p) for p in _ALLOWED), *zh_allowed),
+            allowed=(
+                *(_term(p) for p in _ALLOWED),
+                *(_term(p, regex=True) for p in _ALLOWED_PATTERNS),
+                *zh_allowed,
+            ),
         )
 
 
@@ -353,9 +364,12 @@ _STOCK_EN = re.compile(
     re.IGNORECASE,
 )
 _STOCK_ZH = re.compile(
-    r"(?:只剩|还剩|剩下|仅剩|剩|现货|库存|还有|只有)\s*(?P<n>\d+)\s*(?:件|个|副|台|套|只|包)"
-    # a counting word that is also money ("块": watches, soap) counts only next to 现货/库存
-    r"|(?P<m>\d+)\s*(?:件|个|副|台|套|只|包|块|盒|瓶|袋|双|支|罐|条|份|箱|张|把|辆|对)\s*(?:现货|库存)"
+    r"(?:只剩|还剩|剩下|仅剩|剩|现货|库存|还有|只有)\s*(?P<n>\d+)\s*"
+    r"(?:件|个|副|台|套|只|包|本|册|卷|枚|颗|粒|片|桶|根|顶|株|盆)"
+    # a counting word that is also money ("块": watches, soap; "刀": a pack of 100 sheets of
+    # paper) counts only next to 现货/库存
+    r"|(?P<m>\d+)\s*(?:件|个|副|台|套|只|包|块|刀|盒|瓶|袋|双|支|罐|条|份|箱|张|把|辆|对|本|册|卷|枚|颗|粒|片|桶|根|顶|株|盆)"
+    r"\s*(?:现货|库存)"
 )
 _IN_STOCK = re.compile(r"(?<![a-z])(in stock|ready to ship)(?![a-z])|有货|有现货", re.IGNORECASE)
 _SOLD_OUT = re.compile(

@@ -143,6 +143,8 @@ def test_medical_claims_are_always_blocked(checker: ComplianceChecker, line: str
         "最近很多人问这款。",
         "第一次用手冲？这套很好上手。",
         "Bestow? No: best before dates don't apply here.",
+        "One bottle treats 50 gallons.",  # water, not a body
+        "Use it to treat the new tap water before adding fish.",
     ],
 )
 def test_everyday_phrases_are_allowed(checker: ComplianceChecker, line: str) -> None:
@@ -240,6 +242,11 @@ def test_stock_counts_must_be_the_stock(scene: Scene, checker: ComplianceChecker
         passes(checker.check(line, "en", "lumen-lamp"), line)
     for line in (f"Only {stock + 1} left!", f"只剩{stock + 1}台了！", "Only three left!"):
         blocked_by(checker.check(line, "en", "lumen-lamp"), Rule.STOCK)
+    # A counting word that is also money slang ("刀": a pack of 100 sheets of paper) is a count
+    # next to 现货, and still checked as one.
+    paper = f"流明LED台灯还有{stock}刀现货。"
+    passes(checker.check(paper, "zh", "lumen-lamp"), paper)
+    blocked_by(checker.check(f"流明LED台灯还有{stock + 1}刀现货。", "zh", "lumen-lamp"), Rule.STOCK)
 
 
 def test_availability_must_match_the_stock(tmp_path: Path) -> None:
