@@ -112,6 +112,9 @@ def test_a_follow_up_asks_the_last_question_about_the_named_size() -> None:
         "cycling",
         "shoes",
         "cleaning",
+        "aquarium",
+        "hanfu",
+        "calligraphy",
     ],
 )
 def test_every_new_shops_question_set_runs_through_the_live_path(name: str) -> None:
