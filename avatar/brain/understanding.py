@@ -277,11 +277,21 @@ _HOW_MANY_THING = re.compile(
     r"(?:does|do|can|will|would|come|comes|are|is)\b",
     re.IGNORECASE,
 )
+# "how many bottles do u have": how many are in stock.
+_HOW_MANY_HAVE = re.compile(
+    r"(?<![a-z])how many\b.{0,40}?\b(?:do|did) (?:you|u|ya|y'?all)(?: guys)? (?:have|got)\b", re.IGNORECASE
+)
 # An accessory asked of: "do i have to buy one", "sold separately?".
 _BUY_SEPARATELY = re.compile(
     r"(?:have to|need to|gotta|got to|must i) buy (?:one|it|them|another|a \w+|separately)"
     r"|sold separately|单独买|另外买",
     re.IGNORECASE,
+)
+# A number with its unit, and one said of the viewer's own thing ("my tank is 20 gallons", "for 10
+# gal of water", "我家柯基12斤").
+_MEASURE = re.compile(r"\d+(?:\.\d+)?\s*(?:[a-z]{1,8}|[\u4e00-\u9fff]{1,2})?", re.IGNORECASE)
+_OWN_MEASURE = re.compile(
+    r"(?<![a-z])(?:my|our|for)\b[^?.!,，。？]{0,24}?\d|(?:我家|我的|家里)[^，。？]{0,8}?\d", re.IGNORECASE
 )
 # The warranty asked of a fault: "坏了保修多久", "it broke, is it under warranty?".
 _POLICY_ASKED = re.compile(
@@ -337,6 +347,7 @@ class Reading:
     medical: bool  # fishing for a health claim
     foreign: bool  # written in a language the host does not speak
     questions: int  # question sentences in it (a ramble may hold two)
+    own_measure: bool = False  # the options named are only a measure of the viewer's own thing
     destination: str | None = None  # where the viewer wants it sent ("新疆能发吗")
     other_model: str | None = None  # a model named that no option is ("15 plus" of "iPhone 15")
     named_in_full: tuple[str, ...] = ()  # the named ones said by a name or alias the shop wrote
@@ -742,6 +753,9 @@ def read(text: str, catalog: Catalog) -> Reading:
         intent = Intent.PRICE  # "还是99吗 前几天看到秒杀", "my friend says it's 99, true?": the real price
     elif intent is Intent.OTHER and _STILL_THERE.search(spelled):
         intent = Intent.STOCK
+    elif intent is Intent.OTHER and words.concepts_in(asked) in ({"price"}, {"stock"}):
+        # "cheapest heater u have?", "is the fish oil almost gone": a commerce word and nothing else.
+        intent = Intent.PRICE if "price" in words.concepts_in(asked) else Intent.STOCK
     if intent is Intent.STOCK and _HOW_MANY_THING.search(spelled) and "stock" not in words.concepts_in(asked):
         # "how many notes does the kalimba have": a count the specs state, not how many are left.
         intent = classify(asked, language, skip=(Intent.STOCK,))
@@ -760,8 +774,13 @@ def read(text: str, catalog: Catalog) -> Reading:
     quantity = None if _BUY_SEPARATELY.search(spelled) else _quantity(spelled)  # "buy one" of a case
     if intent in (Intent.OTHER, Intent.PURCHASE) and quantity is not None and _ENOUGH.search(spelled):
         intent = Intent.STOCK  # "要十瓶 有那么多吗": the stock against the order
-    if intent is Intent.PRICE and _HOW_MUCH_THING.search(spelled) and "price" not in words.concepts_in(asked):
-        # "how much light gets thru", "how much weight can it hold": an amount of a thing.
+    if (
+        intent is Intent.PRICE
+        and (_HOW_MUCH_THING.search(spelled) or "dosage" in words.concepts_in(asked))
+        and "price" not in words.concepts_in(asked)
+    ):
+        # "how much light gets thru", "how much weight can it hold", "how much do i put in": an
+        # amount of a thing.
         intent = classify(asked, language, skip=(Intent.PRICE,))
     if _PRICE_CLAIM.search(spelled) and intent not in (Intent.INJECTION, Intent.ABUSE, Intent.SPAM):
         intent = Intent.PRICE
@@ -780,6 +799,13 @@ def read(text: str, catalog: Catalog) -> Reading:
     if where is not None and intent not in (*_MODERATED, Intent.COMPLAINT):
         intent = Intent.SHIPPING
     options, other_model = _variants_named(scope, catalog)
+    # "my tank is 20 gallons", "我家柯基12斤": a measure of the viewer's own thing, which names an
+    # option of another product only by chance ("20 gallon" kit, "6公斤装" dog food).
+    own_measure = (
+        bool(options)
+        and _OWN_MEASURE.search(scope) is not None
+        and not _variants_named(_MEASURE.sub(" ", scope), catalog)[0]
+    )
     if len(options) >= 2:
         # "need 6 bags of the 12kg one": "6 bags" is how many, not the "6 kg bag".
         fewer, _ = _variants_named(_COUNT_SAID.sub(" ", scope), catalog)
@@ -799,6 +825,7 @@ def read(text: str, catalog: Catalog) -> Reading:
         | ({"colour"} if words.colour_in(asked) else frozenset())
         | ({"shipping"} if where is not None else frozenset())
         | ({"time"} if _HOW_LONG_DOES.search(asked) else frozenset())
+        | ({"stock"} if _HOW_MANY_HAVE.search(spelled) else frozenset())
         | ({"age"} if _CHILD_AGED.search(spelled) and "kids" in words.concepts_in(asked) else frozenset()),
         budget=read_budget(spelled),
         destination=where.place if where is not None else None,
@@ -815,6 +842,7 @@ def read(text: str, catalog: Catalog) -> Reading:
         medical=bool(_MEDICAL_BAIT.search(spelled)),
         foreign=foreign,
         questions=questions,
+        own_measure=own_measure,
     )
 
 
@@ -960,7 +988,9 @@ def understand(
         reading = replace(reading, named=(product_id,))
     elif reading.named:
         product_id = reading.named[0]
-    elif reading.variants:
+    elif reading.variants and not (
+        reading.own_measure and on_screen is not None and all(pid != on_screen for pid, _ in reading.variants)
+    ):
         own = [v for v in reading.variants if v[0] in (on_screen, topic.product_id if topic else None)]
         product_id = (own or list(reading.variants))[0][0]
     elif reading.ambiguous and reading.budget is None and intent is not Intent.RECOMMENDATION:

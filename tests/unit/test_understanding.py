@@ -1106,6 +1106,7 @@ products:
     promo: {price: 228, label: {en: Flash sale, zh: 秒杀}}
     specs:
       - {key: protein, label: {en: Protein per scoop, zh: 每勺蛋白质}, value: {en: 25 g, zh: 25克}}
+      - {key: dose, label: {en: Dose, zh: 用量}, value: {en: one scoop per shake, zh: 每次一勺}}
       - {key: servings, label: {en: Servings, zh: 份数}, value: {en: 30 scoops a tub, zh: 每桶30勺}}
       - key: how_to_mix
         label: {en: How to take, zh: 食用方法}
@@ -1127,6 +1128,23 @@ products:
     price: 129
     stock: 12
     selling_points: {en: [a full breakfast in one bar], zh: [一根就是一顿早餐]}
+  - id: tank
+    names: {en: ClearView Glass Tank, zh: 清视鱼缸}
+    aliases: {en: [tank], zh: [鱼缸]}
+    price: 89
+    variants:
+      - {sku: T10, name: {en: 10 gallon, zh: 10加仑}, stock: 5}
+      - {sku: T20, name: {en: 20 gallon, zh: 20加仑}, stock: 3}
+  - id: heater
+    names: {en: ThermoSafe Heater, zh: 恒温加热棒}
+    aliases: {en: [heater], zh: [加热棒]}
+    price: 25
+    stock: 30
+    specs:
+      - key: tank_size
+        label: {en: Tank size, zh: 适用鱼缸}
+        value: {en: tanks up to 25 gallons, zh: 25加仑以内}
+      - {key: timer, label: {en: Timer, zh: 定时}, value: {en: built-in 24-hour timer, zh: 内置24小时定时}}
   - id: steamer
     names: {en: SteamPro Cleaner, zh: 蒸立净蒸汽机}
     aliases: {en: [steamer], zh: [蒸汽机]}
@@ -1162,6 +1180,9 @@ def wellness(tmp_path_factory: pytest.TempPathFactory) -> Brain:
         ("孩子3岁 想买软糖 要注意什么", "gummies", "spec", "4岁以上"),  # a worry before buying: the warning
         ("明天成都下雨吗", "whey", "off_topic", "不聊"),  # the weather, not a product question
         ("how many scoops does the tub have", "whey", "spec", "30 scoops"),  # a count, not the stock
+        ("how much do i put in a shake", "whey", "spec", "one scoop per shake"),  # a dose, not the price
+        ("cheapest whey u have?", "whey", "price", "¥228"),  # a commerce word and nothing else
+        ("does it turn on n off by itself", "heater", "spec", "24-hour timer"),
         ("does the steamer come with a brush or do i have to buy one", "steamer", "other", "nylon"),
     ],
 )
@@ -1182,3 +1203,10 @@ def test_a_complaint_of_damage_gets_the_policy_that_covers_it(wellness: Brain) -
     assert answer.intent == "complaint" and "运输途中破损免费补发" in answer.text, answer.text
     returns = wellness.respond("蒸汽机用了两天就不出汽了 什么破东西", "steamer")  # no damage: the returns
     assert returns.intent == "complaint" and "7天无理由退货" in returns.text and "破损" not in returns.text
+
+
+def test_a_measure_of_the_viewers_own_thing_names_no_other_products_option(wellness: Brain) -> None:
+    mine = wellness.respond("is this one ok for my 20 gallon", "heater")  # my tank, not the 20 gallon
+    assert mine.product_id == "heater", mine.text
+    option = wellness.respond("how much is the 20 gallon", "heater")  # the option named
+    assert option.product_id == "tank" and "¥89" in option.text, option.text
