@@ -701,6 +701,7 @@ def read(text: str, catalog: Catalog) -> Reading:
         # "新疆能发吗": the place is where to send it, not the 新疆果干礼盒.
         scope = scope[: where.start] + " " + scope[where.end :]
     named, ambiguous, asked = _products_named(scope, catalog)
+    asked_concepts = words.concepts_in(asked)
     # What is asked is read without the names ("充电宝多少钱" is a price question, whatever the
     # name says). Moderation sees the whole comment.
     intent = classify(spelled, language)
@@ -714,7 +715,7 @@ def read(text: str, catalog: Catalog) -> Reading:
         intent = classify(asked, language, skip=(Intent.CHITCHAT, Intent.GREETING))
     elif (
         intent is Intent.CHITCHAT
-        and words.concepts_in(asked) - COMMERCE
+        and asked_concepts - COMMERCE
         and _ASKING.search(spelled)
         and not _TO_THE_HOST.search(spelled)
     ):
@@ -730,7 +731,7 @@ def read(text: str, catalog: Catalog) -> Reading:
         # "will the drums drive my neighbours crazy lol": a question with a laugh is a question.
         intent = classify(_LAUGHTER.sub(" ", asked), language)
     elif intent is Intent.PURCHASE and (
-        ("harm" in words.concepts_in(asked) and _ASKING.search(spelled)) or _CONSUMES.search(spelled)
+        ("harm" in asked_concepts and _ASKING.search(spelled)) or _CONSUMES.search(spelled)
     ):
         # "I'm pregnant, ok to take whey?", "can kids take the fish oil?": a worry before buying, or
         # who may take it, which the safety entries answer; not an order.
@@ -746,25 +747,25 @@ def read(text: str, catalog: Catalog) -> Reading:
         (intent is Intent.OTHER or (intent is Intent.CHITCHAT and len(spelled) <= 30))
         and _BARE_PRICE.search(spelled)
         # "含绒量多少" asks an amount, not the price; "S码儿童框多少" only says who it is for
-        and not words.concepts_in(asked) - COMMERCE - WHO
+        and not asked_concepts - COMMERCE - WHO
     ):
         intent = Intent.PRICE
     elif intent in (Intent.OTHER, Intent.CHITCHAT, Intent.COMPARISON) and _PRICE_HEARD.search(spelled):
         intent = Intent.PRICE  # "还是99吗 前几天看到秒杀", "my friend says it's 99, true?": the real price
     elif intent is Intent.OTHER and _STILL_THERE.search(spelled):
         intent = Intent.STOCK
-    elif intent is Intent.OTHER and words.concepts_in(asked) in ({"price"}, {"stock"}):
+    elif intent is Intent.OTHER and asked_concepts in ({"price"}, {"stock"}):
         # "cheapest heater u have?", "is the fish oil almost gone": a commerce word and nothing else.
-        intent = Intent.PRICE if "price" in words.concepts_in(asked) else Intent.STOCK
-    if intent is Intent.STOCK and _HOW_MANY_THING.search(spelled) and "stock" not in words.concepts_in(asked):
+        intent = Intent.PRICE if "price" in asked_concepts else Intent.STOCK
+    if intent is Intent.STOCK and _HOW_MANY_THING.search(spelled) and "stock" not in asked_concepts:
         # "how many notes does the kalimba have": a count the specs state, not how many are left.
         intent = classify(asked, language, skip=(Intent.STOCK,))
     elif intent is Intent.PURCHASE and _BUY_SEPARATELY.search(spelled):
         # "does it come with a case or do i have to buy one": what comes with it, not an order.
         intent = classify(asked, language, skip=(Intent.PURCHASE,))
-    elif intent is Intent.SPEC and words.concepts_in(asked) - _OPTION_KINDS == {"price"}:
+    elif intent is Intent.SPEC and asked_concepts - _OPTION_KINDS == {"price"}:
         intent = Intent.PRICE  # "full size guitar price pls": the price of that size
-    if intent is Intent.STOCK and words.concepts_in(asked) & COMMERCE == {"price"}:
+    if intent is Intent.STOCK and asked_concepts & COMMERCE == {"price"}:
         # "还有秒杀价吗", "中秋那个49的价还有吗": whether the price still holds, not the stock.
         intent = classify(asked, language, skip=(Intent.STOCK,))
         intent = Intent.PRICE if intent is Intent.OTHER else intent
@@ -776,8 +777,8 @@ def read(text: str, catalog: Catalog) -> Reading:
         intent = Intent.STOCK  # "要十瓶 有那么多吗": the stock against the order
     if (
         intent is Intent.PRICE
-        and (_HOW_MUCH_THING.search(spelled) or "dosage" in words.concepts_in(asked))
-        and "price" not in words.concepts_in(asked)
+        and (_HOW_MUCH_THING.search(spelled) or "dosage" in asked_concepts)
+        and "price" not in asked_concepts
     ):
         # "how much light gets thru", "how much weight can it hold", "how much do i put in": an
         # amount of a thing.
@@ -821,12 +822,12 @@ def read(text: str, catalog: Catalog) -> Reading:
         colour=words.colour_in(spelled.lower()),
         words=stems(asked),
         # "in white??" asks about colour even when no colour word of the lexicon's concepts is said.
-        concepts=words.concepts_in(asked)
+        concepts=asked_concepts
         | ({"colour"} if words.colour_in(asked) else frozenset())
         | ({"shipping"} if where is not None else frozenset())
         | ({"time"} if _HOW_LONG_DOES.search(asked) else frozenset())
         | ({"stock"} if _HOW_MANY_HAVE.search(spelled) else frozenset())
-        | ({"age"} if _CHILD_AGED.search(spelled) and "kids" in words.concepts_in(asked) else frozenset()),
+        | ({"age"} if _CHILD_AGED.search(spelled) and "kids" in asked_concepts else frozenset()),
         budget=read_budget(spelled),
         destination=where.place if where is not None else None,
         quantity=quantity,
@@ -837,7 +838,7 @@ def read(text: str, catalog: Catalog) -> Reading:
         # "what size should I get?" asks for advice on the sizes, not for the list of them.
         # "有小一点的吗" asks which sizes there are, too.
         listing=bool(_LISTING.search(spelled) or _RELATIVE_SIZE.search(spelled))
-        and "fit" not in words.concepts_in(asked),
+        and "fit" not in asked_concepts,
         price_claim=bool(_PRICE_CLAIM.search(spelled)),
         medical=bool(_MEDICAL_BAIT.search(spelled)),
         foreign=foreign,
