@@ -22,9 +22,9 @@ __all__ = ["Measure", "fitting_options", "viewer_measures"]
 
 @dataclass(frozen=True)
 class Measure:
-    """A weight in kg, a length in cm or an age in years."""
+    """A weight in kg, a length in cm, a volume in litres or an age in years."""
 
-    kind: str  # "kg", "cm" or "age"
+    kind: str  # "kg", "cm", "l" or "age"
     value: float
 
 
@@ -58,6 +58,14 @@ _UNITS: dict[str, tuple[str, float]] = {
     "in": ("cm", 2.54),
     "米": ("cm", 100.0),
     "m": ("cm", 100.0),
+    # Volumes ("tanks 10-25 gal", "my tank is 20 gallons", "50升的鱼缸").
+    "gallons": ("l", 3.785),
+    "gallon": ("l", 3.785),
+    "gal": ("l", 3.785),
+    "加仑": ("l", 3.785),
+    "liters": ("l", 1.0),
+    "litres": ("l", 1.0),
+    "升": ("l", 1.0),
     # Ages, which options are often for ("1/2 for ages 5-8", "适合5-8岁"); "孩子7岁".
     "岁": ("age", 1.0),
     "years old": ("age", 1.0),

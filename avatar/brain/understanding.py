@@ -164,7 +164,7 @@ _COMPARES = re.compile(
 )
 # Asks which option to take: "what size should i get", "which one", "穿几码", "选哪个".
 _WHICH_OPTION = re.compile(
-    r"which|what size|size should|\bfits?\b|哪|几码|什么码|多大码|选|穿多大|拍几|买几", re.IGNORECASE
+    r"which|what (?:\w+ )?size|size should|\bfits?\b|哪|几码|什么码|多大码|选|穿多大|拍几|买几", re.IGNORECASE
 )
 _RELATIVE_SIZE = re.compile(
     r"smaller|bigger|larger|longer|shorter|更大|更小|更长|更短|[大小长短]一点|[大小长短]点", re.IGNORECASE
@@ -287,6 +287,8 @@ _BUY_SEPARATELY = re.compile(
     r"|sold separately|单独买|另外买",
     re.IGNORECASE,
 )
+# Right before a name: the viewer's own one ("my tank", "我家的鱼缸"), not the product on sale.
+_MINE = re.compile(r"(?:(?<![a-z])(?:my|our)\s+|我的|我家的?|家里的?)$", re.IGNORECASE)
 # A number with its unit, and one said of the viewer's own thing ("my tank is 20 gallons", "for 10
 # gal of water", "我家柯基12斤").
 _MEASURE = re.compile(r"\d+(?:\.\d+)?\s*(?:[a-z]{1,8}|[\u4e00-\u9fff]{1,2})?", re.IGNORECASE)
@@ -450,6 +452,13 @@ def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple
                 ):
                     named.append(product_id)
     dropped: set[str] = set()
+    if len(named) >= 2:
+        # "my tank is 20 gallons, which heater": the viewer's own tank, not the tank on sale.
+        mine = {
+            v for m in claimed if len(m.values) == 1 and _MINE.search(lowered[: m.start]) for v in m.values
+        }
+        if mine and set(named) - mine:
+            named = [i for i in named if i not in mine]  # (its words still name no question)
     if len(named) >= 2:
         # "will it keep the rain out when i camp" names the tent by its alias; "camp" is only a
         # word of the Camp Chair's name: a product named in full outranks one a name word suggests,

@@ -50,6 +50,12 @@ products:
       - {sku: S22, name: {en: 22 mm}, stock: 3}
     specs:
       - {key: wrist, label: {en: Wrist}, value: {en: "the 20 mm and 22 mm straps fit wrists 15-20 cm"}}
+  - id: heater
+    names: {en: ThermoSafe Heater}
+    price: 25
+    variants:
+      - {sku: W50, name: {en: 50 W (tanks up to 10 gal)}, stock: 3}
+      - {sku: W100, name: {en: 100 W (tanks 10-25 gal)}, stock: 3}
   - id: guitar
     names: {en: Trail Guitar, zh: 远径吉他}
     price: 129
@@ -94,6 +100,8 @@ def test_a_viewer_states_weights_and_heights_in_their_own_units() -> None:
         ("guitar", "孩子7岁", ("HALF",)),  # "适合5-8岁" / "for ages 5-8"
         ("guitar", "a 10 yo", ("3Q",)),
         ("guitar", "3岁", ()),
+        ("heater", "my tank is 20 gallons", ("W100",)),  # volumes: gallons and litres
+        ("heater", "30升的缸", ("W50",)),
     ],
 )
 def test_the_options_whose_stated_range_holds_the_measure(

@@ -1210,3 +1210,8 @@ def test_a_measure_of_the_viewers_own_thing_names_no_other_products_option(welln
     assert mine.product_id == "heater", mine.text
     option = wellness.respond("how much is the 20 gallon", "heater")  # the option named
     assert option.product_id == "tank" and "¥89" in option.text, option.text
+
+
+def test_a_product_named_as_the_viewers_own_is_not_the_one_asked_about(wellness: Brain) -> None:
+    answer = wellness.respond("is the heater ok for my tank", "whey")  # named last, but mine
+    assert answer.product_id == "heater", answer.text
