@@ -227,13 +227,14 @@ _HAPPENED = re.compile(
     r"\b(?:came|arrived|got|received|bought|ordered|my order)\b|收到|上次|买的|到手", re.IGNORECASE
 )
 _BOUGHT_BEFORE = re.compile(
-    r"(?:上次|上周|上个月|之前|昨天|前天|前几天|刚)买的|买回来|收到的|到手的"
+    r"(?:上次|上周|上个月|之前|昨天|前天|前几天|刚)买的|买回来|收到|到手的"
     r"|(?<![a-z])(?:the one i (?:bought|ordered|got)|mine (?:came|arrived)"
     r"|i (?:bought|ordered) (?:one|it|this|these|them))",
     re.IGNORECASE,
 )
 _WENT_WRONG = re.compile(
     r"不[能会]?(?:充电|工作|亮|转|响|好用|行)|坏|烂|漏|裂|破|脸红|过敏|痒|呛|臭|太大|好大|假的|掉色|起球|"
+    r"受潮|结块|发霉|变质|"
     r"(?<![a-z])(?:broke|broken|stopped|doesn'?t work|won'?t|leak|leaks|leaking|cracked|rash|itchy|smells?)"
     r"(?![a-z])",
     re.IGNORECASE,
