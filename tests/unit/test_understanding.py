@@ -1184,6 +1184,7 @@ def wellness(tmp_path_factory: pytest.TempPathFactory) -> Brain:
         ("cheapest whey u have?", "whey", "price", "¥228"),  # a commerce word and nothing else
         ("does it turn on n off by itself", "heater", "spec", "24-hour timer"),
         ("蛋白粉收到就受潮结块了 什么情况", "whey", "complaint", "很抱歉"),  # what went wrong on arrival
+        ("what if the steamer shows up cracked", "steamer", "spec", "1 year"),  # the warranty
         ("does the steamer come with a brush or do i have to buy one", "steamer", "other", "nylon"),
     ],
 )
