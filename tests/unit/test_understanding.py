@@ -1107,6 +1107,7 @@ products:
     specs:
       - {key: protein, label: {en: Protein per scoop, zh: 每勺蛋白质}, value: {en: 25 g, zh: 25克}}
       - {key: dose, label: {en: Dose, zh: 用量}, value: {en: one scoop per shake, zh: 每次一勺}}
+      - {key: calories, label: {en: Energy, zh: 热量}, value: {en: 120 kcal per scoop, zh: 每勺120千卡}}
       - {key: servings, label: {en: Servings, zh: 份数}, value: {en: 30 scoops a tub, zh: 每桶30勺}}
       - key: how_to_mix
         label: {en: How to take, zh: 食用方法}
@@ -1171,6 +1172,7 @@ def wellness(tmp_path_factory: pytest.TempPathFactory) -> Brain:
     [
         ("一勺有多少蛋白质", "whey", "spec", "25克"),  # "白质" of 蛋白质 names no product
         ("how much protein in one scoop", "whey", "spec", "25 g"),  # an amount of a thing, not the price
+        ("cals per scoop? im cutting", "whey", "spec", "120 kcal"),  # calories, not the protein
         ("my son is 3 can he have the gummies", "gummies", "spec", "4 and up"),  # "3 can" is no order
         ("can kids take the whey? she's 8", "whey", "spec", "under 14"),  # who may take it, not an order
         ("还有秒杀价吗", "whey", "price", "¥228"),  # whether the deal still holds, not the stock
