@@ -363,13 +363,12 @@ _STOCK_EN = re.compile(
     r"(?:left|in stock|remaining|(?:still |now )available|available now|ready to ship|in this drop)(?![a-z])",
     re.IGNORECASE,
 )
+_COUNTING_ZH = "件|个|副|台|套|只|包|本|册|卷|枚|颗|粒|片|桶|根|顶|株|盆"
 _STOCK_ZH = re.compile(
-    r"(?:只剩|还剩|剩下|仅剩|剩|现货|库存|还有|只有)\s*(?P<n>\d+)\s*"
-    r"(?:件|个|副|台|套|只|包|本|册|卷|枚|颗|粒|片|桶|根|顶|株|盆)"
+    rf"(?:只剩|还剩|剩下|仅剩|剩|现货|库存|还有|只有)\s*(?P<n>\d+)\s*(?:{_COUNTING_ZH})"
     # a counting word that is also money ("块": watches, soap; "刀": a pack of 100 sheets of
     # paper) counts only next to 现货/库存
-    r"|(?P<m>\d+)\s*(?:件|个|副|台|套|只|包|块|刀|盒|瓶|袋|双|支|罐|条|份|箱|张|把|辆|对|本|册|卷|枚|颗|粒|片|桶|根|顶|株|盆)"
-    r"\s*(?:现货|库存)"
+    rf"|(?P<m>\d+)\s*(?:{_COUNTING_ZH}|块|刀|盒|瓶|袋|双|支|罐|条|份|箱|张|把|辆|对)\s*(?:现货|库存)"
 )
 _IN_STOCK = re.compile(r"(?<![a-z])(in stock|ready to ship)(?![a-z])|有货|有现货", re.IGNORECASE)
 _SOLD_OUT = re.compile(

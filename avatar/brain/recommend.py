@@ -224,6 +224,11 @@ def _reason(product: Product, uses: frozenset[str], lang: str) -> str:
     return points[0] if points else ""
 
 
+def _offered(catalog: Catalog) -> list[Product]:
+    """The products a recommendation chooses among: those in stock, else all of them."""
+    return [p for p in catalog.products if p.stock > 0] or list(catalog.products)
+
+
 def recommend(
     catalog: Catalog,
     need: Need,
@@ -238,7 +243,7 @@ def recommend(
     asked uses are left out; when nothing serves them (or the viewer named a purpose no use
     covers), the list is empty and the host says so rather than stretching a product to fit.
     """
-    pool = [p for p in catalog.products if p.stock > 0] or list(catalog.products)
+    pool = _offered(catalog)
     picks: list[tuple[tuple[int, int, int, int], Pick]] = []
     for order, product in enumerate(pool):
         strength = _catalog_uses(catalog)[product.id]
@@ -257,7 +262,7 @@ def recommend(
 def telling_uses(catalog: Catalog, need: Need) -> Need:
     """``need`` without the uses every product in stock serves: "厨房" in a kitchen shop tells no
     product from another, so the rest of what was said (or its meaning) decides."""
-    pool = [p for p in catalog.products if p.stock > 0] or list(catalog.products)
+    pool = _offered(catalog)
     if len(pool) < 2:
         return need
     everywhere = frozenset.intersection(*(frozenset(_catalog_uses(catalog)[p.id]) for p in pool))

@@ -414,15 +414,19 @@ def _products_named(text: str, catalog: Catalog) -> tuple[tuple[str, ...], tuple
     lowered = _norm(text)
     # A Chinese name piece inside a longer concept word is that word, not the name: "白质" of
     # "蛋白质" (how much protein) does not name the 蛋白质粉.
-    spans = lexicon().concept_spans(lowered)
-    claimed = [
-        match
-        for match in product_index(catalog).claim(lowered)
-        if not (
-            is_cjk(lowered[match.start])
-            and any(s <= match.start and match.end <= e and e - s > match.end - match.start for s, e in spans)
-        )
-    ]
+    claimed = product_index(catalog).claim(lowered)
+    if any(is_cjk(lowered[match.start]) for match in claimed):  # (the lexicon is searched only then)
+        spans = lexicon().concept_spans(lowered)
+        claimed = [
+            match
+            for match in claimed
+            if not (
+                is_cjk(lowered[match.start])
+                and any(
+                    s <= match.start and match.end <= e and e - s > match.end - match.start for s, e in spans
+                )
+            )
+        ]
     named: list[str] = []
     ambiguous: list[str] = []
     for match in claimed:
@@ -767,10 +771,11 @@ def read(text: str, catalog: Catalog) -> Reading:
     elif intent is Intent.OTHER and asked_concepts in ({"price"}, {"stock"}):
         # "cheapest heater u have?", "is the fish oil almost gone": a commerce word and nothing else.
         intent = Intent.PRICE if "price" in asked_concepts else Intent.STOCK
+    separately = _BUY_SEPARATELY.search(spelled) is not None
     if intent is Intent.STOCK and _HOW_MANY_THING.search(spelled) and "stock" not in asked_concepts:
         # "how many notes does the kalimba have": a count the specs state, not how many are left.
         intent = classify(asked, language, skip=(Intent.STOCK,))
-    elif intent is Intent.PURCHASE and _BUY_SEPARATELY.search(spelled):
+    elif intent is Intent.PURCHASE and separately:
         # "does it come with a case or do i have to buy one": what comes with it, not an order.
         intent = classify(asked, language, skip=(Intent.PURCHASE,))
     elif intent is Intent.SPEC and asked_concepts - _OPTION_KINDS == {"price"}:
@@ -782,7 +787,7 @@ def read(text: str, catalog: Catalog) -> Reading:
     if intent is Intent.COMPLAINT and _POLICY_ASKED.search(spelled):
         # "蒸汽机坏了保修多久": a fault that asks how long the warranty is; the policy answers it.
         intent = classify(asked, language, skip=(Intent.COMPLAINT,))
-    quantity = None if _BUY_SEPARATELY.search(spelled) else _quantity(spelled)  # "buy one" of a case
+    quantity = None if separately else _quantity(spelled)  # "buy one" of a case
     if intent in (Intent.OTHER, Intent.PURCHASE) and quantity is not None and _ENOUGH.search(spelled):
         intent = Intent.STOCK  # "要十瓶 有那么多吗": the stock against the order
     if (
